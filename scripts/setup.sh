@@ -1,0 +1,203 @@
+#!/usr/bin/env bash
+# Prepare a Debian 12 machine for developing and testing lxe. Run as root.
+#
+# Usage: scripts/setup.sh [--no-build] [--help]
+#
+#   1. installs the build and runtime packages (skipped when all are installed)
+#   2. starts the LXD daemon if nothing answers on its unix socket
+#      (systemd if it is PID 1, otherwise a detached `lxd --group root`)
+#   3. ensures storage pool "default" (driver dir) and a "default" profile with
+#      a root disk on it and no nic; creates no network
+#   4. imports the busybox test image (alias "busybox") via make-busybox-image.sh
+#   5. configures and builds the project in <repo>/build (skip with --no-build)
+#
+# Idempotent: a second run changes nothing and needs no network access.
+set -euo pipefail
+
+SCRIPT_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+REPO=$(dirname "$SCRIPT_DIR")
+BUILD=1
+
+usage() { sed -n '2,14p' "$0" | sed 's/^# \{0,1\}//'; }
+
+while [[ $# -gt 0 ]]; do
+    case "$1" in
+        --no-build) BUILD=0; shift ;;
+        -h|--help) usage; exit 0 ;;
+        *) echo "setup.sh: unknown argument: $1" >&2; usage >&2; exit 2 ;;
+    esac
+done
+
+log() { echo "==> $*"; }
+die() { echo "setup.sh: error: $*" >&2; exit 1; }
+
+[[ $(id -u) -eq 0 ]] || die "must be run as root"
+
+LXD_DIR_PATH=${LXD_DIR:-/var/lib/lxd}
+LXD_SOCKET=$LXD_DIR_PATH/unix.socket
+LXD_LOG=/var/log/lxd-lxe.log
+
+PACKAGES=(
+    build-essential cmake ninja-build ccache pkg-config git
+    libgrpc++-dev protobuf-compiler-grpc protobuf-compiler libprotobuf-dev
+    libsqlite3-dev libsqlitecpp-dev libcpp-httplib-dev nlohmann-json3-dev
+    libspdlog-dev catch2 libboost-dev sqlite3
+    lxd busybox-static python3
+)
+
+# ---------------------------------------------------------------- 1. packages
+# Wait while another apt/dpkg is running (e.g. a background install), rather
+# than failing on the dpkg lock. apt's own DPkg::Lock::Timeout covers the rest.
+wait_for_package_managers() {
+    local waited=0 busy c f
+    while :; do
+        busy=
+        for f in /proc/[0-9]*/comm; do
+            c=$(cat "$f" 2>/dev/null) || continue
+            case "$c" in
+                apt|apt-get|aptitude|dpkg|unattended-upgr) busy=$c; break ;;
+            esac
+        done
+        [[ -z $busy ]] && return 0
+        if (( waited == 0 )); then log "waiting for running '$busy' to finish (dpkg lock)"; fi
+        (( waited >= 3600 )) && die "gave up waiting for '$busy' after ${waited}s"
+        sleep 5; waited=$((waited + 5))
+    done
+}
+
+missing_packages() {
+    local p st
+    for p in "${PACKAGES[@]}"; do
+        st=$(dpkg-query -W -f='${db:Status-Abbrev}' "$p" 2>/dev/null) || st=
+        [[ $st == ii* ]] || echo "$p"
+    done
+}
+
+log "checking packages"
+mapfile -t MISSING < <(missing_packages)
+if [[ ${#MISSING[@]} -gt 0 ]]; then
+    wait_for_package_managers
+    # re-check: a background install may have just provided everything
+    mapfile -t MISSING < <(missing_packages)
+fi
+if [[ ${#MISSING[@]} -eq 0 ]]; then
+    log "all ${#PACKAGES[@]} packages already installed"
+else
+    log "installing missing packages: ${MISSING[*]}"
+    export DEBIAN_FRONTEND=noninteractive
+    APT_OPTS=(-o DPkg::Lock::Timeout=1800 -o Dpkg::Options::=--force-confdef -o Dpkg::Options::=--force-confold)
+    log "apt-get update"
+    apt-get "${APT_OPTS[@]}" update
+    # lxd's Recommends (apparmor, dnsmasq-base, lxd-agent) are not needed here:
+    # no AppArmor, no LXD-managed network, no VMs.
+    log "apt-get install"
+    apt-get "${APT_OPTS[@]}" install -y --no-install-recommends "${PACKAGES[@]}"
+    mapfile -t MISSING < <(missing_packages)
+    [[ ${#MISSING[@]} -eq 0 ]] || die "packages still not installed: ${MISSING[*]}"
+fi
+
+# ---------------------------------------------------------------- 2. LXD daemon
+lxd_answers() {
+    if command -v curl >/dev/null 2>&1; then
+        curl -sf --max-time 5 --unix-socket "$LXD_SOCKET" http://lxd/1.0 >/dev/null 2>&1
+    else
+        [[ -S $LXD_SOCKET ]] && timeout 10 lxc query /1.0 >/dev/null 2>&1
+    fi
+}
+
+# Is an LXD daemon process (started by hand) already running, maybe still
+# initialising? Its argv[0] ends in "lxd" and it has no subcommand.
+lxd_daemon_running() {
+    local f argv0 argv1
+    for f in /proc/[0-9]*/cmdline; do
+        argv0='' argv1=''
+        { IFS= read -r -d '' argv0 && IFS= read -r -d '' argv1 || true; } 2>/dev/null < "$f" || continue
+        [[ ${argv0##*/} == lxd ]] || continue
+        [[ -z $argv1 || $argv1 == -* ]] && return 0
+    done
+    return 1
+}
+
+if lxd_answers; then
+    log "LXD is running (socket $LXD_SOCKET answers)"
+else
+    if [[ $(cat /proc/1/comm 2>/dev/null) == systemd ]] \
+        && systemctl cat lxd.service >/dev/null 2>&1; then
+        log "starting LXD via systemd"
+        systemctl start lxd
+    elif lxd_daemon_running; then
+        log "an LXD daemon process is already running; waiting for it"
+    else
+        log "starting LXD by hand: lxd --group root --logfile $LXD_LOG (detached)"
+        setsid nohup lxd --group root --logfile "$LXD_LOG" \
+            </dev/null >>"$LXD_LOG.stderr" 2>&1 &
+        disown || true
+    fi
+    log "lxd waitready --timeout 60"
+    if ! lxd waitready --timeout 60; then
+        tail -n 20 "$LXD_LOG" "$LXD_LOG.stderr" >&2 2>/dev/null || true
+        die "LXD did not become ready"
+    fi
+    lxd_answers || die "LXD is ready but $LXD_SOCKET does not answer (LXD_DIR mismatch?)"
+    log "LXD is up"
+fi
+
+# ---------------------------------------------------------------- 3. LXD init
+# Not `lxd init --auto`: it fails looking for a free subnet for lxdbr0.
+pool_driver() { lxc storage list --format csv 2>/dev/null | awk -F, -v p="$1" '$1 == p {print $2}'; }
+
+driver=$(pool_driver default)
+if [[ -z $driver ]]; then
+    log "creating storage pool 'default' (dir)"
+    lxc storage create default dir
+elif [[ $driver != dir ]]; then
+    log "storage pool 'default' exists with driver '$driver' (not dir); leaving it as is"
+else
+    log "storage pool 'default' (dir) exists"
+fi
+
+dev_get() { lxc profile device get default "$1" "$2" 2>/dev/null || true; }
+
+root_type=$(dev_get root type)
+if [[ -z $root_type ]]; then
+    log "adding root disk (pool default, path /) to profile 'default'"
+    lxc profile device add default root disk path=/ pool=default
+else
+    [[ $root_type == disk ]] || die "profile 'default' has a device 'root' of type '$root_type'"
+    if [[ $(dev_get root pool) != default ]]; then
+        log "setting profile 'default' root disk pool to 'default'"
+        lxc profile device set default root pool=default
+    fi
+    if [[ $(dev_get root path) != / ]]; then
+        log "setting profile 'default' root disk path to /"
+        lxc profile device set default root path=/
+    fi
+    log "profile 'default' has root disk on pool 'default'"
+fi
+
+mapfile -t DEVICES < <(lxc profile device list default 2>/dev/null)
+for d in "${DEVICES[@]}"; do
+    [[ -n $d ]] || continue
+    if [[ $(dev_get "$d" type) == nic ]]; then
+        log "removing nic device '$d' from profile 'default'"
+        lxc profile device remove default "$d"
+    fi
+done
+
+# ---------------------------------------------------------------- 4. test image
+log "ensuring busybox test image"
+"$SCRIPT_DIR/make-busybox-image.sh" --alias busybox
+
+# ---------------------------------------------------------------- 5. build
+if [[ $BUILD -eq 1 ]]; then
+    [[ -f $REPO/CMakeLists.txt ]] || die "$REPO/CMakeLists.txt not found (use --no-build)"
+    log "configuring $REPO/build"
+    cmake -S "$REPO" -B "$REPO/build" -G Ninja \
+        -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_CXX_COMPILER_LAUNCHER=ccache
+    log "building"
+    cmake --build "$REPO/build"
+else
+    log "skipping build (--no-build)"
+fi
+
+log "setup complete"

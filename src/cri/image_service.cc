@@ -1,0 +1,1 @@
+#include "cri/image_service.h"

@@ -1,0 +1,43 @@
+#include <nlohmann/json.hpp>
+
+#include "common/version.h"
+#include "cri/runtime_service.h"
+#include "lxd/client.h"
+#include "lxd/health.h"
+
+namespace lxe::cri {
+
+::grpc::Status RuntimeService::Status(::grpc::ServerContext*, const runtime::v1::StatusRequest* request,
+                                      runtime::v1::StatusResponse* response) {
+  // Answered from the background health check: kubelet polls Status and must never wait on LXD.
+  const lxd::Health health = ctx_.lxd_health.current();
+
+  auto* runtime_ready = response->mutable_status()->add_conditions();
+  runtime_ready->set_type("RuntimeReady");
+  runtime_ready->set_status(health.reachable);
+  if (!health.reachable) {
+    runtime_ready->set_reason(health.reason);
+    runtime_ready->set_message(health.message);
+  }
+
+  // lxe gives each pod its own network namespace (shared by its containers) and does not depend on
+  // a CNI plugin, so the pod network is always ready.
+  auto* network_ready = response->mutable_status()->add_conditions();
+  network_ready->set_type("NetworkReady");
+  network_ready->set_status(true);
+
+  if (request->verbose()) {
+    nlohmann::json info = {
+        {"runtime", {{"name", kRuntimeName}, {"version", kVersion}}},
+        {"lxd",
+         {{"socket", ctx_.lxd.options().socket_path},
+          {"reachable", health.reachable},
+          {"serverVersion", health.server_version},
+          {"message", health.message}}},
+    };
+    (*response->mutable_info())["lxe"] = info.dump();
+  }
+  return ::grpc::Status::OK;
+}
+
+}  // namespace lxe::cri

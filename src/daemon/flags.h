@@ -1,0 +1,29 @@
+// lxe's command line. Flag names follow the original LXE (Go) daemon where it had them.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <variant>
+#include <vector>
+
+namespace lxe::daemon {
+
+struct Options {
+  std::string socket;                // CRI socket kubelet connects to
+  std::string lxd_socket;            // empty: from --lxd-remote-config, else the first that exists
+  std::string lxd_remote_config;     // lxc's config.yml, to find the default remote's socket
+  std::string db;                    // the store
+  std::string log_level = "info";    // trace, debug, info, warn, error, critical, off
+  bool help = false;
+  bool version = false;
+};
+
+struct FlagError {
+  std::string message;  // one line, for a person
+};
+
+std::variant<Options, FlagError> parse_flags(const std::vector<std::string>& args);
+
+std::string usage();
+
+}  // namespace lxe::daemon

@@ -1,0 +1,157 @@
+#include "daemon/server.h"
+
+#include <grpcpp/grpcpp.h>
+#include <signal.h>
+#include <spdlog/sinks/stdout_color_sinks.h>
+#include <spdlog/spdlog.h>
+#include <sys/stat.h>
+
+#include <cstdio>
+#include <filesystem>
+#include <stdexcept>
+#include <variant>
+
+#include "common/defaults.h"
+#include "common/version.h"
+#include "cri/call_interceptor.h"
+#include "cri/image_service.h"
+#include "cri/runtime_service.h"
+#include "daemon/lxd_remote_config.h"
+#include "daemon/socket_lock.h"
+#include "lxd/client.h"
+#include "lxd/health.h"
+#include "store/store.h"
+
+namespace lxe::daemon {
+namespace {
+
+// A start-up failure: printed as one line, exit code 1.
+struct StartupError : std::runtime_error {
+  using std::runtime_error::runtime_error;
+};
+
+// kubelet's own limit for CRI messages; a node with many containers lists more than gRPC's 4 MiB.
+constexpr int kMaxMessageBytes = 16 * 1024 * 1024;
+constexpr auto kHealthInterval = std::chrono::seconds(2);
+constexpr auto kHealthRequestTimeout = std::chrono::seconds(3);
+constexpr auto kShutdownGrace = std::chrono::seconds(5);
+
+void configure_logging(const std::string& level) {
+  auto logger = spdlog::stderr_color_mt("lxe");
+  logger->set_pattern("%Y-%m-%dT%H:%M:%S.%e%z %^%l%$ %v");
+  logger->set_level(spdlog::level::from_str(level));
+  spdlog::set_default_logger(logger);
+}
+
+std::string resolve_lxd_socket(const Options& options) {
+  std::string path = options.lxd_socket;
+  if (path.empty() && !options.lxd_remote_config.empty()) {
+    const auto from_config = lxd_socket_from_remote_config(options.lxd_remote_config);
+    if (const auto* error = std::get_if<RemoteConfigError>(&from_config)) throw StartupError(error->message);
+    path = std::get<std::string>(from_config);
+  }
+  if (path.empty()) {
+    path = find_lxd_socket();
+    if (path.empty())
+      throw StartupError("no LXD socket at /var/snap/lxd/common/lxd/unix.socket or /var/lib/lxd/unix.socket: "
+                         "is LXD installed and running? (or give --lxd-socket)");
+  }
+  struct stat st {};
+  if (::stat(path.c_str(), &st) != 0)
+    throw StartupError("LXD socket " + path + " does not exist: is LXD running? (check --lxd-socket)");
+  if (!S_ISSOCK(st.st_mode)) throw StartupError("LXD socket " + path + " is not a unix socket");
+  return path;
+}
+
+std::string absolute_socket_path(const std::string& socket) {
+  namespace fs = std::filesystem;
+  const fs::path path = fs::absolute(socket);
+  std::error_code ec;
+  if (!fs::is_directory(path.parent_path(), ec))
+    throw StartupError("cannot serve on " + path.string() + ": directory " + path.parent_path().string() +
+                       " does not exist");
+  return path.string();
+}
+
+// Signals are blocked in every thread (they inherit the mask) and taken synchronously by the main
+// thread with sigwait, so no handler runs at an arbitrary point.
+sigset_t block_shutdown_signals() {
+  sigset_t set;
+  sigemptyset(&set);
+  sigaddset(&set, SIGTERM);
+  sigaddset(&set, SIGINT);
+  pthread_sigmask(SIG_BLOCK, &set, nullptr);
+  return set;
+}
+
+int serve(const Options& options, const sigset_t& shutdown_signals) {
+  const std::string lxd_socket = resolve_lxd_socket(options);
+  const std::string socket = absolute_socket_path(options.socket);
+
+  // The socket lock comes first: a second lxe must not even open (let alone migrate) the store.
+  std::unique_ptr<SocketLock> socket_lock;
+  try {
+    socket_lock = std::make_unique<SocketLock>(socket);
+  } catch (const std::runtime_error& e) {
+    throw StartupError(e.what());
+  }
+
+  std::unique_ptr<store::Store> store;
+  try {
+    store = std::make_unique<store::Store>(options.db, store::Store::Mode::ReadWrite);
+  } catch (const store::StoreError& e) {
+    throw StartupError(e.what());
+  }
+  spdlog::info("store {} at schema version {}", store->path(), store->schema_version());
+
+  const lxd::Client lxd_client(lxd::ClientOptions{.socket_path = lxd_socket});
+  const lxd::Client health_client(lxd::ClientOptions{
+      .socket_path = lxd_socket,
+      .connect_timeout = kHealthRequestTimeout,
+      .request_timeout = kHealthRequestTimeout,
+  });
+  lxd::HealthMonitor lxd_health(health_client, kHealthInterval);
+
+  const cri::RuntimeContext context{*store, lxd_client, lxd_health};
+  cri::RuntimeService runtime_service(context);
+  cri::ImageService image_service(context);
+
+  grpc::ServerBuilder builder;
+  builder.AddListeningPort("unix:" + socket, grpc::InsecureServerCredentials());
+  builder.RegisterService(&runtime_service);
+  builder.RegisterService(&image_service);
+  builder.SetMaxReceiveMessageSize(kMaxMessageBytes);
+  builder.SetMaxSendMessageSize(kMaxMessageBytes);
+  std::vector<std::unique_ptr<grpc::experimental::ServerInterceptorFactoryInterface>> interceptors;
+  interceptors.push_back(std::make_unique<cri::CallInterceptorFactory>());
+  builder.experimental().SetInterceptorCreators(std::move(interceptors));
+  std::unique_ptr<grpc::Server> server = builder.BuildAndStart();
+  if (!server) throw StartupError("cannot serve CRI on " + socket + " (see the log above)");
+  // Only root and the socket's group (kubelet's) may talk to lxe.
+  if (::chmod(socket.c_str(), 0660) != 0)
+    spdlog::warn("cannot set mode 0660 on {}: {}", socket, std::strerror(errno));
+  spdlog::info("lxe {} serving CRI {} on {} (LXD socket {})", kVersion, kCriApiVersion, socket, lxd_socket);
+
+  int signal_number = 0;
+  sigwait(&shutdown_signals, &signal_number);
+  spdlog::info("{}: shutting down", strsignal(signal_number));
+  server->Shutdown(std::chrono::system_clock::now() + kShutdownGrace);
+  spdlog::debug("gRPC server shut down");
+  server->Wait();
+  return 0;
+}
+
+}  // namespace
+
+int run_daemon(const Options& options) {
+  configure_logging(options.log_level);
+  const sigset_t shutdown_signals = block_shutdown_signals();
+  try {
+    return serve(options, shutdown_signals);
+  } catch (const StartupError& e) {
+    std::fprintf(stderr, "lxe: error: %s\n", e.what());
+    return 1;
+  }
+}
+
+}  // namespace lxe::daemon

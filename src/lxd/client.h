@@ -1,0 +1,100 @@
+// A typed client for LXD's REST API on its unix socket.
+//
+// Each request opens its own connection: connecting to a unix socket costs microseconds, it makes
+// the client safe to share between threads without a lock, and it reconnects by itself when LXD
+// restarts and its socket comes back. Every request has a timeout; waits on async operations are
+// bounded too, so no caller can hang on LXD.
+#pragma once
+
+#include <chrono>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "lxd/error.h"
+#include "lxd/types.h"
+
+namespace lxe::lxd {
+
+struct ClientOptions {
+  std::string socket_path;
+  std::chrono::milliseconds connect_timeout{2000};
+  // Applies to each request (read and write); operation waits use their own bound.
+  std::chrono::milliseconds request_timeout{30000};
+  // Upper bound for waiting on an async operation (create, start, stop, delete, ...).
+  std::chrono::milliseconds operation_timeout{120000};
+};
+
+// The raw result of one request: what LXD's standard response envelope carried.
+struct Response {
+  int http_status = 0;
+  std::string type;  // "sync" or "async"
+  int status_code = 0;
+  nlohmann::json metadata;
+  std::string operation;  // async: "/1.0/operations/<id>"
+  std::string etag;
+};
+
+enum class StopMode {
+  Graceful,  // clean shutdown with a timeout, then forced if still running
+  Force,     // hard stop now
+};
+
+class Client {
+ public:
+  explicit Client(ClientOptions options);
+
+  const ClientOptions& options() const { return options_; }
+
+  // One request. Throws lxd::Error for transport failures and for LXD's error responses.
+  // `if_match` sends If-Match for PUT/PATCH with an ETag from a previous GET.
+  Response request(const std::string& method, const std::string& path,
+                   const std::optional<nlohmann::json>& body = std::nullopt,
+                   const std::string& if_match = "",
+                   std::optional<std::chrono::milliseconds> timeout = std::nullopt) const;
+
+  // Waits (bounded by `timeout`, default options().operation_timeout) until the operation ends.
+  // Throws Error{OperationFailed} if it failed, Error{Timeout} if it is still running at the bound.
+  Operation wait_operation(const std::string& operation_path,
+                           std::optional<std::chrono::milliseconds> timeout = std::nullopt) const;
+
+  // GET /1.0
+  ServerInfo server_info() const;
+
+  // Profiles.
+  std::vector<Profile> list_profiles() const;
+  Profile get_profile(const std::string& name) const;
+  void create_profile(const ProfileSpec& spec) const;
+  void update_profile(const ProfileSpec& spec, const std::string& if_match = "") const;  // PUT
+  void patch_profile(const std::string& name, const nlohmann::json& patch,
+                     const std::string& if_match = "") const;
+  void delete_profile(const std::string& name) const;
+
+  // Instances.
+  // `filter` is LXD's filter expression (e.g. "config.user.lxe.managed eq true"); recursion=2
+  // includes each instance's state, which costs a /state call per instance inside LXD.
+  std::vector<Instance> list_instances(const std::string& filter = "", bool with_state = false) const;
+  Instance get_instance(const std::string& name) const;
+  InstanceState get_instance_state(const std::string& name) const;  // slow: keep off hot paths
+  void create_instance(const InstanceSpec& spec) const;  // waits for the operation
+  void patch_instance(const std::string& name, const nlohmann::json& patch,
+                      const std::string& if_match = "") const;
+  void delete_instance(const std::string& name) const;  // waits; the instance must be stopped
+  void start_instance(const std::string& name) const;
+  // Graceful: asks for a clean shutdown, waits up to `graceful_timeout`, then stops by force.
+  // Stopping an instance that is already stopped succeeds.
+  void stop_instance(const std::string& name, StopMode mode,
+                     std::chrono::seconds graceful_timeout = std::chrono::seconds(30)) const;
+
+  // Images.
+  std::vector<Image> list_images() const;
+  Image get_image(const std::string& fingerprint) const;  // full fingerprint or unique prefix
+  ImageAlias get_image_alias(const std::string& name) const;
+
+ private:
+  Operation run_operation(const Response& async_response) const;
+
+  ClientOptions options_;
+};
+
+}  // namespace lxe::lxd

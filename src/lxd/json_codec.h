@@ -1,0 +1,29 @@
+// Conversions between LXD's JSON objects and the typed values of types.h.
+//
+// Decoding is lenient about what LXD leaves out or sends as null (a missing map is empty), and strict
+// about shape: a field of the wrong JSON type raises Error{Protocol}, never a json exception.
+#pragma once
+
+#include <nlohmann/json.hpp>
+
+#include "lxd/types.h"
+
+namespace lxe::lxd {
+
+ServerInfo server_info_from_json(const nlohmann::json& metadata);
+Profile profile_from_json(const nlohmann::json& metadata);
+Instance instance_from_json(const nlohmann::json& metadata);
+InstanceState instance_state_from_json(const nlohmann::json& metadata);
+Image image_from_json(const nlohmann::json& metadata);
+ImageAlias image_alias_from_json(const nlohmann::json& metadata);
+Operation operation_from_json(const nlohmann::json& metadata);
+
+// The body of POST /1.0/profiles (with_name) or of PUT /1.0/profiles/<name> (without).
+nlohmann::json profile_spec_to_json(const ProfileSpec& spec, bool with_name);
+// The body of POST /1.0/instances.
+nlohmann::json instance_spec_to_json(const InstanceSpec& spec);
+
+nlohmann::json config_to_json(const Config& config);
+nlohmann::json devices_to_json(const Devices& devices);
+
+}  // namespace lxe::lxd

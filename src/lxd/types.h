@@ -1,0 +1,119 @@
+// Plain values exchanged with LXD. Only the fields lxe reads are typed; the raw JSON stays available
+// for everything else, so the client never drops what LXD sent.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace lxe::lxd {
+
+using Config = std::map<std::string, std::string>;
+// device name -> device keys (type, path, source, ...)
+using Devices = std::map<std::string, std::map<std::string, std::string>>;
+
+struct ServerInfo {
+  std::string api_version;         // "1.0"
+  std::string server_version;      // environment.server_version, e.g. "5.0.2"
+  std::string server_name;         // environment.server_name
+  std::vector<std::string> api_extensions;
+  nlohmann::json raw;
+};
+
+struct Profile {
+  std::string name;
+  std::string description;
+  Config config;
+  Devices devices;
+  std::vector<std::string> used_by;
+  std::string etag;  // from the ETag header of a single GET; empty in lists
+};
+
+// What to create or PUT: the writable part of a profile.
+struct ProfileSpec {
+  std::string name;
+  std::string description;
+  Config config;
+  Devices devices;
+};
+
+// The part of GET /1.0/instances/<name>/state lxe reads. Expensive on this LXD (~100 ms): never on a
+// hot path.
+struct InstanceState {
+  std::string status;  // "Running", "Stopped", ...
+  int status_code = 0;
+  int64_t pid = 0;     // init PID on the host, 0 when stopped
+  nlohmann::json raw;
+};
+
+struct Instance {
+  std::string name;
+  std::string status;  // "Running", "Stopped", "Frozen", "Error", ...
+  int status_code = 0;  // 103 running, 102 stopped, ...
+  std::string type;     // "container"
+  std::vector<std::string> profiles;
+  Config config;           // local config only
+  Config expanded_config;  // profiles applied
+  Devices devices;
+  Devices expanded_devices;
+  std::string created_at;
+  std::string last_used_at;
+  bool ephemeral = false;
+  std::optional<InstanceState> state;  // present when listed with recursion=2
+  std::string etag;  // from the ETag header of a single GET; empty in lists
+  nlohmann::json raw;
+
+  bool running() const { return status_code == 103; }
+};
+
+struct InstanceSource {
+  std::string type = "image";  // "image" or "none"
+  std::string alias;           // local image alias, or
+  std::string fingerprint;     // local image fingerprint
+};
+
+struct InstanceSpec {
+  std::string name;
+  std::string description;
+  std::vector<std::string> profiles;
+  Config config;
+  Devices devices;
+  InstanceSource source;
+  bool ephemeral = false;
+};
+
+struct ImageAlias {
+  std::string name;
+  std::string description;
+  std::string target;  // fingerprint
+};
+
+struct Image {
+  std::string fingerprint;
+  std::string architecture;
+  std::string type;  // "container" or "virtual-machine"
+  int64_t size = 0;
+  std::vector<ImageAlias> aliases;
+  std::map<std::string, std::string> properties;
+  std::string created_at;
+  std::string uploaded_at;
+  nlohmann::json raw;
+};
+
+// An async operation as LXD reports it.
+struct Operation {
+  std::string id;
+  std::string status;  // "Running", "Success", "Failure", "Cancelled"
+  int status_code = 0;  // 103 running, 200 success, 400 failure, 401 cancelled
+  std::string err;
+  nlohmann::json metadata;
+  nlohmann::json raw;
+
+  bool done() const { return status_code >= 200; }
+  bool succeeded() const { return status_code == 200; }
+};
+
+}  // namespace lxe::lxd

@@ -1,0 +1,107 @@
+// The records the store keeps: what CRI said a pod sandbox or container is and should be (desired),
+// and what the reconciler last saw of it in LXD (observed).
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <string_view>
+
+namespace lxe::store {
+
+using StringMap = std::map<std::string, std::string>;
+
+enum class SandboxState { Ready, NotReady, Removed };
+enum class SandboxObserved { Unknown, Absent, Ready, NotReady };
+enum class ContainerState { Created, Running, Exited, Removed };
+enum class ContainerObserved { Unknown, Absent, Created, Running, Exited };
+
+// The spelling used in the database (and by lxe-ctl).
+std::string_view to_string(SandboxState s);
+std::string_view to_string(SandboxObserved s);
+std::string_view to_string(ContainerState s);
+std::string_view to_string(ContainerObserved s);
+// Parsers throw StoreError{Sql} on a spelling the schema's CHECK constraints would not allow.
+SandboxState parse_sandbox_state(std::string_view s);
+SandboxObserved parse_sandbox_observed(std::string_view s);
+ContainerState parse_container_state(std::string_view s);
+ContainerObserved parse_container_observed(std::string_view s);
+
+struct SandboxRecord {
+  std::string id;
+  std::string name;
+  std::string namespace_;
+  std::string uid;
+  uint32_t attempt = 0;
+  std::string lxd_name;
+  std::string runtime_handler;
+  StringMap labels;
+  StringMap annotations;
+  std::string config_json;
+  int64_t created_at = 0;
+  SandboxState desired_state = SandboxState::Ready;
+  SandboxObserved observed_state = SandboxObserved::Unknown;
+  int64_t generation = 1;
+  int64_t observed_generation = 0;
+  std::string last_error;
+  int64_t updated_at = 0;
+};
+
+struct ContainerRecord {
+  std::string id;
+  std::string sandbox_id;
+  std::string name;
+  uint32_t attempt = 0;
+  std::string lxd_name;
+  std::string image;
+  std::string image_ref;
+  StringMap labels;
+  StringMap annotations;
+  std::string config_json;
+  std::string resources_json = "{}";
+  std::string log_path;
+  int64_t created_at = 0;
+  int64_t started_at = 0;
+  int64_t finished_at = 0;
+  int32_t exit_code = 0;
+  std::string reason;
+  std::string message;
+  ContainerState desired_state = ContainerState::Created;
+  ContainerObserved observed_state = ContainerObserved::Unknown;
+  int64_t generation = 1;
+  int64_t observed_generation = 0;
+  std::string last_error;
+  int64_t updated_at = 0;
+};
+
+enum class ObjectKind { Sandbox, Container };
+enum class EventOutcome { Ok, Error, Info };
+std::string_view to_string(ObjectKind k);
+std::string_view to_string(EventOutcome o);
+ObjectKind parse_object_kind(std::string_view s);
+EventOutcome parse_event_outcome(std::string_view s);
+
+struct ReconcileEvent {
+  int64_t seq = 0;  // assigned by the store
+  int64_t at = 0;
+  ObjectKind object_kind = ObjectKind::Container;
+  std::string object_id;
+  int64_t generation = 0;
+  std::string action;
+  EventOutcome outcome = EventOutcome::Ok;
+  std::string detail;
+};
+
+struct EventQuery {
+  std::optional<std::string> object_id;
+  int64_t after_seq = 0;   // only events with seq > after_seq
+  int64_t since_ns = 0;    // only events at or after this time
+  int limit = 1000;
+};
+
+// Labels and annotations travel as JSON objects of strings.
+std::string to_json(const StringMap& map);
+StringMap string_map_from_json(const std::string& json);
+
+}  // namespace lxe::store

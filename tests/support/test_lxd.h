@@ -1,0 +1,68 @@
+// Support for tests that talk to the real LXD.
+//
+// Every object a test creates in LXD is named with this run's prefix (`lxet-<6 hex>-`) and marked
+// with `user.lxe.test-pid=<pid of the test process>`. A run that was killed leaves its objects
+// behind; sweep_stale_test_objects() removes them on a later run, and only them: an object is swept
+// only when its name starts with `lxet-` AND its marker names a process that no longer exists.
+#pragma once
+
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "lxd/client.h"
+
+namespace lxe::test {
+
+inline constexpr const char* kTestObjectPrefix = "lxet-";
+inline constexpr const char* kTestPidKey = "user.lxe.test-pid";
+
+// The LXD socket to test against: $LXE_TEST_LXD_SOCKET, else the first that exists of
+// /var/snap/lxd/common/lxd/unix.socket and /var/lib/lxd/unix.socket; empty when there is none.
+std::string lxd_socket_path();
+
+// A client for the LXD at lxd_socket_path(), with test-friendly timeouts.
+lxd::Client make_test_lxd_client();
+
+// This process's prefix, fixed for the run: "lxet-" + 6 random hex digits + "-".
+const std::string& run_prefix();
+
+// run_prefix() + suffix, e.g. test_name("prof") -> "lxet-3fa2c1-prof". Names end up as
+// hostnames: keep suffixes short, lowercase, [a-z0-9-].
+std::string test_name(std::string_view suffix);
+
+// Adds the marker key for this process to a config.
+void mark(lxd::Config& config);
+// The marker value for this process ("<pid>").
+std::string test_pid_value();
+
+// Deletes instances (stopping them first) and then profiles left by dead test processes. Never
+// touches anything else. Returns how many objects it deleted; errors on single objects are logged
+// and skipped.
+int sweep_stale_test_objects(const lxd::Client& client);
+
+// Deletes, when it goes out of scope, what a test registered with it: instances first (force-stopped,
+// then deleted), then profiles, each in reverse order of registration. Objects already gone are
+// fine; other failures are logged, never thrown.
+class LxdCleanup {
+ public:
+  explicit LxdCleanup(const lxd::Client& client) : client_(client) {}
+  ~LxdCleanup();
+  LxdCleanup(const LxdCleanup&) = delete;
+  LxdCleanup& operator=(const LxdCleanup&) = delete;
+
+  // Registers a name; returns it, so `auto n = cleanup.instance(test_name("c1"));` reads well.
+  // Register before creating: deleting what does not exist is fine.
+  std::string instance(std::string name);
+  std::string profile(std::string name);
+
+  // Deletes everything registered now (the destructor then has nothing left to do).
+  void run();
+
+ private:
+  const lxd::Client& client_;
+  std::vector<std::string> instances_;
+  std::vector<std::string> profiles_;
+};
+
+}  // namespace lxe::test

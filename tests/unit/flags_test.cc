@@ -1,0 +1,91 @@
+#include <catch2/catch.hpp>
+
+#include "daemon/flags.h"
+#include "daemon/lxd_remote_config.h"
+
+using lxe::daemon::FlagError;
+using lxe::daemon::Options;
+using lxe::daemon::parse_flags;
+
+namespace {
+
+Options ok(const std::vector<std::string>& args) {
+  auto parsed = parse_flags(args);
+  if (auto* e = std::get_if<FlagError>(&parsed)) FAIL("unexpected flag error: " << e->message);
+  return std::get<Options>(parsed);
+}
+
+std::string error(const std::vector<std::string>& args) {
+  auto parsed = parse_flags(args);
+  REQUIRE(std::holds_alternative<FlagError>(parsed));
+  return std::get<FlagError>(parsed).message;
+}
+
+}  // namespace
+
+TEST_CASE("flags: defaults follow LXE's", "[flags]") {
+  const Options o = ok({});
+  CHECK(o.socket == "/run/lxe.sock");
+  CHECK(o.db == "/var/lib/lxe/lxe.db");
+  CHECK(o.lxd_socket.empty());
+  CHECK(o.log_level == "info");
+  CHECK_FALSE(o.help);
+  CHECK_FALSE(o.version);
+}
+
+TEST_CASE("flags: values as separate words or after =", "[flags]") {
+  const Options o = ok({"--socket", "/tmp/a.sock", "--db=/tmp/x.db", "--lxd-socket=/l.sock", "--log-level",
+                        "warn", "--lxd-remote-config", "/etc/lxc.yml"});
+  CHECK(o.socket == "/tmp/a.sock");
+  CHECK(o.db == "/tmp/x.db");
+  CHECK(o.lxd_socket == "/l.sock");
+  CHECK(o.log_level == "warn");
+  CHECK(o.lxd_remote_config == "/etc/lxc.yml");
+  CHECK(ok({"--debug"}).log_level == "debug");
+  CHECK(ok({"--debug", "--verbose"}).log_level == "info");
+  CHECK(ok({"--help"}).help);
+  CHECK(ok({"--version"}).version);
+}
+
+TEST_CASE("flags: mistakes are named in one line", "[flags]") {
+  CHECK_THAT(error({"--sockt", "x"}), Catch::Contains("unknown flag --sockt"));
+  CHECK_THAT(error({"--socket"}), Catch::Contains("--socket needs a value"));
+  CHECK_THAT(error({"--db="}), Catch::Contains("non-empty"));
+  CHECK_THAT(error({"--log-level", "loud"}), Catch::Contains("trace, debug, info"));
+  CHECK_THAT(error({"--help=yes"}), Catch::Contains("takes no value"));
+  CHECK_THAT(error({"serve"}), Catch::Contains("unexpected argument 'serve'"));
+}
+
+TEST_CASE("lxd remote config: the default remote's unix socket", "[flags]") {
+  using lxe::daemon::lxd_socket_from_remote_config_text;
+  using lxe::daemon::RemoteConfigError;
+  const std::string config =
+      "default-remote: mine\n"
+      "remotes:\n"
+      "  images:\n"
+      "    addr: https://images.example\n"
+      "    protocol: simplestreams\n"
+      "  local:\n"
+      "    addr: unix://\n"
+      "  mine:\n"
+      "    addr: unix:///var/lib/lxd/unix.socket\n"
+      "    public: false\n"
+      "aliases: {}\n";
+  auto got = lxd_socket_from_remote_config_text(config, "c.yml");
+  REQUIRE(std::holds_alternative<std::string>(got));
+  CHECK(std::get<std::string>(got) == "/var/lib/lxd/unix.socket");
+
+  // No default-remote: "local", whose unix:// means LXD's default socket.
+  got = lxd_socket_from_remote_config_text("remotes:\n  local:\n    addr: unix://\n", "c.yml");
+  REQUIRE(std::holds_alternative<std::string>(got));
+  CHECK(std::get<std::string>(got).empty());
+
+  got = lxd_socket_from_remote_config_text("default-remote: images\n" + config.substr(config.find('\n') + 1),
+                                           "c.yml");
+  REQUIRE(std::holds_alternative<RemoteConfigError>(got));
+  CHECK_THAT(std::get<RemoteConfigError>(got).message, Catch::Contains("only talks to LXD over its unix socket"));
+
+  got = lxd_socket_from_remote_config_text("default-remote: gone\nremotes:\n  local:\n    addr: unix://\n", "c.yml");
+  REQUIRE(std::holds_alternative<RemoteConfigError>(got));
+  CHECK_THAT(std::get<RemoteConfigError>(got).message, Catch::Contains("'gone' is not among its remotes"));
+}
