@@ -1,14 +1,13 @@
 #include "lxd/client.h"
 
 #include <httplib.h>
-#include <spdlog/spdlog.h>
 #include <pthread.h>
 #include <signal.h>
+#include <spdlog/spdlog.h>
 #include <sys/socket.h>
 
-#include <cerrno>
-
 #include <algorithm>
+#include <cerrno>
 #include <cctype>
 #include <exception>
 #include <string_view>
