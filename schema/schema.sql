@@ -12,6 +12,7 @@ CREATE TABLE pod_sandboxes (
   labels_json         TEXT    NOT NULL DEFAULT '{}',
   annotations_json    TEXT    NOT NULL DEFAULT '{}',
   config_json         TEXT    NOT NULL,                    -- PodSandboxConfig as received
+  infra_pid           INTEGER NOT NULL DEFAULT 0,          -- host PID holding the pod's namespaces
   created_at          INTEGER NOT NULL,
   desired_state       TEXT    NOT NULL
                       CHECK (desired_state IN ('ready', 'notready', 'removed')),
@@ -36,6 +37,7 @@ CREATE TABLE containers (
   config_json         TEXT    NOT NULL,                    -- ContainerConfig as received
   resources_json      TEXT    NOT NULL DEFAULT '{}',       -- desired LinuxContainerResources
   log_path            TEXT    NOT NULL DEFAULT '',         -- absolute: log_directory + log_path
+  stop_timeout        INTEGER NOT NULL DEFAULT 0,          -- seconds of grace the last StopContainer gave
   created_at          INTEGER NOT NULL,
   started_at          INTEGER NOT NULL DEFAULT 0,
   finished_at         INTEGER NOT NULL DEFAULT 0,

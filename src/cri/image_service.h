@@ -1,4 +1,5 @@
-// CRI ImageService over the images the local LXD already has.
+// CRI ImageService over the images the local LXD already has: lxe pulls nothing from registries.
+// An image reference names a local LXD alias or fingerprint (images.h).
 #pragma once
 
 #include "cri/runtime_context.h"
@@ -6,12 +7,23 @@
 
 namespace lxe::cri {
 
-class ImageService final : public runtime::v1::ImageService::Service {
+class ImageService final : public ::runtime::v1::ImageService::Service {
  public:
   explicit ImageService(RuntimeContext context) : ctx_(context) {}
 
+  ::grpc::Status ListImages(::grpc::ServerContext*, const ::runtime::v1::ListImagesRequest*,
+                            ::runtime::v1::ListImagesResponse*) override;
+  ::grpc::Status ImageStatus(::grpc::ServerContext*, const ::runtime::v1::ImageStatusRequest*,
+                             ::runtime::v1::ImageStatusResponse*) override;
+  ::grpc::Status PullImage(::grpc::ServerContext*, const ::runtime::v1::PullImageRequest*,
+                           ::runtime::v1::PullImageResponse*) override;
+  ::grpc::Status RemoveImage(::grpc::ServerContext*, const ::runtime::v1::RemoveImageRequest*,
+                             ::runtime::v1::RemoveImageResponse*) override;
+  ::grpc::Status ImageFsInfo(::grpc::ServerContext*, const ::runtime::v1::ImageFsInfoRequest*,
+                             ::runtime::v1::ImageFsInfoResponse*) override;
+
  private:
-  [[maybe_unused]] RuntimeContext ctx_;
+  RuntimeContext ctx_;
 };
 
 }  // namespace lxe::cri

@@ -1,22 +1,32 @@
 // What the CRI facade stands on: the layers below it, owned by the daemon.
 #pragma once
 
+#include <chrono>
 #include <string>
 
 namespace lxe::store {
-class Store;
+class Registry;
 }
 namespace lxe::lxd {
 class Client;
 class HealthMonitor;
 }  // namespace lxe::lxd
+namespace lxe::reconcile {
+class Reconciler;
+class HostFiles;
+}  // namespace lxe::reconcile
 
 namespace lxe::cri {
 
 struct RuntimeContext {
-  store::Store& store;
+  store::Registry& registry;
+  reconcile::Reconciler& reconciler;
+  const reconcile::HostFiles& files;
   const lxd::Client& lxd;
   lxd::HealthMonitor& lxd_health;
+  // Upper bound for a synchronous call waiting on the reconciler, when the caller set no deadline
+  // (kubelet always sets one).
+  std::chrono::seconds max_wait{240};
 };
 
 }  // namespace lxe::cri

@@ -1,3 +1,55 @@
-// RuntimeService is split by RPC group into version.cc, status.cc, ...; this file holds what the
-// groups share.
+// What the RuntimeService's RPC groups share: lookups and waiting on the reconciler.
 #include "cri/runtime_service.h"
+
+#include <algorithm>
+
+#include "cri/errors.h"
+#include "cri/translate.h"
+
+namespace lxe::cri {
+
+namespace {
+
+template <typename Record>
+std::vector<std::string> ids_of(const std::vector<Record>& records) {
+  std::vector<std::string> ids;
+  ids.reserve(records.size());
+  for (const auto& r : records) ids.push_back(r.id);
+  return ids;
+}
+
+}  // namespace
+
+::grpc::Status RuntimeService::find_sandbox(const std::string& id, std::optional<store::SandboxRecord>& out) const {
+  if (id.empty()) return invalid("pod_sandbox_id is empty");
+  if ((out = ctx_.registry.sandbox(id))) return ::grpc::Status::OK;
+  const auto resolved = resolve_id(id, ids_of(ctx_.registry.sandboxes()), "pod sandbox");
+  if (const auto* a = std::get_if<Ambiguous>(&resolved)) return invalid(a->message);
+  if (const auto* full = std::get_if<std::string>(&resolved)) out = ctx_.registry.sandbox(*full);
+  if (!out) return not_found("pod sandbox " + id + " not found");
+  return ::grpc::Status::OK;
+}
+
+::grpc::Status RuntimeService::find_container(const std::string& id,
+                                              std::optional<store::ContainerRecord>& out) const {
+  if (id.empty()) return invalid("container_id is empty");
+  if ((out = ctx_.registry.container(id))) return ::grpc::Status::OK;
+  const auto resolved = resolve_id(id, ids_of(ctx_.registry.containers()), "container");
+  if (const auto* a = std::get_if<Ambiguous>(&resolved)) return invalid(a->message);
+  if (const auto* full = std::get_if<std::string>(&resolved)) out = ctx_.registry.container(*full);
+  if (!out) return not_found("container " + id + " not found");
+  return ::grpc::Status::OK;
+}
+
+bool RuntimeService::wait_for(::grpc::ServerContext* context,
+                              const std::function<bool(const store::Registry::View&)>& done) const {
+  auto deadline = std::chrono::steady_clock::now() + ctx_.max_wait;
+  if (context) {
+    // gRPC's deadline is on the system clock; the registry waits on the steady one.
+    const auto remaining = context->deadline() - std::chrono::system_clock::now();
+    if (remaining < ctx_.max_wait) deadline = std::chrono::steady_clock::now() + remaining;
+  }
+  return ctx_.registry.wait_until(done, deadline);
+}
+
+}  // namespace lxe::cri

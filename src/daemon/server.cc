@@ -20,6 +20,9 @@
 #include "daemon/socket_lock.h"
 #include "lxd/client.h"
 #include "lxd/health.h"
+#include "reconcile/host_files.h"
+#include "reconcile/reconciler.h"
+#include "store/registry.h"
 #include "store/store.h"
 
 namespace lxe::daemon {
@@ -63,6 +66,15 @@ std::string resolve_lxd_socket(const Options& options) {
   return path;
 }
 
+// lxe-init sits next to the lxe binary (build/bin/ in the build tree, the same directory when
+// installed).
+std::string init_binary_path() {
+  std::error_code ec;
+  const auto self = std::filesystem::read_symlink("/proc/self/exe", ec);
+  if (ec) throw StartupError("cannot find lxe's own path: " + ec.message());
+  return (self.parent_path() / "lxe-init").string();
+}
+
 std::string absolute_socket_path(const std::string& socket) {
   namespace fs = std::filesystem;
   const fs::path path = fs::absolute(socket);
@@ -103,6 +115,15 @@ int serve(const Options& options, const sigset_t& shutdown_signals) {
     throw StartupError(e.what());
   }
   spdlog::info("store {} at schema version {}", store->path(), store->schema_version());
+  store::Registry registry(*store);
+
+  // Files shared with containers live next to the store; lxe-init comes from next to lxe.
+  const reconcile::HostFiles files(std::filesystem::path(options.db).parent_path().string());
+  try {
+    files.install_init_binary(init_binary_path());
+  } catch (const std::runtime_error& e) {
+    throw StartupError(std::string(e.what()) + " (lxe-init must be installed next to lxe)");
+  }
 
   const lxd::Client lxd_client(lxd::ClientOptions{.socket_path = lxd_socket});
   const lxd::Client health_client(lxd::ClientOptions{
@@ -112,7 +133,10 @@ int serve(const Options& options, const sigset_t& shutdown_signals) {
   });
   lxd::HealthMonitor lxd_health(health_client, kHealthInterval);
 
-  const cri::RuntimeContext context{*store, lxd_client, lxd_health};
+  reconcile::Reconciler reconciler(registry, lxd_client, files, reconcile::ReconcilerOptions{});
+  reconciler.start();
+
+  const cri::RuntimeContext context{registry, reconciler, files, lxd_client, lxd_health};
   cri::RuntimeService runtime_service(context);
   cri::ImageService image_service(context);
 
@@ -138,6 +162,7 @@ int serve(const Options& options, const sigset_t& shutdown_signals) {
   server->Shutdown(std::chrono::system_clock::now() + kShutdownGrace);
   spdlog::debug("gRPC server shut down");
   server->Wait();
+  reconciler.stop();
   return 0;
 }
 

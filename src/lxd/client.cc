@@ -173,38 +173,20 @@ bool is_already_stopped(const Error& e) {
   return std::string_view(e.what()).find("already stopped") != std::string_view::npos;
 }
 
-}  // namespace
-
-Client::Client(ClientOptions options) : options_(std::move(options)) {}
-
-Response Client::request(const std::string& method, const std::string& path,
-                         const std::optional<json>& body, const std::string& if_match,
-                         std::optional<milliseconds> timeout) const {
-  const milliseconds io_timeout = timeout.value_or(options_.request_timeout);
-  const std::string where = method + " " + path;
-
-  httplib::Request req;
-  req.method = method;
-  req.path = path;
-  // LXD rejects the Host httplib would derive from the socket path.
-  req.headers.emplace("Host", "lxd");
-  req.headers.emplace("Accept", "application/json");
-  if (!if_match.empty()) req.headers.emplace("If-Match", if_match);
-  if (body) {
-    try {
-      req.body = body->dump();
-    } catch (const json::exception& e) {
-      throw Error(ErrorKind::Protocol, where + ": cannot encode the request body: " + e.what());
-    }
-    req.headers.emplace("Content-Type", "application/json");
-  }
-
+// Sends one request on a connection of its own and returns LXD's HTTP answer, whatever its status.
+// Throws Error{Timeout} or Error{Transport} when no answer came.
+httplib::Response send_request(const ClientOptions& options, const httplib::Request& req,
+                               milliseconds io_timeout, const std::string& where) {
   auto send = [&]() -> httplib::Result {
     const SigpipeBlock no_sigpipe;
-    httplib::Client cli(options_.socket_path);
+    httplib::Client cli(options.socket_path);
     cli.set_address_family(AF_UNIX);
-    cli.set_keep_alive(false);
-    cli.set_connection_timeout(options_.connect_timeout);
+    // Not for reuse (the connection closes with `cli`): without "Connection: close", LXD's Go
+    // server reads and discards a body it did not need before it answers (a 404 for a stop of a
+    // missing instance). With it, LXD closed at once and httplib, still writing the body, lost the
+    // answer to a write error (and SIGPIPE) in about one request in ten.
+    cli.set_keep_alive(true);
+    cli.set_connection_timeout(options.connect_timeout);
     cli.set_read_timeout(io_timeout);
     cli.set_write_timeout(io_timeout);
     return cli.send(req);
@@ -214,9 +196,8 @@ Response Client::request(const std::string& method, const std::string& path,
   httplib::Result result{nullptr, httplib::Error::Unknown};
   try {
     result = send();
-    // LXD answers some requests (a stop of a missing instance: 404) before it reads their body
-    // and closes; httplib, still writing the body, then fails with a write error and drops the
-    // answer. LXD did not read the body, so it acted on nothing: sending again once is safe.
+    // A write error means LXD stopped reading before it had the whole request (see keep-alive
+    // above): it acted on nothing that needed the body, so sending it again once is safe.
     if (!result && result.error() == httplib::Error::Write && !req.body.empty() &&
         ms_since(start) + 50.0 < static_cast<double>(io_timeout.count())) {
       spdlog::debug("lxd {} -> write error after {:.1f} ms; sending again", where, ms_since(start));
@@ -241,20 +222,119 @@ Response Client::request(const std::string& method, const std::string& path,
                                           std::to_string(io_timeout.count()) + " ms");
     }
     throw Error(ErrorKind::Transport, where + ": " + httplib::to_string(err) + " (socket " +
-                                          options_.socket_path + ")");
+                                          options.socket_path + ")");
   }
 
   spdlog::debug("lxd {} -> {} ({:.1f} ms)", where, result->status, elapsed_ms);
-  return decode(where, *result);
+  return std::move(*result);
 }
 
-Operation Client::wait_operation(const std::string& operation_path,
-                                 std::optional<milliseconds> timeout) const {
+httplib::Request new_request(const std::string& method, const std::string& path) {
+  httplib::Request req;
+  req.method = method;
+  req.path = path;
+  // LXD rejects the Host httplib would derive from the socket path.
+  req.headers.emplace("Host", "lxd");
+  req.headers.emplace("Accept", "application/json");
+  return req;
+}
+
+// The error a failed or cancelled operation stands for.
+Error operation_error(const Operation& op, const std::string& path) {
+  std::string what = "operation";
+  if (auto d = op.raw.find("description"); d != op.raw.end() && d->is_string()) what = *d;
+  return Error(says_already_exists(op.err) ? ErrorKind::Conflict : ErrorKind::OperationFailed,
+               what + " (" + path + ") " + (op.status.empty() ? "failed" : op.status) + ": " +
+                   (op.err.empty() ? "no error text" : op.err));
+}
+
+std::string operation_path_of(const std::string& operation) {
+  return operation.find('/') == std::string::npos ? "/1.0/operations/" + url_encode(operation)
+                                                  : operation;
+}
+
+std::string image_path(const std::string& fingerprint) {
+  return "/1.0/images/" + url_encode(fingerprint);
+}
+
+// Deletes the log files an exec recorded its output in when it goes out of scope, whether reading
+// them worked or not: LXD keeps them until the instance is deleted, and a long-lived container
+// that is probed every few seconds would collect thousands. Best effort: a log that cannot be
+// deleted costs a few bytes of disk and must not fail the exec.
+class ExecLogsRemover {
+ public:
+  ExecLogsRemover(const Client& client, std::vector<std::string> paths)
+      : client_(client), paths_(std::move(paths)) {}
+  ~ExecLogsRemover() {
+    for (const auto& path : paths_) {
+      if (path.empty()) continue;
+      try {
+        client_.request("DELETE", path);
+      } catch (const std::exception& e) {
+        spdlog::debug("lxd exec: cannot delete output log {}: {}", path, e.what());
+      }
+    }
+  }
+  ExecLogsRemover(const ExecLogsRemover&) = delete;
+  ExecLogsRemover& operator=(const ExecLogsRemover&) = delete;
+
+ private:
+  const Client& client_;
+  std::vector<std::string> paths_;
+};
+
+// Deletes an image that import_image uploaded unless the import completed (dismiss()), so that a
+// failed import leaves no unnamed image behind. Best effort, like any cleanup on a failure path.
+class ImageRollback {
+ public:
+  ImageRollback(const Client& client, std::string fingerprint)
+      : client_(client), fingerprint_(std::move(fingerprint)) {}
+  ~ImageRollback() {
+    if (fingerprint_.empty()) return;
+    try {
+      client_.delete_image(fingerprint_);
+    } catch (const std::exception& e) {
+      spdlog::warn("lxd image import failed, and the uploaded image {} could not be deleted: {}",
+                   fingerprint_, e.what());
+    }
+  }
+  void dismiss() { fingerprint_.clear(); }
+  ImageRollback(const ImageRollback&) = delete;
+  ImageRollback& operator=(const ImageRollback&) = delete;
+
+ private:
+  const Client& client_;
+  std::string fingerprint_;
+};
+
+}  // namespace
+
+Client::Client(ClientOptions options) : options_(std::move(options)) {}
+
+Response Client::request(const std::string& method, const std::string& path,
+                         const std::optional<json>& body, const std::string& if_match,
+                         std::optional<milliseconds> timeout) const {
+  const milliseconds io_timeout = timeout.value_or(options_.request_timeout);
+  const std::string where = method + " " + path;
+
+  httplib::Request req = new_request(method, path);
+  if (!if_match.empty()) req.headers.emplace("If-Match", if_match);
+  if (body) {
+    try {
+      req.body = body->dump();
+    } catch (const json::exception& e) {
+      throw Error(ErrorKind::Protocol, where + ": cannot encode the request body: " + e.what());
+    }
+    req.headers.emplace("Content-Type", "application/json");
+  }
+  return decode(where, send_request(options_, req, io_timeout, where));
+}
+
+Operation Client::await_operation(const std::string& operation_path,
+                                  std::optional<milliseconds> timeout) const {
   const milliseconds bound = timeout.value_or(options_.operation_timeout);
   const auto deadline = Clock::now() + bound;
-  const std::string path = operation_path.find('/') == std::string::npos
-                               ? "/1.0/operations/" + url_encode(operation_path)
-                               : operation_path;
+  const std::string path = operation_path_of(operation_path);
   for (;;) {
     const auto remaining = std::chrono::duration_cast<milliseconds>(deadline - Clock::now());
     // LXD takes whole seconds; always ask for at least one, so a spent bound still polls once.
@@ -264,19 +344,19 @@ Operation Client::wait_operation(const std::string& operation_path,
     const Response resp = request("GET", path + "/wait?timeout=" + std::to_string(chunk.count()),
                                   std::nullopt, "", chunk + kWaitGrace);
     Operation op = operation_from_json(resp.metadata);
-    if (op.done()) {
-      if (op.succeeded()) return op;
-      std::string what = "operation";
-      if (auto d = op.raw.find("description"); d != op.raw.end() && d->is_string()) what = *d;
-      throw Error(says_already_exists(op.err) ? ErrorKind::Conflict : ErrorKind::OperationFailed,
-                  what + " (" + path + ") " + (op.status.empty() ? "failed" : op.status) + ": " +
-                      (op.err.empty() ? "no error text" : op.err));
-    }
+    if (op.done()) return op;
     if (Clock::now() >= deadline) {
       throw Error(ErrorKind::Timeout, "operation " + path + " still " + op.status + " after " +
                                           std::to_string(bound.count()) + " ms");
     }
   }
+}
+
+Operation Client::wait_operation(const std::string& operation_path,
+                                 std::optional<milliseconds> timeout) const {
+  Operation op = await_operation(operation_path, timeout);
+  if (!op.succeeded()) throw operation_error(op, operation_path_of(operation_path));
+  return op;
 }
 
 Operation Client::run_operation(const Response& async_response) const {
@@ -424,6 +504,50 @@ void Client::stop_instance(const std::string& name, StopMode mode,
   if (const auto operation = put_stop(true, seconds(0))) wait(*operation, options_.operation_timeout);
 }
 
+ExecResult Client::exec(const std::string& instance, const std::vector<std::string>& command,
+                        const Config& environment, const std::string& cwd,
+                        std::optional<milliseconds> timeout) const {
+  // record-output makes LXD run the command as a plain task and keep its output in log files: no
+  // websockets. LXD refuses it together with wait-for-websocket or interactive.
+  json body{{"command", command},
+            {"environment", config_to_json(environment)},
+            {"wait-for-websocket", false},
+            {"interactive", false},
+            {"record-output", true}};
+  // LXD 5.0 runs the command in / when cwd does not exist, without a word.
+  if (!cwd.empty()) body["cwd"] = cwd;
+  const std::string path = instance_path(instance) + "/exec";
+  const Response resp = request("POST", path, body);
+  if (resp.type != "async") {
+    throw Error(ErrorKind::Protocol, "POST " + path + ": exec answered " + resp.type +
+                                         ", not with an operation");
+  }
+  // A Timeout here leaves the output logs behind: LXD names them only once the command ends.
+  const Operation op = await_operation(resp.operation, timeout);
+  const ExecRecord rec = exec_record_from_json(op.metadata);
+  const ExecLogsRemover remove_logs(*this, {rec.stdout_log, rec.stderr_log});
+  if (!op.succeeded()) throw operation_error(op, operation_path_of(resp.operation));
+  if (!rec.exit_code || rec.stdout_log.empty() || rec.stderr_log.empty()) {
+    throw Error(ErrorKind::Protocol, "exec " + operation_path_of(resp.operation) +
+                                         ": the finished operation lacks the exit code or the "
+                                         "output logs: " + op.metadata.dump());
+  }
+
+  // The logs are the raw bytes the command wrote, not LXD's JSON (errors still come as JSON).
+  auto read_log = [&](const std::string& log_path) {
+    const std::string where = "GET " + log_path;
+    httplib::Request req = new_request("GET", log_path);
+    httplib::Response res = send_request(options_, req, options_.request_timeout, where);
+    if (res.status < 200 || res.status >= 300) decode(where, res);  // throws LXD's error
+    return std::move(res.body);
+  };
+  ExecResult result;
+  result.exit_code = *rec.exit_code;
+  result.stdout_data = read_log(rec.stdout_log);
+  result.stderr_data = read_log(rec.stderr_log);
+  return result;
+}
+
 // ---- images ---------------------------------------------------------------------------------
 
 std::vector<Image> Client::list_images() const {
@@ -437,13 +561,80 @@ std::vector<Image> Client::list_images() const {
 }
 
 Image Client::get_image(const std::string& fingerprint) const {
-  return image_from_json(request("GET", "/1.0/images/" + url_encode(fingerprint)).metadata);
+  return image_from_json(request("GET", image_path(fingerprint)).metadata);
 }
 
 ImageAlias Client::get_image_alias(const std::string& name) const {
   // Alias names may contain '/', which LXD's route takes as part of the name.
   return image_alias_from_json(
       request("GET", "/1.0/images/aliases/" + url_encode(name, /*keep_slash=*/true)).metadata);
+}
+
+std::string Client::import_image(const std::string& tarball, const std::string& alias,
+                                 const std::map<std::string, std::string>& properties) const {
+  const std::string where = "POST /1.0/images";
+  httplib::Request req = new_request("POST", "/1.0/images");
+  // Anything that is not JSON is an upload to LXD; the content type says so explicitly.
+  req.headers.emplace("Content-Type", "application/octet-stream");
+  req.headers.emplace("X-LXD-public", "false");
+  req.body = tarball;
+  // LXD stores the whole body on disk before it answers: allow an upload of some MB more time
+  // than an ordinary request.
+  const milliseconds upload_timeout = std::max(options_.request_timeout, options_.operation_timeout);
+  const Response resp = decode(where, send_request(options_, req, upload_timeout, where));
+  if (resp.type != "async") {
+    throw Error(ErrorKind::Protocol, where + ": answered " + resp.type + ", not with an operation");
+  }
+
+  const Operation op = await_operation(resp.operation, std::nullopt);
+  // LXD reports the fingerprint even when the upload failed.
+  const std::string fingerprint = image_fingerprint_from_json(op.metadata);
+  bool uploaded_now = op.succeeded();
+  if (!op.succeeded()) {
+    // The same bytes were uploaded before (by an earlier import whose alias was lost, say): the
+    // image is there, which is all this needs.
+    const bool same_image_exists =
+        op.err.find("same fingerprint already exists") != std::string::npos && !fingerprint.empty();
+    if (!same_image_exists) throw operation_error(op, operation_path_of(resp.operation));
+    spdlog::debug("lxd image import: image {} is already there", fingerprint);
+  }
+  if (fingerprint.empty()) {
+    throw Error(ErrorKind::Protocol, where + ": the upload operation reports no fingerprint: " +
+                                         op.metadata.dump());
+  }
+
+  ImageRollback rollback(*this, uploaded_now ? fingerprint : std::string());
+  if (!properties.empty()) {
+    // Not with the X-LXD-properties header on the upload: LXD 5.0 writes those into the property
+    // map from the image's metadata.yaml, and when that file has no `properties` the map is nil and
+    // the LXD daemon panics. A PATCH merges them into whatever the image has.
+    json props = json::object();
+    for (const auto& [k, v] : properties) props[k] = v;
+    request("PATCH", image_path(fingerprint), json{{"properties", std::move(props)}});
+  }
+  ensure_image_alias(alias, fingerprint);
+  rollback.dismiss();
+  return fingerprint;
+}
+
+void Client::ensure_image_alias(const std::string& alias, const std::string& fingerprint) const {
+  try {
+    request("POST", "/1.0/images/aliases",
+            json{{"name", alias}, {"description", ""}, {"target", fingerprint}});
+    return;
+  } catch (const Error& e) {
+    if (e.kind() != ErrorKind::Conflict) throw;
+  }
+  // Taken (LXD 5.0: 409 'Alias "x" already exists'): fine when it already names this image.
+  const ImageAlias existing = get_image_alias(alias);
+  if (existing.target != fingerprint) {
+    throw Error(ErrorKind::Conflict, "image alias \"" + alias + "\" already points at image " +
+                                         existing.target + ", not at " + fingerprint);
+  }
+}
+
+void Client::delete_image(const std::string& fingerprint) const {
+  run_operation(request("DELETE", image_path(fingerprint)));
 }
 
 }  // namespace lxe::lxd

@@ -7,6 +7,7 @@
 #pragma once
 
 #include <chrono>
+#include <map>
 #include <optional>
 #include <string>
 #include <vector>
@@ -86,13 +87,39 @@ class Client {
   void stop_instance(const std::string& name, StopMode mode,
                      std::chrono::seconds graceful_timeout = std::chrono::seconds(30)) const;
 
+  // Runs `command` (argv; no shell) in a running instance, without a terminal or stdin, and
+  // returns its exit code and output. LXD records the output in log files, which this reads and
+  // then deletes. Throws Error{BadRequest} when the instance is not running, Error{OperationFailed}
+  // with LXD's message when the command cannot be started (LXD 5.0: "Command not found" rather than
+  // exit code 127), and Error{Timeout} when the command is still running at `timeout` (default
+  // options().operation_timeout). LXD has no timeout of its own for the command: it keeps running
+  // after a Timeout, so callers that need one wrap the command in an in-container timeout.
+  ExecResult exec(const std::string& instance, const std::vector<std::string>& command,
+                  const Config& environment = {}, const std::string& cwd = "",
+                  std::optional<std::chrono::milliseconds> timeout = std::nullopt) const;
+
   // Images.
   std::vector<Image> list_images() const;
   Image get_image(const std::string& fingerprint) const;  // full fingerprint or unique prefix
   ImageAlias get_image_alias(const std::string& name) const;
+  // Uploads a unified image (one tar, compressed or not, with metadata.yaml and rootfs/), sets
+  // `properties` on it and points the alias `alias` at it; returns the image's fingerprint.
+  // Uploading an image that is already there (same content) is fine. Throws Error{Conflict} when
+  // the alias exists and points at another image; the image uploaded for the call is then
+  // deleted again, so a failed import leaves nothing behind.
+  std::string import_image(const std::string& tarball, const std::string& alias,
+                           const std::map<std::string, std::string>& properties = {}) const;
+  // Deletes an image and its aliases; waits for the operation.
+  void delete_image(const std::string& fingerprint) const;
 
  private:
   Operation run_operation(const Response& async_response) const;
+  // Waits like wait_operation() but returns the operation however it ended: a failed exec or
+  // image upload still carries metadata the caller needs. Throws only for Timeout and transport.
+  Operation await_operation(const std::string& operation_path,
+                            std::optional<std::chrono::milliseconds> timeout) const;
+  // Creates the alias, or finds it already pointing at `fingerprint`.
+  void ensure_image_alias(const std::string& alias, const std::string& fingerprint) const;
 
   ClientOptions options_;
 };

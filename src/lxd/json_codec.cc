@@ -193,6 +193,30 @@ Operation operation_from_json(const json& metadata) {
   return op;
 }
 
+ExecRecord exec_record_from_json(const json& metadata) {
+  ExecRecord rec;
+  if (metadata.is_null()) return rec;
+  require_object(metadata, "exec operation metadata");
+  if (const json* ret = member(metadata, "return")) {
+    if (!ret->is_number_integer()) shape_error("exec operation metadata", "return", *ret);
+    rec.exit_code = ret->get<int>();
+  }
+  if (const json* output = member(metadata, "output")) {
+    // Keyed by file descriptor number.
+    const std::string what = "exec operation metadata.output";
+    require_object(*output, what);
+    rec.stdout_log = get_string(*output, "1", what);
+    rec.stderr_log = get_string(*output, "2", what);
+  }
+  return rec;
+}
+
+std::string image_fingerprint_from_json(const json& metadata) {
+  if (metadata.is_null()) return {};
+  require_object(metadata, "image operation metadata");
+  return get_string(metadata, "fingerprint", "image operation metadata");
+}
+
 json config_to_json(const Config& config) {
   json out = json::object();
   for (const auto& [k, v] : config) out[k] = v;

@@ -5,6 +5,8 @@
 #pragma once
 
 #include <nlohmann/json.hpp>
+#include <optional>
+#include <string>
 
 #include "lxd/types.h"
 
@@ -17,6 +19,20 @@ InstanceState instance_state_from_json(const nlohmann::json& metadata);
 Image image_from_json(const nlohmann::json& metadata);
 ImageAlias image_alias_from_json(const nlohmann::json& metadata);
 Operation operation_from_json(const nlohmann::json& metadata);
+
+// The metadata of a finished exec operation started with record-output: the exit code and the
+// paths (under /1.0/instances/<name>/logs/) LXD recorded stdout and stderr in. A failed exec
+// (command not found) reports them too; a path LXD left out is empty.
+struct ExecRecord {
+  std::optional<int> exit_code;
+  std::string stdout_log;
+  std::string stderr_log;
+};
+ExecRecord exec_record_from_json(const nlohmann::json& operation_metadata);
+
+// The fingerprint an image upload operation reports in its metadata, even when it failed; empty
+// when there is none.
+std::string image_fingerprint_from_json(const nlohmann::json& operation_metadata);
 
 // The body of POST /1.0/profiles (with_name) or of PUT /1.0/profiles/<name> (without).
 nlohmann::json profile_spec_to_json(const ProfileSpec& spec, bool with_name);

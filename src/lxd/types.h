@@ -103,6 +103,13 @@ struct Image {
   nlohmann::json raw;
 };
 
+// What a command run with exec gave: its exit code and everything it wrote.
+struct ExecResult {
+  int exit_code = 0;
+  std::string stdout_data;
+  std::string stderr_data;
+};
+
 // An async operation as LXD reports it.
 struct Operation {
   std::string id;

@@ -39,6 +39,7 @@ struct SandboxRecord {
   StringMap labels;
   StringMap annotations;
   std::string config_json;
+  int64_t infra_pid = 0;
   int64_t created_at = 0;
   SandboxState desired_state = SandboxState::Ready;
   SandboxObserved observed_state = SandboxObserved::Unknown;
@@ -61,6 +62,7 @@ struct ContainerRecord {
   std::string config_json;
   std::string resources_json = "{}";
   std::string log_path;
+  int64_t stop_timeout = 0;
   int64_t created_at = 0;
   int64_t started_at = 0;
   int64_t finished_at = 0;

@@ -45,6 +45,7 @@ void bind_sandbox(SQLite::Statement& st, const SandboxRecord& r) {
   st.bind(":labels_json", to_json(r.labels));
   st.bind(":annotations_json", to_json(r.annotations));
   st.bind(":config_json", r.config_json);
+  st.bind(":infra_pid", r.infra_pid);
   st.bind(":created_at", r.created_at);
   st.bind(":desired_state", std::string(to_string(r.desired_state)));
   st.bind(":observed_state", std::string(to_string(r.observed_state)));
@@ -66,6 +67,7 @@ SandboxRecord sandbox_from_row(SQLite::Statement& st) {
   r.labels = string_map_from_json(st.getColumn("labels_json").getString());
   r.annotations = string_map_from_json(st.getColumn("annotations_json").getString());
   r.config_json = st.getColumn("config_json").getString();
+  r.infra_pid = st.getColumn("infra_pid").getInt64();
   r.created_at = st.getColumn("created_at").getInt64();
   r.desired_state = parse_sandbox_state(st.getColumn("desired_state").getString());
   r.observed_state = parse_sandbox_observed(st.getColumn("observed_state").getString());
@@ -89,6 +91,7 @@ void bind_container(SQLite::Statement& st, const ContainerRecord& r) {
   st.bind(":config_json", r.config_json);
   st.bind(":resources_json", r.resources_json);
   st.bind(":log_path", r.log_path);
+  st.bind(":stop_timeout", r.stop_timeout);
   st.bind(":created_at", r.created_at);
   st.bind(":started_at", r.started_at);
   st.bind(":finished_at", r.finished_at);
@@ -117,6 +120,7 @@ ContainerRecord container_from_row(SQLite::Statement& st) {
   r.config_json = st.getColumn("config_json").getString();
   r.resources_json = st.getColumn("resources_json").getString();
   r.log_path = st.getColumn("log_path").getString();
+  r.stop_timeout = st.getColumn("stop_timeout").getInt64();
   r.created_at = st.getColumn("created_at").getInt64();
   r.started_at = st.getColumn("started_at").getInt64();
   r.finished_at = st.getColumn("finished_at").getInt64();
@@ -134,9 +138,9 @@ ContainerRecord container_from_row(SQLite::Statement& st) {
 
 constexpr const char* kInsertSandbox =
     "INSERT INTO pod_sandboxes (id, name, namespace, uid, attempt, lxd_name, runtime_handler, "
-    "labels_json, annotations_json, config_json, created_at, desired_state, observed_state, "
+    "labels_json, annotations_json, config_json, infra_pid, created_at, desired_state, observed_state, "
     "generation, observed_generation, last_error, updated_at) VALUES (:id, :name, :namespace, :uid, "
-    ":attempt, :lxd_name, :runtime_handler, :labels_json, :annotations_json, :config_json, "
+    ":attempt, :lxd_name, :runtime_handler, :labels_json, :annotations_json, :config_json, :infra_pid, "
     ":created_at, :desired_state, :observed_state, :generation, :observed_generation, :last_error, "
     ":updated_at)";
 
@@ -144,7 +148,8 @@ constexpr const char* kInsertSandbox =
 // finds no row.
 constexpr const char* kUpdateSandbox =
     "UPDATE pod_sandboxes SET runtime_handler = :runtime_handler, labels_json = :labels_json, "
-    "annotations_json = :annotations_json, config_json = :config_json, desired_state = :desired_state, "
+    "annotations_json = :annotations_json, config_json = :config_json, infra_pid = :infra_pid, "
+    "desired_state = :desired_state, "
     "observed_state = :observed_state, generation = :generation, "
     "observed_generation = :observed_generation, last_error = :last_error, updated_at = :updated_at "
     "WHERE id = :id AND name = :name AND namespace = :namespace AND uid = :uid AND attempt = :attempt "
@@ -152,17 +157,17 @@ constexpr const char* kUpdateSandbox =
 
 constexpr const char* kInsertContainer =
     "INSERT INTO containers (id, sandbox_id, name, attempt, lxd_name, image, image_ref, labels_json, "
-    "annotations_json, config_json, resources_json, log_path, created_at, started_at, finished_at, "
+    "annotations_json, config_json, resources_json, log_path, stop_timeout, created_at, started_at, finished_at, "
     "exit_code, reason, message, desired_state, observed_state, generation, observed_generation, "
     "last_error, updated_at) VALUES (:id, :sandbox_id, :name, :attempt, :lxd_name, :image, "
-    ":image_ref, :labels_json, :annotations_json, :config_json, :resources_json, :log_path, "
+    ":image_ref, :labels_json, :annotations_json, :config_json, :resources_json, :log_path, :stop_timeout, "
     ":created_at, :started_at, :finished_at, :exit_code, :reason, :message, :desired_state, "
     ":observed_state, :generation, :observed_generation, :last_error, :updated_at)";
 
 constexpr const char* kUpdateContainer =
     "UPDATE containers SET image_ref = :image_ref, labels_json = :labels_json, "
     "annotations_json = :annotations_json, config_json = :config_json, "
-    "resources_json = :resources_json, log_path = :log_path, started_at = :started_at, "
+    "resources_json = :resources_json, log_path = :log_path, stop_timeout = :stop_timeout, started_at = :started_at, "
     "finished_at = :finished_at, exit_code = :exit_code, reason = :reason, message = :message, "
     "desired_state = :desired_state, observed_state = :observed_state, generation = :generation, "
     "observed_generation = :observed_generation, last_error = :last_error, updated_at = :updated_at "

@@ -2,9 +2,16 @@
 // answers, hangs, malformed JSON, failing or endless operations, and its socket going away.
 #include <catch2/catch.hpp>
 
+#include <signal.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+
 #include <atomic>
 #include <chrono>
+#include <cstring>
 #include <string>
+#include <thread>
 
 #include "lxd/client.h"
 #include "support/fake_lxd.h"
@@ -244,6 +251,66 @@ TEST_CASE("lxd client: a missing socket is a Transport error", "[lxd]") {
   CHECK(e.kind() == ErrorKind::Transport);
   CHECK(e.unavailable());
   CHECK(e.http_status() == 0);
+}
+
+TEST_CASE("lxd client: a peer that answers and closes before the body gives no SIGPIPE", "[lxd]") {
+  // httplib::Server (in FakeLxd) ignores SIGPIPE process-wide; the client must not rely on that.
+  // This peer is a bare socket that does what LXD does for a stop of a missing instance when
+  // asked to close: it reads the request head, answers 404 at once and closes, unread body and all.
+  FakeLxd dir_owner;  // only for its temporary directory
+  const std::string path = dir_owner.socket_path() + ".raw";
+  const int listener = ::socket(AF_UNIX, SOCK_STREAM, 0);
+  REQUIRE(listener >= 0);
+  sockaddr_un addr{};
+  addr.sun_family = AF_UNIX;
+  std::strncpy(addr.sun_path, path.c_str(), sizeof addr.sun_path - 1);
+  REQUIRE(::bind(listener, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0);
+  REQUIRE(::listen(listener, 16) == 0);
+  std::thread peer([listener] {
+    const std::string answer =
+        "HTTP/1.1 404 Not Found\r\nContent-Type: application/json\r\nConnection: close\r\n"
+        "Content-Length: 62\r\n\r\n"
+        R"({"type":"error","error":"Instance not found","error_code":404})";
+    for (;;) {
+      const int conn = ::accept(listener, nullptr, nullptr);
+      if (conn < 0) return;
+      char buf[4096];
+      std::string head;
+      while (head.find("\r\n\r\n") == std::string::npos) {
+        const ssize_t n = ::read(conn, buf, sizeof buf);
+        if (n <= 0) break;
+        head.append(buf, static_cast<size_t>(n));
+      }
+      (void)!::write(conn, answer.data(), answer.size());
+      ::close(conn);
+    }
+  });
+
+  const auto old_handler = ::signal(SIGPIPE, SIG_DFL);  // a stray SIGPIPE now kills the test
+  ClientOptions o;
+  o.socket_path = path;
+  Client client(o);
+  int transport = 0;
+  for (int i = 0; i < 300; ++i) {
+    try {
+      client.stop_instance("c1", lxe::lxd::StopMode::Force);
+    } catch (const Error& e) {
+      // Either the 404 or, when the body write lost the race twice, a transport error.
+      if (e.kind() == ErrorKind::Transport) ++transport;
+      else CHECK(e.kind() == ErrorKind::NotFound);
+    }
+  }
+  ::signal(SIGPIPE, old_handler);
+  CHECK(transport < 300);
+
+  sigset_t mask;
+  REQUIRE(::pthread_sigmask(SIG_SETMASK, nullptr, &mask) == 0);
+  CHECK_FALSE(sigismember(&mask, SIGPIPE));  // the block was undone
+
+  ::shutdown(listener, SHUT_RDWR);
+  ::close(listener);
+  peer.join();
+  ::unlink(path.c_str());
 }
 
 TEST_CASE("lxd client: after the socket goes away and comes back, the next call works", "[lxd]") {
@@ -545,4 +612,267 @@ TEST_CASE("lxd client: images and aliases are parsed", "[lxd]") {
   CHECK(images[0].properties.at("os") == "busybox");
   CHECK(client.get_image("abc").fingerprint == "abc123");
   CHECK(client.get_image_alias("library/busybox").target == "abc123");
+}
+
+namespace {
+
+// A finished exec operation as LXD 5.0 reports it with record-output.
+json exec_operation(const std::string& id, int status_code, int exit_code, const std::string& err = "") {
+  json op = FakeLxd::operation(id, status_code, err, "Executing command");
+  op["metadata"] = {{"output",
+                     {{"1", "/1.0/instances/c1/logs/exec_" + id + ".stdout"},
+                      {"2", "/1.0/instances/c1/logs/exec_" + id + ".stderr"}}},
+                    {"return", exit_code}};
+  return op;
+}
+
+// Serves an exec's output logs (raw bytes, like LXD) and accepts their deletion.
+void serve_exec_logs(FakeLxd& fake, const std::string& id, const std::string& out,
+                     const std::string& err) {
+  const std::string base = "/1.0/instances/c1/logs/exec_" + id;
+  fake.on("GET", base + ".stdout", [out](const auto&, auto& res) {
+    res.set_content(out, "application/octet-stream");
+  });
+  fake.on("GET", base + ".stderr", [err](const auto&, auto& res) {
+    res.set_content(err, "application/octet-stream");
+  });
+  for (const char* ext : {".stdout", ".stderr"}) {
+    fake.on("DELETE", base + ext, [](const auto&, auto& res) { FakeLxd::reply_sync(res, json::object()); });
+  }
+}
+
+}  // namespace
+
+TEST_CASE("lxd client: exec returns the exit code and both outputs, and deletes the logs", "[lxd]") {
+  FakeLxd fake;
+  fake.on("POST", "/1.0/instances/c1/exec", [](const auto&, auto& res) {
+    FakeLxd::reply_async(res, "ex1", "Executing command");
+  });
+  fake.on("GET", "/1.0/operations/ex1/wait", [](const auto&, auto& res) {
+    FakeLxd::reply_sync(res, exec_operation("ex1", 200, 3));
+  });
+  // Output is bytes, not text: a NUL and a non-UTF-8 byte must come through.
+  const std::string out("out\n\0\xff", 6);
+  serve_exec_logs(fake, "ex1", out, "err\n");
+  Client client(options_for(fake));
+
+  const auto result = client.exec("c1", {"sh", "-c", "echo out; echo err >&2; exit 3"},
+                                  {{"FOO", "bar"}}, "/tmp");
+  CHECK(result.exit_code == 3);
+  CHECK(result.stdout_data == out);
+  CHECK(result.stderr_data == "err\n");
+
+  const auto posts = fake.requests("POST", "/1.0/instances/c1/exec");
+  REQUIRE(posts.size() == 1);
+  const json body = json::parse(posts[0].body);
+  CHECK(body["command"] == json{"sh", "-c", "echo out; echo err >&2; exit 3"});
+  CHECK(body["environment"] == json{{"FOO", "bar"}});
+  CHECK(body["cwd"] == "/tmp");
+  CHECK(body["record-output"] == true);
+  CHECK(body["wait-for-websocket"] == false);
+  CHECK(body["interactive"] == false);
+  CHECK(fake.requests("DELETE", "/1.0/instances/c1/logs/exec_ex1.stdout").size() == 1);
+  CHECK(fake.requests("DELETE", "/1.0/instances/c1/logs/exec_ex1.stderr").size() == 1);
+
+  SECTION("no cwd is sent when none is given") {
+    client.exec("c1", {"true"});
+    const json second = json::parse(fake.requests("POST", "/1.0/instances/c1/exec").at(1).body);
+    CHECK_FALSE(second.contains("cwd"));
+    CHECK(second["environment"] == json::object());
+  }
+  SECTION("a log that cannot be deleted does not fail the exec") {
+    fake.on("DELETE", "/1.0/instances/c1/logs/exec_ex1.stdout", [](const auto&, auto& res) {
+      FakeLxd::reply_error(res, 500, "remove: permission denied");
+    });
+    CHECK(client.exec("c1", {"true"}).exit_code == 3);
+    CHECK(fake.requests("DELETE", "/1.0/instances/c1/logs/exec_ex1.stderr").size() == 2);
+  }
+  SECTION("a log that cannot be read fails the exec, and both logs are still deleted") {
+    fake.on("GET", "/1.0/instances/c1/logs/exec_ex1.stderr", [](const auto&, auto& res) {
+      FakeLxd::reply_error(res, 500, "open /var/log/lxd/c1/exec_ex1.stderr: no such file");
+    });
+    const Error e = error_of([&] { client.exec("c1", {"true"}); });
+    CHECK(e.kind() == ErrorKind::Server);
+    CHECK_THAT(e.what(), Catch::Contains("no such file"));
+    CHECK(fake.requests("DELETE", "/1.0/instances/c1/logs/exec_ex1.stdout").size() == 2);
+    CHECK(fake.requests("DELETE", "/1.0/instances/c1/logs/exec_ex1.stderr").size() == 2);
+  }
+}
+
+TEST_CASE("lxd client: an exec whose operation fails raises OperationFailed with LXD's message", "[lxd]") {
+  FakeLxd fake;
+  fake.on("POST", "/1.0/instances/c1/exec", [](const auto&, auto& res) {
+    FakeLxd::reply_async(res, "ex2", "Executing command");
+  });
+  // LXD 5.0 for a command that does not exist: the operation fails, and still names its logs.
+  fake.on("GET", "/1.0/operations/ex2/wait", [](const auto&, auto& res) {
+    FakeLxd::reply_sync(res, exec_operation("ex2", 400, 127, "Command not found"));
+  });
+  serve_exec_logs(fake, "ex2", "", "");
+  Client client(options_for(fake));
+
+  const Error e = error_of([&] { client.exec("c1", {"/nonexistent"}); });
+  CHECK(e.kind() == ErrorKind::OperationFailed);
+  CHECK_THAT(e.what(), Catch::Contains("Command not found"));
+  CHECK(fake.requests("DELETE", "/1.0/instances/c1/logs/exec_ex2.stdout").size() == 1);
+  CHECK(fake.requests("DELETE", "/1.0/instances/c1/logs/exec_ex2.stderr").size() == 1);
+}
+
+TEST_CASE("lxd client: an exec on an instance that is not running is BadRequest", "[lxd]") {
+  FakeLxd fake;
+  fake.on("POST", "/1.0/instances/c1/exec", [](const auto&, auto& res) {
+    FakeLxd::reply_error(res, 400, "Instance is not running");
+  });
+  Client client(options_for(fake));
+  const Error e = error_of([&] { client.exec("c1", {"true"}); });
+  CHECK(e.kind() == ErrorKind::BadRequest);
+  CHECK_THAT(e.what(), Catch::Contains("Instance is not running"));
+}
+
+TEST_CASE("lxd client: an exec that outlives its bound fails with Timeout", "[lxd]") {
+  FakeLxd fake;
+  fake.on("POST", "/1.0/instances/c1/exec", [](const auto&, auto& res) {
+    FakeLxd::reply_async(res, "ex3", "Executing command");
+  });
+  fake.on("GET", "/1.0/operations/ex3/wait", [&](const httplib::Request& req, auto& res) {
+    fake.sleep_for(std::chrono::seconds(std::stoi(req.get_param_value("timeout"))));
+    FakeLxd::reply_sync(res, FakeLxd::operation("ex3", 103, "", "Executing command"));
+  });
+  Client client(options_for(fake));  // operation bound 5 s: the exec's own 1 s must win
+  const auto start = std::chrono::steady_clock::now();
+  const Error e = error_of([&] { client.exec("c1", {"sleep", "100"}, {}, "", 1000ms); });
+  CHECK(e.kind() == ErrorKind::Timeout);
+  CHECK(seconds_since(start) < 4.0);
+}
+
+namespace {
+
+constexpr const char* kFingerprint = "f00dfeed";
+
+// An image upload that LXD accepts (or, with `duplicate`, finds already stored).
+void serve_image_upload(FakeLxd& fake, bool duplicate = false) {
+  fake.on("POST", "/1.0/images", [](const auto&, auto& res) {
+    FakeLxd::reply_async(res, "up1", "Downloading image");
+  });
+  fake.on("GET", "/1.0/operations/up1/wait", [duplicate](const auto&, auto& res) {
+    json op = duplicate ? FakeLxd::operation("up1", 400, "Image with same fingerprint already exists",
+                                             "Downloading image")
+                        : FakeLxd::operation("up1", 200, "", "Downloading image");
+    op["metadata"] = {{"fingerprint", kFingerprint}, {"size", "10240"}};
+    FakeLxd::reply_sync(res, op);
+  });
+  fake.on("PATCH", std::string("/1.0/images/") + kFingerprint, [](const auto&, auto& res) {
+    FakeLxd::reply_sync(res, json::object());
+  });
+  fake.on("DELETE", std::string("/1.0/images/") + kFingerprint, [](const auto&, auto& res) {
+    FakeLxd::reply_async(res, "del1", "Deleting image");
+  });
+  fake.on("GET", "/1.0/operations/del1/wait", [](const auto&, auto& res) {
+    FakeLxd::reply_sync(res, FakeLxd::operation("del1", 200, "", "Deleting image"));
+  });
+}
+
+}  // namespace
+
+TEST_CASE("lxd client: import_image uploads the tarball, sets properties and creates the alias", "[lxd]") {
+  FakeLxd fake;
+  serve_image_upload(fake);
+  fake.on("POST", "/1.0/images/aliases", [](const auto&, auto& res) {
+    FakeLxd::reply_sync(res, nullptr);
+  });
+  Client client(options_for(fake));
+  // A tar is binary: NULs all over.
+  std::string tarball(10240, '\0');
+  tarball.replace(0, 13, "metadata.yaml");
+  tarball[5000] = '\xff';
+
+  CHECK(client.import_image(tarball, "lxe/pause", {{"os", "lxe"}, {"description", "a b&c=d"}}) ==
+        kFingerprint);
+
+  const auto uploads = fake.requests("POST", "/1.0/images");
+  REQUIRE(uploads.size() == 1);
+  CHECK(uploads[0].body == tarball);
+  CHECK(uploads[0].header("Content-Type") == "application/octet-stream");
+  CHECK(uploads[0].header("X-LXD-public") == "false");
+  const auto patches = fake.requests("PATCH", std::string("/1.0/images/") + kFingerprint);
+  REQUIRE(patches.size() == 1);
+  CHECK(json::parse(patches[0].body) ==
+        json{{"properties", {{"os", "lxe"}, {"description", "a b&c=d"}}}});
+  const auto aliases = fake.requests("POST", "/1.0/images/aliases");
+  REQUIRE(aliases.size() == 1);
+  const json alias = json::parse(aliases[0].body);
+  CHECK(alias["name"] == "lxe/pause");
+  CHECK(alias["target"] == kFingerprint);
+  CHECK(fake.requests("DELETE", std::string("/1.0/images/") + kFingerprint).empty());
+
+  SECTION("without properties there is no PATCH") {
+    client.import_image(tarball, "lxe/pause");
+    CHECK(fake.requests("PATCH", std::string("/1.0/images/") + kFingerprint).size() == 1);
+  }
+}
+
+TEST_CASE("lxd client: import_image of an image LXD already has still sets the alias", "[lxd]") {
+  FakeLxd fake;
+  serve_image_upload(fake, /*duplicate=*/true);
+  fake.on("POST", "/1.0/images/aliases", [](const auto&, auto& res) {
+    FakeLxd::reply_sync(res, nullptr);
+  });
+  Client client(options_for(fake));
+  CHECK(client.import_image("tar", "lxe/pause") == kFingerprint);
+  CHECK(fake.requests("POST", "/1.0/images/aliases").size() == 1);
+  CHECK(fake.requests("DELETE", std::string("/1.0/images/") + kFingerprint).empty());
+}
+
+TEST_CASE("lxd client: import_image with an alias that is taken", "[lxd]") {
+  FakeLxd fake;
+  fake.on("POST", "/1.0/images/aliases", [](const auto&, auto& res) {
+    FakeLxd::reply_error(res, 409, "Alias \"lxe/pause\" already exists");
+  });
+  std::string target = "0ther";
+  fake.on("GET", "/1.0/images/aliases/lxe/pause", [&](const auto&, auto& res) {
+    FakeLxd::reply_sync(res, {{"name", "lxe/pause"}, {"description", ""}, {"target", target}});
+  });
+  Client client(options_for(fake));
+
+  SECTION("by another image: Conflict, and the uploaded image is deleted again") {
+    serve_image_upload(fake);
+    const Error e = error_of([&] { client.import_image("tar", "lxe/pause"); });
+    CHECK(e.kind() == ErrorKind::Conflict);
+    CHECK_THAT(e.what(), Catch::Contains("0ther"));
+    CHECK(fake.requests("DELETE", std::string("/1.0/images/") + kFingerprint).size() == 1);
+  }
+  SECTION("by another image, when the upload found the image already there: it stays") {
+    serve_image_upload(fake, /*duplicate=*/true);
+    CHECK(error_of([&] { client.import_image("tar", "lxe/pause"); }).kind() == ErrorKind::Conflict);
+    CHECK(fake.requests("DELETE", std::string("/1.0/images/") + kFingerprint).empty());
+  }
+  SECTION("by this very image: fine") {
+    serve_image_upload(fake);
+    target = kFingerprint;
+    CHECK(client.import_image("tar", "lxe/pause") == kFingerprint);
+    CHECK(fake.requests("DELETE", std::string("/1.0/images/") + kFingerprint).empty());
+  }
+}
+
+TEST_CASE("lxd client: a failed image upload raises OperationFailed", "[lxd]") {
+  FakeLxd fake;
+  fake.on("POST", "/1.0/images", [](const auto&, auto& res) {
+    FakeLxd::reply_async(res, "up2", "Downloading image");
+  });
+  fake.on("GET", "/1.0/operations/up2/wait", [](const auto&, auto& res) {
+    FakeLxd::reply_sync(res, FakeLxd::operation("up2", 400, "Metadata tarball is missing metadata.yaml"));
+  });
+  Client client(options_for(fake));
+  const Error e = error_of([&] { client.import_image("not a tar", "x"); });
+  CHECK(e.kind() == ErrorKind::OperationFailed);
+  CHECK_THAT(e.what(), Catch::Contains("missing metadata.yaml"));
+  CHECK(fake.requests("POST", "/1.0/images/aliases").empty());
+}
+
+TEST_CASE("lxd client: delete_image waits for the operation", "[lxd]") {
+  FakeLxd fake;
+  serve_image_upload(fake);
+  Client client(options_for(fake));
+  client.delete_image(kFingerprint);
+  CHECK(fake.requests("GET", "/1.0/operations/del1/wait").size() == 1);
 }

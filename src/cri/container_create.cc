@@ -1,0 +1,141 @@
+#include <filesystem>
+
+#include "common/time.h"
+#include "cri/errors.h"
+#include "cri/images.h"
+#include "cri/runtime_service.h"
+#include "reconcile/lxd_specs.h"
+#include "reconcile/naming.h"
+#include "reconcile/reconciler.h"
+
+namespace lxe::cri {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+::grpc::Status validate(const v1::CreateContainerRequest& request) {
+  if (request.pod_sandbox_id().empty()) return invalid("CreateContainer: pod_sandbox_id is empty");
+  if (!request.has_config()) return invalid("CreateContainer: config is missing");
+  const auto& config = request.config();
+  if (!config.has_metadata()) return invalid("CreateContainer: config.metadata is missing");
+  if (config.metadata().name().empty()) return invalid("CreateContainer: metadata.name is empty");
+  if (!config.has_image() || config.image().image().empty()) return invalid("CreateContainer: image is empty");
+  for (const auto& m : config.mounts()) {
+    if (!fs::path(m.host_path()).is_absolute())
+      return invalid("CreateContainer: mount host_path '" + m.host_path() + "' is not an absolute path");
+    if (!fs::path(m.container_path()).is_absolute())
+      return invalid("CreateContainer: mount container_path '" + m.container_path() + "' is not an absolute path");
+  }
+  // tty and stdin are accepted and ignored: lxe has no attach, and output goes to the log either way.
+  return ::grpc::Status::OK;
+}
+
+// log_directory/log_path, refusing anything that would land outside log_directory.
+::grpc::Status resolve_log_path(const std::string& log_directory, const std::string& log_path, std::string& out) {
+  if (log_path.empty()) return ::grpc::Status::OK;
+  if (log_directory.empty())
+    return invalid("CreateContainer: log_path '" + log_path + "' given but the pod sandbox has no log_directory");
+  const fs::path relative(log_path);
+  if (relative.is_absolute())
+    return invalid("CreateContainer: log_path '" + log_path + "' must be relative to the sandbox's log_directory");
+  const fs::path full = (fs::path(log_directory) / relative).lexically_normal();
+  const fs::path base = fs::path(log_directory).lexically_normal();
+  const auto rel = full.lexically_relative(base);
+  if (rel.empty() || *rel.begin() == "..")
+    return invalid("CreateContainer: log_path '" + log_path + "' leads outside the log_directory " + log_directory);
+  out = full.string();
+  return ::grpc::Status::OK;
+}
+
+}  // namespace
+
+::grpc::Status RuntimeService::CreateContainer(::grpc::ServerContext* context,
+                                               const v1::CreateContainerRequest* request,
+                                               v1::CreateContainerResponse* response) {
+  return guarded([&]() -> ::grpc::Status {
+    if (auto status = validate(*request); !status.ok()) return status;
+    std::optional<store::SandboxRecord> sandbox;
+    if (auto status = find_sandbox(request->pod_sandbox_id(), sandbox); !status.ok()) return status;
+    if (sandbox->desired_state != store::SandboxState::Ready ||
+        sandbox->observed_state != store::SandboxObserved::Ready)
+      return failed_precondition("CreateContainer: pod sandbox " + sandbox->id + " is not ready");
+    const auto& config = request->config();
+    const auto sandbox_config = reconcile::parse_sandbox_config(sandbox->config_json);
+
+    std::string log_path;
+    if (auto status = resolve_log_path(sandbox_config.log_directory(), config.log_path(), log_path); !status.ok())
+      return status;
+    const auto image = find_local_image(ctx_.lxd, config.image().image());
+    if (!image)
+      return not_found("CreateContainer: image '" + config.image().image() +
+                       "' is not in LXD; lxe runs local LXD images only (import it with `lxc image import ... "
+                       "--alias NAME`)");
+    // As containerd does: a missing host path of a bind mount is created as a directory.
+    for (const auto& m : config.mounts()) {
+      std::error_code ec;
+      if (!fs::exists(m.host_path(), ec)) fs::create_directories(m.host_path(), ec);
+    }
+
+    store::ContainerRecord record;
+    {
+      store::Registry::Change change(ctx_.registry);
+      for (const auto& c : change.containers_of(sandbox->id)) {
+        if (c.name == config.metadata().name() && c.attempt == config.metadata().attempt() &&
+            c.desired_state != store::ContainerState::Removed)
+          return {::grpc::StatusCode::ALREADY_EXISTS, "CreateContainer: container " + config.metadata().name() +
+                                                          " (attempt " + std::to_string(c.attempt) +
+                                                          ") already exists in pod sandbox " + sandbox->id + " as " +
+                                                          c.id};
+      }
+      do {
+        record.id = reconcile::new_id();
+      } while (change.container(record.id) || change.sandbox(record.id));
+      record.sandbox_id = sandbox->id;
+      record.name = config.metadata().name();
+      record.attempt = config.metadata().attempt();
+      record.lxd_name = reconcile::container_lxd_name(sandbox->name, record.name, record.id);
+      record.image = config.image().image();
+      record.image_ref = image->fingerprint;
+      record.labels = {config.labels().begin(), config.labels().end()};
+      record.annotations = {config.annotations().begin(), config.annotations().end()};
+      record.config_json = reconcile::to_json(config);
+      if (config.has_linux() && config.linux().has_resources())
+        record.resources_json = reconcile::to_json(config.linux().resources());
+      record.log_path = log_path;
+      record.created_at = now_ns();
+      record.desired_state = store::ContainerState::Created;
+      change.put(record);
+      change.commit();
+    }
+    ctx_.reconciler.enqueue_container(record.id);
+
+    const std::string id = record.id;
+    std::string error;
+    const bool reached = wait_for(context, [&](const store::Registry::View& view) {
+      const auto* c = view.container(id);
+      if (!c || c->observed_generation >= 1) return true;
+      error = c->last_error;
+      return !error.empty();
+    });
+    const auto now = ctx_.registry.container(id);
+    if (reached && now && now->observed_generation >= 1) {
+      response->set_container_id(id);
+      return ::grpc::Status::OK;
+    }
+    {
+      store::Registry::Change change(ctx_.registry);
+      if (auto c = change.container(id)) {
+        c->desired_state = store::ContainerState::Removed;
+        c->generation += 1;
+        change.put(*c);
+        change.commit();
+      }
+    }
+    ctx_.reconciler.enqueue_container(id);
+    if (!reached) return {::grpc::StatusCode::DEADLINE_EXCEEDED, "CreateContainer: LXD did not create it in time"};
+    return status_from_reconcile_error("CreateContainer", error.empty() ? "the container was not created" : error);
+  });
+}
+
+}  // namespace lxe::cri

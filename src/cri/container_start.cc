@@ -1,0 +1,69 @@
+#include "common/time.h"
+#include "cri/errors.h"
+#include "cri/runtime_service.h"
+#include "reconcile/reconciler.h"
+
+namespace lxe::cri {
+
+::grpc::Status RuntimeService::StartContainer(::grpc::ServerContext* context, const v1::StartContainerRequest* request,
+                                              v1::StartContainerResponse*) {
+  return guarded([&]() -> ::grpc::Status {
+    std::optional<store::ContainerRecord> found;
+    if (auto status = find_container(request->container_id(), found); !status.ok()) return status;
+    const std::string id = found->id;
+    int64_t generation = 0;
+    {
+      store::Registry::Change change(ctx_.registry);
+      auto c = change.container(id);
+      if (!c) return not_found("container " + request->container_id() + " not found");
+      if (c->desired_state == store::ContainerState::Removed)
+        return failed_precondition("StartContainer: container " + id + " is being removed");
+      if (c->started_at != 0 || c->desired_state != store::ContainerState::Created)
+        return failed_precondition("StartContainer: container " + id +
+                                   " was already started; CRI containers start once (create a new one)");
+      const auto sandbox = change.sandbox(c->sandbox_id);
+      if (!sandbox || sandbox->desired_state != store::SandboxState::Ready ||
+          sandbox->observed_state != store::SandboxObserved::Ready)
+        return failed_precondition("StartContainer: pod sandbox " + c->sandbox_id + " of container " + id +
+                                   " is not ready (stopped or being removed)");
+      c->desired_state = store::ContainerState::Running;
+      c->generation += 1;
+      c->last_error.clear();
+      generation = c->generation;
+      change.put(*c);
+      change.commit();
+    }
+    ctx_.reconciler.enqueue_container(id);
+
+    std::string error;
+    const bool reached = wait_for(context, [&](const store::Registry::View& view) {
+      const auto* c = view.container(id);
+      if (!c || c->observed_generation >= generation) return true;
+      error = c->last_error;
+      return !error.empty();
+    });
+    if (reached && error.empty()) return ::grpc::Status::OK;
+    // The start failed: the container ends as EXITED with StartError, as in containerd; kubelet
+    // makes a new one.
+    {
+      store::Registry::Change change(ctx_.registry);
+      if (auto c = change.container(id); c && c->started_at == 0) {
+        c->desired_state = store::ContainerState::Exited;
+        c->observed_state = store::ContainerObserved::Exited;
+        c->generation += 1;
+        c->exit_code = 128;
+        c->reason = "StartError";
+        c->message = error.empty() ? "start timed out" : error;
+        c->started_at = 0;
+        c->finished_at = now_ns();
+        change.put(*c);
+        change.commit();
+      }
+    }
+    ctx_.reconciler.enqueue_container(id);
+    if (!reached) return {::grpc::StatusCode::DEADLINE_EXCEEDED, "StartContainer: LXD did not start it in time"};
+    return status_from_reconcile_error("StartContainer", error);
+  });
+}
+
+}  // namespace lxe::cri

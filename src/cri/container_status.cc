@@ -1,0 +1,33 @@
+#include <nlohmann/json.hpp>
+
+#include "cri/errors.h"
+#include "cri/runtime_service.h"
+#include "cri/translate.h"
+
+namespace lxe::cri {
+
+// Answered from the store alone: no LXD call on this path (kubelet polls it).
+::grpc::Status RuntimeService::ContainerStatus(::grpc::ServerContext*, const v1::ContainerStatusRequest* request,
+                                               v1::ContainerStatusResponse* response) {
+  return guarded([&]() -> ::grpc::Status {
+    std::optional<store::ContainerRecord> c;
+    if (auto status = find_container(request->container_id(), c); !status.ok()) return status;
+    *response->mutable_status() = to_container_status(*c);
+    if (request->verbose()) {
+      nlohmann::json info = {
+          {"sandboxID", c->sandbox_id},
+          {"lxdInstance", c->lxd_name},
+          {"desiredState", store::to_string(c->desired_state)},
+          {"observedState", store::to_string(c->observed_state)},
+          {"generation", c->generation},
+          {"observedGeneration", c->observed_generation},
+          {"lastError", c->last_error},
+          {"config", nlohmann::json::parse(c->config_json, nullptr, false)},
+      };
+      (*response->mutable_info())["info"] = info.dump();
+    }
+    return ::grpc::Status::OK;
+  });
+}
+
+}  // namespace lxe::cri

@@ -1,0 +1,44 @@
+#include "cri/errors.h"
+#include "cri/runtime_service.h"
+#include "reconcile/reconciler.h"
+
+namespace lxe::cri {
+
+// Graceful stop for `timeout` seconds (lxe-init passes the stop signal to the command), then
+// forced. Idempotent: unknown, created or exited containers are fine.
+::grpc::Status RuntimeService::StopContainer(::grpc::ServerContext* context, const v1::StopContainerRequest* request,
+                                             v1::StopContainerResponse*) {
+  return guarded([&]() -> ::grpc::Status {
+    std::optional<store::ContainerRecord> found;
+    if (auto status = find_container(request->container_id(), found); !status.ok())
+      return status.error_code() == ::grpc::StatusCode::NOT_FOUND ? ::grpc::Status::OK : status;
+    if (request->timeout() < 0) return invalid("StopContainer: timeout must not be negative");
+    const std::string id = found->id;
+    int64_t generation = 0;
+    {
+      store::Registry::Change change(ctx_.registry);
+      auto c = change.container(id);
+      if (!c || c->desired_state != store::ContainerState::Running) return ::grpc::Status::OK;
+      c->desired_state = store::ContainerState::Exited;
+      c->stop_timeout = request->timeout();
+      c->generation += 1;
+      c->last_error.clear();
+      generation = c->generation;
+      change.put(*c);
+      change.commit();
+    }
+    ctx_.reconciler.enqueue_container(id);
+    std::string error;
+    const bool reached = wait_for(context, [&](const store::Registry::View& view) {
+      const auto* c = view.container(id);
+      if (!c || c->observed_generation >= generation) return true;
+      error = c->last_error;
+      return !error.empty();
+    });
+    if (!error.empty()) return status_from_reconcile_error("StopContainer", error);
+    if (!reached) return {::grpc::StatusCode::DEADLINE_EXCEEDED, "StopContainer: LXD did not stop it in time"};
+    return ::grpc::Status::OK;
+  });
+}
+
+}  // namespace lxe::cri

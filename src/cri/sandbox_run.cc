@@ -1,0 +1,104 @@
+#include <filesystem>
+
+#include "common/time.h"
+#include "cri/errors.h"
+#include "cri/runtime_service.h"
+#include "reconcile/lxd_specs.h"
+#include "reconcile/naming.h"
+#include "reconcile/reconciler.h"
+
+namespace lxe::cri {
+
+namespace {
+
+::grpc::Status validate(const v1::RunPodSandboxRequest& request) {
+  if (!request.has_config()) return invalid("RunPodSandbox: config is missing");
+  const auto& config = request.config();
+  if (!config.has_metadata()) return invalid("RunPodSandbox: config.metadata is missing");
+  const auto& m = config.metadata();
+  if (m.name().empty()) return invalid("RunPodSandbox: metadata.name is empty");
+  if (m.namespace_().empty()) return invalid("RunPodSandbox: metadata.namespace is empty");
+  if (m.uid().empty()) return invalid("RunPodSandbox: metadata.uid is empty");
+  if (!config.log_directory().empty() && !std::filesystem::path(config.log_directory()).is_absolute())
+    return invalid("RunPodSandbox: log_directory '" + config.log_directory() + "' is not an absolute path");
+  if (!request.runtime_handler().empty() && request.runtime_handler() != "lxe")
+    return invalid("RunPodSandbox: runtime handler '" + request.runtime_handler() +
+                   "' is not known; lxe has only its default handler (empty or \"lxe\")");
+  if (config.has_linux() && config.linux().has_security_context()) {
+    const auto& ns = config.linux().security_context().namespace_options();
+    if (ns.network() == v1::NODE)
+      return invalid("RunPodSandbox: host network pods are not supported by lxe: containers get the pod's own "
+                     "network namespace");
+  }
+  return ::grpc::Status::OK;
+}
+
+}  // namespace
+
+::grpc::Status RuntimeService::RunPodSandbox(::grpc::ServerContext* context, const v1::RunPodSandboxRequest* request,
+                                             v1::RunPodSandboxResponse* response) {
+  return guarded([&]() -> ::grpc::Status {
+    if (auto status = validate(*request); !status.ok()) return status;
+    const auto& config = request->config();
+    const auto& m = config.metadata();
+
+    store::SandboxRecord record;
+    {
+      store::Registry::Change change(ctx_.registry);
+      for (const auto& [id, s] : change.all_sandboxes()) {
+        if (s.name == m.name() && s.namespace_ == m.namespace_() && s.uid == m.uid() && s.attempt == m.attempt() &&
+            s.desired_state != store::SandboxState::Removed)
+          return {::grpc::StatusCode::ALREADY_EXISTS,
+                  "pod sandbox " + m.namespace_() + "/" + m.name() + " (uid " + m.uid() + ", attempt " +
+                      std::to_string(m.attempt()) + ") already exists as " + id};
+      }
+      do {
+        record.id = reconcile::new_id();
+        record.lxd_name = reconcile::sandbox_lxd_name(m.name(), record.id);
+      } while (change.sandbox(record.id));
+      record.name = m.name();
+      record.namespace_ = m.namespace_();
+      record.uid = m.uid();
+      record.attempt = m.attempt();
+      record.runtime_handler = request->runtime_handler();
+      record.labels = {config.labels().begin(), config.labels().end()};
+      record.annotations = {config.annotations().begin(), config.annotations().end()};
+      record.config_json = reconcile::to_json(config);
+      record.created_at = now_ns();
+      record.desired_state = store::SandboxState::Ready;
+      change.put(record);
+      change.commit();
+    }
+    ctx_.reconciler.enqueue_sandbox(record.id);
+
+    const std::string id = record.id;
+    std::string error;
+    const bool reached = wait_for(context, [&](const store::Registry::View& view) {
+      const auto* s = view.sandbox(id);
+      if (!s) return true;
+      if (s->observed_generation >= 1) return true;
+      error = s->last_error;
+      return !error.empty();
+    });
+    const auto now = ctx_.registry.sandbox(id);
+    if (reached && now && now->observed_generation >= 1 && now->observed_state == store::SandboxObserved::Ready) {
+      response->set_pod_sandbox_id(id);
+      return ::grpc::Status::OK;
+    }
+    // Failed or too slow: kubelet will try again with a new sandbox, so take this one down.
+    {
+      store::Registry::Change change(ctx_.registry);
+      if (auto s = change.sandbox(id)) {
+        s->desired_state = store::SandboxState::Removed;
+        s->generation += 1;
+        change.put(*s);
+        change.commit();
+      }
+    }
+    ctx_.reconciler.enqueue_sandbox(id);
+    if (!reached) return {::grpc::StatusCode::DEADLINE_EXCEEDED, "RunPodSandbox: LXD did not get the pod ready in time"};
+    return status_from_reconcile_error("RunPodSandbox", error.empty() ? "the sandbox did not become ready" : error);
+  });
+}
+
+}  // namespace lxe::cri

@@ -1,0 +1,142 @@
+#include "cri/translate.h"
+
+#include <nlohmann/json.hpp>
+
+#include "reconcile/lxd_specs.h"
+
+namespace lxe::cri {
+
+using store::ContainerObserved;
+using store::ContainerRecord;
+using store::SandboxRecord;
+
+runtime::v1::PodSandboxState sandbox_state(const SandboxRecord& s) {
+  const bool ready = s.desired_state == store::SandboxState::Ready && s.observed_state == store::SandboxObserved::Ready;
+  return ready ? runtime::v1::SANDBOX_READY : runtime::v1::SANDBOX_NOTREADY;
+}
+
+runtime::v1::ContainerState container_state(const ContainerRecord& c) {
+  switch (c.observed_state) {
+    case ContainerObserved::Created: return runtime::v1::CONTAINER_CREATED;
+    case ContainerObserved::Running: return runtime::v1::CONTAINER_RUNNING;
+    case ContainerObserved::Exited: return runtime::v1::CONTAINER_EXITED;
+    case ContainerObserved::Unknown:
+    case ContainerObserved::Absent: break;
+  }
+  if (c.started_at != 0) return c.finished_at != 0 ? runtime::v1::CONTAINER_EXITED : runtime::v1::CONTAINER_UNKNOWN;
+  return c.desired_state == store::ContainerState::Created ? runtime::v1::CONTAINER_CREATED
+                                                           : runtime::v1::CONTAINER_UNKNOWN;
+}
+
+namespace {
+
+template <typename Message>
+void fill_maps(Message& m, const store::StringMap& labels, const store::StringMap& annotations) {
+  for (const auto& [k, v] : labels) (*m.mutable_labels())[k] = v;
+  for (const auto& [k, v] : annotations) (*m.mutable_annotations())[k] = v;
+}
+
+void fill_sandbox_metadata(runtime::v1::PodSandboxMetadata* m, const SandboxRecord& s) {
+  m->set_name(s.name);
+  m->set_namespace_(s.namespace_);
+  m->set_uid(s.uid);
+  m->set_attempt(s.attempt);
+}
+
+}  // namespace
+
+runtime::v1::PodSandbox to_pod_sandbox(const SandboxRecord& s) {
+  runtime::v1::PodSandbox p;
+  p.set_id(s.id);
+  fill_sandbox_metadata(p.mutable_metadata(), s);
+  p.set_state(sandbox_state(s));
+  p.set_created_at(s.created_at);
+  fill_maps(p, s.labels, s.annotations);
+  p.set_runtime_handler(s.runtime_handler);
+  return p;
+}
+
+runtime::v1::PodSandboxStatus to_pod_sandbox_status(const SandboxRecord& s) {
+  runtime::v1::PodSandboxStatus st;
+  st.set_id(s.id);
+  fill_sandbox_metadata(st.mutable_metadata(), s);
+  st.set_state(sandbox_state(s));
+  st.set_created_at(s.created_at);
+  // The pod's network namespace is its own (held by the namespace holder), shared by its
+  // containers: NamespaceMode POD. lxe does not assign pod IPs itself.
+  auto* ns = st.mutable_linux()->mutable_namespaces()->mutable_options();
+  ns->set_network(runtime::v1::POD);
+  ns->set_pid(runtime::v1::CONTAINER);
+  ns->set_ipc(runtime::v1::POD);
+  st.mutable_network();
+  fill_maps(st, s.labels, s.annotations);
+  st.set_runtime_handler(s.runtime_handler);
+  return st;
+}
+
+runtime::v1::Container to_container(const ContainerRecord& c) {
+  runtime::v1::Container out;
+  out.set_id(c.id);
+  out.set_pod_sandbox_id(c.sandbox_id);
+  out.mutable_metadata()->set_name(c.name);
+  out.mutable_metadata()->set_attempt(c.attempt);
+  out.mutable_image()->set_image(c.image);
+  out.set_image_ref(c.image_ref);
+  out.set_image_id(c.image_ref);
+  out.set_state(container_state(c));
+  out.set_created_at(c.created_at);
+  fill_maps(out, c.labels, c.annotations);
+  return out;
+}
+
+runtime::v1::ContainerStatus to_container_status(const ContainerRecord& c) {
+  runtime::v1::ContainerStatus st;
+  st.set_id(c.id);
+  st.mutable_metadata()->set_name(c.name);
+  st.mutable_metadata()->set_attempt(c.attempt);
+  st.set_state(container_state(c));
+  st.set_created_at(c.created_at);
+  st.set_started_at(c.started_at);
+  st.set_finished_at(c.finished_at);
+  st.set_exit_code(c.exit_code);
+  st.mutable_image()->set_image(c.image);
+  st.set_image_ref(c.image_ref);
+  st.set_image_id(c.image_ref);
+  st.set_reason(c.reason);
+  st.set_message(c.message);
+  fill_maps(st, c.labels, c.annotations);
+  st.set_log_path(c.log_path);
+  try {
+    const auto config = reconcile::parse_container_config(c.config_json);
+    for (const auto& m : config.mounts()) *st.add_mounts() = m;
+    if (config.has_linux() && config.linux().has_resources())
+      *st.mutable_resources()->mutable_linux() = config.linux().resources();
+  } catch (const std::exception&) {
+    // A record whose config cannot be read still has a status; the verbose info says more.
+  }
+  return st;
+}
+
+bool labels_match(const store::StringMap& labels, const google::protobuf::Map<std::string, std::string>& selector) {
+  for (const auto& [k, v] : selector) {
+    const auto it = labels.find(k);
+    if (it == labels.end() || it->second != v) return false;
+  }
+  return true;
+}
+
+std::variant<std::monostate, std::string, Ambiguous> resolve_id(const std::string& wanted,
+                                                                const std::vector<std::string>& ids,
+                                                                const char* what) {
+  std::vector<std::string> matches;
+  for (const auto& id : ids) {
+    if (id == wanted) return id;
+    if (id.rfind(wanted, 0) == 0) matches.push_back(id);
+  }
+  if (matches.empty()) return std::monostate{};
+  if (matches.size() == 1) return matches[0];
+  return Ambiguous{"ID prefix '" + wanted + "' matches " + std::to_string(matches.size()) + " " + what +
+                   "s; give more of the ID"};
+}
+
+}  // namespace lxe::cri

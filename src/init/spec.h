@@ -1,0 +1,47 @@
+// The container spec lxe writes for `lxe-init run` (/.lxe/state/spec.json in the container).
+#pragma once
+
+#include <signal.h>
+#include <sys/types.h>
+
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace lxe::init {
+
+inline constexpr const char* kDefaultPath = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+
+struct Spec {
+  std::vector<std::string> args;  // argv; args[0] is looked up in the PATH of `env`
+  std::vector<std::string> env;   // "K=V", the workload's whole environment
+  std::string cwd = "/";
+  std::string log_path;   // CRI log file; empty: output is discarded
+  std::string exit_path;  // exit record; started.json goes next to it; empty: no records
+  std::optional<std::string> hostname;
+  std::optional<uid_t> uid;
+  std::optional<gid_t> gid;
+  int stop_signal = SIGTERM;
+
+  // PATH from `env`, or kDefaultPath when `env` has none.
+  std::string search_path() const;
+};
+
+// A spec that cannot be used. `exit_path` is the spec's exit_path when it could be read before
+// the error was found (so that an exit record can still tell lxe), else empty.
+class SpecError : public std::runtime_error {
+ public:
+  SpecError(const std::string& what, std::string exit_path)
+      : std::runtime_error(what), exit_path_(std::move(exit_path)) {}
+  const std::string& exit_path() const { return exit_path_; }
+
+ private:
+  std::string exit_path_;
+};
+
+Spec parse_spec(std::string_view json_text);  // throws SpecError
+Spec load_spec(const std::string& path);      // throws SpecError
+
+}  // namespace lxe::init

@@ -1,0 +1,123 @@
+#include "init/sys.h"
+
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/prctl.h>
+#include <sys/signalfd.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <filesystem>
+#include <system_error>
+
+namespace lxe::init {
+
+int64_t now_ns() {
+  timespec ts{};
+  clock_gettime(CLOCK_REALTIME, &ts);
+  return static_cast<int64_t>(ts.tv_sec) * 1'000'000'000 + ts.tv_nsec;
+}
+
+void message(std::string_view text) {
+  std::string line = "lxe-init: ";
+  line.append(text);
+  line.push_back('\n');
+  write_all(STDERR_FILENO, line);
+}
+
+bool write_all(int fd, std::string_view data) {
+  while (!data.empty()) {
+    const ssize_t n = ::write(fd, data.data(), data.size());
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      return false;
+    }
+    data.remove_prefix(static_cast<size_t>(n));
+  }
+  return true;
+}
+
+namespace {
+
+[[noreturn]] void throw_errno(const std::string& what) {
+  throw std::system_error(errno, std::generic_category(), what);
+}
+
+}  // namespace
+
+void write_file_atomically(const std::string& path, std::string_view content) {
+  const std::string tmp = path + ".tmp";
+  {
+    Fd fd(::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644));
+    if (!fd.valid()) throw_errno("cannot create " + tmp);
+    if (!write_all(fd.get(), content)) throw_errno("cannot write " + tmp);
+    if (::fsync(fd.get()) != 0) throw_errno("cannot sync " + tmp);
+  }
+  if (::rename(tmp.c_str(), path.c_str()) != 0) throw_errno("cannot rename " + tmp + " to " + path);
+  // The rename itself is only durable once the directory is synced; lxe may read the file after
+  // a host crash.
+  std::string dir = std::filesystem::path(path).parent_path().string();
+  if (dir.empty()) dir = ".";
+  Fd dir_fd(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  if (dir_fd.valid()) ::fsync(dir_fd.get());
+}
+
+void ensure_standard_fds() {
+  for (int wanted = 0; wanted <= STDERR_FILENO; ++wanted) {
+    if (::fcntl(wanted, F_GETFD) >= 0) continue;
+    // open() returns the lowest free fd, which is `wanted` since it is closed.
+    ::open("/dev/null", O_RDWR);
+  }
+}
+
+Fd block_signals_into_fd(std::initializer_list<int> signals) {
+  sigset_t set;
+  sigemptyset(&set);
+  for (int s : signals) sigaddset(&set, s);
+  if (sigprocmask(SIG_BLOCK, &set, nullptr) != 0) throw_errno("cannot block signals");
+  Fd fd(::signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC));
+  if (!fd.valid()) throw_errno("cannot create a signalfd");
+  return fd;
+}
+
+int next_signal(int signal_fd) {
+  signalfd_siginfo info{};
+  while (true) {
+    const ssize_t n = ::read(signal_fd, &info, sizeof info);
+    if (n == static_cast<ssize_t>(sizeof info)) return static_cast<int>(info.ssi_signo);
+    if (n < 0 && errno == EINTR) continue;
+    return 0;  // EAGAIN: nothing pending
+  }
+}
+
+void reset_signals_for_child() {
+  struct sigaction dfl {};
+  dfl.sa_handler = SIG_DFL;
+  // sigaction fails for SIGKILL, SIGSTOP and glibc's internal signals; that is fine.
+  for (int s = 1; s < NSIG; ++s) sigaction(s, &dfl, nullptr);
+  sigset_t none;
+  sigemptyset(&none);
+  sigprocmask(SIG_SETMASK, &none, nullptr);
+}
+
+void become_subreaper_unless_pid1() {
+  if (::getpid() != 1) ::prctl(PR_SET_CHILD_SUBREAPER, 1);
+}
+
+ExitStatus decode_wait_status(int status) {
+  if (WIFSIGNALED(status)) return {std::min(128 + WTERMSIG(status), 255), WTERMSIG(status)};
+  return {WEXITSTATUS(status), 0};
+}
+
+void signal_group(pid_t pid, int signal) {
+  if (::kill(-pid, signal) != 0) ::kill(pid, signal);
+}
+
+std::string errno_text(int error) { return std::strerror(error); }
+
+}  // namespace lxe::init

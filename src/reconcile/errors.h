@@ -1,0 +1,17 @@
+// How a reconcile failure is recorded in a record's last_error, and read back by the CRI facade
+// to choose a status code: failures where LXD did not answer start with kUnavailablePrefix (→
+// UNAVAILABLE, kubelet retries); the rest are LXD or host refusals (→ the facade's own mapping).
+#pragma once
+
+#include <string>
+#include <string_view>
+
+namespace lxe::reconcile {
+
+inline constexpr std::string_view kUnavailablePrefix = "LXD unavailable: ";
+
+inline bool is_unavailable_error(std::string_view last_error) {
+  return last_error.substr(0, kUnavailablePrefix.size()) == kUnavailablePrefix;
+}
+
+}  // namespace lxe::reconcile

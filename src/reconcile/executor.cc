@@ -1,0 +1,359 @@
+#include "reconcile/executor.h"
+
+#include <spdlog/spdlog.h>
+
+#include <filesystem>
+
+#include "common/time.h"
+#include "reconcile/errors.h"
+#include "reconcile/naming.h"
+#include "reconcile/pause_image.h"
+
+namespace lxe::reconcile {
+
+using store::ContainerRecord;
+using store::SandboxRecord;
+
+namespace {
+
+std::string error_text(const lxd::Error& e) {
+  if (e.unavailable()) return std::string(kUnavailablePrefix) + e.what();
+  return e.what();
+}
+
+bool owned_by(const lxd::Config& config, const std::string& id) {
+  const auto managed = config.find(kManagedKey);
+  const auto owner = config.find(kIdKey);
+  return managed != config.end() && managed->second == "true" && owner != config.end() && owner->second == id;
+}
+
+// The host UID/GID the container's root maps to, from LXD's idmap (volatile.idmap.next is set at
+// creation; volatile.idmap.current once it ran).
+std::pair<int64_t, int64_t> root_host_ids(const lxd::Instance& instance) {
+  int64_t uid = 0, gid = 0;
+  for (const char* key : {"volatile.idmap.current", "volatile.idmap.next"}) {
+    const auto it = instance.config.find(key);
+    if (it == instance.config.end() || it->second.empty()) continue;
+    const auto maps = nlohmann::json::parse(it->second, nullptr, false);
+    if (!maps.is_array()) continue;
+    for (const auto& m : maps) {
+      if (m.value("Nsid", int64_t{-1}) != 0) continue;
+      if (m.value("Isuid", false)) uid = m.value("Hostid", int64_t{0});
+      if (m.value("Isgid", false)) gid = m.value("Hostid", int64_t{0});
+    }
+    if (uid != 0 || gid != 0) break;
+  }
+  return {uid, gid};
+}
+
+}  // namespace
+
+Executor::Executor(store::Registry& registry, const lxd::Client& lxd, const HostFiles& files,
+                   MappingOptions options)
+    : registry_(registry), lxd_(lxd), files_(files), options_(std::move(options)) {}
+
+void Executor::ensure_pause_image() const {
+  try {
+    lxd_.get_image_alias(options_.pause_image_alias);
+    return;
+  } catch (const lxd::Error& e) {
+    if (e.kind() != lxd::ErrorKind::NotFound) throw;
+  }
+  spdlog::info("importing the pod namespace holder image as '{}'", options_.pause_image_alias);
+  lxd_.import_image(make_pause_image_tarball(), options_.pause_image_alias,
+                    {{"description", "lxe pod namespace holder"}, {"lxe.managed", "true"}});
+}
+
+std::optional<InstanceFacts> Executor::instance_facts(const std::string& name, const std::string& id) const {
+  try {
+    const lxd::Instance instance = lxd_.get_instance(name);
+    if (!owned_by(instance.config, id))
+      throw lxd::Error(lxd::ErrorKind::Conflict,
+                       "LXD instance " + name + " exists but was not created by lxe for " + id + "; lxe leaves it alone");
+    InstanceFacts facts;
+    facts.running = instance.running();
+    const auto raw = instance.config.find("raw.lxc");
+    if (raw != instance.config.end()) facts.raw_lxc = raw->second;
+    return facts;
+  } catch (const lxd::Error& e) {
+    if (e.kind() == lxd::ErrorKind::NotFound) return std::nullopt;
+    throw;
+  }
+}
+
+SandboxObservation Executor::observe_sandbox(const SandboxRecord& sandbox) const {
+  SandboxObservation o;
+  try {
+    const lxd::Profile profile = lxd_.get_profile(sandbox.lxd_name);
+    if (!owned_by(profile.config, sandbox.id))
+      throw lxd::Error(lxd::ErrorKind::Conflict, "LXD profile " + sandbox.lxd_name +
+                                                     " exists but was not created by lxe; lxe leaves it alone");
+    o.profile_exists = true;
+  } catch (const lxd::Error& e) {
+    if (e.kind() != lxd::ErrorKind::NotFound) throw;
+  }
+  o.infra = instance_facts(sandbox.lxd_name, sandbox.id);
+  return o;
+}
+
+ContainerObservation Executor::observe_container(const ContainerRecord& container) const {
+  ContainerObservation o;
+  o.instance = instance_facts(container.lxd_name, container.id);
+  o.started_at = files_.read_started_at(container.id);
+  o.exit = files_.read_exit(container.id);
+  return o;
+}
+
+void Executor::do_sandbox_action(const Action& action, const SandboxRecord& sandbox,
+                                 const runtime::v1::PodSandboxConfig& config, int64_t& infra_pid) {
+  switch (action.kind) {
+    case ActionKind::CreateProfile: {
+      const std::string dns = resolv_conf(config);
+      if (!dns.empty()) {
+        make_dirs(files_.sandbox_dir(sandbox.id));
+        write_file_atomic(files_.sandbox_dir(sandbox.id) + "/resolv.conf", dns, 0644);
+      }
+      try {
+        lxd_.create_profile(sandbox_profile(sandbox, config, files_));
+      } catch (const lxd::Error& e) {
+        // Made by an earlier attempt that crashed before it was recorded: fine if it is ours.
+        if (e.kind() != lxd::ErrorKind::Conflict || !owned_by(lxd_.get_profile(sandbox.lxd_name).config, sandbox.id))
+          throw;
+      }
+      break;
+    }
+    case ActionKind::CreateInfra:
+      ensure_pause_image();
+      lxd_.create_instance(infra_instance(sandbox, config, files_, options_));
+      break;
+    case ActionKind::StartInfra:
+      lxd_.start_instance(sandbox.lxd_name);
+      break;
+    case ActionKind::RecordInfraPid:
+      infra_pid = lxd_.get_instance_state(sandbox.lxd_name).pid;
+      if (infra_pid <= 0)
+        throw lxd::Error(lxd::ErrorKind::Server, "the namespace holder of " + sandbox.lxd_name + " has no PID");
+      break;
+    case ActionKind::StopInfra:
+      lxd_.stop_instance(sandbox.lxd_name, lxd::StopMode::Force);
+      break;
+    case ActionKind::DeleteInfra:
+      try {
+        lxd_.delete_instance(sandbox.lxd_name);
+      } catch (const lxd::Error& e) {
+        if (e.kind() != lxd::ErrorKind::NotFound) throw;
+      }
+      break;
+    case ActionKind::DeleteProfile:
+      try {
+        lxd_.delete_profile(sandbox.lxd_name);
+      } catch (const lxd::Error& e) {
+        if (e.kind() != lxd::ErrorKind::NotFound) throw;
+      }
+      break;
+    case ActionKind::EraseRecord:
+      files_.remove_sandbox_dir(sandbox.id);
+      break;
+    default:
+      break;  // record-only actions
+  }
+}
+
+void Executor::do_container_action(const Action& action, const ContainerRecord& container,
+                                   const runtime::v1::ContainerConfig& config, const SandboxRecord& sandbox,
+                                   const runtime::v1::PodSandboxConfig& sandbox_config) {
+  switch (action.kind) {
+    case ActionKind::CreateInstance: {
+      const std::string dir = files_.container_dir(container.id);
+      make_dirs(dir);
+      files_.clear_run_records(container.id);
+      if (!runs_image_init(config))
+        write_file_atomic(dir + "/spec.json", init_spec(container, config, sandbox_config).dump(2), 0644);
+      if (!container.log_path.empty()) {
+        make_dirs(std::filesystem::path(container.log_path).parent_path().string());
+        if (!std::filesystem::exists(container.log_path)) write_file_atomic(container.log_path, "", 0640);
+      }
+      try {
+        lxd_.create_instance(container_instance(container, config, sandbox, sandbox_config, files_));
+      } catch (const lxd::Error& e) {
+        if (e.kind() != lxd::ErrorKind::Conflict || !instance_facts(container.lxd_name, container.id)) throw;
+      }
+      // The container's root writes its state and log files: give them to its host UID.
+      const auto [uid, gid] = root_host_ids(lxd_.get_instance(container.lxd_name));
+      change_owner(dir, uid, gid);
+      if (!container.log_path.empty()) change_owner(container.log_path, uid, gid);
+      break;
+    }
+    case ActionKind::SyncNamespaces:
+      lxd_.patch_instance(container.lxd_name,
+                          {{"config", {{"raw.lxc", container_raw_lxc(config, sandbox, sandbox_config)}}}});
+      break;
+    case ActionKind::StartInstance:
+      files_.clear_run_records(container.id);
+      lxd_.start_instance(container.lxd_name);
+      break;
+    case ActionKind::StopInstance:
+      if (container.stop_timeout > 0)
+        lxd_.stop_instance(container.lxd_name, lxd::StopMode::Graceful, std::chrono::seconds(container.stop_timeout));
+      else
+        lxd_.stop_instance(container.lxd_name, lxd::StopMode::Force);
+      break;
+    case ActionKind::KillInstance:
+      lxd_.stop_instance(container.lxd_name, lxd::StopMode::Force);
+      break;
+    case ActionKind::DeleteInstance:
+      try {
+        lxd_.delete_instance(container.lxd_name);
+      } catch (const lxd::Error& e) {
+        if (e.kind() != lxd::ErrorKind::NotFound) throw;
+      }
+      break;
+    case ActionKind::EraseRecord:
+      files_.remove_container_dir(container.id);
+      break;
+    default:
+      break;  // record-only actions
+  }
+}
+
+namespace {
+
+store::ReconcileEvent event_for(store::ObjectKind kind, const std::string& id, int64_t generation,
+                                const Action& action, store::EventOutcome outcome, const std::string& detail) {
+  store::ReconcileEvent e;
+  e.object_kind = kind;
+  e.object_id = id;
+  e.generation = generation;
+  e.action = std::string(to_string(action.kind));
+  e.outcome = outcome;
+  e.detail = detail.empty() ? action.reason : action.reason + ": " + detail;
+  return e;
+}
+
+}  // namespace
+
+Outcome Executor::run(const SandboxRecord& planned, const std::vector<Action>& plan) {
+  if (plan.size() == 1 && plan[0].kind == ActionKind::Wait) return Outcome::Waiting;
+  const auto config = parse_sandbox_config(planned.config_json);
+  for (const Action& action : plan) {
+    int64_t infra_pid = 0;
+    std::string failure;
+    try {
+      do_sandbox_action(action, planned, config, infra_pid);
+    } catch (const lxd::Error& e) {
+      failure = error_text(e);
+    } catch (const std::exception& e) {
+      failure = e.what();
+    }
+    store::Registry::Change change(registry_);
+    auto current = change.sandbox(planned.id);
+    if (!current) return Outcome::Done;
+    if (!failure.empty()) {
+      spdlog::warn("sandbox {}: {} failed: {}", planned.id.substr(0, 12), to_string(action.kind), failure);
+      current->last_error = std::string(to_string(action.kind)) + ": " + failure;
+      change.put(*current);
+      change.log(event_for(store::ObjectKind::Sandbox, planned.id, planned.generation, action,
+                           store::EventOutcome::Error, failure));
+      change.commit();
+      return Outcome::Failed;
+    }
+    switch (action.kind) {
+      case ActionKind::RecordInfraPid: current->infra_pid = infra_pid; break;
+      case ActionKind::RecordReady: current->observed_state = store::SandboxObserved::Ready; break;
+      case ActionKind::RecordNotReady: current->observed_state = store::SandboxObserved::NotReady; break;
+      case ActionKind::MarkReconciled:
+        current->observed_generation = planned.generation;
+        if (current->generation == planned.generation) current->last_error.clear();
+        break;
+      default: break;
+    }
+    if (action.kind == ActionKind::EraseRecord) {
+      change.erase_sandbox(planned.id);
+    } else {
+      change.put(*current);
+    }
+    change.log(event_for(store::ObjectKind::Sandbox, planned.id, planned.generation, action,
+                         store::EventOutcome::Ok,
+                         action.kind == ActionKind::RecordInfraPid ? "pid " + std::to_string(infra_pid) : ""));
+    change.commit();
+    if (action.kind == ActionKind::EraseRecord) return Outcome::Done;
+    if (current->generation != planned.generation) return Outcome::Replan;
+  }
+  return Outcome::Done;
+}
+
+Outcome Executor::run(const ContainerRecord& planned, const SandboxRecord& sandbox, const std::vector<Action>& plan) {
+  if (plan.size() == 1 && plan[0].kind == ActionKind::Wait) return Outcome::Waiting;
+  const auto config = parse_container_config(planned.config_json);
+  const auto sandbox_config = parse_sandbox_config(sandbox.config_json);
+  bool stopped_gracefully = false;
+  for (const Action& action : plan) {
+    std::string failure;
+    try {
+      do_container_action(action, planned, config, sandbox, sandbox_config);
+      if (action.kind == ActionKind::StopInstance) stopped_gracefully = planned.stop_timeout > 0;
+    } catch (const lxd::Error& e) {
+      failure = error_text(e);
+    } catch (const std::exception& e) {
+      failure = e.what();
+    }
+    store::Registry::Change change(registry_);
+    auto current = change.container(planned.id);
+    if (!current) return Outcome::Done;
+    if (!failure.empty()) {
+      spdlog::warn("container {}: {} failed: {}", planned.id.substr(0, 12), to_string(action.kind), failure);
+      current->last_error = std::string(to_string(action.kind)) + ": " + failure;
+      change.put(*current);
+      change.log(event_for(store::ObjectKind::Container, planned.id, planned.generation, action,
+                           store::EventOutcome::Error, failure));
+      change.commit();
+      return Outcome::Failed;
+    }
+    std::string detail;
+    switch (action.kind) {
+      case ActionKind::RecordCreated: current->observed_state = store::ContainerObserved::Created; break;
+      case ActionKind::RecordStarted:
+        current->started_at = files_.read_started_at(planned.id).value_or(now_ns());
+        current->observed_state = store::ContainerObserved::Running;
+        break;
+      case ActionKind::RecordExit: {
+        const auto exit = files_.read_exit(planned.id);
+        if (exit) {
+          current->exit_code = exit->exit_code;
+          current->finished_at = exit->finished_at != 0 ? exit->finished_at : now_ns();
+          current->message.clear();
+        } else if (runs_image_init(config) && stopped_gracefully) {
+          current->exit_code = 0;  // the image's init shut down cleanly when asked to
+          current->finished_at = now_ns();
+        } else {
+          // No exit record: the container was killed (forced stop) or removed outside lxe.
+          current->exit_code = 137;
+          current->finished_at = now_ns();
+          current->message = action.reason;
+        }
+        current->reason = current->exit_code == 0 ? "Completed" : "Error";
+        current->observed_state = store::ContainerObserved::Exited;
+        detail = "exit code " + std::to_string(current->exit_code);
+        break;
+      }
+      case ActionKind::MarkReconciled:
+        current->observed_generation = planned.generation;
+        if (current->generation == planned.generation) current->last_error.clear();
+        break;
+      default: break;
+    }
+    if (action.kind == ActionKind::EraseRecord) {
+      change.erase_container(planned.id);
+    } else {
+      change.put(*current);
+    }
+    change.log(event_for(store::ObjectKind::Container, planned.id, planned.generation, action,
+                         store::EventOutcome::Ok, detail));
+    change.commit();
+    if (action.kind == ActionKind::EraseRecord) return Outcome::Done;
+    if (current->generation != planned.generation) return Outcome::Replan;
+  }
+  return Outcome::Done;
+}
+
+}  // namespace lxe::reconcile

@@ -1,0 +1,55 @@
+// Carries out the actions a plan (plan.h) lists: LXD calls through the client, files on the host,
+// and after each action one store commit with its event-log entry, so that a crash between two
+// actions loses nothing that happened.
+#pragma once
+
+#include <chrono>
+#include <string>
+#include <vector>
+
+#include "lxd/client.h"
+#include "reconcile/host_files.h"
+#include "reconcile/lxd_specs.h"
+#include "reconcile/plan.h"
+#include "store/registry.h"
+
+namespace lxe::reconcile {
+
+enum class Outcome {
+  Done,     // every action ran; the object is reconciled (or erased)
+  Replan,   // the desired state changed while running: plan again now
+  Waiting,  // the plan is waiting on another object
+  Failed,   // an action failed; last_error holds why; retry later
+};
+
+class Executor {
+ public:
+  Executor(store::Registry& registry, const lxd::Client& lxd, const HostFiles& files, MappingOptions options);
+
+  SandboxObservation observe_sandbox(const store::SandboxRecord& sandbox) const;
+  ContainerObservation observe_container(const store::ContainerRecord& container) const;
+
+  Outcome run(const store::SandboxRecord& planned, const std::vector<Action>& plan);
+  Outcome run(const store::ContainerRecord& planned, const store::SandboxRecord& sandbox,
+              const std::vector<Action>& plan);
+
+  // Imports the namespace holders' image into LXD unless it is there.
+  void ensure_pause_image() const;
+
+ private:
+  // Performs the LXD/host side of one action; throws lxd::Error or std::runtime_error.
+  void do_sandbox_action(const Action& action, const store::SandboxRecord& sandbox,
+                         const runtime::v1::PodSandboxConfig& config, int64_t& infra_pid);
+  void do_container_action(const Action& action, const store::ContainerRecord& container,
+                           const runtime::v1::ContainerConfig& config, const store::SandboxRecord& sandbox,
+                           const runtime::v1::PodSandboxConfig& sandbox_config);
+
+  std::optional<InstanceFacts> instance_facts(const std::string& name, const std::string& id) const;
+
+  store::Registry& registry_;
+  const lxd::Client& lxd_;
+  const HostFiles& files_;
+  MappingOptions options_;
+};
+
+}  // namespace lxe::reconcile

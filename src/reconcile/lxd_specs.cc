@@ -1,0 +1,208 @@
+#include "reconcile/lxd_specs.h"
+
+#include <google/protobuf/util/json_util.h>
+
+#include <filesystem>
+#include <stdexcept>
+
+#include "reconcile/naming.h"
+
+namespace lxe::reconcile {
+
+namespace {
+
+lxd::Config ownership_marks(const std::string& kind, const std::string& id, const std::string& sandbox_id) {
+  return {{kManagedKey, "true"}, {kKindKey, kind}, {kIdKey, id}, {kSandboxIdKey, sandbox_id}};
+}
+
+std::map<std::string, std::string> disk(const std::string& source, const std::string& path, bool readonly) {
+  std::map<std::string, std::string> d = {{"type", "disk"}, {"source", source}, {"path", path}};
+  if (readonly) d["readonly"] = "true";
+  return d;
+}
+
+std::string hostname_of(const store::SandboxRecord& sandbox, const runtime::v1::PodSandboxConfig& config) {
+  if (!config.hostname().empty()) return config.hostname();
+  return sandbox.name;
+}
+
+}  // namespace
+
+std::string resolv_conf(const runtime::v1::PodSandboxConfig& config) {
+  if (!config.has_dns_config()) return "";
+  const auto& dns = config.dns_config();
+  if (dns.servers().empty() && dns.searches().empty() && dns.options().empty()) return "";
+  std::string text;
+  for (const auto& server : dns.servers()) text += "nameserver " + server + "\n";
+  if (!dns.searches().empty()) {
+    text += "search";
+    for (const auto& s : dns.searches()) text += " " + s;
+    text += "\n";
+  }
+  if (!dns.options().empty()) {
+    text += "options";
+    for (const auto& o : dns.options()) text += " " + o;
+    text += "\n";
+  }
+  return text;
+}
+
+lxd::ProfileSpec sandbox_profile(const store::SandboxRecord& sandbox, const runtime::v1::PodSandboxConfig& config,
+                                 const HostFiles& files) {
+  lxd::ProfileSpec spec;
+  spec.name = sandbox.lxd_name;
+  spec.description = "lxe pod " + sandbox.namespace_ + "/" + sandbox.name;
+  spec.config = ownership_marks("sandbox", sandbox.id, sandbox.id);
+  if (!resolv_conf(config).empty())
+    spec.devices["lxe-resolv"] = disk(files.sandbox_dir(sandbox.id) + "/resolv.conf", "/etc/resolv.conf", true);
+  return spec;
+}
+
+lxd::InstanceSpec infra_instance(const store::SandboxRecord& sandbox, const runtime::v1::PodSandboxConfig& config,
+                                 const HostFiles& files, const MappingOptions& options) {
+  lxd::InstanceSpec spec;
+  spec.name = sandbox.lxd_name;
+  spec.description = "lxe pod " + sandbox.namespace_ + "/" + sandbox.name + ": namespace holder";
+  spec.profiles = {"default", sandbox.lxd_name};
+  spec.config = ownership_marks("sandbox", sandbox.id, sandbox.id);
+  spec.config["raw.lxc"] = std::string("lxc.init.cmd = ") + kInitPathInContainer + " pause\nlxc.uts.name = " +
+                           hostname_of(sandbox, config) + "\n";
+  spec.devices["lxe-init"] = disk(files.init_binary(), kInitPathInContainer, true);
+  spec.source.alias = options.pause_image_alias;
+  return spec;
+}
+
+bool runs_image_init(const runtime::v1::ContainerConfig& config) {
+  return config.command().empty() && config.args().empty();
+}
+
+std::string container_raw_lxc(const runtime::v1::ContainerConfig& config, const store::SandboxRecord& sandbox,
+                              const runtime::v1::PodSandboxConfig& sandbox_config) {
+  std::string raw;
+  if (!runs_image_init(config))
+    raw += std::string("lxc.init.cmd = ") + kInitPathInContainer + " run " + kStateDirInContainer + "/spec.json\n";
+  raw += "lxc.uts.name = " + hostname_of(sandbox, sandbox_config) + "\n";
+  if (config.has_linux() && config.linux().has_resources() && config.linux().resources().cpu_shares() > 0) {
+    // LXD has no key for CPU shares; cgroup v2's weight is their equivalent (applied at start).
+    const int64_t shares = config.linux().resources().cpu_shares();
+    const int64_t weight = 1 + ((std::max<int64_t>(shares, 2) - 2) * 9999) / 262142;
+    raw += "lxc.cgroup2.cpu.weight = " + std::to_string(weight) + "\n";
+  }
+  if (sandbox.infra_pid != 0) raw += namespace_share_lines(sandbox.infra_pid);
+  return raw;
+}
+
+nlohmann::json init_spec(const store::ContainerRecord& container, const runtime::v1::ContainerConfig& config,
+                         const runtime::v1::PodSandboxConfig& sandbox_config) {
+  nlohmann::json args = nlohmann::json::array();
+  for (const auto& c : config.command()) args.push_back(c);
+  for (const auto& a : config.args()) args.push_back(a);
+  nlohmann::json env = nlohmann::json::array();
+  bool has_path = false;
+  for (const auto& kv : config.envs()) {
+    env.push_back(kv.key() + "=" + kv.value());
+    has_path |= kv.key() == "PATH";
+  }
+  if (!has_path) env.push_back("PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin");
+  nlohmann::json spec = {
+      {"args", args},
+      {"env", env},
+      {"cwd", config.working_dir().empty() ? "/" : config.working_dir()},
+      {"log_path", container.log_path.empty()
+                       ? ""
+                       : std::string(kLogDirInContainer) + "/" +
+                             std::filesystem::path(container.log_path).filename().string()},
+      {"exit_path", std::string(kStateDirInContainer) + "/exit.json"},
+  };
+  if (!sandbox_config.hostname().empty()) spec["hostname"] = sandbox_config.hostname();
+  if (config.has_linux() && config.linux().has_security_context()) {
+    const auto& sc = config.linux().security_context();
+    if (sc.has_run_as_user()) spec["uid"] = sc.run_as_user().value();
+    if (sc.has_run_as_group()) spec["gid"] = sc.run_as_group().value();
+  }
+  return spec;
+}
+
+lxd::InstanceSpec container_instance(const store::ContainerRecord& container,
+                                     const runtime::v1::ContainerConfig& config,
+                                     const store::SandboxRecord& sandbox,
+                                     const runtime::v1::PodSandboxConfig& sandbox_config, const HostFiles& files) {
+  lxd::InstanceSpec spec;
+  spec.name = container.lxd_name;
+  spec.description = "lxe container " + container.name + " of pod " + sandbox.namespace_ + "/" + sandbox.name;
+  spec.profiles = {"default", sandbox.lxd_name};
+  spec.config = ownership_marks("container", container.id, sandbox.id);
+  spec.config["raw.lxc"] = container_raw_lxc(config, sandbox, sandbox_config);
+  // environment.* reaches the image's init and every exec (ExecSync); lxe-init gets its own copy
+  // through spec.json.
+  for (const auto& kv : config.envs())
+    if (!kv.key().empty()) spec.config["environment." + kv.key()] = kv.value();
+  if (config.has_linux() && config.linux().has_resources())
+    for (const auto& patch : resource_limit_patches(config.linux().resources()))
+      for (const auto& [k, v] : patch) spec.config[k] = v;
+  spec.source.fingerprint = container.image_ref;
+  spec.source.alias = container.image_ref.empty() ? container.image : "";
+
+  spec.devices["lxe-init"] = disk(files.init_binary(), kInitPathInContainer, true);
+  spec.devices["lxe-state"] = disk(files.container_dir(container.id), kStateDirInContainer, false);
+  if (!container.log_path.empty())
+    spec.devices["lxe-log"] =
+        disk(std::filesystem::path(container.log_path).parent_path().string(), kLogDirInContainer, false);
+  int n = 0;
+  for (const auto& m : config.mounts())
+    spec.devices["mount" + std::to_string(n++)] = disk(m.host_path(), m.container_path(), m.readonly());
+  return spec;
+}
+
+std::vector<lxd::Config> resource_limit_patches(const runtime::v1::LinuxContainerResources& r) {
+  std::vector<lxd::Config> patches;
+  lxd::Config main;
+  if (r.memory_limit_in_bytes() > 0) main["limits.memory"] = std::to_string(r.memory_limit_in_bytes());
+  if (r.cpu_quota() > 0) {
+    const int64_t period_us = r.cpu_period() > 0 ? r.cpu_period() : 100000;
+    // LXD takes "<quota>ms/<period>ms"; CRI gives microseconds.
+    main["limits.cpu.allowance"] =
+        std::to_string(std::max<int64_t>(1, r.cpu_quota() / 1000)) + "ms/" +
+        std::to_string(std::max<int64_t>(1, period_us / 1000)) + "ms";
+  }
+  if (!main.empty()) patches.push_back(main);
+  if (!r.cpuset_cpus().empty()) {
+    // LXD reads a bare number as a CPU count; a cpuset "3" means CPU 3, which LXD spells "3-3".
+    std::string cpus = r.cpuset_cpus();
+    if (cpus.find_first_not_of("0123456789") == std::string::npos) cpus += "-" + r.cpuset_cpus();
+    patches.push_back({{"limits.cpu", cpus}});
+  }
+  return patches;
+}
+
+namespace {
+
+template <typename Message>
+Message parse_json(const std::string& json, const char* what) {
+  Message m;
+  google::protobuf::util::JsonParseOptions options;
+  options.ignore_unknown_fields = true;
+  const auto status = google::protobuf::util::JsonStringToMessage(json, &m, options);
+  if (!status.ok()) throw std::runtime_error(std::string("stored ") + what + " is malformed: " + status.ToString());
+  return m;
+}
+
+}  // namespace
+
+runtime::v1::PodSandboxConfig parse_sandbox_config(const std::string& json) {
+  return parse_json<runtime::v1::PodSandboxConfig>(json, "PodSandboxConfig");
+}
+
+runtime::v1::ContainerConfig parse_container_config(const std::string& json) {
+  return parse_json<runtime::v1::ContainerConfig>(json, "ContainerConfig");
+}
+
+std::string to_json(const google::protobuf::Message& message) {
+  std::string out;
+  google::protobuf::util::JsonPrintOptions options;
+  options.preserve_proto_field_names = true;
+  (void)google::protobuf::util::MessageToJsonString(message, &out, options);
+  return out;
+}
+
+}  // namespace lxe::reconcile

@@ -1,0 +1,57 @@
+// How CRI configs become LXD objects: the profile and namespace holder of a pod sandbox, the
+// instance of a container, its raw.lxc, the spec lxe-init runs, and resource limits.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "lxd/types.h"
+#include "reconcile/host_files.h"
+#include "runtime/v1/api.pb.h"
+#include "store/records.h"
+
+namespace lxe::reconcile {
+
+// Settings of the lxe daemon the mapping needs.
+struct MappingOptions {
+  std::string pause_image_alias = "lxe-pause";  // image of the pods' namespace holders
+};
+
+lxd::ProfileSpec sandbox_profile(const store::SandboxRecord& sandbox, const runtime::v1::PodSandboxConfig& config,
+                                 const HostFiles& files);
+
+// The resolv.conf text for a pod's DNSConfig; empty when the config has none.
+std::string resolv_conf(const runtime::v1::PodSandboxConfig& config);
+
+lxd::InstanceSpec infra_instance(const store::SandboxRecord& sandbox, const runtime::v1::PodSandboxConfig& config,
+                                 const HostFiles& files, const MappingOptions& options);
+
+// True when the container runs the image's own init (command and args both empty): a system
+// container, booted as LXD boots it, without lxe-init.
+bool runs_image_init(const runtime::v1::ContainerConfig& config);
+
+lxd::InstanceSpec container_instance(const store::ContainerRecord& container,
+                                     const runtime::v1::ContainerConfig& config,
+                                     const store::SandboxRecord& sandbox,
+                                     const runtime::v1::PodSandboxConfig& sandbox_config, const HostFiles& files);
+
+// raw.lxc of a container: its init command, the pod's hostname and the pod's namespaces.
+std::string container_raw_lxc(const runtime::v1::ContainerConfig& config, const store::SandboxRecord& sandbox,
+                               const runtime::v1::PodSandboxConfig& sandbox_config);
+
+// The spec.json lxe-init reads.
+nlohmann::json init_spec(const store::ContainerRecord& container, const runtime::v1::ContainerConfig& config,
+                         const runtime::v1::PodSandboxConfig& sandbox_config);
+
+// LXD limits.* keys for CRI resources. Each entry is one PATCH: limits.cpu goes alone, because
+// combined with other keys this LXD often leaves the cpuset stale.
+std::vector<lxd::Config> resource_limit_patches(const runtime::v1::LinuxContainerResources& resources);
+
+// Parse a stored config (protobuf JSON); throws std::runtime_error on a malformed one.
+runtime::v1::PodSandboxConfig parse_sandbox_config(const std::string& json);
+runtime::v1::ContainerConfig parse_container_config(const std::string& json);
+std::string to_json(const google::protobuf::Message& message);
+
+}  // namespace lxe::reconcile

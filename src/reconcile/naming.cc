@@ -1,0 +1,70 @@
+#include "reconcile/naming.h"
+
+#include <cctype>
+#include <random>
+
+namespace lxe::reconcile {
+
+std::string sanitize_name_part(std::string_view text, size_t max) {
+  std::string out;
+  for (const char raw : text) {
+    const char c = static_cast<char>(std::tolower(static_cast<unsigned char>(raw)));
+    const bool ok = (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9');
+    if (ok) {
+      out.push_back(c);
+    } else if (!out.empty() && out.back() != '-') {
+      out.push_back('-');
+    }
+    if (out.size() >= max) break;
+  }
+  while (!out.empty() && out.back() == '-') out.pop_back();
+  return out;
+}
+
+namespace {
+
+std::string join_name(std::initializer_list<std::string> parts) {
+  std::string name = "lxe";
+  for (const auto& p : parts)
+    if (!p.empty()) name += "-" + p;
+  return name;
+}
+
+}  // namespace
+
+std::string sandbox_lxd_name(std::string_view pod_name, std::string_view sandbox_id) {
+  return join_name({sanitize_name_part(pod_name, 40), std::string(sandbox_id.substr(0, 12))});
+}
+
+std::string container_lxd_name(std::string_view pod_name, std::string_view container_name,
+                               std::string_view container_id) {
+  return join_name({sanitize_name_part(pod_name, 20), sanitize_name_part(container_name, 20),
+                    std::string(container_id.substr(0, 12))});
+}
+
+bool valid_lxd_name(std::string_view name) {
+  if (name.empty() || name.size() > 63) return false;
+  if (name.front() == '-' || name.back() == '-' || std::isdigit(static_cast<unsigned char>(name.front())))
+    return false;
+  for (const char c : name)
+    if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-')) return false;
+  return true;
+}
+
+std::string new_id() {
+  // A fresh random_device per ID: no shared generator state between threads.
+  std::random_device rd;
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string id;
+  id.reserve(64);
+  for (int i = 0; i < 8; ++i) {
+    uint32_t word = rd();
+    for (int j = 0; j < 8; ++j) {
+      id.push_back(kHex[word & 0xf]);
+      word >>= 4;
+    }
+  }
+  return id;
+}
+
+}  // namespace lxe::reconcile

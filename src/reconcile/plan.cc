@@ -1,0 +1,199 @@
+#include "reconcile/plan.h"
+
+namespace lxe::reconcile {
+
+using store::ContainerRecord;
+using store::ContainerState;
+using store::SandboxRecord;
+using store::SandboxState;
+
+std::string_view to_string(ActionKind kind) {
+  switch (kind) {
+    case ActionKind::CreateProfile: return "create-profile";
+    case ActionKind::CreateInfra: return "create-infra";
+    case ActionKind::StartInfra: return "start-infra";
+    case ActionKind::RecordInfraPid: return "record-infra-pid";
+    case ActionKind::RecordReady: return "record-ready";
+    case ActionKind::RecordNotReady: return "record-notready";
+    case ActionKind::StopInfra: return "stop-infra";
+    case ActionKind::DeleteInfra: return "delete-infra";
+    case ActionKind::DeleteProfile: return "delete-profile";
+    case ActionKind::CreateInstance: return "create-instance";
+    case ActionKind::RecordCreated: return "record-created";
+    case ActionKind::SyncNamespaces: return "sync-namespaces";
+    case ActionKind::StartInstance: return "start-instance";
+    case ActionKind::RecordStarted: return "record-started";
+    case ActionKind::StopInstance: return "stop-instance";
+    case ActionKind::KillInstance: return "kill-instance";
+    case ActionKind::RecordExit: return "record-exit";
+    case ActionKind::DeleteInstance: return "delete-instance";
+    case ActionKind::MarkReconciled: return "mark-reconciled";
+    case ActionKind::EraseRecord: return "erase-record";
+    case ActionKind::Wait: return "wait";
+  }
+  return "unknown";
+}
+
+std::string namespace_share_lines(int64_t infra_pid) {
+  const std::string pid = std::to_string(infra_pid);
+  return "lxc.namespace.share.net = " + pid + "\nlxc.namespace.share.user = " + pid + "\n";
+}
+
+namespace {
+
+bool needs_mark(int64_t generation, int64_t observed_generation) { return observed_generation < generation; }
+
+void finish(std::vector<Action>& plan, int64_t generation, int64_t observed_generation) {
+  if (needs_mark(generation, observed_generation) || !plan.empty())
+    plan.push_back({ActionKind::MarkReconciled, "LXD matches generation " + std::to_string(generation)});
+}
+
+std::vector<Action> plan_sandbox_ready(const SandboxRecord& s, const SandboxObservation& o) {
+  std::vector<Action> plan;
+  const bool infra_running = o.infra && o.infra->running;
+  if (s.infra_pid != 0 && !infra_running) {
+    // The pod's namespaces were made and are gone (the holder stopped or was deleted behind our
+    // back). Starting a new holder would give new containers a different network namespace than
+    // the running ones, so the sandbox is reported NotReady and kubelet recreates the pod.
+    if (s.observed_state != store::SandboxObserved::NotReady)
+      plan.push_back({ActionKind::RecordNotReady, o.infra ? "the pod's namespace holder stopped"
+                                                          : "the pod's namespace holder was deleted"});
+    finish(plan, s.generation, s.observed_generation);
+    return plan;
+  }
+  if (!o.profile_exists) plan.push_back({ActionKind::CreateProfile, "profile missing"});
+  if (!o.infra) plan.push_back({ActionKind::CreateInfra, "namespace holder missing"});
+  if (!infra_running) plan.push_back({ActionKind::StartInfra, "namespace holder not running"});
+  if (!infra_running || s.infra_pid == 0)
+    plan.push_back({ActionKind::RecordInfraPid, "containers join the holder's namespaces by PID"});
+  if (s.observed_state != store::SandboxObserved::Ready || !plan.empty())
+    plan.push_back({ActionKind::RecordReady, "namespace holder running"});
+  finish(plan, s.generation, s.observed_generation);
+  return plan;
+}
+
+std::vector<Action> plan_sandbox_not_ready(const SandboxRecord& s, const SandboxObservation& o) {
+  std::vector<Action> plan;
+  if (o.infra && o.infra->running) plan.push_back({ActionKind::StopInfra, "sandbox stopped"});
+  if (s.observed_state != store::SandboxObserved::NotReady || !plan.empty())
+    plan.push_back({ActionKind::RecordNotReady, "sandbox stopped"});
+  finish(plan, s.generation, s.observed_generation);
+  return plan;
+}
+
+std::vector<Action> plan_sandbox_removed(const std::vector<ContainerRecord>& containers,
+                                         const SandboxObservation& o) {
+  if (!containers.empty())
+    return {{ActionKind::Wait, std::to_string(containers.size()) + " container(s) still being removed"}};
+  std::vector<Action> plan;
+  if (o.infra && o.infra->running) plan.push_back({ActionKind::StopInfra, "sandbox removed"});
+  if (o.infra) plan.push_back({ActionKind::DeleteInfra, "sandbox removed"});
+  if (o.profile_exists) plan.push_back({ActionKind::DeleteProfile, "sandbox removed"});
+  plan.push_back({ActionKind::EraseRecord, "nothing of the sandbox is left in LXD"});
+  return plan;
+}
+
+}  // namespace
+
+std::vector<Action> plan_sandbox(const SandboxRecord& sandbox, const std::vector<ContainerRecord>& containers,
+                                 const SandboxObservation& observed) {
+  switch (sandbox.desired_state) {
+    case SandboxState::Ready: return plan_sandbox_ready(sandbox, observed);
+    case SandboxState::NotReady: return plan_sandbox_not_ready(sandbox, observed);
+    case SandboxState::Removed: return plan_sandbox_removed(containers, observed);
+  }
+  return {};
+}
+
+namespace {
+
+bool sandbox_usable(const SandboxRecord& sandbox) {
+  return sandbox.desired_state == SandboxState::Ready && sandbox.infra_pid != 0 &&
+         sandbox.observed_state == store::SandboxObserved::Ready;
+}
+
+// The container ran and is no longer running: record how it ended, once.
+void record_exit_once(std::vector<Action>& plan, const ContainerRecord& c, const std::string& why) {
+  if (c.finished_at == 0) plan.push_back({ActionKind::RecordExit, why});
+}
+
+std::vector<Action> plan_container_created(const ContainerRecord& c, const SandboxRecord& sandbox,
+                                           const ContainerObservation& o) {
+  std::vector<Action> plan;
+  if (!o.instance) {
+    if (!sandbox_usable(sandbox)) return {{ActionKind::Wait, "the pod sandbox is not ready"}};
+    plan.push_back({ActionKind::CreateInstance, "instance missing"});
+  }
+  if (c.observed_state != store::ContainerObserved::Created || !plan.empty())
+    plan.push_back({ActionKind::RecordCreated, "instance exists"});
+  finish(plan, c.generation, c.observed_generation);
+  return plan;
+}
+
+std::vector<Action> plan_container_running(const ContainerRecord& c, const SandboxRecord& sandbox,
+                                           const ContainerObservation& o) {
+  std::vector<Action> plan;
+  const bool running = o.instance && o.instance->running;
+  if (c.started_at != 0) {
+    // Started once: CRI containers are never started again; kubelet makes a new one.
+    if (!running) record_exit_once(plan, c, o.instance ? "the command ended" : "the instance was deleted outside lxe");
+    finish(plan, c.generation, c.observed_generation);
+    return plan;
+  }
+  if (running) {
+    // Started, but lxe stopped before it could record that (or adopted after a restart).
+    plan.push_back({ActionKind::RecordStarted, "instance running"});
+  } else if (o.instance && o.started_at) {
+    // It ran and already ended while nobody recorded the start.
+    plan.push_back({ActionKind::RecordStarted, "lxe-init recorded a start"});
+    plan.push_back({ActionKind::RecordExit, "the command ended"});
+  } else {
+    if (!sandbox_usable(sandbox)) return {{ActionKind::Wait, "the pod sandbox is not ready"}};
+    if (!o.instance) plan.push_back({ActionKind::CreateInstance, "instance missing"});
+    if (!o.instance || o.instance->raw_lxc.find(namespace_share_lines(sandbox.infra_pid)) == std::string::npos)
+      plan.push_back({ActionKind::SyncNamespaces, "join the pod's namespaces (holder PID " +
+                                                      std::to_string(sandbox.infra_pid) + ")"});
+    plan.push_back({ActionKind::StartInstance, "start requested"});
+    plan.push_back({ActionKind::RecordStarted, "instance started"});
+  }
+  finish(plan, c.generation, c.observed_generation);
+  return plan;
+}
+
+std::vector<Action> plan_container_exited(const ContainerRecord& c, const ContainerObservation& o) {
+  std::vector<Action> plan;
+  const bool running = o.instance && o.instance->running;
+  if (running) {
+    if (c.started_at == 0) plan.push_back({ActionKind::RecordStarted, "instance running"});
+    plan.push_back({ActionKind::StopInstance, "stop requested"});
+    plan.push_back({ActionKind::RecordExit, "stopped"});
+  } else if (c.started_at != 0) {
+    record_exit_once(plan, c, o.instance ? "the command ended" : "the instance was deleted outside lxe");
+  }
+  // Never started and not running: stopping a created container changes nothing (as in containerd).
+  finish(plan, c.generation, c.observed_generation);
+  return plan;
+}
+
+std::vector<Action> plan_container_removed(const ContainerObservation& o) {
+  std::vector<Action> plan;
+  if (o.instance && o.instance->running) plan.push_back({ActionKind::KillInstance, "container removed"});
+  if (o.instance) plan.push_back({ActionKind::DeleteInstance, "container removed"});
+  plan.push_back({ActionKind::EraseRecord, "nothing of the container is left in LXD"});
+  return plan;
+}
+
+}  // namespace
+
+std::vector<Action> plan_container(const ContainerRecord& container, const SandboxRecord& sandbox,
+                                   const ContainerObservation& observed) {
+  switch (container.desired_state) {
+    case ContainerState::Created: return plan_container_created(container, sandbox, observed);
+    case ContainerState::Running: return plan_container_running(container, sandbox, observed);
+    case ContainerState::Exited: return plan_container_exited(container, observed);
+    case ContainerState::Removed: return plan_container_removed(observed);
+  }
+  return {};
+}
+
+}  // namespace lxe::reconcile

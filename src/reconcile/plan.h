@@ -1,0 +1,91 @@
+// The reconciler's decisions, as pure functions: from a desired record and what LXD (and the
+// container's state directory) show, to the ordered list of actions that moves LXD toward the
+// record. No I/O here: every desired/observed pair is unit-tested without LXD.
+//
+// Level-triggered and idempotent: a plan depends only on the current desired and observed state,
+// never on what was done before, so re-planning after a crash or after a partial failure picks up
+// where things stand.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "store/records.h"
+
+namespace lxe::reconcile {
+
+// What LXD says about one instance (from a GET or a list, never from a /state call).
+struct InstanceFacts {
+  bool running = false;
+  std::string raw_lxc;  // config raw.lxc as LXD has it
+};
+
+struct SandboxObservation {
+  bool profile_exists = false;
+  std::optional<InstanceFacts> infra;  // the pod's namespace holder
+};
+
+// What the container's init (lxe-init) recorded in its state directory on the host.
+struct ExitRecord {
+  int32_t exit_code = 0;
+  int32_t signal = 0;
+  int64_t finished_at = 0;
+};
+
+struct ContainerObservation {
+  std::optional<InstanceFacts> instance;
+  std::optional<int64_t> started_at;  // started.json, written by lxe-init when it ran the command
+  std::optional<ExitRecord> exit;     // exit.json, written by lxe-init when the command ended
+};
+
+enum class ActionKind {
+  // Sandbox.
+  CreateProfile,
+  CreateInfra,
+  StartInfra,
+  RecordInfraPid,  // reads the infra's init PID (one /state call, once per start) into the record
+  RecordReady,     // observed state: ready
+  RecordNotReady,  // observed state: notready
+  StopInfra,
+  DeleteInfra,
+  DeleteProfile,
+  // Container.
+  CreateInstance,    // prepares the state directory and spec, then creates the LXD instance
+  RecordCreated,     // observed state: created
+  SyncNamespaces,    // points raw.lxc at the pod's current infra PID before a start
+  StartInstance,
+  RecordStarted,
+  StopInstance,      // graceful for the record's stop_timeout, then forced
+  KillInstance,      // forced stop
+  RecordExit,        // copies the exit record (or what can be inferred) into the record
+  DeleteInstance,
+  // Both.
+  MarkReconciled,    // observed_generation = generation; observed state as planned
+  EraseRecord,       // the object is gone from LXD: remove it from the store
+  Wait,              // nothing to do until another object moves (requeued by that object)
+};
+
+std::string_view to_string(ActionKind kind);
+
+struct Action {
+  ActionKind kind;
+  std::string reason;  // why, for the event log
+};
+
+// Sandbox: `containers` are the sandbox's containers still in the store.
+std::vector<Action> plan_sandbox(const store::SandboxRecord& sandbox,
+                                 const std::vector<store::ContainerRecord>& containers,
+                                 const SandboxObservation& observed);
+
+// Container: `sandbox` is its pod (a container never outlives its sandbox record).
+std::vector<Action> plan_container(const store::ContainerRecord& container, const store::SandboxRecord& sandbox,
+                                   const ContainerObservation& observed);
+
+// The raw.lxc lines that make a container join the pod's network (and, as LXD requires for
+// that, user) namespaces held by `infra_pid`.
+std::string namespace_share_lines(int64_t infra_pid);
+
+}  // namespace lxe::reconcile

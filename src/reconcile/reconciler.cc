@@ -1,0 +1,159 @@
+#include "reconcile/reconciler.h"
+
+#include <spdlog/spdlog.h>
+
+#include <set>
+
+#include "reconcile/errors.h"
+#include "reconcile/naming.h"
+#include "reconcile/plan.h"
+
+namespace lxe::reconcile {
+
+Reconciler::Reconciler(store::Registry& registry, const lxd::Client& lxd, const HostFiles& files,
+                       ReconcilerOptions options)
+    : registry_(registry), lxd_(lxd), options_(options), executor_(registry, lxd, files, options.mapping) {}
+
+Reconciler::~Reconciler() { stop(); }
+
+void Reconciler::start() {
+  for (const auto& s : registry_.sandboxes()) enqueue_sandbox(s.id);
+  for (const auto& c : registry_.containers()) enqueue_container(c.id);
+  for (int i = 0; i < options_.workers; ++i) threads_.emplace_back([this] { worker(); });
+  threads_.emplace_back([this] { resync_loop(); });
+}
+
+void Reconciler::stop() {
+  {
+    std::lock_guard lock(mutex_);
+    if (stopping_) return;
+    stopping_ = true;
+  }
+  stop_cv_.notify_all();
+  queue_.shutdown();
+  for (auto& t : threads_)
+    if (t.joinable()) t.join();
+  threads_.clear();
+}
+
+void Reconciler::worker() {
+  while (auto key = queue_.take()) {
+    process(*key);
+    queue_.done(*key);
+  }
+}
+
+void Reconciler::resync_loop() {
+  std::unique_lock lock(mutex_);
+  while (!stopping_) {
+    stop_cv_.wait_for(lock, options_.resync_interval, [this] { return stopping_; });
+    if (stopping_) break;
+    lock.unlock();
+    resync();
+    lock.lock();
+  }
+}
+
+void Reconciler::resync() {
+  std::map<std::string, bool> running_by_name;
+  try {
+    for (const auto& instance : lxd_.list_instances(std::string(kManagedKey) + " eq true"))
+      running_by_name[instance.name] = instance.running();
+  } catch (const lxd::Error& e) {
+    spdlog::debug("resync: cannot list LXD instances: {}", e.what());
+    return;
+  }
+  auto running = [&](const std::string& name) {
+    const auto it = running_by_name.find(name);
+    return it != running_by_name.end() && it->second;
+  };
+  for (const auto& s : registry_.sandboxes()) {
+    const bool drifted = s.observed_state == store::SandboxObserved::Ready && !running(s.lxd_name);
+    if (drifted || s.observed_generation < s.generation) enqueue_sandbox(s.id);
+  }
+  for (const auto& c : registry_.containers()) {
+    const bool drifted = c.observed_state == store::ContainerObserved::Running && !running(c.lxd_name);
+    if (drifted || c.observed_generation < c.generation) enqueue_container(c.id);
+  }
+}
+
+std::chrono::milliseconds Reconciler::backoff_for(const WorkKey& key, bool failed) {
+  std::lock_guard lock(mutex_);
+  if (!failed) {
+    failures_.erase(key);
+    return std::chrono::milliseconds(0);
+  }
+  const int n = ++failures_[key];
+  const auto delay = std::chrono::milliseconds(250) * (1 << std::min(n - 1, 8));
+  return std::min(delay, options_.max_backoff);
+}
+
+void Reconciler::process(const WorkKey& key) {
+  Outcome outcome = Outcome::Done;
+  try {
+    outcome = key.kind == store::ObjectKind::Sandbox ? process_sandbox(key.id) : process_container(key.id);
+  } catch (const std::exception& e) {
+    // Observation failed (LXD unreachable, an object that is not lxe's...): record it like a
+    // failed action so that a waiting CRI call learns about it.
+    const lxd::Error* lxd_error = dynamic_cast<const lxd::Error*>(&e);
+    const std::string text = (lxd_error && lxd_error->unavailable() ? std::string(kUnavailablePrefix) : "") + e.what();
+    spdlog::warn("{} {}: {}", to_string(key.kind), key.id.substr(0, 12), text);
+    try {
+      store::Registry::Change change(registry_);
+      store::ReconcileEvent event;
+      event.object_kind = key.kind;
+      event.object_id = key.id;
+      event.action = "observe";
+      event.outcome = store::EventOutcome::Error;
+      event.detail = text;
+      if (key.kind == store::ObjectKind::Sandbox) {
+        if (auto s = change.sandbox(key.id)) {
+          s->last_error = "observe: " + text;
+          event.generation = s->generation;
+          change.put(*s);
+        }
+      } else if (auto c = change.container(key.id)) {
+        c->last_error = "observe: " + text;
+        event.generation = c->generation;
+        change.put(*c);
+      }
+      change.log(event);
+      change.commit();
+    } catch (const std::exception& store_error) {
+      spdlog::error("cannot record a reconcile failure: {}", store_error.what());
+    }
+    outcome = Outcome::Failed;
+  }
+  switch (outcome) {
+    case Outcome::Done: backoff_for(key, false); break;
+    case Outcome::Replan: queue_.add(key); break;
+    case Outcome::Waiting: break;
+    case Outcome::Failed: queue_.add_after(key, backoff_for(key, true)); break;
+  }
+}
+
+Outcome Reconciler::process_sandbox(const std::string& id) {
+  const auto sandbox = registry_.sandbox(id);
+  if (!sandbox) return Outcome::Done;
+  const auto containers = registry_.containers_of(id);
+  const auto plan = plan_sandbox(*sandbox, containers, executor_.observe_sandbox(*sandbox));
+  const Outcome outcome = plan.empty() ? Outcome::Done : executor_.run(*sandbox, plan);
+  // Containers waiting for their pod to become ready (or to learn it is not) go next.
+  for (const auto& c : registry_.containers_of(id))
+    if (c.observed_generation < c.generation) enqueue_container(c.id);
+  return outcome;
+}
+
+Outcome Reconciler::process_container(const std::string& id) {
+  const auto container = registry_.container(id);
+  if (!container) return Outcome::Done;
+  const auto sandbox = registry_.sandbox(container->sandbox_id);
+  if (!sandbox) return Outcome::Done;  // cannot happen: the foreign key keeps the sandbox
+  const auto plan = plan_container(*container, *sandbox, executor_.observe_container(*container));
+  const Outcome outcome = plan.empty() ? Outcome::Done : executor_.run(*container, *sandbox, plan);
+  // A sandbox being removed waits for its containers to be gone.
+  if (sandbox->desired_state == store::SandboxState::Removed) enqueue_sandbox(sandbox->id);
+  return outcome;
+}
+
+}  // namespace lxe::reconcile

@@ -1,0 +1,67 @@
+// The reconcile loop: workers take objects off a queue, observe them in LXD, plan (plan.h) and
+// execute (executor.h). A periodic resync lists lxe's instances with one LXD call and requeues
+// every object whose LXD state no longer matches what the store last observed (a container whose
+// command ended, an instance deleted behind lxe's back) or that is not reconciled yet.
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <mutex>
+#include <thread>
+#include <vector>
+
+#include "lxd/client.h"
+#include "reconcile/executor.h"
+#include "reconcile/host_files.h"
+#include "reconcile/work_queue.h"
+#include "store/registry.h"
+
+namespace lxe::reconcile {
+
+struct ReconcilerOptions {
+  int workers = 4;
+  std::chrono::milliseconds resync_interval{1000};
+  std::chrono::milliseconds max_backoff{30000};
+  MappingOptions mapping;
+};
+
+class Reconciler {
+ public:
+  Reconciler(store::Registry& registry, const lxd::Client& lxd, const HostFiles& files, ReconcilerOptions options);
+  ~Reconciler();  // stops the workers and the resync loop
+  Reconciler(const Reconciler&) = delete;
+  Reconciler& operator=(const Reconciler&) = delete;
+
+  // Starts the workers and the resync loop; queues every stored object (adoption after a restart).
+  void start();
+  void stop();
+
+  void enqueue_sandbox(const std::string& id) { queue_.add({store::ObjectKind::Sandbox, id}); }
+  void enqueue_container(const std::string& id) { queue_.add({store::ObjectKind::Container, id}); }
+
+  // One pass of the resync, for tests and for start().
+  void resync();
+
+ private:
+  void worker();
+  void resync_loop();
+  void process(const WorkKey& key);
+  Outcome process_sandbox(const std::string& id);
+  Outcome process_container(const std::string& id);
+  std::chrono::milliseconds backoff_for(const WorkKey& key, bool failed);
+
+  store::Registry& registry_;
+  const lxd::Client& lxd_;
+  ReconcilerOptions options_;
+  Executor executor_;
+  WorkQueue queue_;
+
+  std::mutex mutex_;  // guards failures_ and stopping_
+  std::condition_variable stop_cv_;
+  bool stopping_ = false;
+  std::map<WorkKey, int> failures_;
+  std::vector<std::thread> threads_;
+};
+
+}  // namespace lxe::reconcile

@@ -1,0 +1,80 @@
+#include "reconcile/work_queue.h"
+
+namespace lxe::reconcile {
+
+void WorkQueue::add_locked(const WorkKey& key) {
+  if (processing_.count(key)) {
+    dirty_.insert(key);
+    return;
+  }
+  if (queued_.insert(key).second) queue_.push_back(key);
+}
+
+void WorkQueue::add(const WorkKey& key) {
+  {
+    std::lock_guard lock(mutex_);
+    if (shutting_down_) return;
+    add_locked(key);
+  }
+  ready_.notify_one();
+}
+
+void WorkQueue::add_after(const WorkKey& key, std::chrono::milliseconds delay) {
+  {
+    std::lock_guard lock(mutex_);
+    if (shutting_down_) return;
+    delayed_.emplace(std::chrono::steady_clock::now() + delay, key);
+  }
+  ready_.notify_one();
+}
+
+std::optional<WorkKey> WorkQueue::take() {
+  std::unique_lock lock(mutex_);
+  while (true) {
+    if (shutting_down_) return std::nullopt;
+    const auto now = std::chrono::steady_clock::now();
+    while (!delayed_.empty() && delayed_.begin()->first <= now) {
+      add_locked(delayed_.begin()->second);
+      delayed_.erase(delayed_.begin());
+    }
+    if (!queue_.empty()) {
+      WorkKey key = std::move(queue_.front());
+      queue_.pop_front();
+      queued_.erase(key);
+      processing_.insert(key);
+      return key;
+    }
+    if (delayed_.empty())
+      ready_.wait(lock);
+    else
+      ready_.wait_until(lock, delayed_.begin()->first);
+  }
+}
+
+void WorkQueue::done(const WorkKey& key) {
+  bool requeued = false;
+  {
+    std::lock_guard lock(mutex_);
+    processing_.erase(key);
+    if (dirty_.erase(key) && !shutting_down_) {
+      add_locked(key);
+      requeued = true;
+    }
+  }
+  if (requeued) ready_.notify_one();
+}
+
+void WorkQueue::shutdown() {
+  {
+    std::lock_guard lock(mutex_);
+    shutting_down_ = true;
+  }
+  ready_.notify_all();
+}
+
+size_t WorkQueue::size() const {
+  std::lock_guard lock(mutex_);
+  return queue_.size() + delayed_.size();
+}
+
+}  // namespace lxe::reconcile

@@ -1,0 +1,50 @@
+// The reconciler's queue of objects to look at, with the guarantees of Kubernetes' workqueue:
+// an object is in the queue at most once, and is processed by at most one worker at a time; adding
+// it while it is being processed makes it come back once that worker is done.
+#pragma once
+
+#include <chrono>
+#include <compare>
+#include <condition_variable>
+#include <deque>
+#include <map>
+#include <mutex>
+#include <optional>
+#include <set>
+#include <string>
+
+#include "store/records.h"
+
+namespace lxe::reconcile {
+
+struct WorkKey {
+  store::ObjectKind kind;
+  std::string id;
+  auto operator<=>(const WorkKey&) const = default;
+};
+
+class WorkQueue {
+ public:
+  void add(const WorkKey& key);
+  void add_after(const WorkKey& key, std::chrono::milliseconds delay);
+  // Blocks until a key is ready; nullopt once shut down.
+  std::optional<WorkKey> take();
+  // Marks the key taken by take() as finished.
+  void done(const WorkKey& key);
+  void shutdown();
+  size_t size() const;
+
+ private:
+  void add_locked(const WorkKey& key);
+
+  mutable std::mutex mutex_;
+  std::condition_variable ready_;
+  std::deque<WorkKey> queue_;
+  std::set<WorkKey> queued_;
+  std::set<WorkKey> processing_;
+  std::set<WorkKey> dirty_;  // added while processing
+  std::multimap<std::chrono::steady_clock::time_point, WorkKey> delayed_;
+  bool shutting_down_ = false;
+};
+
+}  // namespace lxe::reconcile

@@ -1,0 +1,164 @@
+#include "store/registry.h"
+
+#include "common/time.h"
+
+namespace lxe::store {
+
+Registry::Registry(Store& store) : store_(store) {
+  for (auto& s : store_.list_sandboxes()) sandboxes_.emplace(s.id, std::move(s));
+  for (auto& c : store_.list_containers()) containers_.emplace(c.id, std::move(c));
+}
+
+std::optional<SandboxRecord> Registry::sandbox(const std::string& id) const {
+  std::shared_lock lock(mutex_);
+  if (const auto* s = View(*this).sandbox(id)) return *s;
+  return std::nullopt;
+}
+
+std::vector<SandboxRecord> Registry::sandboxes() const {
+  std::shared_lock lock(mutex_);
+  std::vector<SandboxRecord> out;
+  out.reserve(sandboxes_.size());
+  for (const auto& [id, s] : sandboxes_) out.push_back(s);
+  return out;
+}
+
+std::optional<ContainerRecord> Registry::container(const std::string& id) const {
+  std::shared_lock lock(mutex_);
+  if (const auto* c = View(*this).container(id)) return *c;
+  return std::nullopt;
+}
+
+std::vector<ContainerRecord> Registry::containers() const {
+  std::shared_lock lock(mutex_);
+  std::vector<ContainerRecord> out;
+  out.reserve(containers_.size());
+  for (const auto& [id, c] : containers_) out.push_back(c);
+  return out;
+}
+
+std::vector<ContainerRecord> Registry::containers_of(const std::string& sandbox_id) const {
+  std::shared_lock lock(mutex_);
+  std::vector<ContainerRecord> out;
+  for (const auto* c : View(*this).containers_of(sandbox_id)) out.push_back(*c);
+  return out;
+}
+
+const SandboxRecord* Registry::View::sandbox(const std::string& id) const {
+  const auto it = registry_.sandboxes_.find(id);
+  return it == registry_.sandboxes_.end() ? nullptr : &it->second;
+}
+
+const ContainerRecord* Registry::View::container(const std::string& id) const {
+  const auto it = registry_.containers_.find(id);
+  return it == registry_.containers_.end() ? nullptr : &it->second;
+}
+
+std::vector<const ContainerRecord*> Registry::View::containers_of(const std::string& sandbox_id) const {
+  std::vector<const ContainerRecord*> out;
+  for (const auto& [id, c] : registry_.containers_)
+    if (c.sandbox_id == sandbox_id) out.push_back(&c);
+  return out;
+}
+
+bool Registry::wait_until(const std::function<bool(const View&)>& ready,
+                          std::chrono::steady_clock::time_point deadline) const {
+  std::shared_lock lock(mutex_);
+  const View view(*this);
+  return committed_cv_.wait_until(lock, deadline, [&] { return ready(view); });
+}
+
+Registry::Change::Change(Registry& registry) : registry_(registry), lock_(registry.mutex_) {}
+
+Registry::Change::~Change() = default;
+
+std::optional<SandboxRecord> Registry::Change::sandbox(const std::string& id) const {
+  if (const auto it = sandboxes_.find(id); it != sandboxes_.end()) return it->second;
+  if (const auto* s = View(registry_).sandbox(id)) return *s;
+  return std::nullopt;
+}
+
+std::optional<ContainerRecord> Registry::Change::container(const std::string& id) const {
+  if (const auto it = containers_.find(id); it != containers_.end()) return it->second;
+  if (const auto* c = View(registry_).container(id)) return *c;
+  return std::nullopt;
+}
+
+std::vector<ContainerRecord> Registry::Change::containers_of(const std::string& sandbox_id) const {
+  std::vector<ContainerRecord> out;
+  for (const auto& [id, c] : registry_.containers_) {
+    if (containers_.count(id)) continue;  // staged version below wins
+    if (c.sandbox_id == sandbox_id) out.push_back(c);
+  }
+  for (const auto& [id, staged] : containers_)
+    if (staged && staged->sandbox_id == sandbox_id) out.push_back(*staged);
+  return out;
+}
+
+void Registry::Change::put(SandboxRecord record) {
+  record.updated_at = now_ns();
+  const std::string id = record.id;
+  sandboxes_[id] = std::move(record);
+}
+
+void Registry::Change::put(ContainerRecord record) {
+  record.updated_at = now_ns();
+  const std::string id = record.id;
+  containers_[id] = std::move(record);
+}
+
+void Registry::Change::erase_sandbox(const std::string& id) { sandboxes_[id] = std::nullopt; }
+
+void Registry::Change::erase_container(const std::string& id) { containers_[id] = std::nullopt; }
+
+void Registry::Change::log(ReconcileEvent event) {
+  if (event.at == 0) event.at = now_ns();
+  events_.push_back(std::move(event));
+}
+
+void Registry::Change::commit() {
+  if (committed_) return;
+  Store& store = registry_.store_;
+  {
+    Store::Transaction txn(store);
+    // Containers are erased before their sandbox and sandboxes inserted before their containers,
+    // so foreign keys hold at every statement.
+    for (const auto& [id, c] : containers_)
+      if (!c && registry_.containers_.count(id)) store.delete_container(id);
+    for (const auto& [id, s] : sandboxes_) {
+      if (!s) {
+        if (registry_.sandboxes_.count(id)) store.delete_sandbox(id);
+      } else if (registry_.sandboxes_.count(id)) {
+        store.update_sandbox(*s);
+      } else {
+        store.insert_sandbox(*s);
+      }
+    }
+    for (const auto& [id, c] : containers_) {
+      if (!c) continue;
+      if (registry_.containers_.count(id))
+        store.update_container(*c);
+      else
+        store.insert_container(*c);
+    }
+    for (const auto& e : events_) store.append_event(e);
+    txn.commit();
+  }
+  for (auto& [id, s] : sandboxes_) {
+    if (s)
+      registry_.sandboxes_[id] = std::move(*s);
+    else
+      registry_.sandboxes_.erase(id);
+  }
+  for (auto& [id, c] : containers_) {
+    if (c)
+      registry_.containers_[id] = std::move(*c);
+    else
+      registry_.containers_.erase(id);
+  }
+  committed_ = true;
+  lock_.unlock();
+  registry_.committed_cv_.notify_all();
+}
+
+}  // namespace lxe::store

@@ -1,0 +1,99 @@
+// The store's records held in memory, in front of SQLite.
+//
+// Reads (every List* and *Status RPC, the reconciler's bookkeeping) come from memory and never
+// touch SQLite or LXD. Writes go through a Change: it stages records against the current state,
+// and commit() writes them to SQLite in one transaction first and only then to memory, so memory
+// never shows what the database does not hold. Every commit wakes the threads waiting in
+// wait_until(), which is how synchronous CRI calls learn that the reconciler got somewhere.
+#pragma once
+
+#include <chrono>
+#include <condition_variable>
+#include <functional>
+#include <map>
+#include <optional>
+#include <shared_mutex>
+#include <string>
+#include <vector>
+
+#include "store/records.h"
+#include "store/store.h"
+
+namespace lxe::store {
+
+class Registry {
+ public:
+  // Loads every record from `store`.
+  explicit Registry(Store& store);
+
+  std::optional<SandboxRecord> sandbox(const std::string& id) const;
+  std::vector<SandboxRecord> sandboxes() const;
+  std::optional<ContainerRecord> container(const std::string& id) const;
+  std::vector<ContainerRecord> containers() const;
+  std::vector<ContainerRecord> containers_of(const std::string& sandbox_id) const;
+
+  // Staged writes, applied all together or not at all. Holds the registry's write lock for its
+  // lifetime, so what it reads cannot change under it: check-then-write is atomic.
+  class Change {
+   public:
+    explicit Change(Registry& registry);
+    ~Change();  // discards what was not committed
+    Change(const Change&) = delete;
+    Change& operator=(const Change&) = delete;
+
+    // The current record, including what this change staged.
+    std::optional<SandboxRecord> sandbox(const std::string& id) const;
+    std::optional<ContainerRecord> container(const std::string& id) const;
+    std::vector<ContainerRecord> containers_of(const std::string& sandbox_id) const;
+    const std::map<std::string, SandboxRecord>& all_sandboxes() const { return registry_.sandboxes_; }
+    const std::map<std::string, ContainerRecord>& all_containers() const { return registry_.containers_; }
+
+    void put(SandboxRecord record);    // insert or update; sets updated_at
+    void put(ContainerRecord record);
+    void erase_sandbox(const std::string& id);
+    void erase_container(const std::string& id);
+    void log(ReconcileEvent event);    // appended to the reconcile event log with the change
+
+    // Writes everything to SQLite in one transaction, then to memory, then wakes waiters.
+    // Throws StoreError; memory is unchanged when it does.
+    void commit();
+
+   private:
+    Registry& registry_;
+    std::unique_lock<std::shared_mutex> lock_;
+    std::map<std::string, std::optional<SandboxRecord>> sandboxes_;      // nullopt: erase
+    std::map<std::string, std::optional<ContainerRecord>> containers_;
+    std::vector<ReconcileEvent> events_;
+    bool committed_ = false;
+  };
+
+  // Read access to the records while a lock is held (by wait_until): no copies, no locking.
+  class View {
+   public:
+    const SandboxRecord* sandbox(const std::string& id) const;
+    const ContainerRecord* container(const std::string& id) const;
+    std::vector<const ContainerRecord*> containers_of(const std::string& sandbox_id) const;
+
+   private:
+    friend class Registry;
+    explicit View(const Registry& registry) : registry_(registry) {}
+    const Registry& registry_;
+  };
+
+  // Blocks until `ready(view)` (evaluated under the read lock, now and after every commit) is
+  // true, or until `deadline`. Returns whether it became true.
+  bool wait_until(const std::function<bool(const View&)>& ready,
+                  std::chrono::steady_clock::time_point deadline) const;
+
+  // The reconcile event log, for readers (lxe-ctl, tests).
+  std::vector<ReconcileEvent> events(const EventQuery& query) const { return store_.list_events(query); }
+
+ private:
+  Store& store_;
+  mutable std::shared_mutex mutex_;
+  mutable std::condition_variable_any committed_cv_;
+  std::map<std::string, SandboxRecord> sandboxes_;
+  std::map<std::string, ContainerRecord> containers_;
+};
+
+}  // namespace lxe::store

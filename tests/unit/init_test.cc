@@ -1,0 +1,390 @@
+// lxe-init, run directly on the host (not as PID 1): the CRI log it writes, the exit records, stop
+// signals, log reopening, and its pause and exec modes.
+#include <fcntl.h>
+#include <signal.h>
+#include <spawn.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <catch2/catch.hpp>
+#include <chrono>
+#include <cstdio>
+#include <ctime>
+#include <filesystem>
+#include <fstream>
+#include <functional>
+#include <nlohmann/json.hpp>
+#include <sstream>
+#include <thread>
+
+#include "support/process.h"
+#include "support/temp_dir.h"
+
+extern char** environ;
+
+using lxe::test::CommandResult;
+using lxe::test::read_file;
+using lxe::test::run_command;
+using lxe::test::TempDir;
+using lxe::test::write_file;
+using nlohmann::json;
+using namespace std::chrono_literals;
+
+namespace {
+
+// lxe-init is built next to lxe (all executables go to build/bin).
+std::string init_binary() {
+  const auto path = std::filesystem::path(LXE_BINARY).parent_path() / "lxe-init";
+  if (!std::filesystem::exists(path)) FAIL("lxe-init not built at " << path << ": ninja lxe-init");
+  return path.string();
+}
+
+struct Record {
+  std::string timestamp;
+  std::string stream;
+  std::string tag;
+  std::string content;
+};
+
+// True for 2026-11-22T10:11:12.123456789Z within an hour of now.
+bool recent_rfc3339_nano(const std::string& ts) {
+  std::tm tm{};
+  int fraction_digits = 0;
+  if (ts.size() != 30 || ts.back() != 'Z') return false;
+  if (std::sscanf(ts.c_str(), "%4d-%2d-%2dT%2d:%2d:%2d.%*9[0-9]%nZ", &tm.tm_year, &tm.tm_mon, &tm.tm_mday,
+                  &tm.tm_hour, &tm.tm_min, &tm.tm_sec, &fraction_digits) != 6 ||
+      fraction_digits != 29)
+    return false;
+  tm.tm_year -= 1900;
+  tm.tm_mon -= 1;
+  const std::time_t t = timegm(&tm);
+  return std::abs(std::difftime(t, std::time(nullptr))) < 3600;
+}
+
+// The CRI log records in `text`; fails the test on a line not in the format.
+std::vector<Record> parse_log(const std::string& text) {
+  std::vector<Record> out;
+  std::istringstream in(text);
+  std::string line;
+  while (std::getline(in, line)) {
+    INFO("log line: " << line.substr(0, 200));
+    const size_t a = line.find(' ');
+    const size_t b = a == std::string::npos ? a : line.find(' ', a + 1);
+    const size_t c = b == std::string::npos ? b : line.find(' ', b + 1);
+    REQUIRE(c != std::string::npos);
+    Record r{line.substr(0, a), line.substr(a + 1, b - a - 1), line.substr(b + 1, c - b - 1),
+             line.substr(c + 1)};
+    CHECK(recent_rfc3339_nano(r.timestamp));
+    CHECK((r.stream == "stdout" || r.stream == "stderr"));
+    CHECK((r.tag == "F" || r.tag == "P"));
+    out.push_back(std::move(r));
+  }
+  return out;
+}
+
+std::vector<std::string> contents(const std::vector<Record>& records, const std::string& stream) {
+  std::vector<std::string> out;
+  for (const auto& r : records)
+    if (r.stream == stream) out.push_back(r.content);
+  return out;
+}
+
+std::string read_if_exists(const std::string& path) {
+  return std::filesystem::exists(path) ? read_file(path) : "";
+}
+
+// A spec in `dir` with the log and records there too, for `args` and any extra fields.
+std::string write_spec(const TempDir& dir, const std::vector<std::string>& args,
+                       json extra = json::object()) {
+  json spec = {{"args", args},
+               {"env", {"PATH=/usr/local/bin:/usr/bin:/bin"}},
+               {"log_path", dir.file("container.log")},
+               {"exit_path", dir.file("exit.json")}};
+  spec.update(extra);
+  write_file(dir.file("spec.json"), spec.dump());
+  return dir.file("spec.json");
+}
+
+CommandResult run_spec(const TempDir& dir, const std::vector<std::string>& args,
+                       json extra = json::object()) {
+  return run_command({init_binary(), "run", write_spec(dir, args, std::move(extra))});
+}
+
+json exit_record(const TempDir& dir) { return json::parse(read_file(dir.file("exit.json"))); }
+
+bool wait_until(const std::function<bool()>& done, std::chrono::milliseconds timeout = 10s) {
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  while (!done()) {
+    if (std::chrono::steady_clock::now() >= deadline) return false;
+    std::this_thread::sleep_for(10ms);
+  }
+  return true;
+}
+
+// lxe-init running in the background, for tests that signal it; killed if the test leaves early.
+class Background {
+ public:
+  Background(const TempDir& dir, const std::vector<std::string>& argv) {
+    posix_spawn_file_actions_t actions;
+    posix_spawn_file_actions_init(&actions);
+    posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0);
+    posix_spawn_file_actions_addopen(&actions, 1, dir.file("init.out").c_str(), O_WRONLY | O_CREAT | O_TRUNC,
+                                     0600);
+    posix_spawn_file_actions_addopen(&actions, 2, dir.file("init.err").c_str(), O_WRONLY | O_CREAT | O_TRUNC,
+                                     0600);
+    std::vector<char*> args;
+    for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
+    args.push_back(nullptr);
+    const int rc = posix_spawn(&pid_, argv[0].c_str(), &actions, nullptr, args.data(), environ);
+    posix_spawn_file_actions_destroy(&actions);
+    REQUIRE(rc == 0);
+  }
+  ~Background() {
+    if (pid_ > 0) {
+      kill(pid_, SIGKILL);
+      waitpid(pid_, nullptr, 0);
+    }
+  }
+  Background(const Background&) = delete;
+  Background& operator=(const Background&) = delete;
+
+  pid_t pid() const { return pid_; }
+
+  // The exit code, or -1 when it did not exit by itself within `timeout`.
+  int wait(std::chrono::milliseconds timeout = 10s) {
+    int status = 0;
+    const bool exited = wait_until([&] { return waitpid(pid_, &status, WNOHANG) == pid_; }, timeout);
+    if (!exited) return -1;
+    pid_ = -1;
+    return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  }
+
+ private:
+  pid_t pid_ = -1;
+};
+
+// True once `pid` blocks `signal`: lxe-init blocks its signals first thing, so from then on a
+// signal is handled and no longer kills it by its default action.
+bool blocks_signal(pid_t pid, int signal) {
+  std::ifstream status("/proc/" + std::to_string(pid) + "/status");
+  std::string line;
+  while (std::getline(status, line))
+    if (line.rfind("SigBlk:", 0) == 0) return (std::stoull(line.substr(7), nullptr, 16) >> (signal - 1)) & 1;
+  return false;
+}
+
+bool log_contains(const TempDir& dir, const std::string& text, const std::string& name = "container.log") {
+  return read_if_exists(dir.file(name)).find(text) != std::string::npos;
+}
+
+}  // namespace
+
+TEST_CASE("init run: stdout and stderr lines become CRI log records", "[init]") {
+  TempDir dir;
+  const auto r = run_spec(dir, {"sh", "-c", "echo out1; echo err1 >&2; echo; printf 'no newline'"});
+  REQUIRE(r.exit_code == 0);
+  const auto records = parse_log(read_file(dir.file("container.log")));
+  CHECK(contents(records, "stdout") == std::vector<std::string>{"out1", "", "no newline"});
+  CHECK(contents(records, "stderr") == std::vector<std::string>{"err1"});
+  for (const auto& rec : records) CHECK(rec.tag == "F");
+}
+
+TEST_CASE("init run: a 40 KiB line is split into P, P, F records", "[init]") {
+  TempDir dir;
+  const auto r = run_spec(dir, {"sh", "-c", "head -c 40960 /dev/zero | tr '\\0' x; echo; echo next"});
+  REQUIRE(r.exit_code == 0);
+  const auto records = parse_log(read_file(dir.file("container.log")));
+  REQUIRE(records.size() == 4);
+  CHECK(records[0].tag == "P");
+  CHECK(records[0].content == std::string(16384, 'x'));
+  CHECK(records[1].tag == "P");
+  CHECK(records[1].content == std::string(16384, 'x'));
+  CHECK(records[2].tag == "F");
+  CHECK(records[2].content == std::string(40960 - 2 * 16384, 'x'));
+  CHECK(records[3].tag == "F");
+  CHECK(records[3].content == "next");
+}
+
+TEST_CASE("init run: the exit code is recorded and is lxe-init's own", "[init]") {
+  TempDir dir;
+  const auto r = run_spec(dir, {"sh", "-c", "exit 3"});
+  CHECK(r.exit_code == 3);
+  const json record = exit_record(dir);
+  CHECK(record["exit_code"] == 3);
+  CHECK(record["signal"] == 0);
+  CHECK(record["started_at"].get<int64_t>() > 0);
+  CHECK(record["finished_at"].get<int64_t>() >= record["started_at"].get<int64_t>());
+  const json started = json::parse(read_file(dir.file("started.json")));
+  CHECK(started["started_at"] == record["started_at"]);
+  CHECK(started["pid"].get<int>() > 0);
+  CHECK_FALSE(std::filesystem::exists(dir.file("exit.json.tmp")));
+}
+
+TEST_CASE("init run: env, cwd, uid/gid and PATH lookup come from the spec", "[init]") {
+  TempDir dir;
+  std::filesystem::create_directory(dir.file("bin"));
+  write_file(dir.file("bin/hello"), "#!/bin/sh\necho hello from $FOO in $(pwd) as $(id -u):$(id -g)\n");
+  std::filesystem::permissions(dir.file("bin/hello"), std::filesystem::perms::owner_all);
+  const auto r = run_spec(dir, {"hello"},
+                          {{"env", {"PATH=" + dir.file("bin") + ":/usr/bin:/bin", "FOO=bar"}},
+                           {"cwd", dir.file("bin")},
+                           {"uid", getuid()},
+                           {"gid", getgid()}});
+  REQUIRE(r.exit_code == 0);
+  const auto records = parse_log(read_file(dir.file("container.log")));
+  CHECK(contents(records, "stdout") ==
+        std::vector<std::string>{"hello from bar in " + dir.file("bin") + " as " + std::to_string(getuid()) +
+                                 ":" + std::to_string(getgid())});
+}
+
+TEST_CASE("init run: a missing command exits 127 with the reason in the log", "[init]") {
+  TempDir dir;
+  const auto r = run_spec(dir, {"no-such-command-lxe"});
+  CHECK(r.exit_code == 127);
+  CHECK(exit_record(dir)["exit_code"] == 127);
+  const auto records = parse_log(read_file(dir.file("container.log")));
+  CHECK(contents(records, "stderr") ==
+        std::vector<std::string>{"lxe-init: cannot run no-such-command-lxe: No such file or directory"});
+}
+
+TEST_CASE("init run: a missing working directory exits 128 with the reason in the log", "[init]") {
+  TempDir dir;
+  const auto r = run_spec(dir, {"true"}, {{"cwd", dir.file("nowhere")}});
+  CHECK(r.exit_code == 128);
+  CHECK_THAT(read_file(dir.file("container.log")), Catch::Contains("cannot change to directory"));
+}
+
+TEST_CASE("init run: an empty log_path discards the output", "[init]") {
+  TempDir dir;
+  const auto r = run_spec(dir, {"sh", "-c", "echo lost; exit 4"}, {{"log_path", ""}});
+  CHECK(r.exit_code == 4);
+  CHECK(exit_record(dir)["exit_code"] == 4);
+  CHECK_FALSE(std::filesystem::exists(dir.file("container.log")));
+}
+
+TEST_CASE("init run: a background process holding the output does not keep lxe-init alive", "[init]") {
+  TempDir dir;
+  const auto start = std::chrono::steady_clock::now();
+  // The orphaned sleep keeps stdout open; lxe-init stops collecting output about 1 s after the
+  // main process exits.
+  const auto r = run_spec(dir, {"sh", "-c", "sleep 8 & echo main done"});
+  CHECK(r.exit_code == 0);
+  CHECK(std::chrono::steady_clock::now() - start < 6s);
+  CHECK(contents(parse_log(read_file(dir.file("container.log"))), "stdout") ==
+        std::vector<std::string>{"main done"});
+}
+
+TEST_CASE("init run: SIGTERM stops the workload with its stop signal", "[init]") {
+  TempDir dir;
+  SECTION("default SIGTERM: killed, 143") {
+    Background init(dir, {init_binary(), "run", write_spec(dir, {"sh", "-c", "echo ready; exec sleep 30"})});
+    REQUIRE(wait_until([&] { return log_contains(dir, "ready"); }));
+    kill(init.pid(), SIGTERM);
+    CHECK(init.wait() == 143);
+    CHECK(exit_record(dir)["exit_code"] == 143);
+    CHECK(exit_record(dir)["signal"] == SIGTERM);
+  }
+  SECTION("a workload that traps the signal exits its own way") {
+    Background init(
+        dir, {init_binary(), "run",
+              write_spec(dir, {"sh", "-c",
+                               "trap 'echo bye; exit 7' TERM; echo ready; while :; do sleep 0.1; done"})});
+    REQUIRE(wait_until([&] { return log_contains(dir, "ready"); }));
+    kill(init.pid(), SIGTERM);
+    CHECK(init.wait() == 7);
+    CHECK(exit_record(dir)["exit_code"] == 7);
+    CHECK(log_contains(dir, "stdout F bye"));
+  }
+  SECTION("stop_signal from the spec, on SIGPWR as LXC sends it") {
+    Background init(dir,
+                    {init_binary(), "run",
+                     write_spec(dir, {"sh", "-c", "echo ready; exec sleep 30"}, {{"stop_signal", SIGKILL}})});
+    REQUIRE(wait_until([&] { return log_contains(dir, "ready"); }));
+    kill(init.pid(), SIGPWR);
+    CHECK(init.wait() == 128 + SIGKILL);
+    CHECK(exit_record(dir)["signal"] == SIGKILL);
+  }
+}
+
+TEST_CASE("init run: SIGUSR1 reopens the log after kubelet renamed it", "[init]") {
+  TempDir dir;
+  const std::string go = dir.file("go");
+  Background init(
+      dir,
+      {init_binary(), "run",
+       write_spec(dir, {"sh", "-c", "echo one; while [ ! -e " + go + " ]; do sleep 0.02; done; echo two"})});
+  REQUIRE(wait_until([&] { return log_contains(dir, "one"); }));
+  std::filesystem::rename(dir.file("container.log"), dir.file("container.log.1"));
+  kill(init.pid(), SIGUSR1);
+  REQUIRE(wait_until([&] { return std::filesystem::exists(dir.file("container.log")); }));
+  write_file(go, "");
+  CHECK(init.wait() == 0);
+  CHECK(contents(parse_log(read_file(dir.file("container.log.1"))), "stdout") ==
+        std::vector<std::string>{"one"});
+  CHECK(contents(parse_log(read_file(dir.file("container.log"))), "stdout") ==
+        std::vector<std::string>{"two"});
+}
+
+TEST_CASE("init run: a bad spec exits 2", "[init]") {
+  TempDir dir;
+  SECTION("not JSON") {
+    write_file(dir.file("spec.json"), "{\"args\": [");
+    const auto r = run_command({init_binary(), "run", dir.file("spec.json")});
+    CHECK(r.exit_code == 2);
+    CHECK_THAT(r.err, Catch::StartsWith("lxe-init: "));
+  }
+  SECTION("no args, but an exit_path to report it") {
+    write_file(dir.file("spec.json"), json{{"exit_path", dir.file("exit.json")}}.dump());
+    const auto r = run_command({init_binary(), "run", dir.file("spec.json")});
+    CHECK(r.exit_code == 2);
+    CHECK_THAT(r.err, Catch::Contains("args"));
+    CHECK(exit_record(dir)["exit_code"] == 2);
+  }
+  SECTION("a field of the wrong type") {
+    const auto r = run_spec(dir, {"true"}, {{"uid", "root"}});
+    CHECK(r.exit_code == 2);
+    CHECK_THAT(r.err, Catch::Contains("uid"));
+    CHECK(exit_record(dir)["exit_code"] == 2);
+  }
+  SECTION("no such spec file") {
+    const auto r = run_command({init_binary(), "run", dir.file("missing.json")});
+    CHECK(r.exit_code == 2);
+  }
+}
+
+TEST_CASE("init pause: sleeps until SIGTERM, then exits 0", "[init]") {
+  TempDir dir;
+  Background init(dir, {init_binary(), "pause"});
+  REQUIRE(wait_until([&] { return blocks_signal(init.pid(), SIGTERM); }));
+  CHECK(init.wait(200ms) == -1);  // still sleeping
+  kill(init.pid(), SIGTERM);
+  CHECK(init.wait() == 0);
+}
+
+TEST_CASE("init exec: exit code, missing command, timeout", "[init]") {
+  SECTION("the command's exit code passes through") {
+    const auto r =
+        run_command({init_binary(), "exec", "--timeout", "10", "--", "sh", "-c", "echo hi; exit 5"});
+    CHECK(r.exit_code == 5);
+    CHECK(r.out == "hi\n");
+  }
+  SECTION("killed by a signal: 128 + signal") {
+    const auto r = run_command({init_binary(), "exec", "--timeout", "0", "--", "sh", "-c", "kill -9 $$"});
+    CHECK(r.exit_code == 137);
+  }
+  SECTION("a missing command is 127") {
+    const auto r = run_command({init_binary(), "exec", "--timeout", "0", "--", "no-such-command-lxe"});
+    CHECK(r.exit_code == 127);
+    CHECK_THAT(r.err, Catch::Contains("cannot run no-such-command-lxe"));
+  }
+  SECTION("the timeout kills the command and exits 124") {
+    const auto start = std::chrono::steady_clock::now();
+    const auto r =
+        run_command({init_binary(), "exec", "--timeout", "1", "--", "sh", "-c", "sleep 30; echo late"});
+    CHECK(r.exit_code == 124);
+    CHECK(r.err == "lxe-init: exec timed out after 1 s\n");
+    CHECK(r.out.empty());
+    CHECK(std::chrono::steady_clock::now() - start < 15s);
+  }
+  SECTION("bad usage is 2") { CHECK(run_command({init_binary(), "exec", "sh"}).exit_code == 2); }
+}
