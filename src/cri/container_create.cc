@@ -94,7 +94,7 @@ namespace {
       record.sandbox_id = sandbox->id;
       record.name = config.metadata().name();
       record.attempt = config.metadata().attempt();
-      record.lxd_name = reconcile::container_lxd_name(sandbox->name, record.name, record.id);
+      record.lxd_name = reconcile::container_lxd_name(ctx_.lxd_name_prefix, sandbox->name, record.name, record.id);
       record.image = config.image().image();
       record.image_ref = image->fingerprint;
       record.labels = {config.labels().begin(), config.labels().end()};

@@ -27,6 +27,8 @@ struct RuntimeContext {
   // Upper bound for a synchronous call waiting on the reconciler, when the caller set no deadline
   // (kubelet always sets one).
   std::chrono::seconds max_wait{240};
+  // First part of every LXD object name lxe makes (--lxd-name-prefix).
+  std::string lxd_name_prefix = "lxe";
 };
 
 }  // namespace lxe::cri

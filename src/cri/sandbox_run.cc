@@ -54,7 +54,7 @@ namespace {
       }
       do {
         record.id = reconcile::new_id();
-        record.lxd_name = reconcile::sandbox_lxd_name(m.name(), record.id);
+        record.lxd_name = reconcile::sandbox_lxd_name(ctx_.lxd_name_prefix, m.name(), record.id);
       } while (change.sandbox(record.id));
       record.name = m.name();
       record.namespace_ = m.namespace_();

@@ -5,6 +5,7 @@
 #include <map>
 
 #include "common/defaults.h"
+#include "reconcile/naming.h"
 
 namespace lxe::daemon {
 namespace {
@@ -31,7 +32,9 @@ std::string usage() {
          "                            /var/snap/lxd/common/lxd/unix.socket, /var/lib/lxd/unix.socket)\n"
          "  --lxd-remote-config PATH  lxc's config.yml; its default remote, which must be a unix\n"
          "                            socket, names LXD's socket (--lxd-socket wins)\n"
-         "  --db PATH                 the store (default /var/lib/lxe/lxe.db)\n"
+         "  --db PATH                 the store (default /var/lib/lxe/lxe.db); files shared with\n"
+         "                            containers live in the same directory\n"
+         "  --lxd-name-prefix PREFIX  first part of the LXD names of lxe's objects (default lxe)\n"
          "  --log-level LEVEL         trace, debug, info, warn, error, critical or off (default info)\n"
          "  --verbose                 same as --log-level info\n"
          "  --debug                   same as --log-level debug\n"
@@ -50,6 +53,7 @@ std::variant<Options, FlagError> parse_flags(const std::vector<std::string>& arg
       {"--lxd-remote-config", &options.lxd_remote_config},
       {"--db", &options.db},
       {"--log-level", &options.log_level},
+      {"--lxd-name-prefix", &options.lxd_name_prefix},
   };
   const std::map<std::string, std::function<void()>> switches = {
       {"--verbose", [&] { options.log_level = "info"; }},
@@ -83,6 +87,9 @@ std::variant<Options, FlagError> parse_flags(const std::vector<std::string>& arg
     if (value->empty()) return FlagError{"flag " + flag + " needs a non-empty value"};
     *it->second = *value;
   }
+  if (!reconcile::valid_lxd_name_prefix(options.lxd_name_prefix))
+    return FlagError{"--lxd-name-prefix " + options.lxd_name_prefix +
+                     ": use 1 to 20 characters of [a-z0-9-], starting with a letter, not ending with '-'"};
   if (!valid_log_level(options.log_level))
     return FlagError{"--log-level " + options.log_level +
                      ": use one of trace, debug, info, warn, error, critical, off"};

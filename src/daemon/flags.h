@@ -14,6 +14,7 @@ struct Options {
   std::string lxd_remote_config;     // lxc's config.yml, to find the default remote's socket
   std::string db;                    // the store
   std::string log_level = "info";    // trace, debug, info, warn, error, critical, off
+  std::string lxd_name_prefix = "lxe";  // first part of every LXD object name lxe makes
   bool help = false;
   bool version = false;
 };

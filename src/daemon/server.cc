@@ -7,6 +7,7 @@
 #include <sys/stat.h>
 
 #include <cstdio>
+#include <cstdlib>
 #include <filesystem>
 #include <stdexcept>
 #include <variant>
@@ -133,10 +134,15 @@ int serve(const Options& options, const sigset_t& shutdown_signals) {
   });
   lxd::HealthMonitor lxd_health(health_client, kHealthInterval);
 
-  reconcile::Reconciler reconciler(registry, lxd_client, files, reconcile::ReconcilerOptions{});
+  reconcile::ReconcilerOptions reconciler_options;
+  // Test hook, off unless set: marks every LXD object with the test process that owns this lxe.
+  if (const char* mark = std::getenv("LXE_TEST_MARK"); mark && *mark)
+    reconciler_options.mapping.extra_config["user.lxe.test-pid"] = mark;
+  reconcile::Reconciler reconciler(registry, lxd_client, files, reconciler_options);
   reconciler.start();
 
-  const cri::RuntimeContext context{registry, reconciler, files, lxd_client, lxd_health};
+  cri::RuntimeContext context{registry, reconciler, files, lxd_client, lxd_health};
+  context.lxd_name_prefix = options.lxd_name_prefix;
   cri::RuntimeService runtime_service(context);
   cri::ImageService image_service(context);
 

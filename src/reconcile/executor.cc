@@ -114,7 +114,7 @@ void Executor::do_sandbox_action(const Action& action, const SandboxRecord& sand
         write_file_atomic(files_.sandbox_dir(sandbox.id) + "/resolv.conf", dns, 0644);
       }
       try {
-        lxd_.create_profile(sandbox_profile(sandbox, config, files_));
+        lxd_.create_profile(sandbox_profile(sandbox, config, files_, options_));
       } catch (const lxd::Error& e) {
         // Made by an earlier attempt that crashed before it was recorded: fine if it is ours.
         if (e.kind() != lxd::ErrorKind::Conflict || !owned_by(lxd_.get_profile(sandbox.lxd_name).config, sandbox.id))
@@ -174,7 +174,7 @@ void Executor::do_container_action(const Action& action, const ContainerRecord& 
         if (!std::filesystem::exists(container.log_path)) write_file_atomic(container.log_path, "", 0640);
       }
       try {
-        lxd_.create_instance(container_instance(container, config, sandbox, sandbox_config, files_));
+        lxd_.create_instance(container_instance(container, config, sandbox, sandbox_config, files_, options_));
       } catch (const lxd::Error& e) {
         if (e.kind() != lxd::ErrorKind::Conflict || !instance_facts(container.lxd_name, container.id)) throw;
       }

@@ -11,8 +11,14 @@ namespace lxe::reconcile {
 
 namespace {
 
-lxd::Config ownership_marks(const std::string& kind, const std::string& id, const std::string& sandbox_id) {
-  return {{kManagedKey, "true"}, {kKindKey, kind}, {kIdKey, id}, {kSandboxIdKey, sandbox_id}};
+lxd::Config ownership_marks(const std::string& kind, const std::string& id, const std::string& sandbox_id,
+                            const MappingOptions& options) {
+  lxd::Config config = options.extra_config;
+  config[kManagedKey] = "true";
+  config[kKindKey] = kind;
+  config[kIdKey] = id;
+  config[kSandboxIdKey] = sandbox_id;
+  return config;
 }
 
 std::map<std::string, std::string> disk(const std::string& source, const std::string& path, bool readonly) {
@@ -48,11 +54,11 @@ std::string resolv_conf(const runtime::v1::PodSandboxConfig& config) {
 }
 
 lxd::ProfileSpec sandbox_profile(const store::SandboxRecord& sandbox, const runtime::v1::PodSandboxConfig& config,
-                                 const HostFiles& files) {
+                                 const HostFiles& files, const MappingOptions& options) {
   lxd::ProfileSpec spec;
   spec.name = sandbox.lxd_name;
   spec.description = "lxe pod " + sandbox.namespace_ + "/" + sandbox.name;
-  spec.config = ownership_marks("sandbox", sandbox.id, sandbox.id);
+  spec.config = ownership_marks("sandbox", sandbox.id, sandbox.id, options);
   if (!resolv_conf(config).empty())
     spec.devices["lxe-resolv"] = disk(files.sandbox_dir(sandbox.id) + "/resolv.conf", "/etc/resolv.conf", true);
   return spec;
@@ -64,7 +70,7 @@ lxd::InstanceSpec infra_instance(const store::SandboxRecord& sandbox, const runt
   spec.name = sandbox.lxd_name;
   spec.description = "lxe pod " + sandbox.namespace_ + "/" + sandbox.name + ": namespace holder";
   spec.profiles = {"default", sandbox.lxd_name};
-  spec.config = ownership_marks("sandbox", sandbox.id, sandbox.id);
+  spec.config = ownership_marks("sandbox", sandbox.id, sandbox.id, options);
   spec.config["raw.lxc"] = std::string("lxc.init.cmd = ") + kInitPathInContainer + " pause\nlxc.uts.name = " +
                            hostname_of(sandbox, config) + "\n";
   spec.devices["lxe-init"] = disk(files.init_binary(), kInitPathInContainer, true);
@@ -126,12 +132,13 @@ nlohmann::json init_spec(const store::ContainerRecord& container, const runtime:
 lxd::InstanceSpec container_instance(const store::ContainerRecord& container,
                                      const runtime::v1::ContainerConfig& config,
                                      const store::SandboxRecord& sandbox,
-                                     const runtime::v1::PodSandboxConfig& sandbox_config, const HostFiles& files) {
+                                     const runtime::v1::PodSandboxConfig& sandbox_config, const HostFiles& files,
+                                     const MappingOptions& options) {
   lxd::InstanceSpec spec;
   spec.name = container.lxd_name;
   spec.description = "lxe container " + container.name + " of pod " + sandbox.namespace_ + "/" + sandbox.name;
   spec.profiles = {"default", sandbox.lxd_name};
-  spec.config = ownership_marks("container", container.id, sandbox.id);
+  spec.config = ownership_marks("container", container.id, sandbox.id, options);
   spec.config["raw.lxc"] = container_raw_lxc(config, sandbox, sandbox_config);
   // environment.* reaches the image's init and every exec (ExecSync); lxe-init gets its own copy
   // through spec.json.

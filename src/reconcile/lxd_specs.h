@@ -17,10 +17,13 @@ namespace lxe::reconcile {
 // Settings of the lxe daemon the mapping needs.
 struct MappingOptions {
   std::string pause_image_alias = "lxe-pause";  // image of the pods' namespace holders
+  // Config keys added to every LXD object lxe makes. Tests mark their objects through this
+  // (LXE_TEST_MARK) so that leftovers of a killed run can be swept.
+  lxd::Config extra_config;
 };
 
 lxd::ProfileSpec sandbox_profile(const store::SandboxRecord& sandbox, const runtime::v1::PodSandboxConfig& config,
-                                 const HostFiles& files);
+                                 const HostFiles& files, const MappingOptions& options);
 
 // The resolv.conf text for a pod's DNSConfig; empty when the config has none.
 std::string resolv_conf(const runtime::v1::PodSandboxConfig& config);
@@ -35,7 +38,8 @@ bool runs_image_init(const runtime::v1::ContainerConfig& config);
 lxd::InstanceSpec container_instance(const store::ContainerRecord& container,
                                      const runtime::v1::ContainerConfig& config,
                                      const store::SandboxRecord& sandbox,
-                                     const runtime::v1::PodSandboxConfig& sandbox_config, const HostFiles& files);
+                                     const runtime::v1::PodSandboxConfig& sandbox_config, const HostFiles& files,
+                                     const MappingOptions& options);
 
 // raw.lxc of a container: its init command, the pod's hostname and the pod's namespaces.
 std::string container_raw_lxc(const runtime::v1::ContainerConfig& config, const store::SandboxRecord& sandbox,

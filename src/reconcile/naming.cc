@@ -23,8 +23,8 @@ std::string sanitize_name_part(std::string_view text, size_t max) {
 
 namespace {
 
-std::string join_name(std::initializer_list<std::string> parts) {
-  std::string name = "lxe";
+std::string join_name(std::string_view prefix, std::initializer_list<std::string> parts) {
+  std::string name(prefix);
   for (const auto& p : parts)
     if (!p.empty()) name += "-" + p;
   return name;
@@ -32,14 +32,22 @@ std::string join_name(std::initializer_list<std::string> parts) {
 
 }  // namespace
 
-std::string sandbox_lxd_name(std::string_view pod_name, std::string_view sandbox_id) {
-  return join_name({sanitize_name_part(pod_name, 40), std::string(sandbox_id.substr(0, 12))});
+std::string sandbox_lxd_name(std::string_view prefix, std::string_view pod_name, std::string_view sandbox_id) {
+  return join_name(prefix, {sanitize_name_part(pod_name, 40), std::string(sandbox_id.substr(0, 12))});
 }
 
-std::string container_lxd_name(std::string_view pod_name, std::string_view container_name,
+std::string container_lxd_name(std::string_view prefix, std::string_view pod_name, std::string_view container_name,
                                std::string_view container_id) {
-  return join_name({sanitize_name_part(pod_name, 20), sanitize_name_part(container_name, 20),
+  return join_name(prefix, {sanitize_name_part(pod_name, 20), sanitize_name_part(container_name, 20),
                     std::string(container_id.substr(0, 12))});
+}
+
+bool valid_lxd_name_prefix(std::string_view prefix) {
+  if (prefix.empty() || prefix.size() > 20 || !(prefix.front() >= 'a' && prefix.front() <= 'z') || prefix.back() == '-')
+    return false;
+  for (const char c : prefix)
+    if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-')) return false;
+  return true;
 }
 
 bool valid_lxd_name(std::string_view name) {

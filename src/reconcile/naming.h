@@ -20,9 +20,13 @@ inline constexpr const char* kSandboxIdKey = "user.lxe.sandbox-id";
 // [a-z0-9-] only, no leading digit or '-', no repeated or trailing '-', at most `max` chars.
 std::string sanitize_name_part(std::string_view text, size_t max);
 
-std::string sandbox_lxd_name(std::string_view pod_name, std::string_view sandbox_id);
-std::string container_lxd_name(std::string_view pod_name, std::string_view container_name,
+// `prefix` is the daemon's --lxd-name-prefix ("lxe" by default).
+std::string sandbox_lxd_name(std::string_view prefix, std::string_view pod_name, std::string_view sandbox_id);
+std::string container_lxd_name(std::string_view prefix, std::string_view pod_name, std::string_view container_name,
                                std::string_view container_id);
+
+// A prefix is valid when names made with it are: [a-z][a-z0-9-]*, at most 20 characters.
+bool valid_lxd_name_prefix(std::string_view prefix);
 
 // Whether `name` is a name LXD accepts for an instance or profile.
 bool valid_lxd_name(std::string_view name);

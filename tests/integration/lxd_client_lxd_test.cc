@@ -3,14 +3,22 @@
 // objects of dead earlier runs are swept first, and each test deletes its own, even when it fails.
 #include <catch2/catch.hpp>
 
+#include <signal.h>
+#include <sys/stat.h>
 #include <sys/types.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <algorithm>
+#include <cerrno>
+#include <chrono>
+#include <cstdlib>
+#include <ctime>
 #include <string>
 
 #include "lxd/client.h"
+#include "support/process.h"
+#include "support/temp_dir.h"
 #include "support/test_lxd.h"
 
 using lxe::lxd::Client;
@@ -260,4 +268,197 @@ TEST_CASE("lxd client on real LXD: the sweep deletes marked objects of dead test
   CHECK_NOTHROW(client.get_profile(unmarked.name));
   CHECK_NOTHROW(client.get_profile(garbled.name));
   CHECK_NOTHROW(client.get_profile("default"));
+}
+
+namespace {
+
+// Images carry this property with the pid of the test process that imported them; aliases carry
+// the run prefix. test_lxd.h's sweep knows only instances and profiles, so images of killed runs
+// are swept here: those whose aliases all start with the test prefix and whose marker names a
+// process that is gone. Nothing else is touched.
+constexpr const char* kImagePidProperty = "lxe.test-pid";
+
+void sweep_stale_test_images(const Client& client) {
+  for (const auto& image : client.list_images()) {
+    auto it = image.properties.find(kImagePidProperty);
+    if (it == image.properties.end() || image.aliases.empty()) continue;
+    const bool ours = std::all_of(image.aliases.begin(), image.aliases.end(), [](const auto& a) {
+      return a.name.rfind(lxe::test::kTestObjectPrefix, 0) == 0;
+    });
+    const long pid = std::strtol(it->second.c_str(), nullptr, 10);
+    const bool dead = pid > 0 && ::kill(static_cast<pid_t>(pid), 0) != 0 && errno == ESRCH;
+    if (!ours || !dead) continue;
+    try {
+      client.delete_image(image.fingerprint);
+    } catch (const Error& e) {
+      WARN("sweeping test image " << image.fingerprint << ": " << e.what());
+    }
+  }
+}
+
+// Deletes, at the end of the test, the images it imported: by fingerprint when known, else the
+// image its (run-prefixed) alias points at. Errors are reported, never thrown.
+class ImageCleanup {
+ public:
+  explicit ImageCleanup(const Client& client) : client_(client) {}
+  ~ImageCleanup() {
+    for (const auto& alias : aliases_) {
+      try {
+        fingerprints_.push_back(client_.get_image_alias(alias).target);
+      } catch (const Error&) {
+      }
+    }
+    for (const auto& fingerprint : fingerprints_) {
+      try {
+        client_.delete_image(fingerprint);
+      } catch (const Error& e) {
+        if (e.kind() != ErrorKind::NotFound) WARN("test cleanup: image " << fingerprint << ": " << e.what());
+      }
+    }
+  }
+  ImageCleanup(const ImageCleanup&) = delete;
+  ImageCleanup& operator=(const ImageCleanup&) = delete;
+
+  std::string alias(std::string name) {
+    REQUIRE(name.rfind(lxe::test::kTestObjectPrefix, 0) == 0);
+    aliases_.push_back(name);
+    return name;
+  }
+  void image(const std::string& fingerprint) { fingerprints_.push_back(fingerprint); }
+
+ private:
+  const Client& client_;
+  std::vector<std::string> aliases_;
+  std::vector<std::string> fingerprints_;
+};
+
+// An uncompressed unified image made by the tar CLI: metadata.yaml and a rootfs of empty dirs.
+std::string make_test_image_tarball(const std::string& description) {
+  lxe::test::TempDir dir;
+  lxe::test::write_file(dir.file("metadata.yaml"),
+                        "architecture: x86_64\ncreation_date: " + std::to_string(std::time(nullptr)) +
+                            "\nproperties:\n  description: " + description + "\n");
+  for (const char* d : {"rootfs", "rootfs/bin", "rootfs/dev", "rootfs/etc", "rootfs/proc",
+                        "rootfs/sys", "rootfs/tmp"}) {
+    REQUIRE(::mkdir(dir.file(d).c_str(), 0755) == 0);
+  }
+  const auto tar = lxe::test::run_command({"/usr/bin/tar", "--format=ustar", "-cf",
+                                           dir.file("image.tar"), "-C", dir.path(), "metadata.yaml",
+                                           "rootfs"});
+  INFO(tar.err);
+  REQUIRE(tar.exit_code == 0);
+  std::string tarball = lxe::test::read_file(dir.file("image.tar"));
+  REQUIRE(tarball.size() > 512);
+  REQUIRE(tarball.compare(257, 5, "ustar") == 0);  // a plain tar, not compressed
+  return tarball;
+}
+
+std::vector<std::string> exec_logs(const Client& client, const std::string& instance) {
+  std::vector<std::string> out;
+  for (const auto& path : client.request("GET", "/1.0/instances/" + instance + "/logs").metadata) {
+    const std::string p = path.get<std::string>();
+    if (p.find("/exec_") != std::string::npos || p.find("exec-output") != std::string::npos) {
+      out.push_back(p);
+    }
+  }
+  return out;
+}
+
+}  // namespace
+
+TEST_CASE("lxd client on real LXD: exec with recorded output", "[lxd]") {
+  Client client = lxd_client();
+  LxdCleanup cleanup(client);
+  const std::string name = cleanup.instance(test_name("exec"));
+  client.create_instance(marked_container(name, {"default"}));
+
+  // Not running yet: LXD refuses before any operation starts.
+  CHECK(kind_of([&] { client.exec(name, {"true"}); }) == ErrorKind::BadRequest);
+
+  client.start_instance(name);
+
+  const auto r = client.exec(name, {"sh", "-c", "echo out; echo err >&2; exit 3"});
+  CHECK(r.exit_code == 3);
+  CHECK(r.stdout_data == "out\n");
+  CHECK(r.stderr_data == "err\n");
+
+  const auto env = client.exec(name, {"sh", "-c", "echo $FOO"}, {{"FOO", "bar"}});
+  CHECK(env.exit_code == 0);
+  CHECK(env.stdout_data == "bar\n");
+  CHECK(env.stderr_data.empty());
+
+  CHECK(client.exec(name, {"pwd"}, {}, "/tmp").stdout_data == "/tmp\n");
+
+  // No 127 from LXD 5.0: the operation fails.
+  try {
+    client.exec(name, {"/nonexistent/command"});
+    FAIL("exec of a missing command did not throw");
+  } catch (const Error& e) {
+    CHECK(e.kind() == ErrorKind::OperationFailed);
+    CHECK_THAT(e.what(), Catch::Contains("not found"));
+  }
+
+  // Output that is not text comes back byte for byte.
+  const auto bytes = client.exec(name, {"printf", "a\\000b\\377"});
+  CHECK(bytes.stdout_data == std::string("a\0b\xff", 4));
+
+  // Every exec so far, the failed one included, deleted its output logs.
+  CHECK(exec_logs(client, name).empty());
+
+  // A command that outlives the client's bound: Timeout (LXD waits in whole seconds).
+  const auto start = std::chrono::steady_clock::now();
+  CHECK(kind_of([&] { client.exec(name, {"sleep", "5"}, {}, "", 1000ms); }) == ErrorKind::Timeout);
+  CHECK(std::chrono::steady_clock::now() - start < 4s);
+}
+
+TEST_CASE("lxd client on real LXD: import an uncompressed unified image, alias it, delete it", "[lxd]") {
+  Client client = lxd_client();
+  sweep_stale_test_images(client);
+  LxdCleanup cleanup(client);
+  ImageCleanup images(client);
+  const std::string alias = images.alias(test_name("img"));
+  const std::string description = "lxe test image " + lxe::test::run_prefix();
+  const std::string tarball = make_test_image_tarball(description);
+
+  const std::string fingerprint =
+      client.import_image(tarball, alias, {{kImagePidProperty, lxe::test::test_pid_value()}});
+  images.image(fingerprint);
+  REQUIRE(fingerprint.size() == 64);
+
+  const auto a = client.get_image_alias(alias);
+  CHECK(a.name == alias);
+  CHECK(a.target == fingerprint);
+  const auto image = client.get_image(fingerprint);
+  CHECK(image.type == "container");
+  CHECK(image.architecture == "x86_64");
+  CHECK(image.size == static_cast<int64_t>(tarball.size()));
+  // Properties set by the client merge with those of metadata.yaml.
+  CHECK(image.properties.at(kImagePidProperty) == lxe::test::test_pid_value());
+  CHECK(image.properties.at("description") == description);
+
+  // Importing the same bytes again finds the image and the alias in place.
+  CHECK(client.import_image(tarball, alias) == fingerprint);
+
+  // Other bytes under the same alias: Conflict, and the second image does not stay behind.
+  const std::string other_description = description + " other";
+  const std::string other = make_test_image_tarball(other_description);
+  CHECK(kind_of([&] { client.import_image(other, alias, {{kImagePidProperty, lxe::test::test_pid_value()}}); }) ==
+        ErrorKind::Conflict);
+  CHECK(client.get_image_alias(alias).target == fingerprint);
+  for (const auto& i : client.list_images()) {
+    auto d = i.properties.find("description");
+    CHECK_FALSE((d != i.properties.end() && d->second == other_description));
+  }
+
+  // An instance can be made from it (it cannot run: the rootfs has no programs).
+  auto spec = marked_container(cleanup.instance(test_name("fromimg")), {"default"});
+  spec.source.alias = alias;
+  client.create_instance(spec);
+  CHECK(client.get_instance(spec.name).status == "Stopped");
+  cleanup.run();
+
+  client.delete_image(fingerprint);
+  CHECK(kind_of([&] { client.get_image(fingerprint); }) == ErrorKind::NotFound);
+  CHECK(kind_of([&] { client.get_image_alias(alias); }) == ErrorKind::NotFound);
+  CHECK_NOTHROW(client.get_image_alias(kImageAlias));  // the shared image is untouched
 }

@@ -1,5 +1,7 @@
 #include "support/process.h"
 
+#include "support/test_lxd.h"
+
 #include <fcntl.h>
 #include <grpcpp/grpcpp.h>
 #include <signal.h>
@@ -20,7 +22,8 @@ extern char** environ;
 namespace lxe::test {
 namespace {
 
-pid_t spawn(const std::vector<std::string>& argv, const std::string& out_path, const std::string& err_path) {
+pid_t spawn(const std::vector<std::string>& argv, const std::string& out_path, const std::string& err_path,
+            const std::vector<std::string>& extra_env = {}) {
   posix_spawn_file_actions_t actions;
   posix_spawn_file_actions_init(&actions);
   posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0);
@@ -29,8 +32,12 @@ pid_t spawn(const std::vector<std::string>& argv, const std::string& out_path, c
   std::vector<char*> args;
   for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
   args.push_back(nullptr);
+  std::vector<char*> env;
+  for (char** e = environ; *e; ++e) env.push_back(*e);
+  for (const auto& e : extra_env) env.push_back(const_cast<char*>(e.c_str()));
+  env.push_back(nullptr);
   pid_t pid = -1;
-  const int rc = posix_spawn(&pid, argv[0].c_str(), &actions, nullptr, args.data(), environ);
+  const int rc = posix_spawn(&pid, argv[0].c_str(), &actions, nullptr, args.data(), env.data());
   posix_spawn_file_actions_destroy(&actions);
   if (rc != 0) throw std::runtime_error("cannot run " + argv[0]);
   return pid;
@@ -105,10 +112,15 @@ DaemonProcess::DaemonProcess(const TempDir& dir, std::vector<std::string> extra_
   }
   if (!has_socket) argv.insert(argv.end(), {"--socket", socket_});
   if (!has_db) argv.insert(argv.end(), {"--db", dir.file("lxe.db")});
+  // Every LXD object this lxe makes is named with the test run's prefix and marked with the test
+  // process, so that the sweep of a later run can remove what a killed run left (test_lxd.h).
+  std::string prefix = run_prefix();
+  prefix.pop_back();  // the trailing '-'
+  argv.insert(argv.end(), {"--lxd-name-prefix", prefix});
   argv.insert(argv.end(), extra_args.begin(), extra_args.end());
   for (size_t i = 0; i + 1 < argv.size(); ++i)
     if (argv[i] == "--socket") socket_ = argv[i + 1];
-  pid_ = spawn(argv, dir.file("lxe.stdout"), stderr_path_);
+  pid_ = spawn(argv, dir.file("lxe.stdout"), stderr_path_, {"LXE_TEST_MARK=" + test_pid_value()});
 
   // Create the channel only once the socket accepts connections: a channel whose first connect
   // fails backs off for seconds before it tries again.
