@@ -22,6 +22,7 @@
 #include <cerrno>
 #include <chrono>
 #include <filesystem>
+#include <fstream>
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <system_error>
@@ -57,12 +58,27 @@ void write_json_file(const std::string& path, const nlohmann::json& value) {
 }
 
 void write_exit_record(const std::string& exit_path, ExitStatus status, int64_t started_at,
-                       int64_t finished_at) {
+                       int64_t finished_at, bool oom_killed = false) {
   if (exit_path.empty()) return;
   write_json_file(exit_path, {{"exit_code", status.exit_code},
                               {"signal", status.signal},
+                              {"oom_killed", oom_killed},
                               {"started_at", started_at},
                               {"finished_at", finished_at}});
+}
+
+// The kernel's count of OOM kills in our cgroup (the container's, through LXD's cgroup
+// namespace): cgroup v2's memory.events, else v1's memory.oom_control. -1 when neither can be read
+// (no cgroup filesystem visible in the container).
+int64_t oom_kill_count() {
+  for (const char* path : {"/sys/fs/cgroup/memory.events", "/sys/fs/cgroup/memory/memory.oom_control"}) {
+    std::ifstream events(path);
+    std::string key;
+    int64_t value = 0;
+    while (events >> key >> value)
+      if (key == "oom_kill") return value;
+  }
+  return -1;
 }
 
 std::string started_record_path(const std::string& exit_path) {
@@ -182,7 +198,10 @@ class Supervisor {
     while (!child_status_) wait_for_events(-1);
     drain_output();
     const ExitStatus status = decode_wait_status(*child_status_);
-    write_exit_record(spec_.exit_path, status, started_at_, finished_at_);
+    // Killed by SIGKILL while the cgroup's OOM-kill count went up: the kernel's OOM killer did it.
+    const int64_t ooms_after = oom_kill_count();
+    const bool oom_killed = status.signal == SIGKILL && ooms_before_ >= 0 && ooms_after > ooms_before_;
+    write_exit_record(spec_.exit_path, status, started_at_, finished_at_, oom_killed);
     // As PID 1 our exit kills everything left in the container. Outside of one (tests), do the
     // same at least for the workload's process group, instead of leaving its orphans behind. No
     // fallback to the pid itself here: it has been reaped and may belong to someone else now.
@@ -220,6 +239,7 @@ class Supervisor {
     // right now must reach it.
     ::setpgid(child_, child_);
     started_at_ = now_ns();
+    ooms_before_ = oom_kill_count();
     if (!spec_.exit_path.empty())
       write_json_file(started_record_path(spec_.exit_path), {{"started_at", started_at_}, {"pid", child_}});
     // out_write and err_write close here: once the workload's copies close, we see EOF.
@@ -324,6 +344,7 @@ class Supervisor {
   std::optional<int> child_status_;
   int64_t started_at_ = 0;
   int64_t finished_at_ = 0;
+  int64_t ooms_before_ = -1;
 };
 
 }  // namespace

@@ -331,7 +331,7 @@ Outcome Executor::run(const ContainerRecord& planned, const SandboxRecord& sandb
           current->finished_at = now_ns();
           current->message = action.reason;
         }
-        current->reason = current->exit_code == 0 ? "Completed" : "Error";
+        current->reason = exit && exit->oom_killed ? "OOMKilled" : current->exit_code == 0 ? "Completed" : "Error";
         current->observed_state = store::ContainerObserved::Exited;
         detail = "exit code " + std::to_string(current->exit_code);
         break;

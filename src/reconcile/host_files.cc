@@ -87,6 +87,7 @@ std::optional<ExitRecord> HostFiles::read_exit(const std::string& container_id) 
   ExitRecord record;
   record.exit_code = json->value("exit_code", 0);
   record.signal = json->value("signal", 0);
+  record.oom_killed = json->value("oom_killed", false);
   record.finished_at = json->value("finished_at", int64_t{0});
   return record;
 }

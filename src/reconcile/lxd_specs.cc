@@ -2,6 +2,7 @@
 
 #include <google/protobuf/util/json_util.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <stdexcept>
 
@@ -88,12 +89,6 @@ std::string container_raw_lxc(const runtime::v1::ContainerConfig& config, const 
   if (!runs_image_init(config))
     raw += std::string("lxc.init.cmd = ") + kInitPathInContainer + " run " + kStateDirInContainer + "/spec.json\n";
   raw += "lxc.uts.name = " + hostname_of(sandbox, sandbox_config) + "\n";
-  if (config.has_linux() && config.linux().has_resources() && config.linux().resources().cpu_shares() > 0) {
-    // LXD has no key for CPU shares; cgroup v2's weight is their equivalent (applied at start).
-    const int64_t shares = config.linux().resources().cpu_shares();
-    const int64_t weight = 1 + ((std::max<int64_t>(shares, 2) - 2) * 9999) / 262142;
-    raw += "lxc.cgroup2.cpu.weight = " + std::to_string(weight) + "\n";
-  }
   if (sandbox.infra_pid != 0) raw += namespace_share_lines(sandbox.infra_pid);
   return raw;
 }
@@ -171,6 +166,11 @@ std::vector<lxd::Config> resource_limit_patches(const runtime::v1::LinuxContaine
     main["limits.cpu.allowance"] =
         std::to_string(std::max<int64_t>(1, r.cpu_quota() / 1000)) + "ms/" +
         std::to_string(std::max<int64_t>(1, period_us / 1000)) + "ms";
+  } else if (r.cpu_shares() > 0) {
+    // Without a quota, shares become LXD's soft allowance: a percentage is a relative CPU weight
+    // for LXD (1024 shares, one CPU's worth, = 100%). With a quota the hard limit wins.
+    const int64_t percent = std::clamp<int64_t>(r.cpu_shares() * 100 / 1024, 1, 100);
+    main["limits.cpu.allowance"] = std::to_string(percent) + "%";
   }
   if (!main.empty()) patches.push_back(main);
   if (!r.cpuset_cpus().empty()) {

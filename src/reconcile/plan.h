@@ -32,6 +32,7 @@ struct SandboxObservation {
 struct ExitRecord {
   int32_t exit_code = 0;
   int32_t signal = 0;
+  bool oom_killed = false;  // SIGKILLed while the container's cgroup counted an OOM kill
   int64_t finished_at = 0;
 };
 
