@@ -20,6 +20,7 @@
 #include "daemon/lxd_remote_config.h"
 #include "daemon/socket_lock.h"
 #include "lxd/client.h"
+#include "lxd/events.h"
 #include "lxd/health.h"
 #include "reconcile/host_files.h"
 #include "reconcile/reconciler.h"
@@ -140,6 +141,12 @@ int serve(const Options& options, const sigset_t& shutdown_signals) {
     reconciler_options.mapping.extra_config["user.lxe.test-pid"] = mark;
   reconcile::Reconciler reconciler(registry, lxd_client, files, reconciler_options);
   reconciler.start();
+  // Instance starts, stops and deletions reach the reconciler as they happen; its periodic resync
+  // covers whatever the stream misses (while LXD restarts, say).
+  lxd::EventStream lxd_events(
+      lxd_socket, [&](const lxd::LifecycleEvent& e) { reconciler.on_lxd_event(e); },
+      [&](bool connected) { reconciler.on_lxd_events_connection(connected); });
+  lxd_events.start();
 
   cri::RuntimeContext context{registry, reconciler, files, lxd_client, lxd_health};
   context.lxd_name_prefix = options.lxd_name_prefix;
@@ -168,6 +175,7 @@ int serve(const Options& options, const sigset_t& shutdown_signals) {
   server->Shutdown(std::chrono::system_clock::now() + kShutdownGrace);
   spdlog::debug("gRPC server shut down");
   server->Wait();
+  lxd_events.stop();
   reconciler.stop();
   return 0;
 }

@@ -28,6 +28,12 @@ std::map<std::string, std::string> disk(const std::string& source, const std::st
   return d;
 }
 
+// Instances lxe makes are started by lxe only. Left unset, LXD restarts at boot every instance
+// that was running at shutdown: a pod's namespace holder would come back with a new PID (and new
+// namespaces), and its containers would be started again with raw.lxc still naming the old PID,
+// while CRI containers run once and a pod whose holder died is NotReady.
+void never_autostart(lxd::Config& config) { config["boot.autostart"] = "false"; }
+
 std::string hostname_of(const store::SandboxRecord& sandbox, const runtime::v1::PodSandboxConfig& config) {
   if (!config.hostname().empty()) return config.hostname();
   return sandbox.name;
@@ -72,6 +78,7 @@ lxd::InstanceSpec infra_instance(const store::SandboxRecord& sandbox, const runt
   spec.description = "lxe pod " + sandbox.namespace_ + "/" + sandbox.name + ": namespace holder";
   spec.profiles = {"default", sandbox.lxd_name};
   spec.config = ownership_marks("sandbox", sandbox.id, sandbox.id, options);
+  never_autostart(spec.config);
   spec.config["raw.lxc"] = std::string("lxc.init.cmd = ") + kInitPathInContainer + " pause\nlxc.uts.name = " +
                            hostname_of(sandbox, config) + "\n";
   spec.devices["lxe-init"] = disk(files.init_binary(), kInitPathInContainer, true);
@@ -134,6 +141,7 @@ lxd::InstanceSpec container_instance(const store::ContainerRecord& container,
   spec.description = "lxe container " + container.name + " of pod " + sandbox.namespace_ + "/" + sandbox.name;
   spec.profiles = {"default", sandbox.lxd_name};
   spec.config = ownership_marks("container", container.id, sandbox.id, options);
+  never_autostart(spec.config);
   spec.config["raw.lxc"] = container_raw_lxc(config, sandbox, sandbox_config);
   // environment.* reaches the image's init and every exec (ExecSync); lxe-init gets its own copy
   // through spec.json.

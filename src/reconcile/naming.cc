@@ -1,5 +1,6 @@
 #include "reconcile/naming.h"
 
+#include <algorithm>
 #include <cctype>
 #include <random>
 
@@ -8,14 +9,15 @@ namespace lxe::reconcile {
 std::string sanitize_name_part(std::string_view text, size_t max) {
   std::string out;
   for (const char raw : text) {
+    if (out.size() >= max) break;
     const char c = static_cast<char>(std::tolower(static_cast<unsigned char>(raw)));
-    const bool ok = (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9');
-    if (ok) {
+    const bool letter = c >= 'a' && c <= 'z';
+    const bool digit = c >= '0' && c <= '9';
+    if (letter || (digit && !out.empty())) {
       out.push_back(c);
     } else if (!out.empty() && out.back() != '-') {
       out.push_back('-');
     }
-    if (out.size() >= max) break;
   }
   while (!out.empty() && out.back() == '-') out.pop_back();
   return out;
@@ -30,16 +32,29 @@ std::string join_name(std::string_view prefix, std::initializer_list<std::string
   return name;
 }
 
+// LXD's limit on instance and profile names, and the characters the ID part takes ("-" + 12).
+constexpr size_t kMaxName = 63;
+constexpr size_t kIdPart = 13;
+
+// What is left for the readable parts after the prefix, the ID and `parts` joining hyphens.
+size_t name_budget(std::string_view prefix, size_t parts) {
+  const size_t used = prefix.size() + kIdPart + parts;
+  return used >= kMaxName ? 0 : kMaxName - used;
+}
+
 }  // namespace
 
 std::string sandbox_lxd_name(std::string_view prefix, std::string_view pod_name, std::string_view sandbox_id) {
-  return join_name(prefix, {sanitize_name_part(pod_name, 40), std::string(sandbox_id.substr(0, 12))});
+  // With a long prefix (up to 20 characters) the pod name gets less than its usual 40.
+  const size_t pod_max = std::min<size_t>(40, name_budget(prefix, 1));
+  return join_name(prefix, {sanitize_name_part(pod_name, pod_max), std::string(sandbox_id.substr(0, 12))});
 }
 
 std::string container_lxd_name(std::string_view prefix, std::string_view pod_name, std::string_view container_name,
                                std::string_view container_id) {
-  return join_name(prefix, {sanitize_name_part(pod_name, 20), sanitize_name_part(container_name, 20),
-                    std::string(container_id.substr(0, 12))});
+  const size_t each_max = std::min<size_t>(20, name_budget(prefix, 2) / 2);
+  return join_name(prefix, {sanitize_name_part(pod_name, each_max), sanitize_name_part(container_name, each_max),
+                            std::string(container_id.substr(0, 12))});
 }
 
 bool valid_lxd_name_prefix(std::string_view prefix) {

@@ -51,10 +51,12 @@ void finish(std::vector<Action>& plan, int64_t generation, int64_t observed_gene
 std::vector<Action> plan_sandbox_ready(const SandboxRecord& s, const SandboxObservation& o) {
   std::vector<Action> plan;
   const bool infra_running = o.infra && o.infra->running;
-  if (s.infra_pid != 0 && !infra_running) {
+  if (s.infra_pid != 0 && (!infra_running || s.observed_state == store::SandboxObserved::NotReady)) {
     // The pod's namespaces were made and are gone (the holder stopped or was deleted behind our
     // back). Starting a new holder would give new containers a different network namespace than
-    // the running ones, so the sandbox is reported NotReady and kubelet recreates the pod.
+    // the running ones, so the sandbox is reported NotReady and kubelet recreates the pod. It stays
+    // NotReady even if the holder runs again (restarted outside lxe): that is a new process with
+    // new namespaces, and infra_pid no longer names it.
     if (s.observed_state != store::SandboxObserved::NotReady)
       plan.push_back({ActionKind::RecordNotReady, o.infra ? "the pod's namespace holder stopped"
                                                           : "the pod's namespace holder was deleted"});
@@ -112,6 +114,11 @@ bool sandbox_usable(const SandboxRecord& sandbox) {
          sandbox.observed_state == store::SandboxObserved::Ready;
 }
 
+// Whether lxe-init left a record of running the command: started.json, or exit.json alone when
+// the command could not be set up. Both are cleared before every start, so either means this
+// container was started.
+bool ran(const ContainerObservation& o) { return o.started_at.has_value() || o.exit.has_value(); }
+
 // The container ran and is no longer running: record how it ended, once.
 void record_exit_once(std::vector<Action>& plan, const ContainerRecord& c, const std::string& why) {
   if (c.finished_at == 0) plan.push_back({ActionKind::RecordExit, why});
@@ -143,10 +150,11 @@ std::vector<Action> plan_container_running(const ContainerRecord& c, const Sandb
   if (running) {
     // Started, but lxe stopped before it could record that (or adopted after a restart).
     plan.push_back({ActionKind::RecordStarted, "instance running"});
-  } else if (o.instance && o.started_at) {
-    // It ran and already ended while nobody recorded the start.
+  } else if (ran(o)) {
+    // It ran and already ended while nobody recorded the start (lxe stopped right after starting
+    // it). Starting it again would run the command twice.
     plan.push_back({ActionKind::RecordStarted, "lxe-init recorded a start"});
-    plan.push_back({ActionKind::RecordExit, "the command ended"});
+    record_exit_once(plan, c, o.instance ? "the command ended" : "the instance was deleted outside lxe");
   } else {
     if (!sandbox_usable(sandbox)) return {{ActionKind::Wait, "the pod sandbox is not ready"}};
     if (!o.instance) plan.push_back({ActionKind::CreateInstance, "instance missing"});
@@ -169,6 +177,10 @@ std::vector<Action> plan_container_exited(const ContainerRecord& c, const Contai
     plan.push_back({ActionKind::RecordExit, "stopped"});
   } else if (c.started_at != 0) {
     record_exit_once(plan, c, o.instance ? "the command ended" : "the instance was deleted outside lxe");
+  } else if (ran(o) && c.finished_at == 0) {
+    // It ran and ended before its start was recorded: record both, or its exit is lost.
+    plan.push_back({ActionKind::RecordStarted, "lxe-init recorded a start"});
+    plan.push_back({ActionKind::RecordExit, o.instance ? "the command ended" : "the instance was deleted outside lxe"});
   }
   // Never started and not running: stopping a created container changes nothing (as in containerd).
   finish(plan, c.generation, c.observed_generation);

@@ -77,6 +77,20 @@ void Reconciler::resync() {
   }
 }
 
+void Reconciler::on_lxd_event(const lxd::LifecycleEvent& event) {
+  if (event.source.rfind("/1.0/instances/", 0) != 0) return;
+  // Instance names are unique among lxe's records (UNIQUE lxd_name); sandboxes' holders share the
+  // profile's name, containers have their own.
+  for (const auto& c : registry_.containers())
+    if (c.lxd_name == event.name) return enqueue_container(c.id);
+  for (const auto& s : registry_.sandboxes())
+    if (s.lxd_name == event.name) return enqueue_sandbox(s.id);
+}
+
+void Reconciler::on_lxd_events_connection(bool connected) {
+  if (connected) resync();
+}
+
 std::chrono::milliseconds Reconciler::backoff_for(const WorkKey& key, bool failed) {
   std::lock_guard lock(mutex_);
   if (!failed) {

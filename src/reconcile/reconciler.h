@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "lxd/client.h"
+#include "lxd/events.h"
 #include "reconcile/executor.h"
 #include "reconcile/host_files.h"
 #include "reconcile/work_queue.h"
@@ -21,7 +22,8 @@ namespace lxe::reconcile {
 
 struct ReconcilerOptions {
   int workers = 4;
-  std::chrono::milliseconds resync_interval{1000};
+  // The safety net behind LXD's event stream: one list call per interval finds what events missed.
+  std::chrono::milliseconds resync_interval{2000};
   std::chrono::milliseconds max_backoff{30000};
   MappingOptions mapping;
 };
@@ -42,6 +44,11 @@ class Reconciler {
 
   // One pass of the resync, for tests and for start().
   void resync();
+
+  // An LXD lifecycle event (from lxd::EventStream): queues the object whose instance it is about.
+  void on_lxd_event(const lxd::LifecycleEvent& event);
+  // The event stream (re)connected or dropped: events may have been missed, so resync now.
+  void on_lxd_events_connection(bool connected);
 
  private:
   void worker();
