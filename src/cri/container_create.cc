@@ -81,12 +81,12 @@ namespace {
     {
       store::Registry::Change change(ctx_.registry);
       for (const auto& c : change.containers_of(sandbox->id)) {
-        if (c.name == config.metadata().name() && c.attempt == config.metadata().attempt() &&
-            c.desired_state != store::ContainerState::Removed)
-          return {::grpc::StatusCode::ALREADY_EXISTS, "CreateContainer: container " + config.metadata().name() +
-                                                          " (attempt " + std::to_string(c.attempt) +
-                                                          ") already exists in pod sandbox " + sandbox->id + " as " +
-                                                          c.id};
+        if (c.name == config.metadata().name() && c.attempt == config.metadata().attempt())
+          return {::grpc::StatusCode::ALREADY_EXISTS,
+                  "CreateContainer: container " + config.metadata().name() + " (attempt " +
+                      std::to_string(c.attempt) + ") already exists in pod sandbox " + sandbox->id + " as " + c.id +
+                      (c.desired_state == store::ContainerState::Removed ? " (being removed; retry when it is gone)"
+                                                                         : "")};
       }
       do {
         record.id = reconcile::new_id();
@@ -108,6 +108,7 @@ namespace {
       change.put(record);
       change.commit();
     }
+    ctx_.crash_points.hit("store-written:CreateContainer");
     ctx_.reconciler.enqueue_container(record.id);
 
     const std::string id = record.id;
@@ -128,6 +129,7 @@ namespace {
       if (auto c = change.container(id)) {
         c->desired_state = store::ContainerState::Removed;
         c->generation += 1;
+        c->last_error.clear();
         change.put(*c);
         change.commit();
       }

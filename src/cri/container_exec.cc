@@ -30,7 +30,18 @@ constexpr const char* kTimeoutMarker = "lxe-init: exec timed out after";
     // LXD bounds the wait too, a little after lxe-init's own timeout would have fired.
     std::optional<std::chrono::milliseconds> bound;
     if (request->timeout() > 0) bound = std::chrono::seconds(request->timeout() + 30);
-    const lxd::ExecResult result = ctx_.lxd.exec(c->lxd_name, command, {}, "", bound);
+    lxd::ExecResult result;
+    try {
+      result = ctx_.lxd.exec(c->lxd_name, command, {}, "", bound);
+    } catch (const lxd::Error& e) {
+      // LXD reports any exec that exits 127 as a failed operation ("Command not found"), output
+      // and all. Give the caller what a shell would: exit code 127.
+      if (e.kind() != lxd::ErrorKind::OperationFailed ||
+          std::string(e.what()).find("Command not found") == std::string::npos)
+        throw;
+      result.exit_code = 127;
+      result.stderr_data = "command not found (or it exited with 127): " + request->cmd(0) + "\n";
+    }
     if (request->timeout() > 0 && result.exit_code == kTimeoutExitCode &&
         result.stderr_data.find(kTimeoutMarker) != std::string::npos)
       return {::grpc::StatusCode::DEADLINE_EXCEEDED,

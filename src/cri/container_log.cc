@@ -8,6 +8,7 @@
 #include "cri/runtime_service.h"
 #include "lxd/client.h"
 #include "reconcile/host_files.h"
+#include "reconcile/lxd_specs.h"
 
 namespace lxe::cri {
 
@@ -21,7 +22,10 @@ namespace lxe::cri {
     if (auto status = find_container(request->container_id(), c); !status.ok()) return status;
     if (c->observed_state != store::ContainerObserved::Running)
       return failed_precondition("ReopenContainerLog: container " + c->id + " is not running");
-    if (c->log_path.empty()) return ::grpc::Status::OK;
+    // Without a log path, or in a system container (the image's own init, no lxe-init writing
+    // the log), there is nothing to reopen; signalling that init could even shut it down.
+    if (c->log_path.empty() || reconcile::runs_image_init(reconcile::parse_container_config(c->config_json)))
+      return ::grpc::Status::OK;
 
     struct stat owner {};
     const std::string state_dir = ctx_.files.container_dir(c->id);

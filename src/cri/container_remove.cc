@@ -20,11 +20,12 @@ namespace lxe::cri {
       if (c->desired_state != store::ContainerState::Removed) {
         c->desired_state = store::ContainerState::Removed;
         c->generation += 1;
-        c->last_error.clear();
-        change.put(*c);
-        change.commit();
       }
+      c->last_error.clear();  // an earlier failure is not this call's
+      change.put(*c);
+      change.commit();
     }
+    ctx_.crash_points.hit("store-written:RemoveContainer");
     ctx_.reconciler.enqueue_container(id);
     std::string error;
     const bool gone = wait_for(context, [&](const store::Registry::View& view) {

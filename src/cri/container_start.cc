@@ -33,6 +33,7 @@ namespace lxe::cri {
       change.put(*c);
       change.commit();
     }
+    ctx_.crash_points.hit("store-written:StartContainer");
     ctx_.reconciler.enqueue_container(id);
 
     std::string error;

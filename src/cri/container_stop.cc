@@ -27,6 +27,7 @@ namespace lxe::cri {
       change.put(*c);
       change.commit();
     }
+    ctx_.crash_points.hit("store-written:StopContainer");
     ctx_.reconciler.enqueue_container(id);
     std::string error;
     const bool reached = wait_for(context, [&](const store::Registry::View& view) {

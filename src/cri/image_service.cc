@@ -5,6 +5,7 @@
 #include "common/time.h"
 #include "cri/errors.h"
 #include "cri/images.h"
+#include "cri/translate.h"
 #include "lxd/client.h"
 
 namespace lxe::cri {
@@ -16,8 +17,14 @@ namespace {
 
 v1::Image to_cri_image(const lxd::Image& image) {
   v1::Image out;
-  out.set_id("sha256:" + image.fingerprint);
-  for (const auto& alias : image.aliases) out.add_repo_tags(alias.name);
+  out.set_id(image_id(image.fingerprint));
+  // Aliases are reported as repo tags; one without a tag gets ":latest", as image references
+  // without a tag mean (crictl cannot show a tag-less repo tag).
+  for (const auto& alias : image.aliases) {
+    const auto colon = alias.name.rfind(':');
+    const bool tagged = colon != std::string::npos && alias.name.find('/', colon) == std::string::npos;
+    out.add_repo_tags(tagged ? alias.name : alias.name + ":latest");
+  }
   out.set_size(static_cast<uint64_t>(image.size));
   return out;
 }

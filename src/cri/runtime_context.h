@@ -4,6 +4,8 @@
 #include <chrono>
 #include <string>
 
+#include "common/crash_points.h"
+
 namespace lxe::store {
 class Registry;
 }
@@ -29,6 +31,8 @@ struct RuntimeContext {
   std::chrono::seconds max_wait{240};
   // First part of every LXD object name lxe makes (--lxd-name-prefix).
   std::string lxd_name_prefix = "lxe";
+  // Test hook (LXE_CRASH_AT): "store-written:<Rpc>" fires after an RPC recorded desired state.
+  CrashPoints crash_points;
 };
 
 }  // namespace lxe::cri

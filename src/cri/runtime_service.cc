@@ -43,11 +43,14 @@ std::vector<std::string> ids_of(const std::vector<Record>& records) {
 
 bool RuntimeService::wait_for(::grpc::ServerContext* context,
                               const std::function<bool(const store::Registry::View&)>& done) const {
+  // The caller's deadline when it set one (kubelet always does; a long StopContainer grace period
+  // comes with a long deadline), else ctx_.max_wait. gRPC's deadline is on the system clock; the
+  // registry waits on the steady one.
   auto deadline = std::chrono::steady_clock::now() + ctx_.max_wait;
-  if (context) {
-    // gRPC's deadline is on the system clock; the registry waits on the steady one.
+  if (context && context->deadline() != std::chrono::system_clock::time_point::max()) {
     const auto remaining = context->deadline() - std::chrono::system_clock::now();
-    if (remaining < ctx_.max_wait) deadline = std::chrono::steady_clock::now() + remaining;
+    deadline = std::chrono::steady_clock::now() +
+               std::chrono::duration_cast<std::chrono::steady_clock::duration>(remaining);
   }
   return ctx_.registry.wait_until(done, deadline);
 }

@@ -19,23 +19,26 @@ namespace lxe::cri {
       store::Registry::Change change(ctx_.registry);
       auto s = change.sandbox(id);
       if (!s) return ::grpc::Status::OK;
+      // An earlier failure (say, of the RunPodSandbox this removal cleans up after) is not this
+      // call's: clear it and let the reconciler report afresh.
       if (s->desired_state != store::SandboxState::Removed) {
         s->desired_state = store::SandboxState::Removed;
         s->generation += 1;
-        s->last_error.clear();
-        change.put(*s);
       }
+      s->last_error.clear();
+      change.put(*s);
       for (auto c : change.containers_of(id)) {
         container_ids.push_back(c.id);
         if (c.desired_state != store::ContainerState::Removed) {
           c.desired_state = store::ContainerState::Removed;
           c.generation += 1;
-          c.last_error.clear();
-          change.put(c);
         }
+        c.last_error.clear();
+        change.put(c);
       }
       change.commit();
     }
+    for (const auto& c : container_ids) ctx_.crash_points.hit("store-written:RemovePodSandbox");
     for (const auto& c : container_ids) ctx_.reconciler.enqueue_container(c);
     ctx_.reconciler.enqueue_sandbox(id);
 

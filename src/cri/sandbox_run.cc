@@ -21,6 +21,16 @@ namespace {
   if (m.uid().empty()) return invalid("RunPodSandbox: metadata.uid is empty");
   if (!config.log_directory().empty() && !std::filesystem::path(config.log_directory()).is_absolute())
     return invalid("RunPodSandbox: log_directory '" + config.log_directory() + "' is not an absolute path");
+  if (!config.hostname().empty() && !reconcile::valid_hostname(config.hostname()))
+    return invalid("RunPodSandbox: hostname '" + config.hostname() +
+                   "' is not a valid hostname (RFC 1123 labels, at most 63 characters)");
+  if (config.has_dns_config()) {
+    const auto& dns = config.dns_config();
+    for (const auto* list : {&dns.servers(), &dns.searches(), &dns.options()})
+      for (const auto& value : *list)
+        if (value.empty() || value.find_first_of(" \t\r\n") != std::string::npos)
+          return invalid("RunPodSandbox: dns_config entry '" + value + "' is empty or contains whitespace");
+  }
   if (!request.runtime_handler().empty() && request.runtime_handler() != "lxe")
     return invalid("RunPodSandbox: runtime handler '" + request.runtime_handler() +
                    "' is not known; lxe has only its default handler (empty or \"lxe\")");
@@ -46,11 +56,12 @@ namespace {
     {
       store::Registry::Change change(ctx_.registry);
       for (const auto& [id, s] : change.all_sandboxes()) {
-        if (s.name == m.name() && s.namespace_ == m.namespace_() && s.uid == m.uid() && s.attempt == m.attempt() &&
-            s.desired_state != store::SandboxState::Removed)
+        if (s.name == m.name() && s.namespace_ == m.namespace_() && s.uid == m.uid() && s.attempt == m.attempt())
           return {::grpc::StatusCode::ALREADY_EXISTS,
                   "pod sandbox " + m.namespace_() + "/" + m.name() + " (uid " + m.uid() + ", attempt " +
-                      std::to_string(m.attempt()) + ") already exists as " + id};
+                      std::to_string(m.attempt()) + ") already exists as " + id +
+                      (s.desired_state == store::SandboxState::Removed ? " (being removed; retry when it is gone)"
+                                                                       : "")};
       }
       do {
         record.id = reconcile::new_id();
@@ -69,6 +80,7 @@ namespace {
       change.put(record);
       change.commit();
     }
+    ctx_.crash_points.hit("store-written:RunPodSandbox");
     ctx_.reconciler.enqueue_sandbox(record.id);
 
     const std::string id = record.id;
@@ -91,6 +103,7 @@ namespace {
       if (auto s = change.sandbox(id)) {
         s->desired_state = store::SandboxState::Removed;
         s->generation += 1;
+        s->last_error.clear();
         change.put(*s);
         change.commit();
       }

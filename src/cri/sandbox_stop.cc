@@ -36,6 +36,7 @@ namespace lxe::cri {
       }
       change.commit();
     }
+    ctx_.crash_points.hit("store-written:StopPodSandbox");
     ctx_.reconciler.enqueue_sandbox(id);
     for (const auto& c : container_ids) ctx_.reconciler.enqueue_container(c);
 

@@ -10,6 +10,10 @@ using store::ContainerObserved;
 using store::ContainerRecord;
 using store::SandboxRecord;
 
+std::string image_id(const std::string& fingerprint) {
+  return fingerprint.empty() ? "" : "sha256:" + fingerprint;
+}
+
 runtime::v1::PodSandboxState sandbox_state(const SandboxRecord& s) {
   const bool ready = s.desired_state == store::SandboxState::Ready && s.observed_state == store::SandboxObserved::Ready;
   return ready ? runtime::v1::SANDBOX_READY : runtime::v1::SANDBOX_NOTREADY;
@@ -62,12 +66,13 @@ runtime::v1::PodSandboxStatus to_pod_sandbox_status(const SandboxRecord& s) {
   fill_sandbox_metadata(st.mutable_metadata(), s);
   st.set_state(sandbox_state(s));
   st.set_created_at(s.created_at);
-  // The pod's network namespace is its own (held by the namespace holder), shared by its
-  // containers: NamespaceMode POD. lxe does not assign pod IPs itself.
+  // The pod's network (and user) namespace is its own, held by the namespace holder and shared by
+  // its containers: NamespaceMode POD. PID and IPC namespaces are each container's own. lxe does
+  // not assign pod IPs itself.
   auto* ns = st.mutable_linux()->mutable_namespaces()->mutable_options();
   ns->set_network(runtime::v1::POD);
   ns->set_pid(runtime::v1::CONTAINER);
-  ns->set_ipc(runtime::v1::POD);
+  ns->set_ipc(runtime::v1::CONTAINER);
   st.mutable_network();
   fill_maps(st, s.labels, s.annotations);
   st.set_runtime_handler(s.runtime_handler);
@@ -81,8 +86,8 @@ runtime::v1::Container to_container(const ContainerRecord& c) {
   out.mutable_metadata()->set_name(c.name);
   out.mutable_metadata()->set_attempt(c.attempt);
   out.mutable_image()->set_image(c.image);
-  out.set_image_ref(c.image_ref);
-  out.set_image_id(c.image_ref);
+  out.set_image_ref(image_id(c.image_ref));
+  out.set_image_id(image_id(c.image_ref));
   out.set_state(container_state(c));
   out.set_created_at(c.created_at);
   fill_maps(out, c.labels, c.annotations);
@@ -100,8 +105,8 @@ runtime::v1::ContainerStatus to_container_status(const ContainerRecord& c) {
   st.set_finished_at(c.finished_at);
   st.set_exit_code(c.exit_code);
   st.mutable_image()->set_image(c.image);
-  st.set_image_ref(c.image_ref);
-  st.set_image_id(c.image_ref);
+  st.set_image_ref(image_id(c.image_ref));
+  st.set_image_id(image_id(c.image_ref));
   st.set_reason(c.reason);
   st.set_message(c.message);
   fill_maps(st, c.labels, c.annotations);

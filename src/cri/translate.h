@@ -13,6 +13,9 @@
 
 namespace lxe::cri {
 
+// CRI image IDs for an LXD image fingerprint: "sha256:<fingerprint>", as ImageService reports.
+std::string image_id(const std::string& fingerprint);
+
 runtime::v1::PodSandboxState sandbox_state(const store::SandboxRecord& s);
 runtime::v1::ContainerState container_state(const store::ContainerRecord& c);
 

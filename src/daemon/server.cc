@@ -136,6 +136,9 @@ int serve(const Options& options, const sigset_t& shutdown_signals) {
   lxd::HealthMonitor lxd_health(health_client, kHealthInterval);
 
   reconcile::ReconcilerOptions reconciler_options;
+  const CrashPoints crash_points = CrashPoints::from_environment();
+  if (!crash_points.empty()) spdlog::warn("crash points armed (LXE_CRASH_AT): lxe will kill itself on purpose");
+  reconciler_options.crash_points = crash_points;
   // Test hook, off unless set: marks every LXD object with the test process that owns this lxe.
   if (const char* mark = std::getenv("LXE_TEST_MARK"); mark && *mark)
     reconciler_options.mapping.extra_config["user.lxe.test-pid"] = mark;
@@ -150,6 +153,7 @@ int serve(const Options& options, const sigset_t& shutdown_signals) {
 
   cri::RuntimeContext context{registry, reconciler, files, lxd_client, lxd_health};
   context.lxd_name_prefix = options.lxd_name_prefix;
+  context.crash_points = crash_points;
   cri::RuntimeService runtime_service(context);
   cri::ImageService image_service(context);
 

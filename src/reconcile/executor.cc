@@ -49,8 +49,9 @@ std::pair<int64_t, int64_t> root_host_ids(const lxd::Instance& instance) {
 }  // namespace
 
 Executor::Executor(store::Registry& registry, const lxd::Client& lxd, const HostFiles& files,
-                   MappingOptions options)
-    : registry_(registry), lxd_(lxd), files_(files), options_(std::move(options)) {}
+                   MappingOptions options, CrashPoints crash_points)
+    : registry_(registry), lxd_(lxd), files_(files), options_(std::move(options)),
+      crash_points_(std::move(crash_points)) {}
 
 void Executor::ensure_pause_image() const {
   try {
@@ -168,7 +169,7 @@ void Executor::do_container_action(const Action& action, const ContainerRecord& 
       make_dirs(dir);
       files_.clear_run_records(container.id);
       if (!runs_image_init(config))
-        write_file_atomic(dir + "/spec.json", init_spec(container, config, sandbox_config).dump(2), 0644);
+        write_file_atomic(dir + "/spec.json", init_spec(container, config, sandbox, sandbox_config).dump(2), 0644);
       if (!container.log_path.empty()) {
         make_dirs(std::filesystem::path(container.log_path).parent_path().string());
         if (!std::filesystem::exists(container.log_path)) write_file_atomic(container.log_path, "", 0640);
@@ -238,8 +239,11 @@ Outcome Executor::run(const SandboxRecord& planned, const std::vector<Action>& p
   for (const Action& action : plan) {
     int64_t infra_pid = 0;
     std::string failure;
+    const std::string name(to_string(action.kind));
+    crash_points_.hit("before:" + name);
     try {
       do_sandbox_action(action, planned, config, infra_pid);
+      crash_points_.hit("after:" + name);
     } catch (const lxd::Error& e) {
       failure = error_text(e);
     } catch (const std::exception& e) {
@@ -276,6 +280,7 @@ Outcome Executor::run(const SandboxRecord& planned, const std::vector<Action>& p
                          store::EventOutcome::Ok,
                          action.kind == ActionKind::RecordInfraPid ? "pid " + std::to_string(infra_pid) : ""));
     change.commit();
+    crash_points_.hit("committed:" + name);
     if (action.kind == ActionKind::EraseRecord) return Outcome::Done;
     if (current->generation != planned.generation) return Outcome::Replan;
   }
@@ -289,8 +294,11 @@ Outcome Executor::run(const ContainerRecord& planned, const SandboxRecord& sandb
   bool stopped_gracefully = false;
   for (const Action& action : plan) {
     std::string failure;
+    const std::string name(to_string(action.kind));
+    crash_points_.hit("before:" + name);
     try {
       do_container_action(action, planned, config, sandbox, sandbox_config);
+      crash_points_.hit("after:" + name);
       if (action.kind == ActionKind::StopInstance) stopped_gracefully = planned.stop_timeout > 0;
     } catch (const lxd::Error& e) {
       failure = error_text(e);
@@ -350,6 +358,7 @@ Outcome Executor::run(const ContainerRecord& planned, const SandboxRecord& sandb
     change.log(event_for(store::ObjectKind::Container, planned.id, planned.generation, action,
                          store::EventOutcome::Ok, detail));
     change.commit();
+    crash_points_.hit("committed:" + name);
     if (action.kind == ActionKind::EraseRecord) return Outcome::Done;
     if (current->generation != planned.generation) return Outcome::Replan;
   }

@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "common/crash_points.h"
 #include "lxd/client.h"
 #include "reconcile/host_files.h"
 #include "reconcile/lxd_specs.h"
@@ -24,7 +25,8 @@ enum class Outcome {
 
 class Executor {
  public:
-  Executor(store::Registry& registry, const lxd::Client& lxd, const HostFiles& files, MappingOptions options);
+  Executor(store::Registry& registry, const lxd::Client& lxd, const HostFiles& files, MappingOptions options,
+           CrashPoints crash_points = {});
 
   SandboxObservation observe_sandbox(const store::SandboxRecord& sandbox) const;
   ContainerObservation observe_container(const store::ContainerRecord& container) const;
@@ -50,6 +52,7 @@ class Executor {
   const lxd::Client& lxd_;
   const HostFiles& files_;
   MappingOptions options_;
+  CrashPoints crash_points_;
 };
 
 }  // namespace lxe::reconcile

@@ -34,12 +34,32 @@ std::map<std::string, std::string> disk(const std::string& source, const std::st
 // while CRI containers run once and a pod whose holder died is NotReady.
 void never_autostart(lxd::Config& config) { config["boot.autostart"] = "false"; }
 
-std::string hostname_of(const store::SandboxRecord& sandbox, const runtime::v1::PodSandboxConfig& config) {
-  if (!config.hostname().empty()) return config.hostname();
-  return sandbox.name;
+}  // namespace
+
+bool valid_hostname(std::string_view name) {
+  // RFC 1123 labels joined by dots; the kernel's UTS name holds at most 64 bytes, kubelet 63.
+  if (name.empty() || name.size() > 63 || name.front() == '.' || name.back() == '.') return false;
+  size_t label = 0;
+  for (size_t i = 0; i < name.size(); ++i) {
+    const char c = name[i];
+    if (c == '.') {
+      if (label == 0 || name[i - 1] == '-') return false;
+      label = 0;
+      continue;
+    }
+    const bool alnum = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
+    if (!alnum && !(c == '-' && label > 0)) return false;
+    ++label;
+  }
+  return name.back() != '-';
 }
 
-}  // namespace
+std::string hostname_of(const store::SandboxRecord& sandbox, const runtime::v1::PodSandboxConfig& config) {
+  if (valid_hostname(config.hostname())) return config.hostname();
+  // No (usable) hostname given: the pod's name, made a valid hostname as kubelet would.
+  std::string name = sanitize_name_part(sandbox.name, 63);
+  return name.empty() ? "pod" : name;
+}
 
 std::string resolv_conf(const runtime::v1::PodSandboxConfig& config) {
   if (!config.has_dns_config()) return "";
@@ -101,7 +121,7 @@ std::string container_raw_lxc(const runtime::v1::ContainerConfig& config, const 
 }
 
 nlohmann::json init_spec(const store::ContainerRecord& container, const runtime::v1::ContainerConfig& config,
-                         const runtime::v1::PodSandboxConfig& sandbox_config) {
+                         const store::SandboxRecord& sandbox, const runtime::v1::PodSandboxConfig& sandbox_config) {
   nlohmann::json args = nlohmann::json::array();
   for (const auto& c : config.command()) args.push_back(c);
   for (const auto& a : config.args()) args.push_back(a);
@@ -122,7 +142,7 @@ nlohmann::json init_spec(const store::ContainerRecord& container, const runtime:
                              std::filesystem::path(container.log_path).filename().string()},
       {"exit_path", std::string(kStateDirInContainer) + "/exit.json"},
   };
-  if (!sandbox_config.hostname().empty()) spec["hostname"] = sandbox_config.hostname();
+  spec["hostname"] = hostname_of(sandbox, sandbox_config);
   if (config.has_linux() && config.linux().has_security_context()) {
     const auto& sc = config.linux().security_context();
     if (sc.has_run_as_user()) spec["uid"] = sc.run_as_user().value();

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include <nlohmann/json.hpp>
@@ -24,6 +25,13 @@ struct MappingOptions {
 
 lxd::ProfileSpec sandbox_profile(const store::SandboxRecord& sandbox, const runtime::v1::PodSandboxConfig& config,
                                  const HostFiles& files, const MappingOptions& options);
+
+// Whether `name` is a valid hostname (RFC 1123, at most 63 characters). Only valid names ever
+// reach raw.lxc, which has no quoting: a newline in a name would inject LXC configuration.
+bool valid_hostname(std::string_view name);
+
+// The pod's hostname: PodSandboxConfig.hostname, or the pod name made valid.
+std::string hostname_of(const store::SandboxRecord& sandbox, const runtime::v1::PodSandboxConfig& config);
 
 // The resolv.conf text for a pod's DNSConfig; empty when the config has none.
 std::string resolv_conf(const runtime::v1::PodSandboxConfig& config);
@@ -47,7 +55,7 @@ std::string container_raw_lxc(const runtime::v1::ContainerConfig& config, const 
 
 // The spec.json lxe-init reads.
 nlohmann::json init_spec(const store::ContainerRecord& container, const runtime::v1::ContainerConfig& config,
-                         const runtime::v1::PodSandboxConfig& sandbox_config);
+                         const store::SandboxRecord& sandbox, const runtime::v1::PodSandboxConfig& sandbox_config);
 
 // LXD limits.* keys for CRI resources. Each entry is one PATCH: limits.cpu goes alone, because
 // combined with other keys this LXD often leaves the cpuset stale.

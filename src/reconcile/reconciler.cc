@@ -12,7 +12,7 @@ namespace lxe::reconcile {
 
 Reconciler::Reconciler(store::Registry& registry, const lxd::Client& lxd, const HostFiles& files,
                        ReconcilerOptions options)
-    : registry_(registry), lxd_(lxd), options_(options), executor_(registry, lxd, files, options.mapping) {}
+    : registry_(registry), lxd_(lxd), options_(options), executor_(registry, lxd, files, options.mapping, options.crash_points) {}
 
 Reconciler::~Reconciler() { stop(); }
 
@@ -57,7 +57,7 @@ void Reconciler::resync_loop() {
 void Reconciler::resync() {
   std::map<std::string, bool> running_by_name;
   try {
-    for (const auto& instance : lxd_.list_instances(std::string(kManagedKey) + " eq true"))
+    for (const auto& instance : lxd_.list_instances("config." + std::string(kManagedKey) + " eq true"))
       running_by_name[instance.name] = instance.running();
   } catch (const lxd::Error& e) {
     spdlog::debug("resync: cannot list LXD instances: {}", e.what());

@@ -11,6 +11,7 @@
 #include <thread>
 #include <vector>
 
+#include "common/crash_points.h"
 #include "lxd/client.h"
 #include "lxd/events.h"
 #include "reconcile/executor.h"
@@ -26,6 +27,7 @@ struct ReconcilerOptions {
   std::chrono::milliseconds resync_interval{2000};
   std::chrono::milliseconds max_backoff{30000};
   MappingOptions mapping;
+  CrashPoints crash_points;  // test hook (LXE_CRASH_AT); empty in production
 };
 
 class Reconciler {

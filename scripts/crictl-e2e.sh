@@ -1,0 +1,363 @@
+#!/usr/bin/env bash
+# End-to-end check of lxe through crictl: starts its own lxe (temp socket, temp store, its own LXD
+# name prefix), drives one pod through its whole life with crictl, checks every step, and leaves
+# nothing behind in LXD.
+#
+#   runp -> create -> start -> ps (Running) -> logs (hello) -> exec -s (output, exit code)
+#   -> second container reaches the first over 127.0.0.1 -> stop -> inspect (exit code, reason)
+#   -> rm -> a container exiting with 3 (inspect: CONTAINER_EXITED, exitCode 3) -> stopp -> rmp
+#   -> no LXD instance or profile with the run's prefix is left
+#
+# Usage: scripts/crictl-e2e.sh [LXE_BIN_DIR]   (default: build/bin of this repository)
+#
+# Needs crictl (skipped, exit 0, when it is not installed), lxc, a running LXD and the `busybox`
+# image alias (scripts/setup.sh / scripts/make-busybox-image.sh). Prints a PASS or FAIL line per
+# check and ends with "N passed, M failed"; exits non-zero when anything failed.
+# shellcheck disable=SC2317  # cleanup and the wait_for predicates are called indirectly
+set -euo pipefail
+
+repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+bin_dir=${1:-$repo/build/bin}
+
+if ! command -v crictl >/dev/null 2>&1; then
+  echo "SKIP: crictl is not installed; nothing to do"
+  exit 0
+fi
+if ! command -v lxc >/dev/null 2>&1; then
+  echo "SKIP: lxc is not installed (LXD is needed); nothing to do"
+  exit 0
+fi
+lxe_bin=$bin_dir/lxe
+if [[ ! -x $lxe_bin ]]; then
+  echo "FAIL: no lxe binary at $lxe_bin (build first: ninja -C build)"
+  echo "0 passed, 1 failed"
+  exit 1
+fi
+
+work=$(mktemp -d /tmp/lxe-crictl-e2e.XXXXXX)
+prefix="lxee2e-$(od -An -N3 -tx1 /dev/urandom | tr -d ' \n')"
+sock=$work/lxe.sock
+lxe_log=$work/lxe.log
+log_dir=$work/logs
+lxe_pid=""
+passed=0
+failed=0
+
+crictl_() {
+  crictl --runtime-endpoint "unix://$sock" --image-endpoint "unix://$sock" --timeout 60s "$@"
+}
+
+pass() {
+  passed=$((passed + 1))
+  echo "PASS: $1"
+}
+
+fail() {
+  failed=$((failed + 1))
+  echo "FAIL: $1"
+  if [[ $# -gt 1 && -n $2 ]]; then
+    printf '%s\n' "$2" | sed 's/^/      | /' | head -n 20
+  fi
+}
+
+# Names of LXD instances and profiles that carry this run's prefix.
+lxd_leftovers() {
+  { lxc list --format csv -c n 2>/dev/null || true; } | awk -v p="$prefix-" 'index($0, p) == 1 {print "instance " $0}'
+  { lxc profile list --format csv 2>/dev/null || true; } | awk -F, -v p="$prefix-" 'index($1, p) == 1 {print "profile " $1}'
+}
+
+cleanup() {
+  local rc=$?
+  set +e
+  if [[ -n $lxe_pid ]] && kill -0 "$lxe_pid" 2>/dev/null; then
+    timeout 90 crictl --runtime-endpoint "unix://$sock" --image-endpoint "unix://$sock" --timeout 30s \
+      rmp -f -a >/dev/null 2>&1
+    kill -TERM "$lxe_pid" 2>/dev/null
+    for _ in $(seq 1 50); do
+      kill -0 "$lxe_pid" 2>/dev/null || break
+      sleep 0.2
+    done
+    kill -KILL "$lxe_pid" 2>/dev/null
+    wait "$lxe_pid" 2>/dev/null
+  fi
+  # Sweep whatever lxe left, but only objects carrying this run's prefix.
+  local kind name
+  while read -r kind name; do
+    [[ $name == "$prefix-"* ]] || continue
+    echo "cleanup: deleting leftover LXD $kind $name"
+    if [[ $kind == instance ]]; then lxc delete --force "$name" >/dev/null 2>&1; fi
+  done < <(lxd_leftovers)
+  while read -r kind name; do
+    [[ $name == "$prefix-"* && $kind == profile ]] || continue
+    lxc profile delete "$name" >/dev/null 2>&1
+  done < <(lxd_leftovers)
+  if [[ $rc -ne 0 && -f $lxe_log ]]; then
+    echo "--- last lines of the lxe log ($lxe_log) ---"
+    tail -n 40 "$lxe_log"
+  fi
+  rm -rf "$work"
+  exit "$rc"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+# A command failing outside a check is a bug in this script or a broken environment: say where.
+trap 'echo "FAIL: unexpected error at line $LINENO: $BASH_COMMAND"; echo "$passed passed, $((failed + 1)) failed"' ERR
+
+finish() {
+  echo "$passed passed, $failed failed"
+  if [[ $failed -ne 0 ]]; then exit 1; fi
+  exit 0
+}
+
+# Checks a step that everything after it depends on: on failure, stop here.
+require() {
+  if [[ $failed -ne 0 ]]; then
+    echo "cannot continue after: $1"
+    finish
+  fi
+}
+
+# --- lxe ---------------------------------------------------------------------------------------
+mkdir -p "$log_dir"
+"$lxe_bin" --socket "$sock" --db "$work/state/lxe.db" --lxd-name-prefix "$prefix" --debug 2>"$lxe_log" &
+lxe_pid=$!
+up=0
+for _ in $(seq 1 75); do
+  if ! kill -0 "$lxe_pid" 2>/dev/null; then break; fi
+  if [[ -S $sock ]] && crictl_ version >/dev/null 2>&1; then
+    up=1
+    break
+  fi
+  sleep 0.2
+done
+if [[ $up -eq 1 ]]; then
+  pass "lxe is up (prefix $prefix, socket $sock)"
+else
+  fail "lxe did not come up on $sock" "$(tail -n 20 "$lxe_log" 2>/dev/null)"
+fi
+require "starting lxe"
+
+if out=$(crictl_ inspecti busybox 2>&1); then
+  pass "image busybox is known to lxe"
+else
+  fail "image busybox is not available (scripts/make-busybox-image.sh imports it)" "$out"
+fi
+require "image check"
+
+# --- configs -----------------------------------------------------------------------------------
+uid="e2e-$(od -An -N8 -tx1 /dev/urandom | tr -d ' \n')"
+cat >"$work/pod.json" <<EOF
+{
+  "metadata": {"name": "e2e-pod", "namespace": "default", "uid": "$uid", "attempt": 0},
+  "hostname": "e2e-host",
+  "log_directory": "$log_dir",
+  "dns_config": {"servers": ["10.96.0.10"], "searches": ["default.svc.cluster.local"], "options": ["ndots:5"]},
+  "labels": {"app": "lxe-e2e"},
+  "linux": {}
+}
+EOF
+cat >"$work/server.json" <<'EOF'
+{
+  "metadata": {"name": "server", "attempt": 0},
+  "image": {"image": "busybox"},
+  "command": ["sh", "-c", "echo hello; nc -l -p 8080 -e echo hi; sleep 3600"],
+  "log_path": "server.log",
+  "linux": {}
+}
+EOF
+cat >"$work/client.json" <<'EOF'
+{
+  "metadata": {"name": "client", "attempt": 0},
+  "image": {"image": "busybox"},
+  "command": ["sh", "-c", "for i in $(seq 1 30); do nc 127.0.0.1 8080 && break; sleep 1; done; sleep 3600"],
+  "log_path": "client.log",
+  "linux": {}
+}
+EOF
+cat >"$work/exit3.json" <<'EOF'
+{
+  "metadata": {"name": "exit3", "attempt": 0},
+  "image": {"image": "busybox"},
+  "command": ["sh", "-c", "exit 3"],
+  "log_path": "exit3.log",
+  "linux": {}
+}
+EOF
+
+# container_field ID TEMPLATE: one go-template over `crictl inspect`.
+container_field() {
+  crictl_ inspect -o go-template --template "$2" "$1" 2>&1
+}
+# ps_state ID: the container's state (CONTAINER_RUNNING, ...) when `crictl ps -a` lists it, else
+# nothing. crictl 1.29's ps has no go-template output, so the state comes from inspect.
+ps_state() {
+  local listed
+  listed=$(crictl_ ps -a -q --id "$1" 2>/dev/null || true)
+  [[ $listed == "$1" ]] || return 0
+  crictl_ inspect -o go-template --template '{{.status.state}}' "$1" 2>/dev/null || true
+}
+# wait_for SECONDS COMMAND...: retries COMMAND every 0.5 s until it succeeds.
+wait_for() {
+  local deadline=$((SECONDS + $1))
+  shift
+  while ! "$@"; do
+    if [[ $SECONDS -ge $deadline ]]; then return 1; fi
+    sleep 0.5
+  done
+}
+
+# --- runp --------------------------------------------------------------------------------------
+if pod=$(crictl_ runp "$work/pod.json" 2>&1) && [[ $pod =~ ^[0-9a-f]{64}$ ]]; then
+  state=$(crictl_ inspectp -o go-template --template '{{.status.state}}' "$pod" 2>&1 || true)
+  if [[ $state == SANDBOX_READY ]]; then
+    pass "runp: pod ${pod:0:13} is SANDBOX_READY"
+  else
+    fail "runp: pod ${pod:0:13} state is '$state', want SANDBOX_READY"
+  fi
+else
+  fail "runp" "$pod"
+fi
+require "runp"
+
+# --- create / start / ps -----------------------------------------------------------------------
+if server=$(crictl_ create "$pod" "$work/server.json" "$work/pod.json" 2>&1) && [[ $server =~ ^[0-9a-f]{64}$ ]]; then
+  state=$(ps_state "$server")
+  if [[ $state == CONTAINER_CREATED ]]; then
+    pass "create: container ${server:0:13} is CONTAINER_CREATED"
+  else
+    fail "create: container ${server:0:13} state is '$state', want CONTAINER_CREATED"
+  fi
+else
+  fail "create" "$server"
+fi
+require "create"
+
+if out=$(crictl_ start "$server" 2>&1); then
+  pass "start"
+else
+  fail "start" "$out"
+fi
+require "start"
+
+is_running() { [[ $(ps_state "$1") == CONTAINER_RUNNING ]]; }
+if wait_for 15 is_running "$server"; then
+  pass "ps: server is Running"
+else
+  fail "ps: server is not Running" "$(crictl_ ps -a 2>&1)"
+fi
+
+# --- logs --------------------------------------------------------------------------------------
+logs_have() { crictl_ logs "$1" 2>/dev/null | grep -qx "$2"; }
+if wait_for 15 logs_have "$server" hello; then
+  pass "logs: server printed 'hello'"
+else
+  fail "logs: no 'hello' in the server's logs" "$(crictl_ logs "$server" 2>&1)"
+fi
+
+# --- exec -s -----------------------------------------------------------------------------------
+# crictl 1.29 turns a non-zero exit code into an error ("... exited with N: ...") and exit status 1,
+# so the exit code and the output are checked with two commands.
+if out=$(crictl_ exec -s "$server" sh -c 'echo out; exit 3' 2>&1); then
+  fail "exec -s: 'exit 3' succeeded, want exit code 3" "$out"
+elif [[ $out == *"exited with 3"* ]]; then
+  pass "exec -s: exit code 3 reported"
+else
+  fail "exec -s: exit code 3 not reported" "$out"
+fi
+if out=$(crictl_ exec -s "$server" sh -c 'echo exec-out-marker; echo exec-err-marker >&2' 2>&1) &&
+   grep -qx exec-out-marker <<<"$out" && grep -qx exec-err-marker <<<"$out"; then
+  pass "exec -s: stdout and stderr returned"
+else
+  fail "exec -s: output missing" "$out"
+fi
+if out=$(crictl_ exec -s "$server" hostname 2>&1) && grep -qx e2e-host <<<"$out"; then
+  pass "exec -s: hostname is the pod's (e2e-host)"
+else
+  fail "exec -s: hostname is not e2e-host" "$out"
+fi
+if out=$(crictl_ exec -s "$server" cat /etc/resolv.conf 2>&1) &&
+   grep -qx 'nameserver 10.96.0.10' <<<"$out" && grep -qx 'search default.svc.cluster.local' <<<"$out" &&
+   grep -qx 'options ndots:5' <<<"$out"; then
+  pass "exec -s: /etc/resolv.conf follows the pod's dns_config"
+else
+  fail "exec -s: /etc/resolv.conf does not follow dns_config" "$out"
+fi
+
+# --- a second container in the pod reaches the first over 127.0.0.1 ------------------------------
+if client=$(crictl_ create "$pod" "$work/client.json" "$work/pod.json" 2>&1) && [[ $client =~ ^[0-9a-f]{64}$ ]] &&
+   out=$(crictl_ start "$client" 2>&1); then
+  if wait_for 40 logs_have "$client" hi; then
+    pass "second container got 'hi' from 127.0.0.1:8080 (shared network namespace)"
+  else
+    fail "second container did not get 'hi' from 127.0.0.1:8080" "$(crictl_ logs "$client" 2>&1)"
+  fi
+else
+  fail "second container: create/start" "${out:-$client}"
+fi
+
+# --- stop / inspect / rm -----------------------------------------------------------------------
+if out=$(crictl_ stop --timeout 10 "$server" 2>&1); then
+  pass "stop"
+else
+  fail "stop" "$out"
+fi
+status=$(container_field "$server" '{{.status.state}}|{{.status.exitCode}}|{{.status.reason}}|{{.status.finishedAt}}' || true)
+IFS='|' read -r st code reason finished <<<"$status"
+if [[ $st == CONTAINER_EXITED && $code =~ ^[0-9]+$ && $code -ne 0 && -n $reason && $finished != 0* && -n $finished ]]; then
+  pass "inspect: CONTAINER_EXITED, exitCode $code, reason $reason, finishedAt $finished"
+else
+  fail "inspect: want CONTAINER_EXITED with a non-zero exit code, a reason and finishedAt" "$status"
+fi
+if out=$(crictl_ rm "$server" 2>&1) && [[ -z $(ps_state "$server") ]]; then
+  pass "rm: server is gone from ps -a"
+else
+  fail "rm" "$out $(crictl_ ps -a 2>&1)"
+fi
+
+# --- a container that exits with 3 ---------------------------------------------------------------
+if exit3=$(crictl_ create "$pod" "$work/exit3.json" "$work/pod.json" 2>&1) && [[ $exit3 =~ ^[0-9a-f]{64}$ ]] &&
+   out=$(crictl_ start "$exit3" 2>&1); then
+  has_exited() { [[ $(ps_state "$1") == CONTAINER_EXITED ]]; }
+  wait_for 20 has_exited "$exit3" || true
+  status=$(container_field "$exit3" '{{.status.state}}|{{.status.exitCode}}' || true)
+  if [[ $status == "CONTAINER_EXITED|3" ]]; then
+    pass "exit 3: inspect shows CONTAINER_EXITED and exitCode 3"
+  else
+    fail "exit 3: want CONTAINER_EXITED|3, got '$status'"
+  fi
+else
+  fail "exit 3: create/start" "${out:-$exit3}"
+fi
+
+# --- stopp / rmp -------------------------------------------------------------------------------
+if out=$(crictl_ stopp "$pod" 2>&1); then
+  state=$(crictl_ inspectp -o go-template --template '{{.status.state}}' "$pod" 2>&1 || true)
+  running=$(crictl_ ps --pod "$pod" -q 2>&1 || true)
+  if [[ $state == SANDBOX_NOTREADY && -z $running ]]; then
+    pass "stopp: pod is SANDBOX_NOTREADY and none of its containers runs"
+  else
+    fail "stopp: pod state '$state', running containers: '$running'"
+  fi
+else
+  fail "stopp" "$out"
+fi
+if out=$(crictl_ rmp "$pod" 2>&1) && [[ -z $(crictl_ pods --id "$pod" -q 2>&1) ]] && [[ -z $(crictl_ ps -a -q 2>&1) ]]; then
+  pass "rmp: no pod and no container left"
+else
+  fail "rmp" "$out $(crictl_ pods 2>&1) $(crictl_ ps -a 2>&1)"
+fi
+
+# --- LXD is left with nothing lxe made ------------------------------------------------------------
+left=""
+for _ in $(seq 1 20); do
+  left=$(lxd_leftovers)
+  [[ -z $left ]] && break
+  sleep 0.5
+done
+if [[ -z $left ]]; then
+  pass "LXD: no instance or profile named $prefix-* left"
+else
+  fail "LXD: lxe left objects behind" "$left"
+fi
+
+finish
