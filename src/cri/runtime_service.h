@@ -54,6 +54,9 @@ class RuntimeService final : public v1::RuntimeService::Service {
   ::grpc::Status ExecSync(::grpc::ServerContext*, const v1::ExecSyncRequest*, v1::ExecSyncResponse*) override;
   ::grpc::Status ReopenContainerLog(::grpc::ServerContext*, const v1::ReopenContainerLogRequest*,
                                     v1::ReopenContainerLogResponse*) override;
+  // container_update.cc
+  ::grpc::Status UpdateContainerResources(::grpc::ServerContext*, const v1::UpdateContainerResourcesRequest*,
+                                          v1::UpdateContainerResourcesResponse*) override;
 
  private:
   // Finds a record by full ID or unique prefix. NOT_FOUND / INVALID_ARGUMENT otherwise;

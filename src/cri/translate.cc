@@ -1,5 +1,7 @@
 #include "cri/translate.h"
 
+#include <google/protobuf/util/json_util.h>
+
 #include <nlohmann/json.hpp>
 
 #include "reconcile/lxd_specs.h"
@@ -114,10 +116,15 @@ runtime::v1::ContainerStatus to_container_status(const ContainerRecord& c) {
   try {
     const auto config = reconcile::parse_container_config(c.config_json);
     for (const auto& m : config.mounts()) *st.add_mounts() = m;
-    if (config.has_linux() && config.linux().has_resources())
-      *st.mutable_resources()->mutable_linux() = config.linux().resources();
   } catch (const std::exception&) {
     // A record whose config cannot be read still has a status; the verbose info says more.
+  }
+  // The resources in force: the record's, which UpdateContainerResources changes.
+  if (c.resources_json != "{}") {
+    google::protobuf::util::JsonParseOptions options;
+    options.ignore_unknown_fields = true;
+    (void)google::protobuf::util::JsonStringToMessage(c.resources_json, st.mutable_resources()->mutable_linux(),
+                                                      options);
   }
   return st;
 }

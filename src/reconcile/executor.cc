@@ -75,6 +75,8 @@ std::optional<InstanceFacts> Executor::instance_facts(const std::string& name, c
     facts.running = instance.running();
     const auto raw = instance.config.find("raw.lxc");
     if (raw != instance.config.end()) facts.raw_lxc = raw->second;
+    for (const auto& [key, value] : instance.config)
+      if (key.rfind("limits.", 0) == 0) facts.limits[key] = value;
     return facts;
   } catch (const lxd::Error& e) {
     if (e.kind() == lxd::ErrorKind::NotFound) return std::nullopt;
@@ -188,6 +190,10 @@ void Executor::do_container_action(const Action& action, const ContainerRecord& 
     case ActionKind::SyncNamespaces:
       lxd_.patch_instance(container.lxd_name,
                           {{"config", {{"raw.lxc", container_raw_lxc(config, sandbox, sandbox_config)}}}});
+      break;
+    case ActionKind::ApplyLimits:
+      for (const auto& patch : limit_patches(managed_limits_from_json(container.resources_json), true))
+        lxd_.patch_instance(container.lxd_name, {{"config", patch}});
       break;
     case ActionKind::StartInstance:
       files_.clear_run_records(container.id);

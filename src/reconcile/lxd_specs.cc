@@ -167,9 +167,10 @@ lxd::InstanceSpec container_instance(const store::ContainerRecord& container,
   // through spec.json.
   for (const auto& kv : config.envs())
     if (!kv.key().empty()) spec.config["environment." + kv.key()] = kv.value();
-  if (config.has_linux() && config.linux().has_resources())
-    for (const auto& patch : resource_limit_patches(config.linux().resources()))
-      for (const auto& [k, v] : patch) spec.config[k] = v;
+  // The record's resources, not the config's: UpdateContainerResources may have changed them
+  // before the instance was (re)created.
+  for (const auto& patch : limit_patches(managed_limits_from_json(container.resources_json), false))
+    for (const auto& [k, v] : patch) spec.config[k] = v;
   spec.source.fingerprint = container.image_ref;
   spec.source.alias = container.image_ref.empty() ? container.image : "";
 
@@ -184,30 +185,62 @@ lxd::InstanceSpec container_instance(const store::ContainerRecord& container,
   return spec;
 }
 
-std::vector<lxd::Config> resource_limit_patches(const runtime::v1::LinuxContainerResources& r) {
-  std::vector<lxd::Config> patches;
-  lxd::Config main;
-  if (r.memory_limit_in_bytes() > 0) main["limits.memory"] = std::to_string(r.memory_limit_in_bytes());
+lxd::Config managed_limits(const runtime::v1::LinuxContainerResources& r) {
+  lxd::Config limits = {{"limits.memory", ""}, {"limits.cpu.allowance", ""}, {"limits.cpu", ""}};
+  if (r.memory_limit_in_bytes() > 0) limits["limits.memory"] = std::to_string(r.memory_limit_in_bytes());
   if (r.cpu_quota() > 0) {
     const int64_t period_us = r.cpu_period() > 0 ? r.cpu_period() : 100000;
     // LXD takes "<quota>ms/<period>ms"; CRI gives microseconds.
-    main["limits.cpu.allowance"] =
-        std::to_string(std::max<int64_t>(1, r.cpu_quota() / 1000)) + "ms/" +
-        std::to_string(std::max<int64_t>(1, period_us / 1000)) + "ms";
+    limits["limits.cpu.allowance"] = std::to_string(std::max<int64_t>(1, r.cpu_quota() / 1000)) + "ms/" +
+                                     std::to_string(std::max<int64_t>(1, period_us / 1000)) + "ms";
   } else if (r.cpu_shares() > 0) {
     // Without a quota, shares become LXD's soft allowance: a percentage is a relative CPU weight
     // for LXD (1024 shares, one CPU's worth, = 100%). With a quota the hard limit wins.
     const int64_t percent = std::clamp<int64_t>(r.cpu_shares() * 100 / 1024, 1, 100);
-    main["limits.cpu.allowance"] = std::to_string(percent) + "%";
+    limits["limits.cpu.allowance"] = std::to_string(percent) + "%";
   }
-  if (!main.empty()) patches.push_back(main);
   if (!r.cpuset_cpus().empty()) {
     // LXD reads a bare number as a CPU count; a cpuset "3" means CPU 3, which LXD spells "3-3".
     std::string cpus = r.cpuset_cpus();
     if (cpus.find_first_not_of("0123456789") == std::string::npos) cpus += "-" + r.cpuset_cpus();
-    patches.push_back({{"limits.cpu", cpus}});
+    limits["limits.cpu"] = cpus;
   }
+  return limits;
+}
+
+lxd::Config managed_limits_from_json(const std::string& resources_json) {
+  runtime::v1::LinuxContainerResources resources;
+  google::protobuf::util::JsonParseOptions options;
+  options.ignore_unknown_fields = true;
+  const auto status = google::protobuf::util::JsonStringToMessage(resources_json, &resources, options);
+  if (!status.ok()) throw std::runtime_error("stored resources are malformed: " + status.ToString());
+  return managed_limits(resources);
+}
+
+bool limits_match(const lxd::Config& wanted, const std::map<std::string, std::string>& instance_config) {
+  for (const auto& [key, value] : wanted) {
+    const auto it = instance_config.find(key);
+    if ((it == instance_config.end() ? std::string() : it->second) != value) return false;
+  }
+  return true;
+}
+
+std::vector<lxd::Config> limit_patches(const lxd::Config& wanted, bool include_unset) {
+  std::vector<lxd::Config> patches;
+  lxd::Config main;
+  for (const auto& [key, value] : wanted) {
+    if (key == "limits.cpu" || (value.empty() && !include_unset)) continue;
+    main[key] = value;
+  }
+  if (!main.empty()) patches.push_back(main);
+  if (const auto cpu = wanted.find("limits.cpu");
+      cpu != wanted.end() && (!cpu->second.empty() || include_unset))
+    patches.push_back({{"limits.cpu", cpu->second}});
   return patches;
+}
+
+std::vector<lxd::Config> resource_limit_patches(const runtime::v1::LinuxContainerResources& r) {
+  return limit_patches(managed_limits(r), false);
 }
 
 namespace {

@@ -57,8 +57,22 @@ std::string container_raw_lxc(const runtime::v1::ContainerConfig& config, const 
 nlohmann::json init_spec(const store::ContainerRecord& container, const runtime::v1::ContainerConfig& config,
                          const store::SandboxRecord& sandbox, const runtime::v1::PodSandboxConfig& sandbox_config);
 
-// LXD limits.* keys for CRI resources. Each entry is one PATCH: limits.cpu goes alone, because
-// combined with other keys this LXD often leaves the cpuset stale.
+// Every LXD limits.* key lxe manages, with the value `resources` asks for ("" = not set).
+lxd::Config managed_limits(const runtime::v1::LinuxContainerResources& resources);
+// The same from a record's resources_json; throws std::runtime_error when it is malformed.
+lxd::Config managed_limits_from_json(const std::string& resources_json);
+
+// Whether `instance_config` (an instance's config as LXD reports it) has the `wanted` values; a
+// key missing there counts as "".
+bool limits_match(const lxd::Config& wanted, const std::map<std::string, std::string>& instance_config);
+
+// The PATCHes that bring an instance to `wanted` (from managed_limits). limits.cpu goes in a PATCH
+// of its own: combined with other keys, this LXD often leaves the cpuset stale. With
+// `include_unset`, keys to clear are sent as "" (LXD removes a key set to ""); without, they are
+// left out (for creation).
+std::vector<lxd::Config> limit_patches(const lxd::Config& wanted, bool include_unset);
+
+// Shorthand: limit_patches(managed_limits(resources), false).
 std::vector<lxd::Config> resource_limit_patches(const runtime::v1::LinuxContainerResources& resources);
 
 // Parse a stored config (protobuf JSON); throws std::runtime_error on a malformed one.

@@ -1,5 +1,7 @@
 #include "reconcile/plan.h"
 
+#include "reconcile/lxd_specs.h"
+
 namespace lxe::reconcile {
 
 using store::ContainerRecord;
@@ -26,6 +28,7 @@ std::string_view to_string(ActionKind kind) {
     case ActionKind::StopInstance: return "stop-instance";
     case ActionKind::KillInstance: return "kill-instance";
     case ActionKind::RecordExit: return "record-exit";
+    case ActionKind::ApplyLimits: return "apply-limits";
     case ActionKind::DeleteInstance: return "delete-instance";
     case ActionKind::MarkReconciled: return "mark-reconciled";
     case ActionKind::EraseRecord: return "erase-record";
@@ -117,6 +120,17 @@ bool sandbox_usable(const SandboxRecord& sandbox) {
 // Whether lxe-init left a record of running the command: started.json, or exit.json alone when
 // the command could not be set up. Both are cleared before every start, so either means this
 // container was started.
+// Whether the instance's limits.* differ from what the record's resources ask for. A record whose
+// resources cannot be read asks for nothing here; the executor reports the error when it creates.
+bool limits_drifted(const ContainerRecord& c, const ContainerObservation& o) {
+  if (!o.instance) return false;
+  try {
+    return !limits_match(managed_limits_from_json(c.resources_json), o.instance->limits);
+  } catch (const std::exception&) {
+    return false;
+  }
+}
+
 bool ran(const ContainerObservation& o) { return o.started_at.has_value() || o.exit.has_value(); }
 
 // The container ran and is no longer running: record how it ended, once.
@@ -131,6 +145,7 @@ std::vector<Action> plan_container_created(const ContainerRecord& c, const Sandb
     if (!sandbox_usable(sandbox)) return {{ActionKind::Wait, "the pod sandbox is not ready"}};
     plan.push_back({ActionKind::CreateInstance, "instance missing"});
   }
+  if (limits_drifted(c, o)) plan.push_back({ActionKind::ApplyLimits, "limits differ from the record's resources"});
   if (c.observed_state != store::ContainerObserved::Created || !plan.empty())
     plan.push_back({ActionKind::RecordCreated, "instance exists"});
   finish(plan, c.generation, c.observed_generation);
@@ -144,6 +159,10 @@ std::vector<Action> plan_container_running(const ContainerRecord& c, const Sandb
   if (c.started_at != 0) {
     // Started once: CRI containers are never started again; kubelet makes a new one.
     if (!running) record_exit_once(plan, c, o.instance ? "the command ended" : "the instance was deleted outside lxe");
+    // Resources change live (limits.* apply without a restart), and edits made behind lxe's
+    // back are put back the same way.
+    if (running && limits_drifted(c, o))
+      plan.push_back({ActionKind::ApplyLimits, "limits differ from the record's resources"});
     finish(plan, c.generation, c.observed_generation);
     return plan;
   }

@@ -8,6 +8,7 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -20,7 +21,8 @@ namespace lxe::reconcile {
 // What LXD says about one instance (from a GET or a list, never from a /state call).
 struct InstanceFacts {
   bool running = false;
-  std::string raw_lxc;  // config raw.lxc as LXD has it
+  std::string raw_lxc;                        // config raw.lxc as LXD has it
+  std::map<std::string, std::string> limits;  // its limits.* config keys
 };
 
 struct SandboxObservation {
@@ -62,6 +64,7 @@ enum class ActionKind {
   StopInstance,      // graceful for the record's stop_timeout, then forced
   KillInstance,      // forced stop
   RecordExit,        // copies the exit record (or what can be inferred) into the record
+  ApplyLimits,       // PATCHes the record's resources into limits.* (live: no restart)
   DeleteInstance,
   // Both.
   MarkReconciled,    // observed_generation = generation; observed state as planned

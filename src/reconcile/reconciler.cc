@@ -5,6 +5,7 @@
 #include <set>
 
 #include "reconcile/errors.h"
+#include "reconcile/lxd_specs.h"
 #include "reconcile/naming.h"
 #include "reconcile/plan.h"
 
@@ -56,9 +57,12 @@ void Reconciler::resync_loop() {
 
 void Reconciler::resync() {
   std::map<std::string, bool> running_by_name;
+  std::map<std::string, lxd::Config> config_by_name;
   try {
-    for (const auto& instance : lxd_.list_instances("config." + std::string(kManagedKey) + " eq true"))
+    for (auto& instance : lxd_.list_instances("config." + std::string(kManagedKey) + " eq true")) {
       running_by_name[instance.name] = instance.running();
+      config_by_name[instance.name] = std::move(instance.config);
+    }
   } catch (const lxd::Error& e) {
     spdlog::debug("resync: cannot list LXD instances: {}", e.what());
     return;
@@ -71,8 +75,19 @@ void Reconciler::resync() {
     const bool drifted = s.observed_state == store::SandboxObserved::Ready && !running(s.lxd_name);
     if (drifted || s.observed_generation < s.generation) enqueue_sandbox(s.id);
   }
+  // A managed limit edited behind lxe's back (lxc config set ...) is put back by the plan.
+  auto limits_drifted = [&](const store::ContainerRecord& c) {
+    const auto it = config_by_name.find(c.lxd_name);
+    if (it == config_by_name.end()) return false;
+    try {
+      return !limits_match(managed_limits_from_json(c.resources_json), it->second);
+    } catch (const std::exception&) {
+      return false;
+    }
+  };
   for (const auto& c : registry_.containers()) {
-    const bool drifted = c.observed_state == store::ContainerObserved::Running && !running(c.lxd_name);
+    const bool drifted = c.observed_state == store::ContainerObserved::Running &&
+                         (!running(c.lxd_name) || limits_drifted(c));
     if (drifted || c.observed_generation < c.generation) enqueue_container(c.id);
   }
 }

@@ -277,7 +277,11 @@ TEST_CASE("container_instance", "[lxd_specs]") {
   r->set_cpuset_cpus("1");
 
   const auto options = options_with_mark();
-  const auto i = container_instance(container(), config, sandbox(999), sandbox_config, kFiles, options);
+  // Limits come from the record's resources (as CreateContainer stores them from the config, and
+  // UpdateContainerResources changes them), not from the config itself.
+  auto record = container();
+  record.resources_json = lxe::reconcile::to_json(*r);
+  const auto i = container_instance(record, config, sandbox(999), sandbox_config, kFiles, options);
 
   CHECK(i.name == "lxe-web-app-bbbbbbbbbbbb");
   CHECK(i.profiles == std::vector<std::string>{"default", "lxe-web-aaaaaaaaaaaa"});

@@ -208,6 +208,7 @@ TEST_CASE("to_container_status", "[translate]") {
 
   SECTION("everything from the record and its config") {
     c.config_json = lxe::reconcile::to_json(config);
+    c.resources_json = lxe::reconcile::to_json(*r);  // the resources in force are the record's
     const auto st = lxe::cri::to_container_status(c);
     CHECK(st.id() == c.id);
     CHECK(st.metadata().name() == "app");

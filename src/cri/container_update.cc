@@ -1,0 +1,97 @@
+#include <google/protobuf/util/json_util.h>
+#include <google/protobuf/util/message_differencer.h>
+
+#include <algorithm>
+
+#include "cri/errors.h"
+#include "cri/runtime_service.h"
+#include "reconcile/lxd_specs.h"
+#include "reconcile/reconciler.h"
+
+namespace lxe::cri {
+
+namespace {
+
+// What LXD applies live through limits.*: memory, CPU quota/period/shares, cpuset. Anything else
+// would need the container restarted (or LXD has no key for it), and lxe never restarts a
+// container to apply a setting: such a change is refused, naming the field.
+::grpc::Status check_live_applicable(const v1::LinuxContainerResources& current,
+                                     const v1::LinuxContainerResources& wanted) {
+  if (wanted.cpuset_mems() != current.cpuset_mems())
+    return failed_precondition("UpdateContainerResources: cpuset_mems cannot change on a running container in "
+                               "LXD (no live key); recreate the container to change it");
+  if (wanted.oom_score_adj() != current.oom_score_adj())
+    return failed_precondition("UpdateContainerResources: oom_score_adj applies only when the container starts; "
+                               "recreate the container to change it");
+  if (wanted.memory_swap_limit_in_bytes() != current.memory_swap_limit_in_bytes() &&
+      wanted.memory_swap_limit_in_bytes() != 0)
+    return failed_precondition("UpdateContainerResources: memory_swap_limit_in_bytes has no LXD equivalent "
+                               "lxe can apply live");
+  google::protobuf::util::MessageDifferencer same;
+  if (wanted.hugepage_limits_size() != current.hugepage_limits_size() ||
+      !std::equal(wanted.hugepage_limits().begin(), wanted.hugepage_limits().end(),
+                  current.hugepage_limits().begin(),
+                  [&](const auto& a, const auto& b) { return same.Equals(a, b); }))
+    for (const auto& h : wanted.hugepage_limits())
+      if (h.limit() != 0)
+        return failed_precondition("UpdateContainerResources: hugepage limits cannot change on a running "
+                                   "container in LXD; recreate the container to change them");
+  if (wanted.unified_size() != 0 && !same.Equals(wanted, current))
+    for (const auto& [key, value] : wanted.unified())
+      if (current.unified().count(key) == 0 || current.unified().at(key) != value)
+        return failed_precondition("UpdateContainerResources: unified cgroup setting '" + key +
+                                   "' has no LXD key lxe can apply live");
+  return ::grpc::Status::OK;
+}
+
+}  // namespace
+
+// Records the new resources as desired state and waits until the reconciler applied them to the
+// container through LXD's live limits.* keys: the container keeps running, same init PID.
+::grpc::Status RuntimeService::UpdateContainerResources(::grpc::ServerContext* context,
+                                                        const v1::UpdateContainerResourcesRequest* request,
+                                                        v1::UpdateContainerResourcesResponse*) {
+  return guarded([&]() -> ::grpc::Status {
+    std::optional<store::ContainerRecord> found;
+    if (auto status = find_container(request->container_id(), found); !status.ok()) return status;
+    if (!request->has_linux())
+      return invalid("UpdateContainerResources: linux resources are missing (lxe runs Linux containers only)");
+    const std::string id = found->id;
+    int64_t generation = 0;
+    {
+      store::Registry::Change change(ctx_.registry);
+      auto c = change.container(id);
+      if (!c) return not_found("container " + request->container_id() + " not found");
+      if (c->desired_state == store::ContainerState::Removed || c->observed_state == store::ContainerObserved::Exited ||
+          c->desired_state == store::ContainerState::Exited)
+        return failed_precondition("UpdateContainerResources: container " + id + " is not running or created");
+      v1::LinuxContainerResources current;
+      google::protobuf::util::JsonParseOptions options;
+      options.ignore_unknown_fields = true;
+      (void)google::protobuf::util::JsonStringToMessage(c->resources_json, &current, options);
+      if (auto status = check_live_applicable(current, request->linux()); !status.ok()) return status;
+      c->resources_json = reconcile::to_json(request->linux());
+      for (const auto& [k, v] : request->annotations()) c->annotations[k] = v;
+      c->generation += 1;
+      c->last_error.clear();
+      generation = c->generation;
+      change.put(*c);
+      change.commit();
+    }
+    ctx_.crash_points.hit("store-written:UpdateContainerResources");
+    ctx_.reconciler.enqueue_container(id);
+    std::string error;
+    const bool reached = wait_for(context, [&](const store::Registry::View& view) {
+      const auto* c = view.container(id);
+      if (!c || c->observed_generation >= generation) return true;
+      error = c->last_error;
+      return !error.empty();
+    });
+    if (!error.empty()) return status_from_reconcile_error("UpdateContainerResources", error);
+    if (!reached)
+      return {::grpc::StatusCode::DEADLINE_EXCEEDED, "UpdateContainerResources: LXD did not apply them in time"};
+    return ::grpc::Status::OK;
+  });
+}
+
+}  // namespace lxe::cri
