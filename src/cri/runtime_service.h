@@ -54,6 +54,9 @@ class RuntimeService final : public v1::RuntimeService::Service {
   ::grpc::Status ExecSync(::grpc::ServerContext*, const v1::ExecSyncRequest*, v1::ExecSyncResponse*) override;
   ::grpc::Status ReopenContainerLog(::grpc::ServerContext*, const v1::ReopenContainerLogRequest*,
                                     v1::ReopenContainerLogResponse*) override;
+  // container_events.cc
+  ::grpc::Status GetContainerEvents(::grpc::ServerContext*, const v1::GetEventsRequest*,
+                                    ::grpc::ServerWriter<v1::ContainerEventResponse>*) override;
   // container_update.cc
   ::grpc::Status UpdateContainerResources(::grpc::ServerContext*, const v1::UpdateContainerResourcesRequest*,
                                           v1::UpdateContainerResourcesResponse*) override;

@@ -1,5 +1,7 @@
 #include "store/registry.h"
 
+#include <algorithm>
+
 #include "common/time.h"
 
 namespace lxe::store {
@@ -144,6 +146,29 @@ void Registry::Change::commit() {
     for (const auto& e : events_) store.append_event(e);
     txn.commit();
   }
+  // Observed transitions, computed against the state before this change.
+  std::vector<ContainerTransition> transitions;
+  for (const auto& [id, c] : containers_) {
+    const auto before = registry_.containers_.find(id);
+    const auto old_state =
+        before == registry_.containers_.end() ? ContainerObserved::Unknown : before->second.observed_state;
+    std::optional<ContainerTransition::Kind> kind;
+    if (!c) {
+      if (before != registry_.containers_.end()) kind = ContainerTransition::Kind::Deleted;
+    } else if (c->observed_state != old_state) {
+      if (c->observed_state == ContainerObserved::Created) kind = ContainerTransition::Kind::Created;
+      if (c->observed_state == ContainerObserved::Running) kind = ContainerTransition::Kind::Started;
+      if (c->observed_state == ContainerObserved::Exited) kind = ContainerTransition::Kind::Stopped;
+    }
+    if (!kind) continue;
+    const ContainerRecord& record = c ? *c : before->second;
+    std::optional<SandboxRecord> sandbox;
+    if (const auto staged = sandboxes_.find(record.sandbox_id); staged != sandboxes_.end())
+      sandbox = staged->second;
+    else if (const auto* s = View(registry_).sandbox(record.sandbox_id))
+      sandbox = *s;
+    transitions.push_back({*kind, record, sandbox});
+  }
   for (auto& [id, s] : sandboxes_) {
     if (s)
       registry_.sandboxes_[id] = std::move(*s);
@@ -158,7 +183,48 @@ void Registry::Change::commit() {
   }
   committed_ = true;
   lock_.unlock();
+  if (!transitions.empty()) registry_.publish(std::move(transitions));
   registry_.committed_cv_.notify_all();
+}
+
+}  // namespace lxe::store
+
+namespace lxe::store {
+
+std::unique_ptr<Registry::Subscription> Registry::subscribe() const {
+  auto subscription = std::make_unique<Subscription>(SubscriptionKey{}, *this);
+  std::lock_guard lock(subscribers_mutex_);
+  subscribers_.push_back(subscription.get());
+  return subscription;
+}
+
+Registry::Subscription::~Subscription() {
+  std::lock_guard lock(registry_.subscribers_mutex_);
+  auto& subs = registry_.subscribers_;
+  subs.erase(std::remove(subs.begin(), subs.end(), this), subs.end());
+}
+
+void Registry::Subscription::push(ContainerTransition transition) {
+  {
+    std::lock_guard lock(mutex_);
+    if (queue_.size() >= kMaxQueued) queue_.pop_front();
+    queue_.push_back(std::move(transition));
+  }
+  ready_.notify_one();
+}
+
+std::optional<ContainerTransition> Registry::Subscription::next(std::chrono::steady_clock::time_point deadline) {
+  std::unique_lock lock(mutex_);
+  if (!ready_.wait_until(lock, deadline, [this] { return !queue_.empty(); })) return std::nullopt;
+  ContainerTransition t = std::move(queue_.front());
+  queue_.pop_front();
+  return t;
+}
+
+void Registry::publish(std::vector<ContainerTransition> transitions) const {
+  std::lock_guard lock(subscribers_mutex_);
+  for (auto* subscriber : subscribers_)
+    for (const auto& t : transitions) subscriber->push(t);
 }
 
 }  // namespace lxe::store

@@ -9,6 +9,9 @@
 
 #include <chrono>
 #include <condition_variable>
+#include <deque>
+#include <memory>
+#include <mutex>
 #include <functional>
 #include <map>
 #include <optional>
@@ -21,8 +24,44 @@
 
 namespace lxe::store {
 
+// A container's observed lifecycle moving on, as CRI's GetContainerEvents reports it.
+struct ContainerTransition {
+  enum class Kind { Created, Started, Stopped, Deleted };
+  Kind kind;
+  ContainerRecord container;  // as it is after the change (before, for Deleted)
+  std::optional<SandboxRecord> sandbox;
+};
+
 class Registry {
+  // Only the Registry can make a Subscription (passkey: its constructor needs this private type).
+  struct SubscriptionKey {
+    explicit SubscriptionKey() = default;
+  };
+
  public:
+  // A queue of container transitions for one reader (a GetContainerEvents stream). Only
+  // transitions committed while it exists are queued; a reader too slow to keep up loses the
+  // oldest beyond `kMaxQueued` (kubelet relists anyway).
+  class Subscription {
+   public:
+    static constexpr size_t kMaxQueued = 10000;
+    Subscription(SubscriptionKey, const Registry& registry) : registry_(registry) {}
+    ~Subscription();
+    Subscription(const Subscription&) = delete;
+    Subscription& operator=(const Subscription&) = delete;
+    // The next transition, or nullopt when none came before `deadline`.
+    std::optional<ContainerTransition> next(std::chrono::steady_clock::time_point deadline);
+
+   private:
+    friend class Registry;
+    void push(ContainerTransition transition);
+    const Registry& registry_;
+    std::mutex mutex_;
+    std::condition_variable ready_;
+    std::deque<ContainerTransition> queue_;
+  };
+  std::unique_ptr<Subscription> subscribe() const;
+
   // Loads every record from `store`.
   explicit Registry(Store& store);
 
@@ -89,7 +128,11 @@ class Registry {
   std::vector<ReconcileEvent> events(const EventQuery& query) const { return store_.list_events(query); }
 
  private:
+  void publish(std::vector<ContainerTransition> transitions) const;
+
   Store& store_;
+  mutable std::mutex subscribers_mutex_;
+  mutable std::vector<Subscription*> subscribers_;
   mutable std::shared_mutex mutex_;
   mutable std::condition_variable_any committed_cv_;
   std::map<std::string, SandboxRecord> sandboxes_;
