@@ -38,7 +38,7 @@ namespace lxe::cri {
       }
       change.commit();
     }
-    for (const auto& c : container_ids) ctx_.crash_points.hit("store-written:RemovePodSandbox");
+    ctx_.crash_points.hit("store-written:RemovePodSandbox");
     for (const auto& c : container_ids) ctx_.reconciler.enqueue_container(c);
     ctx_.reconciler.enqueue_sandbox(id);
 

@@ -102,7 +102,7 @@ std::unique_ptr<grpc::ClientContext> context_with_deadline(std::chrono::millisec
 }
 
 DaemonProcess::DaemonProcess(const TempDir& dir, std::vector<std::string> extra_args,
-                             std::chrono::milliseconds ready_timeout)
+                             std::chrono::milliseconds ready_timeout, std::vector<std::string> extra_env)
     : socket_(dir.file("lxe.sock")), stderr_path_(dir.file("lxe.stderr")) {
   std::vector<std::string> argv = {LXE_BINARY};
   bool has_socket = false, has_db = false;
@@ -120,7 +120,8 @@ DaemonProcess::DaemonProcess(const TempDir& dir, std::vector<std::string> extra_
   argv.insert(argv.end(), extra_args.begin(), extra_args.end());
   for (size_t i = 0; i + 1 < argv.size(); ++i)
     if (argv[i] == "--socket") socket_ = argv[i + 1];
-  pid_ = spawn(argv, dir.file("lxe.stdout"), stderr_path_, {"LXE_TEST_MARK=" + test_pid_value()});
+  extra_env.push_back("LXE_TEST_MARK=" + test_pid_value());
+  pid_ = spawn(argv, dir.file("lxe.stdout"), stderr_path_, extra_env);
 
   // Create the channel only once the socket accepts connections: a channel whose first connect
   // fails backs off for seconds before it tries again.
@@ -176,6 +177,21 @@ int DaemonProcess::stop(int signal, std::chrono::milliseconds timeout) {
   }
   pid_ = -1;
   return exit_code_of(status);
+}
+
+}  // namespace lxe::test
+
+namespace lxe::test {
+
+int DaemonProcess::wait_for_death(std::chrono::milliseconds timeout) {
+  if (pid_ <= 0) return 0;
+  int status = 0;
+  if (!wait_for(pid_, timeout, status)) return -1;
+  pid_ = -1;
+  runtime_.reset();
+  images_.reset();
+  channel_.reset();
+  return WIFSIGNALED(status) ? WTERMSIG(status) : 0;
 }
 
 }  // namespace lxe::test

@@ -34,7 +34,8 @@ class DaemonProcess {
   // the CRI socket answers Version. Throws std::runtime_error with the daemon's stderr if it
   // exits or does not answer within `ready_timeout`.
   DaemonProcess(const TempDir& dir, std::vector<std::string> extra_args,
-                std::chrono::milliseconds ready_timeout = std::chrono::seconds(20));
+                std::chrono::milliseconds ready_timeout = std::chrono::seconds(20),
+                std::vector<std::string> extra_env = {});
   ~DaemonProcess();  // SIGTERM, then SIGKILL after a grace period
   DaemonProcess(const DaemonProcess&) = delete;
   DaemonProcess& operator=(const DaemonProcess&) = delete;
@@ -48,6 +49,10 @@ class DaemonProcess {
 
   // Sends `signal` and waits for the exit; returns the exit code (-1 for death by signal).
   int stop(int signal, std::chrono::milliseconds timeout = std::chrono::seconds(10));
+
+  // Waits up to `timeout` for the process to end by itself (a crash point); returns the signal
+  // that killed it, 0 when it exited normally, -1 when it is still running.
+  int wait_for_death(std::chrono::milliseconds timeout);
 
  private:
   std::string socket_;

@@ -1,0 +1,495 @@
+#include "ctl/views.h"
+
+#include <google/protobuf/util/json_util.h>
+
+#include <algorithm>
+#include <cstdio>
+
+#include "reconcile/lxd_specs.h"
+#include "reconcile/naming.h"
+
+namespace lxe::ctl {
+
+using store::ContainerObserved;
+using store::ContainerRecord;
+using store::ReconcileEvent;
+using store::SandboxRecord;
+
+namespace {
+
+constexpr size_t kErrorWidth = 60;
+
+nlohmann::json map_json(const store::StringMap& m) {
+  nlohmann::json out = nlohmann::json::object();
+  for (const auto& [k, v] : m) out[k] = v;
+  return out;
+}
+
+// A stored JSON text as JSON; the text itself when it does not parse (nothing is hidden).
+nlohmann::json stored_json(const std::string& text) {
+  try {
+    return nlohmann::json::parse(text);
+  } catch (const std::exception&) {
+    return text;
+  }
+}
+
+std::string proto_json(const google::protobuf::Message& m) {
+  std::string out;
+  google::protobuf::util::JsonPrintOptions options;
+  options.always_print_primitive_fields = true;
+  (void)google::protobuf::util::MessageToJsonString(m, &out, options);
+  return out;
+}
+
+Color state_color(const std::string& cri) {
+  if (cri == "CONTAINER_RUNNING" || cri == "SANDBOX_READY") return Color::Green;
+  if (cri == "CONTAINER_EXITED" || cri == "SANDBOX_NOTREADY") return Color::Yellow;
+  if (cri == "CONTAINER_UNKNOWN") return Color::Red;
+  return Color::Cyan;
+}
+
+std::string dash(const std::string& s) { return s.empty() ? "-" : s; }
+
+std::string joined_map(const store::StringMap& m) {
+  std::string out;
+  for (const auto& [k, v] : m) out += (out.empty() ? "" : "\n") + k + "=" + v;
+  return out;
+}
+
+std::string when(int64_t ns, int64_t now_ns) {
+  if (ns == 0) return "-";
+  return short_time(ns) + " (" + human_age(ns, now_ns) + " ago)";
+}
+
+nlohmann::json events_json(const std::vector<ReconcileEvent>& events) {
+  nlohmann::json out = nlohmann::json::array();
+  for (const auto& e : events) out.push_back(event_json(e));
+  return out;
+}
+
+std::string events_text(const std::vector<ReconcileEvent>& events) {
+  size_t seq_width = 0, action_width = 0;
+  for (const auto& e : events) {
+    seq_width = std::max(seq_width, std::to_string(e.seq).size());
+    action_width = std::max(action_width, e.action.size());
+  }
+  std::string out;
+  for (const auto& e : events) {
+    const std::string seq = std::to_string(e.seq);
+    std::string line = std::string(seq_width - seq.size(), ' ') + seq + "  " + short_time(e.at) + "  gen " +
+                       std::to_string(e.generation) + "  " + e.action + std::string(action_width - e.action.size(), ' ') +
+                       "  " + std::string(to_string(e.outcome)) + (e.detail.empty() ? "" : "  " + one_line(e.detail, 100));
+    out += (out.empty() ? "" : "\n") + line;
+  }
+  return out;
+}
+
+// The resources that are set, as "memoryLimitInBytes=67108864, cpuQuota=50000".
+std::string resources_text(const nlohmann::json& resources) {
+  if (!resources.is_object()) return resources.is_null() ? "none" : resources.dump();
+  std::string out;
+  for (const auto& [k, v] : resources.items()) {
+    if (v.is_null() || (v.is_string() && (v.get<std::string>().empty() || v.get<std::string>() == "0")) ||
+        (v.is_number() && v.get<double>() == 0) || ((v.is_array() || v.is_object()) && v.empty()))
+      continue;
+    out += (out.empty() ? "" : ", ") + k + "=" + (v.is_string() ? v.get<std::string>() : v.dump());
+  }
+  return out.empty() ? "none" : out;
+}
+
+// The limits.* keys lxe manages, as the instance has them.
+nlohmann::json live_limits(const lxd::Instance& instance) {
+  nlohmann::json out = nlohmann::json::object();
+  for (const auto& [key, _] : reconcile::managed_limits({})) {
+    const auto it = instance.config.find(key);
+    out[key] = it == instance.config.end() ? "" : it->second;
+  }
+  return out;
+}
+
+nlohmann::json live_json(const LxdLive& live) {
+  nlohmann::json out = nlohmann::json::object();
+  if (!live.instance) {
+    out["instance"] = nullptr;
+  } else {
+    const auto& i = *live.instance;
+    nlohmann::json devices = nlohmann::json::array();
+    for (const auto& [name, _] : i.devices) devices.push_back(name);
+    out["instance"] = {{"name", i.name},       {"status", i.status},   {"profiles", i.profiles},
+                       {"limits", live_limits(i)}, {"devices", devices}, {"createdAt", i.created_at}};
+  }
+  if (live.profile_exists) out["profileExists"] = *live.profile_exists;
+  return out;
+}
+
+std::string live_text(const LxdLive& live) {
+  if (!live.instance) return "instance: not in LXD";
+  const auto& i = *live.instance;
+  std::string out = "instance: " + i.status;
+  std::string limits;
+  const nlohmann::json limits_in_force = live_limits(i);
+  for (const auto& [k, v] : limits_in_force.items())
+    if (!v.get<std::string>().empty()) limits += (limits.empty() ? "" : ", ") + k + "=" + v.get<std::string>();
+  out += "\nlimits: " + (limits.empty() ? std::string("none") : limits);
+  std::string devices;
+  for (const auto& [name, _] : i.devices) devices += (devices.empty() ? "" : ", ") + name;
+  out += "\ndevices: " + (devices.empty() ? std::string("none") : devices);
+  if (live.profile_exists) out += std::string("\nprofile: ") + (*live.profile_exists ? "present" : "not in LXD");
+  return out;
+}
+
+}  // namespace
+
+std::string cri_state(const SandboxRecord& s) {
+  return s.desired_state == store::SandboxState::Ready && s.observed_state == store::SandboxObserved::Ready
+             ? "SANDBOX_READY"
+             : "SANDBOX_NOTREADY";
+}
+
+std::string cri_state(const ContainerRecord& c) {
+  switch (c.observed_state) {
+    case ContainerObserved::Created: return "CONTAINER_CREATED";
+    case ContainerObserved::Running: return "CONTAINER_RUNNING";
+    case ContainerObserved::Exited: return "CONTAINER_EXITED";
+    case ContainerObserved::Unknown:
+    case ContainerObserved::Absent: break;
+  }
+  if (c.started_at != 0) return c.finished_at != 0 ? "CONTAINER_EXITED" : "CONTAINER_UNKNOWN";
+  return c.desired_state == store::ContainerState::Created ? "CONTAINER_CREATED" : "CONTAINER_UNKNOWN";
+}
+
+std::string cri_image_ref(const std::string& fingerprint) {
+  return fingerprint.empty() ? "" : "sha256:" + fingerprint;
+}
+
+namespace {
+
+bool labels_match(const store::StringMap& labels, const std::vector<std::pair<std::string, std::string>>& wanted) {
+  for (const auto& [k, v] : wanted) {
+    const auto it = labels.find(k);
+    if (it == labels.end() || it->second != v) return false;
+  }
+  return true;
+}
+
+bool pod_matches(const std::string& sandbox_id, const SandboxRecord* pod, const std::string& wanted) {
+  if (sandbox_id.rfind(wanted, 0) == 0) return true;
+  return pod && pod->name == wanted;
+}
+
+}  // namespace
+
+bool matches(const SandboxRecord& s, const ListFilters& f) {
+  if (f.state && cri_state(s) != *f.state) return false;
+  if (f.pod && !pod_matches(s.id, &s, *f.pod)) return false;
+  if (f.namespace_ && s.namespace_ != *f.namespace_) return false;
+  return labels_match(s.labels, f.labels);
+}
+
+bool matches(const ContainerRecord& c, const SandboxRecord* pod, const ListFilters& f) {
+  if (f.state && cri_state(c) != *f.state) return false;
+  if (f.pod && !pod_matches(c.sandbox_id, pod, *f.pod)) return false;
+  if (f.namespace_ && (!pod || pod->namespace_ != *f.namespace_)) return false;
+  if (f.name && c.name != *f.name) return false;
+  return labels_match(c.labels, f.labels);
+}
+
+nlohmann::json sandbox_json(const SandboxRecord& s, size_t container_count) {
+  return {
+      {"id", s.id},
+      {"metadata", {{"name", s.name}, {"namespace", s.namespace_}, {"uid", s.uid}, {"attempt", s.attempt}}},
+      {"state", cri_state(s)},
+      {"createdAt", time_json(s.created_at)},
+      {"labels", map_json(s.labels)},
+      {"annotations", map_json(s.annotations)},
+      {"runtimeHandler", s.runtime_handler},
+      {"desiredState", to_string(s.desired_state)},
+      {"observedState", to_string(s.observed_state)},
+      {"generation", s.generation},
+      {"observedGeneration", s.observed_generation},
+      {"lastError", s.last_error},
+      {"infraPid", s.infra_pid},
+      {"lxdName", s.lxd_name},
+      {"containers", container_count},
+  };
+}
+
+nlohmann::json container_json(const ContainerRecord& c, const SandboxRecord* pod) {
+  nlohmann::json pod_json = nullptr;
+  if (pod) pod_json = {{"name", pod->name}, {"namespace", pod->namespace_}, {"uid", pod->uid}};
+  return {
+      {"id", c.id},
+      {"podSandboxId", c.sandbox_id},
+      {"metadata", {{"name", c.name}, {"attempt", c.attempt}}},
+      {"image", {{"image", c.image}}},
+      {"imageRef", cri_image_ref(c.image_ref)},
+      {"state", cri_state(c)},
+      {"createdAt", time_json(c.created_at)},
+      {"startedAt", time_json(c.started_at)},
+      {"finishedAt", time_json(c.finished_at)},
+      {"exitCode", c.exit_code},
+      {"reason", c.reason},
+      {"message", c.message},
+      {"labels", map_json(c.labels)},
+      {"annotations", map_json(c.annotations)},
+      {"pod", pod_json},
+      {"desiredState", to_string(c.desired_state)},
+      {"observedState", to_string(c.observed_state)},
+      {"generation", c.generation},
+      {"observedGeneration", c.observed_generation},
+      {"lastError", c.last_error},
+      {"logPath", c.log_path},
+      {"lxdName", c.lxd_name},
+  };
+}
+
+Table sandbox_table(const std::vector<SandboxRecord>& sandboxes, const std::vector<size_t>& container_counts,
+                    int64_t now_ns) {
+  Table t({"POD ID", "NAME", "NAMESPACE", "ATTEMPT", "STATE", "DESIRED", "OBSERVED", "CONTAINERS", "AGE",
+           "LAST ERROR"});
+  for (size_t i = 0; i < sandboxes.size(); ++i) {
+    const auto& s = sandboxes[i];
+    const std::string state = cri_state(s);
+    t.add({{short_id(s.id)},
+           {s.name},
+           {s.namespace_},
+           {std::to_string(s.attempt)},
+           {state, state_color(state)},
+           {std::string(to_string(s.desired_state))},
+           {std::string(to_string(s.observed_state))},
+           {std::to_string(i < container_counts.size() ? container_counts[i] : 0)},
+           {human_age(s.created_at, now_ns)},
+           {dash(one_line(s.last_error, kErrorWidth)), Color::Red}});
+  }
+  return t;
+}
+
+Table container_table(const std::vector<ContainerRecord>& containers, const std::vector<const SandboxRecord*>& pods,
+                      int64_t now_ns) {
+  Table t({"CONTAINER ID", "NAME", "ATTEMPT", "NAMESPACE", "POD", "IMAGE", "STATE", "DESIRED", "OBSERVED", "AGE",
+           "LAST ERROR"});
+  for (size_t i = 0; i < containers.size(); ++i) {
+    const auto& c = containers[i];
+    const SandboxRecord* pod = i < pods.size() ? pods[i] : nullptr;
+    const std::string state = cri_state(c);
+    t.add({{short_id(c.id)},
+           {c.name},
+           {std::to_string(c.attempt)},
+           {pod ? pod->namespace_ : "-"},
+           {pod ? pod->name : short_id(c.sandbox_id)},
+           {c.image},
+           {state, state_color(state)},
+           {std::string(to_string(c.desired_state))},
+           {std::string(to_string(c.observed_state))},
+           {human_age(c.created_at, now_ns)},
+           {dash(one_line(c.last_error, kErrorWidth)), Color::Red}});
+  }
+  return t;
+}
+
+std::variant<Target, LookupError> resolve_target(const std::string& wanted, const std::vector<SandboxRecord>& sandboxes,
+                                                 const std::vector<ContainerRecord>& containers,
+                                                 const std::vector<Target>& history) {
+  std::vector<Target> matches;
+  auto consider = [&](store::ObjectKind kind, const std::string& id) {
+    if (id.rfind(wanted, 0) != 0) return;
+    for (const auto& m : matches)
+      if (m.id == id) return;
+    matches.push_back({kind, id});
+  };
+  for (const auto& s : sandboxes)
+    if (s.id == wanted || s.lxd_name == wanted) return Target{store::ObjectKind::Sandbox, s.id};
+  for (const auto& c : containers)
+    if (c.id == wanted || c.lxd_name == wanted) return Target{store::ObjectKind::Container, c.id};
+  for (const auto& h : history)
+    if (h.id == wanted) return h;
+  for (const auto& s : sandboxes) consider(store::ObjectKind::Sandbox, s.id);
+  for (const auto& c : containers) consider(store::ObjectKind::Container, c.id);
+  for (const auto& h : history) consider(h.kind, h.id);
+  if (matches.size() == 1) return matches[0];
+  if (matches.empty())
+    return LookupError{"no pod sandbox or container with ID '" + wanted + "' in the store" +
+                           (history.empty() ? "" : " or its event log"),
+                       false};
+  std::string names;
+  for (size_t i = 0; i < matches.size() && i < 5; ++i)
+    names += (i ? ", " : "") + std::string(to_string(matches[i].kind)) + " " + short_id(matches[i].id);
+  if (matches.size() > 5) names += ", ...";
+  return LookupError{"ID prefix '" + wanted + "' is ambiguous: it matches " + std::to_string(matches.size()) +
+                         " objects (" + names + "); give more of the ID",
+                     true};
+}
+
+nlohmann::json resources_json(const ContainerRecord& c) {
+  if (c.resources_json.empty() || c.resources_json == "{}") return nullptr;
+  runtime::v1::LinuxContainerResources r;
+  google::protobuf::util::JsonParseOptions options;
+  options.ignore_unknown_fields = true;
+  if (!google::protobuf::util::JsonStringToMessage(c.resources_json, &r, options).ok())
+    return stored_json(c.resources_json);
+  return stored_json(proto_json(r));
+}
+
+nlohmann::json sandbox_detail_json(const SandboxRecord& s, const std::vector<ContainerRecord>& containers,
+                                   const std::vector<ReconcileEvent>& recent_events,
+                                   const std::optional<LxdLive>& live) {
+  nlohmann::json out = {{"kind", "sandbox"}};
+  out.update(sandbox_json(s, containers.size()));
+  nlohmann::json members = nlohmann::json::array();
+  for (const auto& c : containers)
+    members.push_back({{"id", c.id}, {"name", c.name}, {"attempt", c.attempt}, {"state", cri_state(c)}});
+  out["containers"] = members;
+  out["updatedAt"] = time_json(s.updated_at);
+  out["lxd"] = {{"profile", s.lxd_name}, {"instance", s.lxd_name}};
+  out["config"] = stored_json(s.config_json);
+  out["recentEvents"] = events_json(recent_events);
+  if (live) out["lxdLive"] = live_json(*live);
+  return out;
+}
+
+nlohmann::json container_detail_json(const ContainerRecord& c, const SandboxRecord* pod,
+                                     const std::vector<ReconcileEvent>& recent_events,
+                                     const std::optional<LxdLive>& live) {
+  nlohmann::json out = {{"kind", "container"}};
+  out.update(container_json(c, pod));
+  out["imageId"] = cri_image_ref(c.image_ref);
+  out["imageFingerprint"] = c.image_ref;
+  nlohmann::json mounts = nlohmann::json::array();
+  try {
+    const auto config = reconcile::parse_container_config(c.config_json);
+    for (const auto& m : config.mounts()) mounts.push_back(stored_json(proto_json(m)));
+  } catch (const std::exception&) {
+  }
+  out["mounts"] = mounts;
+  out["resources"] = resources_json(c).is_null() ? nlohmann::json(nullptr) : nlohmann::json{{"linux", resources_json(c)}};
+  out["stopTimeout"] = c.stop_timeout;
+  out["updatedAt"] = time_json(c.updated_at);
+  out["lxd"] = {{"instance", c.lxd_name},
+                {"profiles", pod ? nlohmann::json::array({"default", pod->lxd_name}) : nlohmann::json::array()}};
+  out["config"] = stored_json(c.config_json);
+  out["recentEvents"] = events_json(recent_events);
+  if (live) out["lxdLive"] = live_json(*live);
+  return out;
+}
+
+std::string sandbox_detail_text(const SandboxRecord& s, const std::vector<ContainerRecord>& containers,
+                                const std::vector<ReconcileEvent>& recent_events, const std::optional<LxdLive>& live,
+                                int64_t now_ns, bool color) {
+  const std::string state = cri_state(s);
+  std::string members;
+  for (const auto& c : containers)
+    members += (members.empty() ? "" : "\n") + short_id(c.id) + "  " + c.name + "  attempt " +
+               std::to_string(c.attempt) + "  " + cri_state(c);
+  std::vector<std::pair<std::string, Cell>> kv = {
+      {"Pod sandbox", {s.id}},
+      {"Name", {s.namespace_ + "/" + s.name + " (attempt " + std::to_string(s.attempt) + ")"}},
+      {"UID", {s.uid}},
+      {"State", {state, state_color(state)}},
+      {"Desired", {std::string(to_string(s.desired_state)) + " (generation " + std::to_string(s.generation) + ")"}},
+      {"Observed", {std::string(to_string(s.observed_state)) + " (observed generation " +
+                    std::to_string(s.observed_generation) + ")"}},
+      {"Last error", {s.last_error, Color::Red}},
+      {"Created", {when(s.created_at, now_ns)}},
+      {"Updated", {when(s.updated_at, now_ns)}},
+      {"Runtime handler", {s.runtime_handler}},
+      {"Infra PID", {s.infra_pid == 0 ? "" : std::to_string(s.infra_pid)}},
+      {"LXD profile", {s.lxd_name}},
+      {"LXD instance", {s.lxd_name + " (namespace holder)"}},
+      {"Containers", {members}},
+      {"Labels", {joined_map(s.labels)}},
+      {"Annotations", {joined_map(s.annotations)}},
+      {"Config", {stored_json(s.config_json).dump(2)}},
+      {"Recent events", {events_text(recent_events)}},
+  };
+  if (live) kv.push_back({"LXD now", {live_text(*live)}});
+  return render_key_values(kv, color);
+}
+
+std::string container_detail_text(const ContainerRecord& c, const SandboxRecord* pod,
+                                  const std::vector<ReconcileEvent>& recent_events,
+                                  const std::optional<LxdLive>& live, int64_t now_ns, bool color) {
+  const std::string state = cri_state(c);
+  const bool finished = c.finished_at != 0;
+  const nlohmann::json resources = resources_json(c);
+  std::string mounts;
+  try {
+    const auto config = reconcile::parse_container_config(c.config_json);
+    for (const auto& m : config.mounts())
+      mounts += (mounts.empty() ? "" : "\n") + m.host_path() + " -> " + m.container_path() +
+                (m.readonly() ? " (ro)" : "");
+  } catch (const std::exception&) {
+  }
+  std::vector<std::pair<std::string, Cell>> kv = {
+      {"Container", {c.id}},
+      {"Name", {c.name + " (attempt " + std::to_string(c.attempt) + ")"}},
+      {"Pod", {pod ? pod->namespace_ + "/" + pod->name + " (" + short_id(c.sandbox_id) + ")" : c.sandbox_id}},
+      {"Image", {c.image}},
+      {"Image ref", {cri_image_ref(c.image_ref)}},
+      {"State", {state, state_color(state)}},
+      {"Desired", {std::string(to_string(c.desired_state)) + " (generation " + std::to_string(c.generation) + ")"}},
+      {"Observed", {std::string(to_string(c.observed_state)) + " (observed generation " +
+                    std::to_string(c.observed_generation) + ")"}},
+      {"Last error", {c.last_error, Color::Red}},
+      {"Created", {when(c.created_at, now_ns)}},
+      {"Started", {when(c.started_at, now_ns)}},
+      {"Finished", {when(c.finished_at, now_ns)}},
+      {"Exit code", {finished ? std::to_string(c.exit_code) : ""}},
+      {"Reason", {c.reason}},
+      {"Message", {c.message}},
+      {"Log path", {c.log_path}},
+      {"Stop timeout", {std::to_string(c.stop_timeout) + "s"}},
+      {"Resources", {resources_text(resources)}},
+      {"LXD instance", {c.lxd_name}},
+      {"LXD profiles", {pod ? "default, " + pod->lxd_name : ""}},
+      {"Mounts", {mounts}},
+      {"Labels", {joined_map(c.labels)}},
+      {"Annotations", {joined_map(c.annotations)}},
+      {"Config", {stored_json(c.config_json).dump(2)}},
+      {"Recent events", {events_text(recent_events)}},
+  };
+  if (live) kv.push_back({"LXD now", {live_text(*live)}});
+  return render_key_values(kv, color);
+}
+
+nlohmann::json event_json(const ReconcileEvent& e) {
+  return {{"seq", e.seq},
+          {"time", time_json(e.at)},
+          {"objectKind", to_string(e.object_kind)},
+          {"objectId", e.object_id},
+          {"generation", e.generation},
+          {"action", e.action},
+          {"outcome", to_string(e.outcome)},
+          {"detail", e.detail}};
+}
+
+namespace {
+
+std::string padded(const std::string& s, size_t width) {
+  const size_t w = display_width(s);
+  return w >= width ? s + " " : s + std::string(width - w, ' ');
+}
+
+}  // namespace
+
+std::string event_header(bool color) {
+  std::string line = padded("SEQ", 8) + padded("TIME", 27) + padded("KIND", 12) + padded("ID", 16) +
+                     padded("GEN", 6) + padded("ACTION", 19) + padded("OUTCOME", 10) + "DETAIL";
+  return colorize(line, Color::Bold, color) + "\n";
+}
+
+std::string event_line(const ReconcileEvent& e, bool color) {
+  const std::string outcome(to_string(e.outcome));
+  const Color outcome_color = e.outcome == store::EventOutcome::Error ? Color::Red
+                              : e.outcome == store::EventOutcome::Ok  ? Color::Green
+                                                                      : Color::None;
+  std::string line = padded(std::to_string(e.seq), 8) + padded(short_time(e.at), 27) +
+                     padded(std::string(to_string(e.object_kind)), 12) + padded(short_id(e.object_id), 16) +
+                     padded(std::to_string(e.generation), 6) + padded(e.action, 19) +
+                     colorize(outcome, outcome_color, color) + std::string(10 - std::min<size_t>(9, outcome.size()), ' ') +
+                     one_line(e.detail, 200);
+  while (!line.empty() && line.back() == ' ') line.pop_back();
+  return line + "\n";
+}
+
+}  // namespace lxe::ctl
