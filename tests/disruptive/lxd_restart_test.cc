@@ -1,0 +1,88 @@
+// LXD restarting under a running lxe: lxe keeps serving reads from its store, reports
+// RuntimeReady=false with a reason, answers calls that need LXD with UNAVAILABLE in bounded time,
+// and recovers by itself when LXD is back; the running container is never restarted.
+#include <signal.h>
+
+#include <catch2/catch.hpp>
+#include <thread>
+
+#include "support/cri_fixture.h"
+#include "support/process.h"
+
+namespace v1 = ::runtime::v1;
+
+namespace {
+
+bool runtime_ready(lxe::test::CriFixture& fx) {
+  auto ctx = lxe::test::context_with_deadline(std::chrono::seconds(5));
+  v1::StatusResponse response;
+  if (!fx.runtime().Status(ctx.get(), v1::StatusRequest(), &response).ok()) return false;
+  for (const auto& c : response.status().conditions())
+    if (c.type() == "RuntimeReady") return c.status();
+  return false;
+}
+
+template <typename Fn>
+bool eventually(Fn&& done, std::chrono::seconds limit = std::chrono::seconds(60)) {
+  const auto deadline = std::chrono::steady_clock::now() + limit;
+  while (std::chrono::steady_clock::now() < deadline) {
+    if (done()) return true;
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  }
+  return done();
+}
+
+// Starts LXD again the way the set-up script does (without systemd here).
+void start_lxd() {
+  const auto r = lxe::test::run_command({"/bin/bash", LXE_SOURCE_DIR "/scripts/setup.sh", "--no-build"},
+                                        std::chrono::seconds(180));
+  INFO(r.out << r.err);
+  REQUIRE(r.exit_code == 0);
+}
+
+}  // namespace
+
+TEST_CASE("LXD restarts under lxe: nothing restarts and lxe recovers by itself", "[lxd][disruptive]") {
+  lxe::test::CriFixture fx("lxdrs");
+  const auto pod = fx.pod_config("p");
+  const std::string pod_id = fx.must_run_pod(pod);
+  const std::string id = fx.must_run_container(pod_id, fx.container_config("c", {"sleep", "3600"}), pod);
+  const auto instances = fx.lxd_instances();
+  std::string instance;
+  for (const auto& name : instances)
+    if (name.find("-c-") != std::string::npos) instance = name;
+  REQUIRE_FALSE(instance.empty());
+  const int64_t pid = fx.lxd().get_instance_state(instance).pid;
+  REQUIRE(pid > 0);
+  REQUIRE(runtime_ready(fx));
+
+  // Stop the LXD daemon (SIGTERM leaves instances running; their processes do not depend on it).
+  const int64_t lxd_pid = fx.lxd().server_info().raw["environment"].value("server_pid", int64_t{0});
+  REQUIRE(lxd_pid > 0);
+  REQUIRE(::kill(static_cast<pid_t>(lxd_pid), SIGTERM) == 0);
+  struct RestartLxd {
+    ~RestartLxd() {
+      // Whatever happens in the test, LXD must be up again for the rest of the suite.
+      lxe::test::run_command({"/bin/bash", LXE_SOURCE_DIR "/scripts/setup.sh", "--no-build"}, std::chrono::seconds(180));
+    }
+  } restart_lxd_at_exit;
+
+  // lxe notices, says why, and keeps answering from its store.
+  CHECK(eventually([&] { return !runtime_ready(fx); }, std::chrono::seconds(20)));
+  CHECK(fx.wait_for_state(id, v1::CONTAINER_RUNNING).state() == v1::CONTAINER_RUNNING);
+  CHECK(fx.list_pods().size() == 1);
+  // A call that needs LXD fails fast and says LXD is unavailable.
+  const auto started = std::chrono::steady_clock::now();
+  const auto second = fx.run_pod(fx.pod_config("q"));
+  CHECK(second.code() == grpc::StatusCode::UNAVAILABLE);
+  CHECK(std::chrono::steady_clock::now() - started < std::chrono::seconds(60));
+
+  start_lxd();
+  CHECK(eventually([&] { return runtime_ready(fx); }));
+  // Nothing restarted: same init PID, still running, and lxe works again.
+  CHECK(fx.lxd().get_instance_state(instance).pid == pid);
+  CHECK(fx.wait_for_state(id, v1::CONTAINER_RUNNING).state() == v1::CONTAINER_RUNNING);
+  const auto again = fx.run_pod(fx.pod_config("r"));
+  CHECK(again.ok());
+  fx.remove_all_pods_and_expect_clean();
+}
