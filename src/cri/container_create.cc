@@ -136,7 +136,7 @@ namespace {
     }
     ctx_.reconciler.enqueue_container(id);
     if (!reached) return {::grpc::StatusCode::DEADLINE_EXCEEDED, "CreateContainer: LXD did not create it in time"};
-    return status_from_reconcile_error("CreateContainer", error.empty() ? "the container was not created" : error);
+    return reconcile_failure("CreateContainer", error.empty() ? "the container was not created" : error);
   });
 }
 

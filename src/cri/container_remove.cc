@@ -34,7 +34,7 @@ namespace lxe::cri {
       error = c->last_error;
       return !error.empty();
     });
-    if (!error.empty()) return status_from_reconcile_error("RemoveContainer", error);
+    if (!error.empty()) return reconcile_failure("RemoveContainer", error);
     if (!gone) return {::grpc::StatusCode::DEADLINE_EXCEEDED, "RemoveContainer: LXD did not remove it in time"};
     return ::grpc::Status::OK;
   });

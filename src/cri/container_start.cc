@@ -63,7 +63,7 @@ namespace lxe::cri {
     }
     ctx_.reconciler.enqueue_container(id);
     if (!reached) return {::grpc::StatusCode::DEADLINE_EXCEEDED, "StartContainer: LXD did not start it in time"};
-    return status_from_reconcile_error("StartContainer", error);
+    return reconcile_failure("StartContainer", error);
   });
 }
 

@@ -36,7 +36,7 @@ namespace lxe::cri {
       error = c->last_error;
       return !error.empty();
     });
-    if (!error.empty()) return status_from_reconcile_error("StopContainer", error);
+    if (!error.empty()) return reconcile_failure("StopContainer", error);
     if (!reached) return {::grpc::StatusCode::DEADLINE_EXCEEDED, "StopContainer: LXD did not stop it in time"};
     return ::grpc::Status::OK;
   });

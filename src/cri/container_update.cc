@@ -87,7 +87,7 @@ namespace {
       error = c->last_error;
       return !error.empty();
     });
-    if (!error.empty()) return status_from_reconcile_error("UpdateContainerResources", error);
+    if (!error.empty()) return reconcile_failure("UpdateContainerResources", error);
     if (!reached)
       return {::grpc::StatusCode::DEADLINE_EXCEEDED, "UpdateContainerResources: LXD did not apply them in time"};
     return ::grpc::Status::OK;

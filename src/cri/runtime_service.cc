@@ -5,6 +5,7 @@
 
 #include "cri/errors.h"
 #include "cri/translate.h"
+#include "lxd/health.h"
 
 namespace lxe::cri {
 
@@ -39,6 +40,12 @@ std::vector<std::string> ids_of(const std::vector<Record>& records) {
   if (const auto* full = std::get_if<std::string>(&resolved)) out = ctx_.registry.container(*full);
   if (!out) return not_found("container " + id + " not found");
   return ::grpc::Status::OK;
+}
+
+::grpc::Status RuntimeService::reconcile_failure(const std::string& what, const std::string& last_error) const {
+  if (!ctx_.lxd_health.check_now().reachable)
+    return {::grpc::StatusCode::UNAVAILABLE, what + ": LXD is unavailable: " + last_error};
+  return status_from_reconcile_error(what, last_error);
 }
 
 bool RuntimeService::wait_for(::grpc::ServerContext* context,

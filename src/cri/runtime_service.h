@@ -67,6 +67,11 @@ class RuntimeService final : public v1::RuntimeService::Service {
   ::grpc::Status find_sandbox(const std::string& id, std::optional<store::SandboxRecord>& out) const;
   ::grpc::Status find_container(const std::string& id, std::optional<store::ContainerRecord>& out) const;
 
+  // The status for a recorded reconcile failure: UNAVAILABLE when LXD did not answer (by the
+  // error's own account or by the health check's: LXD going down mid-call can look like a plain
+  // server error), else UNKNOWN with the error.
+  ::grpc::Status reconcile_failure(const std::string& what, const std::string& last_error) const;
+
   // Waits until `done(view)` holds, bounded by the call's deadline and ctx_.max_wait.
   bool wait_for(::grpc::ServerContext* context,
                 const std::function<bool(const store::Registry::View&)>& done) const;

@@ -51,7 +51,7 @@ namespace lxe::cri {
         if (!c->last_error.empty()) error = c->last_error;
       return !error.empty();
     });
-    if (!error.empty()) return status_from_reconcile_error("RemovePodSandbox", error);
+    if (!error.empty()) return reconcile_failure("RemovePodSandbox", error);
     if (!done) return {::grpc::StatusCode::DEADLINE_EXCEEDED, "RemovePodSandbox: LXD did not remove the pod in time"};
     return ::grpc::Status::OK;
   });

@@ -110,7 +110,7 @@ namespace {
     }
     ctx_.reconciler.enqueue_sandbox(id);
     if (!reached) return {::grpc::StatusCode::DEADLINE_EXCEEDED, "RunPodSandbox: LXD did not get the pod ready in time"};
-    return status_from_reconcile_error("RunPodSandbox", error.empty() ? "the sandbox did not become ready" : error);
+    return reconcile_failure("RunPodSandbox", error.empty() ? "the sandbox did not become ready" : error);
   });
 }
 

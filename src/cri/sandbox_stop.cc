@@ -52,7 +52,7 @@ namespace lxe::cri {
       }
       return true;
     });
-    if (!error.empty()) return status_from_reconcile_error("StopPodSandbox", error);
+    if (!error.empty()) return reconcile_failure("StopPodSandbox", error);
     if (!done) return {::grpc::StatusCode::DEADLINE_EXCEEDED, "StopPodSandbox: LXD did not stop the pod in time"};
     return ::grpc::Status::OK;
   });
