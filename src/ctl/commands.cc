@@ -1,7 +1,9 @@
 #include "ctl/commands.h"
 
+#include <pthread.h>
 #include <signal.h>
 
+#include <cerrno>
 #include <chrono>
 #include <cstdlib>
 #include <deque>
@@ -307,17 +309,14 @@ int cmd_events(const Context& ctx) {
   store::EventQuery query;
   query.since_ns = opts.since_ns;
   if (!opts.target.empty()) {
-    const Records r = read_records(*store);
-    std::vector<Target> history;
-    const bool exact = is_full_id(opts.target);
-    if (!exact) history = event_history(*store);
-    Target target = exact ? Target{store::ObjectKind::Container, opts.target} : lookup(opts.target, r, history);
-    if (exact) {
-      // A full ID needs no lookup, but the LXD name of a record is no ID: resolve only that.
-      const auto found = resolve_target(opts.target, r.sandboxes, r.containers);
-      if (const auto* t = std::get_if<Target>(&found)) target = *t;
+    // A full ID is taken as it is (even one with no event yet, to follow it); anything else is
+    // looked up among the records (IDs and LXD names) and the event log's IDs.
+    if (is_full_id(opts.target)) {
+      query.object_id = opts.target;
+    } else {
+      const Records r = read_records(*store);
+      query.object_id = lookup(opts.target, r, event_history(*store)).id;
     }
-    query.object_id = target.id;
   }
   // Install the signal mask before the first read, so a signal during it is not lost.
   std::optional<SignalWait> signals;

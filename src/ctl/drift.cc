@@ -157,7 +157,9 @@ DriftReport find_drift(const StoreSnapshot& store, const LxdSnapshot& lxd, const
   DriftReport report;
   std::map<std::string, const lxd::Instance*> instances;
   for (const auto& i : lxd.instances)
-    if (managed(i.config) || managed(i.expanded_config)) instances[i.name] = &i;
+    // The instance's own config: an instance merely using an lxe profile inherits its marks in
+    // the expanded config, but was not made by lxe.
+    if (managed(i.config)) instances[i.name] = &i;
   std::map<std::string, const lxd::Profile*> profiles;
   for (const auto& p : lxd.profiles)
     if (managed(p.config)) profiles[p.name] = &p;

@@ -211,7 +211,7 @@ nlohmann::json sandbox_json(const SandboxRecord& s, size_t container_count) {
       {"lastError", s.last_error},
       {"infraPid", s.infra_pid},
       {"lxdName", s.lxd_name},
-      {"containers", container_count},
+      {"containerCount", container_count},
   };
 }
 

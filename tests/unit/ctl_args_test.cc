@@ -1,0 +1,194 @@
+// lxe-ctl's command line: every command, its flags, and each way a command line can be wrong.
+#include <catch2/catch.hpp>
+
+#include "common/defaults.h"
+#include "ctl/args.h"
+
+using namespace lxe::ctl;
+
+namespace {
+
+constexpr int64_t kNow = 1'700'000'000'000'000'000;  // 2023-11-14T22:13:20Z
+
+Invocation ok(const std::vector<std::string>& args) {
+  const auto parsed = parse_args(args, kNow);
+  if (const auto* e = std::get_if<UsageError>(&parsed)) FAIL("unexpected usage error: " << e->message);
+  return std::get<Invocation>(parsed);
+}
+
+UsageError bad(const std::vector<std::string>& args) {
+  const auto parsed = parse_args(args, kNow);
+  if (std::holds_alternative<Invocation>(parsed)) FAIL("accepted a bad command line");
+  return std::get<UsageError>(parsed);
+}
+
+}  // namespace
+
+TEST_CASE("ctl args: commands and their aliases", "[ctl]") {
+  CHECK(ok({"sandboxes"}).command == Command::Sandboxes);
+  CHECK(ok({"pods"}).command == Command::Sandboxes);
+  CHECK(ok({"containers"}).command == Command::Containers);
+  CHECK(ok({"ps"}).command == Command::Containers);
+  CHECK(ok({"show", "abc"}).command == Command::Show);
+  CHECK(ok({"inspect", "abc"}).command == Command::Show);
+  CHECK(ok({"events"}).command == Command::Events);
+  CHECK(ok({"diff"}).command == Command::Diff);
+  CHECK(ok({"check"}).command == Command::Diff);
+  CHECK(ok({"version"}).command == Command::Version);
+  CHECK(ok({"--version"}).command == Command::Version);
+}
+
+TEST_CASE("ctl args: defaults are lxe's", "[ctl]") {
+  const auto inv = ok({"containers"});
+  CHECK(inv.global.db_path == lxe::kDefaultDbPath);
+  CHECK(inv.global.lxd_socket.empty());
+  CHECK(inv.global.color == ColorMode::Auto);
+  CHECK(inv.output == OutputFormat::Table);
+  CHECK(inv.diff.settle == std::chrono::milliseconds(2000));
+  CHECK(inv.events.poll_interval == std::chrono::milliseconds(500));
+}
+
+TEST_CASE("ctl args: global flags go before or after the command, with = or a separate value", "[ctl]") {
+  auto a = ok({"--db", "/x/lxe.db", "containers"});
+  CHECK(a.global.db_path == "/x/lxe.db");
+  auto b = ok({"containers", "--db=/y/lxe.db", "--lxd-socket", "/run/lxd.sock", "--no-color"});
+  CHECK(b.global.db_path == "/y/lxe.db");
+  CHECK(b.global.lxd_socket == "/run/lxd.sock");
+  CHECK(b.global.color == ColorMode::Never);
+  CHECK(ok({"--color", "always", "sandboxes"}).global.color == ColorMode::Always);
+}
+
+TEST_CASE("ctl args: output formats", "[ctl]") {
+  CHECK(ok({"containers", "--json"}).output == OutputFormat::Json);
+  CHECK(ok({"containers", "-o", "json"}).output == OutputFormat::Json);
+  CHECK(ok({"containers", "--output=yaml"}).output == OutputFormat::Yaml);
+  CHECK(ok({"containers", "-o", "TABLE"}).output == OutputFormat::Table);
+  CHECK(ok({"show", "x", "--json"}).output == OutputFormat::Json);
+  CHECK(ok({"events", "-o", "yaml"}).output == OutputFormat::Yaml);
+  CHECK(ok({"diff", "--json"}).output == OutputFormat::Json);
+  CHECK(bad({"containers", "-o", "xml"}).message.find("json, yaml or table") != std::string::npos);
+}
+
+TEST_CASE("ctl args: list filters", "[ctl]") {
+  const auto c = ok({"containers", "--state", "running", "--pod", "web", "-n", "prod", "--name", "app", "-l",
+                     "tier=front", "--label", "app=x=y"});
+  CHECK(c.filters.state == "CONTAINER_RUNNING");
+  CHECK(c.filters.pod == "web");
+  CHECK(c.filters.namespace_ == "prod");
+  CHECK(c.filters.name == "app");
+  REQUIRE(c.filters.labels.size() == 2);
+  CHECK(c.filters.labels[0] == std::pair<std::string, std::string>{"tier", "front"});
+  CHECK(c.filters.labels[1] == std::pair<std::string, std::string>{"app", "x=y"});
+
+  CHECK(ok({"containers", "--state", "CONTAINER_EXITED"}).filters.state == "CONTAINER_EXITED");
+  CHECK(ok({"containers", "--state", "Created"}).filters.state == "CONTAINER_CREATED");
+  CHECK(ok({"sandboxes", "--state", "notready"}).filters.state == "SANDBOX_NOTREADY");
+  CHECK(ok({"sandboxes", "--state", "SANDBOX_READY"}).filters.state == "SANDBOX_READY");
+  CHECK(ok({"sandboxes", "--state", "not_ready"}).filters.state == "SANDBOX_NOTREADY");
+}
+
+TEST_CASE("ctl args: show and events take their ID", "[ctl]") {
+  const auto s = ok({"show", "4f2c", "--lxd"});
+  CHECK(s.target == "4f2c");
+  CHECK(s.show_lxd);
+  const auto e = ok({"events", "-f", "--tail", "20", "4f2c", "--poll-interval", "100ms"});
+  CHECK(e.events.follow);
+  CHECK(e.events.tail == 20);
+  CHECK(e.events.target == "4f2c");
+  CHECK(e.events.poll_interval == std::chrono::milliseconds(100));
+  CHECK(ok({"events"}).events.target.empty());
+  // After --, an ID that starts with '-' is still an ID (IDs never do, but LXD names are checked).
+  CHECK(ok({"show", "--", "-x"}).target == "-x");
+}
+
+TEST_CASE("ctl args: --since takes a duration back from now or an RFC 3339 time", "[ctl]") {
+  CHECK(ok({"events", "--since", "10m"}).events.since_ns == kNow - 600'000'000'000);
+  CHECK(ok({"events", "--since", "1h30m"}).events.since_ns == kNow - 5'400'000'000'000);
+  CHECK(ok({"events", "--since", "2023-11-14T22:13:20Z"}).events.since_ns == kNow);
+  CHECK(ok({"events", "--since", "2023-11-14T23:13:20.5+01:00"}).events.since_ns == kNow + 500'000'000);
+  CHECK(bad({"events", "--since", "yesterday"}).message.find("--since takes") != std::string::npos);
+}
+
+TEST_CASE("ctl args: diff options", "[ctl]") {
+  const auto d = ok({"diff", "--lxd-name-prefix", "lxe", "--settle", "0"});
+  CHECK(d.diff.lxd_name_prefix == "lxe");
+  CHECK(d.diff.settle == std::chrono::milliseconds(0));
+  CHECK(ok({"diff", "--settle", "500ms"}).diff.settle == std::chrono::milliseconds(500));
+  CHECK(bad({"diff", "--settle", "forever"}).command == "diff");
+}
+
+TEST_CASE("ctl args: --help anywhere gives the help of the command", "[ctl]") {
+  CHECK(ok({"--help"}).command == Command::Help);
+  CHECK(ok({"--help"}).help_topic.empty());
+  CHECK(ok({"-h"}).command == Command::Help);
+  auto a = ok({"containers", "--help"});
+  CHECK(a.command == Command::Help);
+  CHECK(a.help_topic == "containers");
+  CHECK(ok({"ps", "-h"}).help_topic == "containers");
+  CHECK(ok({"help", "check"}).help_topic == "diff");
+  CHECK(ok({"help"}).help_topic.empty());
+  // --help wins over flags that would be errors otherwise.
+  CHECK(ok({"show", "--help"}).help_topic == "show");
+}
+
+TEST_CASE("ctl args: each usage error is one message naming the problem", "[ctl]") {
+  CHECK(bad({}).message == "no command given");
+  CHECK(bad({"contianers"}).message == "unknown command 'contianers'");
+  CHECK(bad({"containers", "--bogus"}).message == "unknown flag '--bogus'");
+  CHECK(bad({"containers", "--bogus"}).command == "containers");
+  CHECK(bad({"containers", "--db"}).message == "flag --db needs a value");
+  CHECK(bad({"containers", "--json=yes"}).message == "flag --json takes no value");
+  CHECK(bad({"sandboxes", "--name", "x"}).message == "flag --name does not apply to 'sandboxes'");
+  CHECK(bad({"version", "--state", "running"}).message == "flag --state does not apply to 'version'");
+  CHECK(bad({"events", "--lxd"}).message == "flag --lxd does not apply to 'events'");
+  CHECK(bad({"containers", "--state", "ready"}).message.find("created, running, exited or unknown") !=
+        std::string::npos);
+  CHECK(bad({"sandboxes", "--state", "running"}).message.find("ready or notready") != std::string::npos);
+  CHECK(bad({"containers", "--label", "novalue"}).message.find("key=value") != std::string::npos);
+  CHECK(bad({"containers", "--label", "=v"}).message.find("key=value") != std::string::npos);
+  CHECK(bad({"show"}).message.find("exactly one ID") != std::string::npos);
+  CHECK(bad({"show", "a", "b"}).message.find("exactly one ID") != std::string::npos);
+  CHECK(bad({"show", ""}).message == "the ID is empty");
+  CHECK(bad({"events", "a", "b"}).message.find("at most one ID") != std::string::npos);
+  CHECK(bad({"containers", "extra"}).message == "unexpected argument 'extra' for 'containers'");
+  CHECK(bad({"events", "--tail", "0"}).message.find("positive number") != std::string::npos);
+  CHECK(bad({"events", "--poll-interval", "1ms"}).message.find("10ms to 60s") != std::string::npos);
+  CHECK(bad({"--color", "sometimes", "containers"}).message.find("auto, always or never") != std::string::npos);
+  CHECK(bad({"help", "nope"}).message == "unknown command 'nope'");
+  CHECK(bad({"--db", "", "containers"}).message == "--db needs a path");
+}
+
+TEST_CASE("ctl args: durations and RFC 3339 times", "[ctl]") {
+  CHECK(parse_duration_ns("250ms") == 250'000'000);
+  CHECK(parse_duration_ns("90s") == 90'000'000'000);
+  CHECK(parse_duration_ns("2d") == 172'800'000'000'000);
+  CHECK(parse_duration_ns("1h1m1s") == 3'661'000'000'000);
+  CHECK_FALSE(parse_duration_ns(""));
+  CHECK_FALSE(parse_duration_ns("10"));
+  CHECK_FALSE(parse_duration_ns("m"));
+  CHECK_FALSE(parse_duration_ns("5w"));
+  CHECK_FALSE(parse_duration_ns("-5s"));
+
+  CHECK(parse_rfc3339_ns("1970-01-01T00:00:00Z") == 0);
+  CHECK(parse_rfc3339_ns("1970-01-01T00:00:01.000000002Z") == 1'000'000'002);
+  CHECK(parse_rfc3339_ns("1970-01-01 01:00:00+01:00") == 0);
+  CHECK(parse_rfc3339_ns("1970-01-01T00:00:00-00:30") == 1'800'000'000'000);
+  CHECK_FALSE(parse_rfc3339_ns("1970-01-01T00:00:00"));
+  CHECK_FALSE(parse_rfc3339_ns("1970-13-01T00:00:00Z"));
+  CHECK_FALSE(parse_rfc3339_ns("1970-01-01T00:00:00Zjunk"));
+  CHECK_FALSE(parse_rfc3339_ns("1970-01-01T00:00:00."));
+}
+
+TEST_CASE("ctl args: the help lists every command and every exit code", "[ctl]") {
+  const std::string overview = help_text("");
+  for (const char* word : {"sandboxes", "containers", "show", "events", "diff", "version", "--db", "--lxd-socket",
+                           lxe::kDefaultDbPath})
+    CHECK(overview.find(word) != std::string::npos);
+  for (const char* code : {"  0  ", "  1  ", "  2  ", "  3  ", "  4  ", "  5  ", "  6  "})
+    CHECK(overview.find(code) != std::string::npos);
+  CHECK(help_text("containers").find("--state") != std::string::npos);
+  CHECK(help_text("events").find("--follow") != std::string::npos);
+  CHECK(help_text("diff").find("--lxd-name-prefix") != std::string::npos);
+  CHECK(help_text("show").find("--lxd") != std::string::npos);
+  CHECK(help_text("version").find("schema") != std::string::npos);
+}

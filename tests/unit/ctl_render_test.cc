@@ -1,0 +1,107 @@
+// lxe-ctl's rendering: aligned tables, colour that never shifts a column, YAML, ages and times.
+#include <catch2/catch.hpp>
+
+#include "ctl/render.h"
+#include "support/process.h"
+
+using namespace lxe::ctl;
+using lxe::test::non_empty_lines;
+
+TEST_CASE("ctl render: tables are aligned, three spaces apart, without trailing blanks", "[ctl]") {
+  Table t({"ID", "NAME", "LAST"});
+  t.add({{"abc"}, {"a-long-name"}, {"-"}});
+  t.add({{"abcdefgh"}, {"x"}, {""}});
+  const std::string out = t.render(false);
+  CHECK(out ==
+        "ID         NAME          LAST\n"
+        "abc        a-long-name   -\n"
+        "abcdefgh   x\n");
+}
+
+TEST_CASE("ctl render: colour codes only when enabled, and the columns stay put", "[ctl]") {
+  Table t({"STATE", "AGE"});
+  t.add({{"CONTAINER_RUNNING", Color::Green}, {"3m"}});
+  const std::string plain = t.render(false);
+  const std::string colored = t.render(true);
+  CHECK(plain.find('\033') == std::string::npos);
+  CHECK(colored.find("\033[32mCONTAINER_RUNNING\033[0m") != std::string::npos);
+  // Without the escape codes, both are the same text.
+  std::string stripped;
+  for (size_t i = 0; i < colored.size(); ++i) {
+    if (colored[i] == '\033') {
+      while (colored[i] != 'm') ++i;
+      continue;
+    }
+    stripped += colored[i];
+  }
+  CHECK(stripped == plain);
+  CHECK(colorize("x", Color::Red, false) == "x");
+}
+
+TEST_CASE("ctl render: widths count characters, not bytes", "[ctl]") {
+  CHECK(display_width("héllo") == 5);
+  Table t({"A", "B"});
+  t.add({{"héllo"}, {"1"}});
+  t.add({{"hello"}, {"2"}});
+  const auto lines = non_empty_lines(t.render(false));
+  REQUIRE(lines.size() == 3);
+  CHECK(lines[1].find("1") == lines[2].find("2") + 1);  // one extra byte for é, same column
+}
+
+TEST_CASE("ctl render: key/value text indents continuation lines", "[ctl]") {
+  const std::string out = render_key_values({{"Name", {"web"}}, {"Labels", {"a=1\nb=2"}}, {"Empty", {""}}}, false);
+  CHECK(out ==
+        "Name     web\n"
+        "Labels   a=1\n"
+        "         b=2\n"
+        "Empty    -\n");
+}
+
+TEST_CASE("ctl render: YAML for nested objects, arrays and awkward strings", "[ctl]") {
+  const nlohmann::json doc = {
+      {"containers",
+       {{{"id", "abc"}, {"labels", {{"io.kubernetes.pod.name", "web"}, {"weird key", "yes: no"}}}, {"exitCode", 0}},
+        {{"id", "def"}, {"labels", nlohmann::json::object()}, {"exitCode", nullptr}}}},
+      {"empty", nlohmann::json::array()},
+      {"list", {1, "two", true}},
+  };
+  CHECK(to_yaml(doc) ==
+        "containers:\n"
+        "  - exitCode: 0\n"
+        "    id: \"abc\"\n"
+        "    labels:\n"
+        "      io.kubernetes.pod.name: \"web\"\n"
+        "      \"weird key\": \"yes: no\"\n"
+        "  - exitCode: null\n"
+        "    id: \"def\"\n"
+        "    labels: {}\n"
+        "empty: []\n"
+        "list:\n"
+        "  - 1\n"
+        "  - \"two\"\n"
+        "  - true\n");
+  CHECK(to_yaml(nlohmann::json("a\nb")) == "\"a\\nb\"\n");
+}
+
+TEST_CASE("ctl render: human ages", "[ctl]") {
+  constexpr int64_t s = 1'000'000'000;
+  const int64_t now = 1000000 * s;
+  CHECK(human_age(0, now) == "-");
+  CHECK(human_age(now - 42 * s, now) == "42s");
+  CHECK(human_age(now - 180 * s, now) == "3m");
+  CHECK(human_age(now - 5 * 3600 * s, now) == "5h");
+  CHECK(human_age(now - 12 * 86400 * s, now) == "12d");
+  CHECK(human_age(now + 10 * s, now) == "0s");  // clock skew: never negative
+}
+
+TEST_CASE("ctl render: times, IDs and one-line texts", "[ctl]") {
+  CHECK(time_json(0).is_null());
+  CHECK(time_json(1'700'000'000'123'456'789) == "2023-11-14T22:13:20.123456789Z");
+  CHECK(short_time(1'700'000'000'123'456'789) == "2023-11-14T22:13:20.123Z");
+  CHECK(short_time(0) == "-");
+  CHECK(short_id(std::string(64, 'a')) == std::string(13, 'a'));
+  CHECK(short_id("abc") == "abc");
+  CHECK(one_line("a\nb\tc", 10) == "a b c");
+  CHECK(one_line("0123456789abc", 10) == "0123456...");
+  CHECK(one_line("ééééééééééé", 5) == "éé...");
+}
