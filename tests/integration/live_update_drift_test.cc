@@ -1,0 +1,77 @@
+// Live resource updates and drift repair on the real LXD: UpdateContainerResources changes limits.*
+// without a restart (same init PID), a non-live setting is refused, and a managed limit edited
+// behind lxe's back is put back.
+#include <catch2/catch.hpp>
+#include <thread>
+
+#include "support/cri_fixture.h"
+
+namespace v1 = ::runtime::v1;
+
+namespace {
+
+template <typename Fn>
+bool eventually(Fn&& done) {
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+  while (std::chrono::steady_clock::now() < deadline) {
+    if (done()) return true;
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  return done();
+}
+
+}  // namespace
+
+TEST_CASE("UpdateContainerResources applies limits live and drift is repaired", "[lxd][update]") {
+  lxe::test::CriFixture fx("upd");
+  const auto pod = fx.pod_config("p");
+  const std::string pod_id = fx.must_run_pod(pod);
+  auto config = fx.container_config("c", {"sleep", "3600"});
+  config.mutable_linux()->mutable_resources()->set_memory_limit_in_bytes(128 << 20);
+  const std::string id = fx.must_run_container(pod_id, config, pod);
+  std::string instance;
+  for (const auto& name : fx.lxd_instances())
+    if (name.find("-c-") != std::string::npos) instance = name;
+  REQUIRE_FALSE(instance.empty());
+  CHECK(fx.lxd().get_instance(instance).config.at("limits.memory") == std::to_string(128 << 20));
+  const int64_t pid = fx.lxd().get_instance_state(instance).pid;
+
+  v1::UpdateContainerResourcesRequest update;
+  update.set_container_id(id);
+  update.mutable_linux()->set_memory_limit_in_bytes(64 << 20);
+  update.mutable_linux()->set_cpu_quota(20000);
+  update.mutable_linux()->set_cpu_period(100000);
+  v1::UpdateContainerResourcesResponse response;
+  REQUIRE(fx.runtime().UpdateContainerResources(lxe::test::context_with_deadline().get(), update, &response).ok());
+  const auto applied = fx.lxd().get_instance(instance).config;
+  CHECK(applied.at("limits.memory") == std::to_string(64 << 20));
+  CHECK(applied.at("limits.cpu.allowance") == "20ms/100ms");
+  CHECK(fx.lxd().get_instance_state(instance).pid == pid);  // not restarted
+  const auto status = fx.container_status(id);
+  REQUIRE(status.ok());
+  CHECK(status.value.resources().linux().memory_limit_in_bytes() == 64 << 20);
+
+  // A setting LXD can only apply at the next start is refused, and nothing changes.
+  v1::UpdateContainerResourcesRequest not_live = update;
+  not_live.mutable_linux()->set_oom_score_adj(500);
+  v1::UpdateContainerResourcesResponse ignored;
+  const auto refused =
+      fx.runtime().UpdateContainerResources(lxe::test::context_with_deadline().get(), not_live, &ignored);
+  CHECK(refused.error_code() == grpc::StatusCode::FAILED_PRECONDITION);
+  CHECK_THAT(refused.error_message(), Catch::Contains("oom_score_adj"));
+  CHECK(fx.container_status(id).value.resources().linux().oom_score_adj() == 0);
+
+  // Drift: someone edits the managed limit with LXD directly; lxe puts it back, live.
+  fx.lxd().patch_instance(instance, {{"config", {{"limits.memory", "200MB"}}}});
+  CHECK(eventually([&] { return fx.lxd().get_instance(instance).config.at("limits.memory") == std::to_string(64 << 20); }));
+  CHECK(fx.lxd().get_instance_state(instance).pid == pid);
+
+  // Drift: the instance is deleted behind lxe's back; the container is reported EXITED, not restarted.
+  fx.lxd().stop_instance(instance, lxe::lxd::StopMode::Force);
+  fx.lxd().delete_instance(instance);
+  const auto exited = fx.wait_for_state(id, v1::CONTAINER_EXITED, std::chrono::seconds(20));
+  CHECK(exited.state() == v1::CONTAINER_EXITED);
+  CHECK_FALSE(exited.message().empty());
+  CHECK(fx.lxd_instances().count(instance) == 0);
+  fx.remove_all_pods_and_expect_clean();
+}
