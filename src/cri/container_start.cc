@@ -37,12 +37,7 @@ namespace lxe::cri {
     ctx_.reconciler.enqueue_container(id);
 
     std::string error;
-    const bool reached = wait_for(context, [&](const store::Registry::View& view) {
-      const auto* c = view.container(id);
-      if (!c || c->observed_generation >= generation) return true;
-      error = c->last_error;
-      return !error.empty();
-    });
+    const bool reached = wait_for_container(context, id, generation, error);
     if (reached && error.empty()) return ::grpc::Status::OK;
     // The start failed: the container ends as EXITED with StartError, as in containerd; kubelet
     // makes a new one.

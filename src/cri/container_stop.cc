@@ -30,12 +30,7 @@ namespace lxe::cri {
     ctx_.crash_points.hit("store-written:StopContainer");
     ctx_.reconciler.enqueue_container(id);
     std::string error;
-    const bool reached = wait_for(context, [&](const store::Registry::View& view) {
-      const auto* c = view.container(id);
-      if (!c || c->observed_generation >= generation) return true;
-      error = c->last_error;
-      return !error.empty();
-    });
+    const bool reached = wait_for_container(context, id, generation, error);
     if (!error.empty()) return reconcile_failure("StopContainer", error);
     if (!reached) return {::grpc::StatusCode::DEADLINE_EXCEEDED, "StopContainer: LXD did not stop it in time"};
     return ::grpc::Status::OK;

@@ -81,12 +81,7 @@ namespace {
     ctx_.crash_points.hit("store-written:UpdateContainerResources");
     ctx_.reconciler.enqueue_container(id);
     std::string error;
-    const bool reached = wait_for(context, [&](const store::Registry::View& view) {
-      const auto* c = view.container(id);
-      if (!c || c->observed_generation >= generation) return true;
-      error = c->last_error;
-      return !error.empty();
-    });
+    const bool reached = wait_for_container(context, id, generation, error);
     if (!error.empty()) return reconcile_failure("UpdateContainerResources", error);
     if (!reached)
       return {::grpc::StatusCode::DEADLINE_EXCEEDED, "UpdateContainerResources: LXD did not apply them in time"};

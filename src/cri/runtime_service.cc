@@ -62,4 +62,14 @@ bool RuntimeService::wait_for(::grpc::ServerContext* context,
   return ctx_.registry.wait_until(done, deadline);
 }
 
+bool RuntimeService::wait_for_container(::grpc::ServerContext* context, const std::string& id, int64_t generation,
+                                        std::string& error) const {
+  return wait_for(context, [&](const store::Registry::View& view) {
+    const auto* c = view.container(id);
+    if (!c || c->observed_generation >= generation) return true;
+    error = c->last_error;
+    return !error.empty();
+  });
+}
+
 }  // namespace lxe::cri

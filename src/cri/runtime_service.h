@@ -76,6 +76,11 @@ class RuntimeService final : public v1::RuntimeService::Service {
   bool wait_for(::grpc::ServerContext* context,
                 const std::function<bool(const store::Registry::View&)>& done) const;
 
+  // Waits until container `id` is reconciled to `generation` (or gone); false on timeout.
+  // `error` gets the reconcile error that ended the wait, if one did.
+  bool wait_for_container(::grpc::ServerContext* context, const std::string& id, int64_t generation,
+                          std::string& error) const;
+
   RuntimeContext ctx_;
 };
 
