@@ -60,7 +60,7 @@ TEST_CASE("lifecycle: ListPodSandbox and ListContainers filter by id, state, pod
   (*created_config.mutable_labels())["kind"] = "x";
   auto running_config = fx.container_config("running", {"sleep", "3600"});
   (*running_config.mutable_labels())["kind"] = "y";
-  auto exited_config = fx.container_config("exited", {"sh", "-c", "exit 0"});
+  auto exited_config = fx.container_config("exited", {"sh", "-c", "sleep 0.5; exit 0"});
   (*exited_config.mutable_labels())["kind"] = "x";
   const std::string created = fx.must_create_container(a, created_config, pod_a);
   const std::string running = fx.must_run_container(a, running_config, pod_a);
