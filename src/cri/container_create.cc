@@ -42,7 +42,8 @@ namespace {
   const fs::path full = (fs::path(log_directory) / relative).lexically_normal();
   const fs::path base = fs::path(log_directory).lexically_normal();
   const auto rel = full.lexically_relative(base);
-  if (rel.empty() || *rel.begin() == "..")
+  // "." (the directory itself), "sub/.." and escapes are refused: the log must be a file inside.
+  if (rel.empty() || *rel.begin() == ".." || rel == ".")
     return invalid("CreateContainer: log_path '" + log_path + "' leads outside the log_directory " + log_directory);
   out = full.string();
   return ::grpc::Status::OK;

@@ -1,5 +1,6 @@
 #include "cri/errors.h"
 #include "cri/runtime_service.h"
+#include "reconcile/errors.h"
 #include "reconcile/reconciler.h"
 
 namespace lxe::cri {
@@ -31,7 +32,7 @@ namespace lxe::cri {
     const bool gone = wait_for(context, [&](const store::Registry::View& view) {
       const auto* c = view.container(id);
       if (!c) return true;
-      error = c->last_error;
+      error = reconcile::is_transient_error(c->last_error) ? "" : c->last_error;
       return !error.empty();
     });
     if (!error.empty()) return reconcile_failure("RemoveContainer", error);

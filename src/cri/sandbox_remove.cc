@@ -1,5 +1,6 @@
 #include "cri/errors.h"
 #include "cri/runtime_service.h"
+#include "reconcile/errors.h"
 #include "reconcile/reconciler.h"
 
 namespace lxe::cri {
@@ -46,9 +47,10 @@ namespace lxe::cri {
     const bool done = wait_for(context, [&](const store::Registry::View& view) {
       const auto* s = view.sandbox(id);
       if (!s) return true;
-      if (!s->last_error.empty()) error = s->last_error;
+      // Transient refusals (LXD busy for a moment) are retried by the reconciler: keep waiting.
+      if (!s->last_error.empty() && !reconcile::is_transient_error(s->last_error)) error = s->last_error;
       for (const auto* c : view.containers_of(id))
-        if (!c->last_error.empty()) error = c->last_error;
+        if (!c->last_error.empty() && !reconcile::is_transient_error(c->last_error)) error = c->last_error;
       return !error.empty();
     });
     if (!error.empty()) return reconcile_failure("RemovePodSandbox", error);

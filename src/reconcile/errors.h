@@ -10,6 +10,12 @@ namespace lxe::reconcile {
 
 inline constexpr std::string_view kUnavailablePrefix = "LXD unavailable: ";
 
+// LXD refusing for a moment ("Instance is busy running a "stop" operation" right after a command
+// ends): the reconciler retries; callers keep waiting instead of failing.
+inline bool is_transient_error(std::string_view last_error) {
+  return last_error.find("is busy") != std::string_view::npos;
+}
+
 inline bool is_unavailable_error(std::string_view last_error) {
   return last_error.substr(0, kUnavailablePrefix.size()) == kUnavailablePrefix;
 }
