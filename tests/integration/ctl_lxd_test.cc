@@ -189,11 +189,7 @@ TEST_CASE("lxe-ctl: lists, shows and diffs what a running lxe has in LXD", "[ctl
     CHECK(clean["compared"]["lxdProfiles"] == 1);
 
     const std::string lxd_name = ctl.json({"show", run})["lxdName"];
-    try {
-      fx.lxd().stop_instance(lxd_name, lxe::lxd::StopMode::Force);
-    } catch (const lxe::lxd::Error&) {
-    }
-    fx.lxd().delete_instance(lxd_name);
+    fx.out_of_band_delete(lxd_name);
 
     r = ctl({"diff", "--lxd-name-prefix", scope});
     INFO("diff: " << r.out << r.err);

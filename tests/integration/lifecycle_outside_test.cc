@@ -48,7 +48,7 @@ TEST_CASE("lifecycle: instances stopped or deleted outside lxe show in CRI", "[l
   REQUIRE_FALSE(holder.empty());
 
   // `lxc stop --force` of a container: EXITED, killed.
-  fx.lxd().stop_instance(stopped_instance, lxe::lxd::StopMode::Force);
+  fx.out_of_band_stop(stopped_instance);
   {
     const auto st = fx.wait_for_state(stopped, cri::CONTAINER_EXITED);
     INFO("reason " << st.reason() << " message " << st.message());
@@ -58,8 +58,7 @@ TEST_CASE("lifecycle: instances stopped or deleted outside lxe show in CRI", "[l
     CHECK(st.finished_at() > 0);
   }
   // `lxc delete --force` of a container: EXITED too, and the record stays until RemoveContainer.
-  fx.lxd().stop_instance(deleted_instance, lxe::lxd::StopMode::Force);
-  fx.lxd().delete_instance(deleted_instance);
+  fx.out_of_band_delete(deleted_instance);
   {
     const auto st = fx.wait_for_state(deleted, cri::CONTAINER_EXITED);
     INFO("reason " << st.reason() << " message " << st.message());
@@ -76,7 +75,7 @@ TEST_CASE("lifecycle: instances stopped or deleted outside lxe show in CRI", "[l
 
   // The pod's namespace holder stopped: the pod is NOTREADY (its namespaces are gone) and takes no
   // new containers.
-  fx.lxd().stop_instance(holder, lxe::lxd::StopMode::Force);
+  fx.out_of_band_stop(holder);
   CHECK(wait_for_pod_state(fx, pod_id, cri::SANDBOX_NOTREADY) == cri::SANDBOX_NOTREADY);
   {
     const auto reply = fx.create_container(pod_id, fx.container_config("late", {"sleep", "3600"}), pod);

@@ -67,8 +67,7 @@ TEST_CASE("UpdateContainerResources applies limits live and drift is repaired", 
   CHECK(fx.lxd().get_instance_state(instance).pid == pid);
 
   // Drift: the instance is deleted behind lxe's back; the container is reported EXITED, not restarted.
-  fx.lxd().stop_instance(instance, lxe::lxd::StopMode::Force);
-  fx.lxd().delete_instance(instance);
+  fx.out_of_band_delete(instance);
   const auto exited = fx.wait_for_state(id, v1::CONTAINER_EXITED, std::chrono::seconds(20));
   CHECK(exited.state() == v1::CONTAINER_EXITED);
   CHECK_FALSE(exited.message().empty());

@@ -384,6 +384,34 @@ std::string CriFixture::daemon_log_tail(size_t max_chars) const {
 
 // ---- LXD
 
+namespace {
+
+template <typename Fn>
+void retry_while_busy(Fn&& call) {
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+  for (;;) {
+    try {
+      call();
+      return;
+    } catch (const lxd::Error& e) {
+      const bool busy = std::string_view(e.what()).find("is busy") != std::string_view::npos;
+      if (!busy || std::chrono::steady_clock::now() > deadline) throw;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  }
+}
+
+}  // namespace
+
+void CriFixture::out_of_band_stop(const std::string& instance) const {
+  retry_while_busy([&] { lxd_.stop_instance(instance, lxd::StopMode::Force); });
+}
+
+void CriFixture::out_of_band_delete(const std::string& instance) const {
+  out_of_band_stop(instance);
+  retry_while_busy([&] { lxd_.delete_instance(instance); });
+}
+
 std::set<std::string> CriFixture::lxd_instances() const {
   std::set<std::string> names;
   const std::string prefix = lxd_prefix();

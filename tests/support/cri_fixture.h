@@ -127,6 +127,11 @@ class CriFixture {
   std::set<std::string> lxd_profiles() const;
   // CHECKs that LXD has no instance and no profile under lxd_prefix().
   void expect_lxd_clean() const;
+  // Out-of-band changes a test makes with LXD directly ("someone ran lxc"): force-stops or deletes
+  // an instance, retrying for up to 20 s while LXD answers "Instance is busy" because lxe's own
+  // reconciler is in the middle of an operation on it (as a person would retry `lxc stop`).
+  void out_of_band_stop(const std::string& instance) const;
+  void out_of_band_delete(const std::string& instance) const;
   // RemovePodSandbox of every pod this fixture ran (REQUIREs OK), CHECKs that ListPodSandbox no
   // longer shows them and that LXD has nothing under lxd_prefix(). The last step of every test.
   void remove_all_pods_and_expect_clean();
