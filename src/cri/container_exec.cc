@@ -2,6 +2,7 @@
 #include "cri/runtime_service.h"
 #include "lxd/client.h"
 #include "reconcile/host_files.h"
+#include "reconcile/lxd_specs.h"
 
 namespace lxe::cri {
 
@@ -11,6 +12,20 @@ namespace {
 // none) and marks a timeout with exit code 124 and this line on stderr.
 constexpr int kTimeoutExitCode = 124;
 constexpr const char* kTimeoutMarker = "lxe-init: exec timed out after";
+// How an lxe-init without --spec refuses it.
+constexpr int kUsageExitCode = 2;
+constexpr const char* kOldUsagePrefix = "lxe-init: usage: lxe-init exec --timeout SECONDS -- ";
+
+std::vector<std::string> exec_command(int64_t timeout, bool with_spec, const std::vector<std::string>& cmd) {
+  std::vector<std::string> command = {reconcile::kInitPathInContainer, "exec", "--timeout", std::to_string(timeout)};
+  if (with_spec) {
+    command.push_back("--spec");
+    command.push_back(std::string(reconcile::kStateDirInContainer) + "/spec.json");
+  }
+  command.push_back("--");
+  command.insert(command.end(), cmd.begin(), cmd.end());
+  return command;
+}
 
 }  // namespace
 
@@ -24,24 +39,36 @@ constexpr const char* kTimeoutMarker = "lxe-init: exec timed out after";
     if (c->observed_state != store::ContainerObserved::Running)
       return failed_precondition("ExecSync: container " + c->id + " is not running");
 
-    std::vector<std::string> command = {reconcile::kInitPathInContainer, "exec", "--timeout",
-                                        std::to_string(request->timeout()), "--"};
-    command.insert(command.end(), request->cmd().begin(), request->cmd().end());
+    // A container whose command lxe-init runs: the exec takes that command's environment, working
+    // directory and uid/gid from its spec.json. A system container (the image's own init) has no
+    // spec; its execs run as LXD starts them (root, with the environment.* keys).
+    const bool with_spec = !reconcile::runs_image_init(reconcile::parse_container_config(c->config_json));
+    const std::vector<std::string> cmd(request->cmd().begin(), request->cmd().end());
     // LXD bounds the wait too, a little after lxe-init's own timeout would have fired.
     std::optional<std::chrono::milliseconds> bound;
     if (request->timeout() > 0) bound = std::chrono::seconds(request->timeout() + 30);
-    lxd::ExecResult result;
-    try {
-      result = ctx_.lxd.exec(c->lxd_name, command, {}, "", bound);
-    } catch (const lxd::Error& e) {
-      // LXD reports any exec that exits 127 as a failed operation ("Command not found"), output
-      // and all. Give the caller what a shell would: exit code 127.
-      if (e.kind() != lxd::ErrorKind::OperationFailed ||
-          std::string(e.what()).find("Command not found") == std::string::npos)
-        throw;
-      result.exit_code = 127;
-      result.stderr_data = "command not found (or it exited with 127): " + request->cmd(0) + "\n";
-    }
+    const auto run = [&](bool spec) {
+      lxd::ExecResult result;
+      try {
+        result = ctx_.lxd.exec(c->lxd_name, exec_command(request->timeout(), spec, cmd), {}, "", bound);
+      } catch (const lxd::Error& e) {
+        // LXD reports any exec that exits 127 as a failed operation ("Command not found"), output
+        // and all. Give the caller what a shell would: exit code 127.
+        if (e.kind() != lxd::ErrorKind::OperationFailed ||
+            std::string(e.what()).find("Command not found") == std::string::npos)
+          throw;
+        result.exit_code = 127;
+        result.stderr_data = "command not found (or it exited with 127): " + cmd[0] + "\n";
+      }
+      return result;
+    };
+    lxd::ExecResult result = run(with_spec);
+    // A container started before lxe learnt --spec keeps the lxe-init it started with (bind-mounted
+    // inode; upgrades never restart containers). It refuses the flag with its usage line: run the
+    // exec the way that lxe-init knows.
+    if (with_spec && result.exit_code == kUsageExitCode && result.stdout_data.empty() &&
+        result.stderr_data.rfind(kOldUsagePrefix, 0) == 0)
+      result = run(false);
     if (request->timeout() > 0 && result.exit_code == kTimeoutExitCode &&
         result.stderr_data.find(kTimeoutMarker) != std::string::npos)
       return {::grpc::StatusCode::DEADLINE_EXCEEDED,

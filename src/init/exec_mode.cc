@@ -1,8 +1,12 @@
-// `lxe-init exec --timeout SECONDS -- ARGV...`: how lxe runs CRI ExecSync through LXD's exec API.
+// `lxe-init exec --timeout SECONDS [--spec SPEC.json] -- ARGV...`: how lxe runs CRI ExecSync
+// through LXD's exec API.
 //
 // It adds what LXD's exec does not have: a timeout that kills the command's whole process group
-// (exit 124 like timeout(1)), and a missing command as a normal exit 127 like a shell's, where LXD
-// would fail the whole exec operation instead.
+// (exit 124 like timeout(1)), a missing command as a normal exit 127 like a shell's, where LXD
+// would fail the whole exec operation instead, and — with --spec, the container's own spec.json —
+// the container's process identity: its environment, working directory, uid and gid, as
+// containerd runs an exec with the container's process spec and only the arguments replaced
+// (kubelet's exec probes in a runAsNonRoot pod must not run as root).
 #include <poll.h>
 #include <signal.h>
 #include <sys/wait.h>
@@ -16,7 +20,9 @@
 #include <optional>
 #include <system_error>
 
+#include "init/child.h"
 #include "init/modes.h"
+#include "init/spec.h"
 #include "init/sys.h"
 
 namespace lxe::init {
@@ -24,10 +30,14 @@ namespace {
 
 constexpr int kUsage = 2;
 constexpr int kCannotExec = 127;
+// The container's spec could not be read, or its identity or directory not taken: not the
+// command's fault, and not 127 (which LXD reports as "command not found").
+constexpr int kSetupFailed = 126;
 constexpr int kTimedOut = 124;
 
 struct ExecArgs {
   long long timeout_seconds = 0;  // 0: no timeout
+  std::string spec_path;          // empty: run as LXD's exec started us
   std::vector<std::string> argv;
 };
 
@@ -38,25 +48,60 @@ std::optional<long long> parse_seconds(const std::string& text) {
   return value;
 }
 
-// Accepts `--timeout N -- ARGV...` and `--timeout=N -- ARGV...`.
+// Accepts `--timeout N` (or `--timeout=N`, required) and `--spec PATH` (or `--spec=PATH`) in any
+// order, then `--` and the command.
 std::optional<ExecArgs> parse_exec_args(const std::vector<std::string>& args) {
   ExecArgs out;
-  size_t i = 0;
   std::optional<long long> seconds;
-  if (i < args.size() && args[i].rfind("--timeout=", 0) == 0) {
-    seconds = parse_seconds(args[i].substr(10));
-    i += 1;
-  } else if (i + 1 < args.size() && args[i] == "--timeout") {
-    seconds = parse_seconds(args[i + 1]);
-    i += 2;
+  size_t i = 0;
+  for (; i < args.size() && args[i] != "--"; ++i) {
+    std::string name = args[i];
+    std::optional<std::string> value;
+    if (const size_t eq = name.find('='); eq != std::string::npos) {
+      value = name.substr(eq + 1);
+      name.resize(eq);
+    } else if (i + 1 < args.size()) {
+      value = args[++i];
+    }
+    if (!value) return std::nullopt;
+    if (name == "--timeout") {
+      seconds = parse_seconds(*value);
+      if (!seconds) return std::nullopt;
+    } else if (name == "--spec" && !value->empty()) {
+      out.spec_path = *value;
+    } else {
+      return std::nullopt;
+    }
   }
-  if (!seconds || i >= args.size() || args[i] != "--" || i + 1 >= args.size()) return std::nullopt;
+  if (!seconds || i >= args.size() || i + 1 >= args.size()) return std::nullopt;
   out.timeout_seconds = *seconds;
   out.argv.assign(args.begin() + static_cast<long>(i) + 1, args.end());
   return out;
 }
 
-[[noreturn]] void exec_child(const std::vector<std::string>& argv) {
+// What the child runs, prepared before fork. Without a spec: argv as given, looked up in our own
+// PATH, with the environment LXD gave us.
+struct ExecPlan {
+  std::optional<Spec> spec;
+  std::vector<std::string> argv;
+  std::vector<std::string> candidates;
+  std::vector<char*> c_argv;
+  std::vector<char*> c_envp;
+};
+
+ExecPlan make_plan(const ExecArgs& args) {
+  ExecPlan plan;
+  plan.argv = args.argv;
+  if (!args.spec_path.empty()) {
+    plan.spec = load_spec(args.spec_path);
+    plan.candidates = exec_candidates(plan.argv[0], plan.spec->search_path());
+    plan.c_envp = c_strings(plan.spec->env);
+  }
+  plan.c_argv = c_strings(plan.argv);
+  return plan;
+}
+
+[[noreturn]] void exec_child(const ExecPlan& plan) {
   // Its own process group, so that the timeout also kills what the command started.
   ::setpgid(0, 0);
   // With a terminal, the new group must be its foreground group or reading it stops the command.
@@ -65,11 +110,18 @@ std::optional<ExecArgs> parse_exec_args(const std::vector<std::string>& args) {
     ::tcsetpgrp(STDIN_FILENO, ::getpid());
   }
   reset_signals_for_child();
-  std::vector<char*> c_argv;
-  for (const auto& a : argv) c_argv.push_back(const_cast<char*>(a.c_str()));
-  c_argv.push_back(nullptr);
-  ::execvp(c_argv[0], c_argv.data());
-  message("cannot run " + argv[0] + ": " + errno_text(errno));
+  int error = 0;
+  if (plan.spec) {
+    if (auto failure = enter_identity_and_cwd(*plan.spec)) {
+      message(*failure);
+      ::_exit(kSetupFailed);
+    }
+    error = exec_first(plan.candidates, plan.c_argv.data(), plan.c_envp.data());
+  } else {
+    ::execvp(plan.c_argv[0], plan.c_argv.data());
+    error = errno;
+  }
+  message("cannot run " + plan.argv[0] + ": " + errno_text(error));
   ::_exit(kCannotExec);
 }
 
@@ -105,8 +157,15 @@ std::optional<int> wait_for_child(pid_t child, int signal_fd,
 int exec_command(const std::vector<std::string>& args) {
   const auto parsed = parse_exec_args(args);
   if (!parsed) {
-    message("usage: lxe-init exec --timeout SECONDS -- COMMAND [ARG...]");
+    message("usage: lxe-init exec --timeout SECONDS [--spec SPEC.json] -- COMMAND [ARG...]");
     return kUsage;
+  }
+  ExecPlan plan;
+  try {
+    plan = make_plan(*parsed);
+  } catch (const SpecError& e) {
+    message(std::string("exec: ") + e.what());
+    return kSetupFailed;
   }
   Fd signals = block_signals_into_fd({SIGCHLD, SIGTERM, SIGINT, SIGHUP, SIGQUIT});
   const pid_t child = ::fork();
@@ -114,7 +173,7 @@ int exec_command(const std::vector<std::string>& args) {
     message("cannot fork: " + errno_text(errno));
     return kCannotExec;
   }
-  if (child == 0) exec_child(parsed->argv);
+  if (child == 0) exec_child(plan);
   ::setpgid(child, child);  // also here, so that the group exists whichever of us runs first
 
   std::optional<std::chrono::steady_clock::time_point> deadline;

@@ -14,7 +14,7 @@ constexpr int kUsage = 2;
 
 int usage() {
   lxe::init::message(
-      "usage: lxe-init run SPEC.json | lxe-init pause | lxe-init exec --timeout SECONDS -- COMMAND [ARG...]");
+      "usage: lxe-init run SPEC.json | lxe-init pause | lxe-init exec --timeout SECONDS [--spec SPEC.json] -- COMMAND [ARG...]");
   return kUsage;
 }
 

@@ -13,7 +13,6 @@
 // When the workload exits we write the exit record and exit with its code. As PID 1, our exit
 // makes the kernel kill whatever else still runs in the container.
 #include <fcntl.h>
-#include <grp.h>
 #include <poll.h>
 #include <signal.h>
 #include <sys/wait.h>
@@ -27,6 +26,7 @@
 #include <optional>
 #include <system_error>
 
+#include "init/child.h"
 #include "init/cri_log.h"
 #include "init/modes.h"
 #include "init/spec.h"
@@ -85,32 +85,6 @@ std::string started_record_path(const std::string& exit_path) {
   return (std::filesystem::path(exit_path).parent_path() / "started.json").string();
 }
 
-// The paths execve tries for args[0], in order: as given when it has a '/', else in each PATH
-// directory (an empty entry is the working directory, as for execvp).
-std::vector<std::string> exec_candidates(const Spec& spec) {
-  const std::string& name = spec.args[0];
-  if (name.find('/') != std::string::npos) return {name};
-  std::vector<std::string> out;
-  const std::string path = spec.search_path();
-  size_t start = 0;
-  while (true) {
-    const size_t colon = path.find(':', start);
-    const std::string dir =
-        path.substr(start, colon == std::string::npos ? std::string::npos : colon - start);
-    out.push_back(dir.empty() ? name : dir + "/" + name);
-    if (colon == std::string::npos) break;
-    start = colon + 1;
-  }
-  return out;
-}
-
-std::vector<char*> c_strings(const std::vector<std::string>& strings) {
-  std::vector<char*> out;
-  for (const auto& s : strings) out.push_back(const_cast<char*>(s.c_str()));
-  out.push_back(nullptr);
-  return out;
-}
-
 // Everything the forked child needs, built before fork so that the child only makes system calls.
 struct ChildPlan {
   const Spec& spec;
@@ -129,23 +103,6 @@ struct ChildPlan {
   ::_exit(code);
 }
 
-void switch_identity(const Spec& spec) {
-  if (!spec.uid && !spec.gid) return;
-  // Root's supplementary groups must not leak to the workload. Only root may set them; run
-  // unprivileged (tests), we have no root groups to drop.
-  if (::geteuid() == 0) {
-    const gid_t gid = spec.gid.value_or(0);
-    if (::setgroups(spec.gid ? 1 : 0, &gid) != 0)
-      child_fail(kChildSetupFailed, "cannot drop supplementary groups: " + errno_text(errno));
-  }
-  if (spec.gid && ::setgid(*spec.gid) != 0)
-    child_fail(kChildSetupFailed,
-               "cannot switch to gid " + std::to_string(*spec.gid) + ": " + errno_text(errno));
-  if (spec.uid && ::setuid(*spec.uid) != 0)
-    child_fail(kChildSetupFailed,
-               "cannot switch to uid " + std::to_string(*spec.uid) + ": " + errno_text(errno));
-}
-
 [[noreturn]] void exec_child(const ChildPlan& plan) {
   // Its own process group, so that a stop signal reaches the workload's children too.
   ::setpgid(0, 0);
@@ -157,25 +114,9 @@ void switch_identity(const Spec& spec) {
   ::close_range(3, ~0U, 0);
 
   const Spec& spec = plan.spec;
-  // Like runc: try the working directory first as root (it may be readable only by root), and again
-  // as the workload's user (root may not get into the user's directory on a root-squashed mount).
-  const bool in_cwd = ::chdir(spec.cwd.c_str()) == 0;
-  switch_identity(spec);
-  if (!in_cwd && ::chdir(spec.cwd.c_str()) != 0)
-    child_fail(kChildSetupFailed, "cannot change to directory " + spec.cwd + ": " + errno_text(errno));
-
+  if (auto error = enter_identity_and_cwd(spec)) child_fail(kChildSetupFailed, *error);
   // execvpe would search the PATH of our own environment, not of the workload's: search here.
-  // As execvp does, EACCES from one directory is reported only if no later one has the program.
-  int error = ENOENT;
-  for (const auto& path : plan.candidates) {
-    ::execve(path.c_str(), plan.argv.data(), plan.envp.data());
-    if (errno == EACCES) {
-      error = EACCES;
-    } else if (errno != ENOENT && errno != ENOTDIR) {
-      error = errno;
-      break;
-    }
-  }
+  const int error = exec_first(plan.candidates, plan.argv.data(), plan.envp.data());
   child_fail(kCannotExec, "cannot run " + spec.args[0] + ": " + errno_text(error));
 }
 
@@ -230,7 +171,7 @@ class Supervisor {
     if (spec_.hostname && ::sethostname(spec_.hostname->data(), spec_.hostname->size()) != 0)
       throw_errno("cannot set the hostname to " + *spec_.hostname);
 
-    const ChildPlan plan{spec_,          exec_candidates(spec_), c_strings(spec_.args), c_strings(spec_.env),
+    const ChildPlan plan{spec_,          exec_candidates(spec_.args[0], spec_.search_path()), c_strings(spec_.args), c_strings(spec_.env),
                          dev_null.get(), out_write.get(),        err_write.get()};
     child_ = ::fork();
     if (child_ < 0) throw_errno("cannot fork");

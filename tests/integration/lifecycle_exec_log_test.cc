@@ -157,7 +157,7 @@ TEST_CASE("lifecycle: ReopenContainerLog writes to a new file after the log was 
   fx.remove_all_pods_and_expect_clean();
 }
 
-TEST_CASE("lifecycle: ExecSync runs as the container's user, in its working directory", "[lifecycle][lxd][!mayfail]") {
+TEST_CASE("lifecycle: ExecSync runs as the container's user, in its working directory", "[lifecycle][lxd]") {
   // CRI runtimes run an exec with the container's process identity (containerd copies the
   // container's OCI process spec and replaces only its args): kubelet's exec probes and
   // `kubectl exec` into a runAsUser/runAsNonRoot pod must not run as root.
