@@ -54,15 +54,25 @@ void finish(std::vector<Action>& plan, int64_t generation, int64_t observed_gene
 std::vector<Action> plan_sandbox_ready(const SandboxRecord& s, const SandboxObservation& o) {
   std::vector<Action> plan;
   const bool infra_running = o.infra && o.infra->running;
-  if (s.infra_pid != 0 && (!infra_running || s.observed_state == store::SandboxObserved::NotReady)) {
-    // The pod's namespaces were made and are gone (the holder stopped or was deleted behind our
-    // back). Starting a new holder would give new containers a different network namespace than
-    // the running ones, so the sandbox is reported NotReady and kubelet recreates the pod. It stays
-    // NotReady even if the holder runs again (restarted outside lxe): that is a new process with
-    // new namespaces, and infra_pid no longer names it.
-    if (s.observed_state != store::SandboxObserved::NotReady)
-      plan.push_back({ActionKind::RecordNotReady, o.infra ? "the pod's namespace holder stopped"
-                                                          : "the pod's namespace holder was deleted"});
+  // Running, but not the process whose namespaces the pod's containers share: restarted outside
+  // lxe (lxe itself never restarts a holder). Known only when the state was read (InstanceFacts::pid).
+  const bool infra_replaced = infra_running && s.infra_pid != 0 && o.infra->pid.value_or(0) != 0 &&
+                              *o.infra->pid != s.infra_pid;
+  if (s.infra_pid != 0 &&
+      (!infra_running || infra_replaced || s.observed_state == store::SandboxObserved::NotReady)) {
+    // The pod's namespaces were made and are gone (the holder stopped, was deleted or restarted
+    // behind our back). Starting a new holder would give new containers a different network
+    // namespace than the running ones, so the sandbox is reported NotReady and kubelet recreates
+    // the pod. It stays NotReady even if the holder runs again: that is a new process with new
+    // namespaces, and infra_pid no longer names it.
+    if (s.observed_state != store::SandboxObserved::NotReady) {
+      std::string why = !o.infra          ? "the pod's namespace holder was deleted outside lxe"
+                        : !infra_running  ? "the pod's namespace holder stopped"
+                                          : "the pod's namespace holder was restarted outside lxe (PID " +
+                                               std::to_string(s.infra_pid) + " is now " +
+                                               std::to_string(*o.infra->pid) + "): the pod's namespaces are gone";
+      plan.push_back({ActionKind::RecordNotReady, why});
+    }
     finish(plan, s.generation, s.observed_generation);
     return plan;
   }

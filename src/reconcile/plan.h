@@ -23,6 +23,11 @@ struct InstanceFacts {
   bool running = false;
   std::string raw_lxc;                        // config raw.lxc as LXD has it
   std::map<std::string, std::string> limits;  // its limits.* config keys
+  // Its init PID on the host, only when lxe read the instance's state (slow on LXD, so only for
+  // namespace holders after lxe starts, after the event stream reconnects, and after a lifecycle
+  // event about the holder): how a holder restarted behind lxe's back is told from the one whose
+  // namespaces the pod's containers share.
+  std::optional<int64_t> pid;
 };
 
 struct SandboxObservation {

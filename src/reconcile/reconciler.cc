@@ -45,6 +45,8 @@ void Reconciler::worker() {
 }
 
 void Reconciler::resync_loop() {
+  // Adoption: holders restarted while lxe was down look like they never stopped.
+  check_holder_pids();
   std::unique_lock lock(mutex_);
   while (!stopping_) {
     stop_cv_.wait_for(lock, options_.resync_interval, [this] { return stopping_; });
@@ -92,18 +94,65 @@ void Reconciler::resync() {
   }
 }
 
+void Reconciler::check_holder_pids() {
+  std::map<std::string, int64_t> pid_by_name;
+  try {
+    for (const auto& instance : lxd_.list_instances("config." + std::string(kKindKey) + " eq sandbox", true))
+      if (instance.state && instance.state->pid > 0) pid_by_name[instance.name] = instance.state->pid;
+  } catch (const lxd::Error& e) {
+    spdlog::debug("holder check: cannot list LXD instances: {}", e.what());
+    return;
+  }
+  for (const auto& s : registry_.sandboxes()) {
+    if (s.infra_pid == 0 || s.observed_state != store::SandboxObserved::Ready) continue;
+    const auto it = pid_by_name.find(s.lxd_name);
+    if (it == pid_by_name.end() || it->second == s.infra_pid) continue;
+    note_holder_pid(s.id, it->second);
+    enqueue_sandbox(s.id);
+  }
+}
+
+void Reconciler::note_holder_pid(const std::string& sandbox_id, int64_t pid) {
+  std::lock_guard lock(mutex_);
+  holder_pids_[sandbox_id] = pid;
+}
+
+std::optional<int64_t> Reconciler::take_holder_pid(const std::string& sandbox_id) {
+  std::lock_guard lock(mutex_);
+  const auto it = holder_pids_.find(sandbox_id);
+  if (it == holder_pids_.end()) return std::nullopt;
+  const int64_t pid = it->second;
+  holder_pids_.erase(it);
+  return pid;
+}
+
 void Reconciler::on_lxd_event(const lxd::LifecycleEvent& event) {
   if (event.source.rfind("/1.0/instances/", 0) != 0) return;
   // Instance names are unique among lxe's records (UNIQUE lxd_name); sandboxes' holders share the
   // profile's name, containers have their own.
   for (const auto& c : registry_.containers())
     if (c.lxd_name == event.name) return enqueue_container(c.id);
-  for (const auto& s : registry_.sandboxes())
-    if (s.lxd_name == event.name) return enqueue_sandbox(s.id);
+  for (const auto& s : registry_.sandboxes()) {
+    if (s.lxd_name != event.name) continue;
+    // `lxc restart` of a holder: stopped and started again between two looks, so only its PID
+    // tells. One state read per holder event (rare: lxe starts a holder once).
+    const bool started = event.action == "instance-started" || event.action == "instance-restarted";
+    if (started && s.infra_pid != 0) {
+      try {
+        const auto state = lxd_.get_instance_state(s.lxd_name);
+        if (state.pid > 0 && state.pid != s.infra_pid) note_holder_pid(s.id, state.pid);
+      } catch (const lxd::Error& e) {
+        spdlog::debug("holder {}: cannot read its state: {}", s.lxd_name, e.what());
+      }
+    }
+    return enqueue_sandbox(s.id);
+  }
 }
 
 void Reconciler::on_lxd_events_connection(bool connected) {
-  if (connected) resync();
+  if (!connected) return;
+  resync();
+  check_holder_pids();
 }
 
 std::chrono::milliseconds Reconciler::backoff_for(const WorkKey& key, bool failed) {
@@ -165,7 +214,9 @@ Outcome Reconciler::process_sandbox(const std::string& id) {
   const auto sandbox = registry_.sandbox(id);
   if (!sandbox) return Outcome::Done;
   const auto containers = registry_.containers_of(id);
-  const auto plan = plan_sandbox(*sandbox, containers, executor_.observe_sandbox(*sandbox));
+  auto observed = executor_.observe_sandbox(*sandbox);
+  if (const auto pid = take_holder_pid(id); pid && observed.infra) observed.infra->pid = pid;
+  const auto plan = plan_sandbox(*sandbox, containers, observed);
   const Outcome outcome = plan.empty() ? Outcome::Done : executor_.run(*sandbox, plan);
   // Containers waiting for their pod to become ready (or to learn it is not) go next.
   for (const auto& c : registry_.containers_of(id))

@@ -7,7 +7,9 @@
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
+#include <map>
 #include <mutex>
+#include <optional>
 #include <thread>
 #include <vector>
 
@@ -47,6 +49,12 @@ class Reconciler {
   // One pass of the resync, for tests and for start().
   void resync();
 
+  // Reads the init PIDs of every namespace holder lxe knows (one LXD list call with state) and
+  // queues the pods whose holder runs as a different process than the one recorded: restarted
+  // outside lxe while lxe could not see it (lxe was down, or the event stream was). Run once at
+  // start and after every reconnect of the event stream.
+  void check_holder_pids();
+
   // An LXD lifecycle event (from lxd::EventStream): queues the object whose instance it is about.
   void on_lxd_event(const lxd::LifecycleEvent& event);
   // The event stream (re)connected or dropped: events may have been missed, so resync now.
@@ -66,10 +74,16 @@ class Reconciler {
   Executor executor_;
   WorkQueue queue_;
 
-  std::mutex mutex_;  // guards failures_ and stopping_
+  // A holder PID read outside process_sandbox (check_holder_pids, holder events), handed to the
+  // next plan of that sandbox.
+  void note_holder_pid(const std::string& sandbox_id, int64_t pid);
+  std::optional<int64_t> take_holder_pid(const std::string& sandbox_id);
+
+  std::mutex mutex_;  // guards failures_, holder_pids_ and stopping_
   std::condition_variable stop_cv_;
   bool stopping_ = false;
   std::map<WorkKey, int> failures_;
+  std::map<std::string, int64_t> holder_pids_;  // sandbox id -> holder PID seen
   std::vector<std::thread> threads_;
 };
 

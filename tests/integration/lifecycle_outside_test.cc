@@ -1,6 +1,6 @@
 // What happens in LXD behind lxe's back reaches CRI: a container instance stopped or deleted
-// outside lxe ends EXITED, a pod whose namespace holder stopped is NOTREADY, and removal still
-// cleans up whatever is left.
+// outside lxe ends EXITED, a pod whose namespace holder stopped or was restarted (seen live or
+// after lxe itself restarted) is NOTREADY, and removal still cleans up whatever is left.
 #include <catch2/catch.hpp>
 
 #include <thread>
@@ -82,6 +82,49 @@ TEST_CASE("lifecycle: instances stopped or deleted outside lxe show in CRI", "[l
     INFO(describe(reply.status));
     CHECK(reply.code() == grpc::StatusCode::FAILED_PRECONDITION);
   }
+
+  fx.remove_all_pods_and_expect_clean();
+}
+
+TEST_CASE("lifecycle: a pod whose namespace holder was restarted outside lxe is NOTREADY", "[lifecycle][lxd]") {
+  // A restarted holder runs again, so only its PID tells that the pod's namespaces are new: the
+  // running containers still share the old ones, and new containers would not.
+  CriFixture fx("holderpid");
+  const auto live_pod = fx.pod_config("live");
+  const std::string live_id = fx.must_run_pod(live_pod);
+  const auto down_pod = fx.pod_config("down");
+  const std::string down_id = fx.must_run_pod(down_pod);
+  const std::string worker = fx.must_run_container(down_id, fx.container_config("w", {"sleep", "3600"}), down_pod);
+  const std::string live_holder = instance_of(fx, live_id);
+  const std::string down_holder = instance_of(fx, down_id);
+  const std::string worker_instance = instance_of(fx, worker);
+  REQUIRE_FALSE(live_holder.empty());
+  REQUIRE_FALSE(down_holder.empty());
+  REQUIRE_FALSE(worker_instance.empty());
+  const int64_t worker_pid = fx.lxd().get_instance_state(worker_instance).pid;
+  const int64_t down_holder_pid = fx.lxd().get_instance_state(down_holder).pid;
+
+  // While lxe is down: stop and start the holder again, as `lxc restart` does.
+  fx.restart_daemon([&] {
+    fx.out_of_band_stop(down_holder);
+    fx.lxd().start_instance(down_holder);
+  });
+  REQUIRE(fx.lxd().get_instance_state(down_holder).pid != down_holder_pid);
+  CHECK(wait_for_pod_state(fx, down_id, cri::SANDBOX_NOTREADY) == cri::SANDBOX_NOTREADY);
+  {
+    const auto reply = fx.create_container(down_id, fx.container_config("late", {"sleep", "3600"}), down_pod);
+    INFO(describe(reply.status));
+    CHECK(reply.code() == grpc::StatusCode::FAILED_PRECONDITION);
+  }
+  // Its running container is left as it is: kubelet decides what to do with the pod.
+  CHECK(fx.lxd().get_instance_state(worker_instance).pid == worker_pid);
+  CHECK(fx.container_status(worker).value.state() == cri::CONTAINER_RUNNING);
+
+  // While lxe runs: the same, seen from LXD's events.
+  REQUIRE(fx.pod_status(live_id).value.status().state() == cri::SANDBOX_READY);
+  fx.out_of_band_stop(live_holder);
+  fx.lxd().start_instance(live_holder);
+  CHECK(wait_for_pod_state(fx, live_id, cri::SANDBOX_NOTREADY) == cri::SANDBOX_NOTREADY);
 
   fx.remove_all_pods_and_expect_clean();
 }

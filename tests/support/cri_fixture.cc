@@ -103,9 +103,10 @@ void CriFixture::start_daemon() {
   daemon_ = std::make_unique<DaemonProcess>(dir_, args);
 }
 
-int CriFixture::restart_daemon() {
+int CriFixture::restart_daemon(const std::function<void()>& while_down) {
   const int code = daemon_->stop(SIGTERM, std::chrono::seconds(15));
   daemon_.reset();
+  if (while_down) while_down();
   start_daemon();
   return code;
 }

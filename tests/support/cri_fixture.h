@@ -16,6 +16,7 @@
 #pragma once
 
 #include <chrono>
+#include <functional>
 #include <memory>
 #include <set>
 #include <string>
@@ -62,8 +63,9 @@ class CriFixture {
   const std::string& tag() const { return tag_; }
 
   // Stops lxe with SIGTERM (returns its exit code) and starts a new one on the same TempDir: same
-  // --socket, same --db, same files next to the store.
-  int restart_daemon();
+  // --socket, same --db, same files next to the store. `while_down` runs in between (what happens
+  // in LXD while lxe is not looking).
+  int restart_daemon(const std::function<void()>& while_down = {});
 
   // The end of the running lxe's log (stderr), for failure messages.
   std::string daemon_log_tail(size_t max_chars = 6000) const;

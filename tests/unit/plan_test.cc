@@ -603,6 +603,14 @@ TEST_CASE("plan_sandbox: a holder that died after the pod was ready is reported 
     CHECK(plan[0].reason.find("deleted") != std::string::npos);
     world.apply(plan);
   }
+  SECTION("restarted outside lxe: running, but its state shows another PID") {
+    world.observed.infra->pid = pid + 7;
+    const auto plan = plan_sandbox(world.record, some_containers(1, s.id), world.observed);
+    REQUIRE(kinds(plan) == Kinds{K::RecordNotReady, K::MarkReconciled});
+    CHECK(plan[0].reason.find("restarted outside lxe") != std::string::npos);
+    CHECK(plan[0].reason.find(std::to_string(pid + 7)) != std::string::npos);
+    world.apply(plan);
+  }
   CHECK(world.record.observed_state == SandboxObserved::NotReady);
   CHECK(world.record.infra_pid == pid);
   // Nothing more, however often it is looked at, and even once the holder runs again (restarted
@@ -612,6 +620,24 @@ TEST_CASE("plan_sandbox: a holder that died after the pod was ready is reported 
   CHECK(plan_sandbox(world.record, {}, world.observed).empty());
   world.record.generation += 1;  // e.g. a label change
   CHECK(kinds(plan_sandbox(world.record, {}, world.observed)) == Kinds{K::MarkReconciled});
+}
+
+TEST_CASE("plan_sandbox: a holder whose state shows the recorded PID, or no PID, is left alone", "[plan][sandbox]") {
+  SandboxRecord s = sandbox_record(SandboxState::Ready, 0, SandboxObserved::Unknown, false);
+  SandboxWorld world{s, sandbox_observation(false, Infra::Absent)};
+  world.apply(plan_sandbox(world.record, {}, world.observed));
+  REQUIRE(world.record.observed_state == SandboxObserved::Ready);
+  world.observed.infra->pid = world.record.infra_pid;
+  CHECK(plan_sandbox(world.record, {}, world.observed).empty());
+  world.observed.infra->pid = 0;  // stopped between the list and the look: the stop is seen next time
+  CHECK(plan_sandbox(world.record, {}, world.observed).empty());
+  world.observed.infra->pid.reset();
+  CHECK(plan_sandbox(world.record, {}, world.observed).empty());
+  // A pod still being made (no PID recorded yet) takes whatever PID its holder has.
+  SandboxRecord fresh = sandbox_record(SandboxState::Ready, 0, SandboxObserved::Unknown, false);
+  SandboxObservation running = sandbox_observation(true, Infra::Running);
+  running.infra->pid = 4242;
+  CHECK_FALSE(contains(kinds(plan_sandbox(fresh, {}, running)), K::RecordNotReady));
 }
 
 TEST_CASE("plan_sandbox: idempotent along the main paths, by hand", "[plan][sandbox]") {
