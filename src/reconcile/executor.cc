@@ -100,8 +100,13 @@ SandboxObservation Executor::observe_sandbox(const SandboxRecord& sandbox) const
 }
 
 ContainerObservation Executor::observe_container(const ContainerRecord& container) const {
-  ContainerObservation o;
+  ContainerObservation o = observe_container_files(container);
   o.instance = instance_facts(container.lxd_name, container.id);
+  return o;
+}
+
+ContainerObservation Executor::observe_container_files(const ContainerRecord& container) const {
+  ContainerObservation o;
   o.started_at = files_.read_started_at(container.id);
   o.exit = files_.read_exit(container.id);
   return o;

@@ -30,6 +30,8 @@ class Executor {
 
   SandboxObservation observe_sandbox(const store::SandboxRecord& sandbox) const;
   ContainerObservation observe_container(const store::ContainerRecord& container) const;
+  // Only what lxe-init left in the container's state directory on the host (no LXD call).
+  ContainerObservation observe_container_files(const store::ContainerRecord& container) const;
 
   Outcome run(const store::SandboxRecord& planned, const std::vector<Action>& plan);
   Outcome run(const store::ContainerRecord& planned, const store::SandboxRecord& sandbox,

@@ -4,6 +4,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
@@ -11,6 +12,7 @@
 #include <nlohmann/json.hpp>
 #include <sstream>
 #include <stdexcept>
+#include <vector>
 
 namespace lxe::reconcile {
 namespace fs = std::filesystem;
@@ -67,12 +69,67 @@ void change_owner(const std::string& path, int64_t uid, int64_t gid) {
     throw std::runtime_error("cannot chown " + path + ": " + std::strerror(errno));
 }
 
+namespace {
+
+// Whether two files hold the same bytes, read in chunks: lxe-init is several MB, and reading it
+// whole (twice, at every start) was the peak of lxe's memory use.
+bool same_contents(const std::string& a, const std::string& b) {
+  std::error_code ec_a, ec_b;
+  const auto size_a = fs::file_size(a, ec_a), size_b = fs::file_size(b, ec_b);
+  if (ec_a || ec_b || size_a != size_b) return false;
+  std::ifstream in_a(a, std::ios::binary), in_b(b, std::ios::binary);
+  if (!in_a || !in_b) return false;
+  std::vector<char> buf_a(64 * 1024), buf_b(64 * 1024);
+  while (in_a && in_b) {
+    in_a.read(buf_a.data(), static_cast<std::streamsize>(buf_a.size()));
+    in_b.read(buf_b.data(), static_cast<std::streamsize>(buf_b.size()));
+    if (in_a.gcount() != in_b.gcount() ||
+        !std::equal(buf_a.begin(), buf_a.begin() + in_a.gcount(), buf_b.begin()))
+      return false;
+  }
+  return in_a.eof() && in_b.eof();
+}
+
+// write_file_atomic for a file copied in chunks.
+void copy_file_atomic(const std::string& source, const std::string& path, unsigned mode) {
+  std::ifstream in(source, std::ios::binary);
+  if (!in) throw std::runtime_error("cannot read " + source);
+  const std::string tmp = path + ".tmp";
+  const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
+  if (fd < 0) throw std::runtime_error("cannot write " + tmp + ": " + std::strerror(errno));
+  std::vector<char> buf(64 * 1024);
+  while (in) {
+    in.read(buf.data(), static_cast<std::streamsize>(buf.size()));
+    size_t written = 0;
+    const auto n = static_cast<size_t>(in.gcount());
+    while (written < n) {
+      const ssize_t w = ::write(fd, buf.data() + written, n - written);
+      if (w < 0) {
+        const int err = errno;
+        ::close(fd);
+        throw std::runtime_error("cannot write " + tmp + ": " + std::strerror(err));
+      }
+      written += static_cast<size_t>(w);
+    }
+  }
+  if (in.bad()) {
+    ::close(fd);
+    throw std::runtime_error("cannot read " + source);
+  }
+  ::fchmod(fd, mode);
+  ::fsync(fd);
+  ::close(fd);
+  if (::rename(tmp.c_str(), path.c_str()) != 0)
+    throw std::runtime_error("cannot rename " + tmp + " to " + path + ": " + std::strerror(errno));
+}
+
+}  // namespace
+
 void HostFiles::install_init_binary(const std::string& source) const {
-  const auto wanted = slurp(source);
-  if (!wanted) throw std::runtime_error("cannot read lxe-init at " + source);
+  if (!std::ifstream(source, std::ios::binary)) throw std::runtime_error("cannot read lxe-init at " + source);
   make_dirs(root_);
-  if (slurp(init_binary()) == wanted) return;
-  write_file_atomic(init_binary(), *wanted, 0755);
+  if (same_contents(source, init_binary())) return;
+  copy_file_atomic(source, init_binary(), 0755);
 }
 
 std::optional<int64_t> HostFiles::read_started_at(const std::string& container_id) const {

@@ -226,6 +226,13 @@ std::vector<Action> plan_container_removed(const ContainerObservation& o) {
 
 }  // namespace
 
+std::vector<Action> plan_container_from_files(const ContainerRecord& c, const ContainerObservation& o) {
+  if (c.desired_state == ContainerState::Removed || c.observed_state != store::ContainerObserved::Running ||
+      c.started_at == 0 || c.finished_at != 0 || !o.exit)
+    return {};
+  return {{ActionKind::RecordExit, "lxe-init recorded the exit while lxe was not running"}};
+}
+
 std::vector<Action> plan_container(const ContainerRecord& container, const SandboxRecord& sandbox,
                                    const ContainerObservation& observed) {
   switch (container.desired_state) {

@@ -93,6 +93,13 @@ std::vector<Action> plan_sandbox(const store::SandboxRecord& sandbox,
 std::vector<Action> plan_container(const store::ContainerRecord& container, const store::SandboxRecord& sandbox,
                                    const ContainerObservation& observed);
 
+// Adoption's first step, before lxe serves CRI and without asking LXD: a container the store
+// says is running whose lxe-init wrote its exit record (`observed.exit`; `instance` is not looked
+// at) ended while lxe was down. Its exit is recorded at once so that the first ListContainers after
+// a restart does not show it running. Empty for everything else (the full plan handles it).
+std::vector<Action> plan_container_from_files(const store::ContainerRecord& container,
+                                              const ContainerObservation& observed);
+
 // The raw.lxc lines that make a container join the pod's network (and, as LXD requires for
 // that, user) namespaces held by `infra_pid`.
 std::string namespace_share_lines(int64_t infra_pid);

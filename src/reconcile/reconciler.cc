@@ -18,10 +18,25 @@ Reconciler::Reconciler(store::Registry& registry, const lxd::Client& lxd, const 
 Reconciler::~Reconciler() { stop(); }
 
 void Reconciler::start() {
+  record_exits_from_files();
   for (const auto& s : registry_.sandboxes()) enqueue_sandbox(s.id);
   for (const auto& c : registry_.containers()) enqueue_container(c.id);
   for (int i = 0; i < options_.workers; ++i) threads_.emplace_back([this] { worker(); });
   threads_.emplace_back([this] { resync_loop(); });
+}
+
+void Reconciler::record_exits_from_files() {
+  for (const auto& c : registry_.containers()) {
+    try {
+      const auto plan = plan_container_from_files(c, executor_.observe_container_files(c));
+      if (plan.empty()) continue;
+      const auto sandbox = registry_.sandbox(c.sandbox_id);
+      if (sandbox) executor_.run(c, *sandbox, plan);
+    } catch (const std::exception& e) {
+      // The full reconcile of this container comes next and records the exit then.
+      spdlog::warn("container {}: cannot record its exit from lxe-init's record: {}", c.id.substr(0, 12), e.what());
+    }
+  }
 }
 
 void Reconciler::stop() {

@@ -40,6 +40,8 @@ class Reconciler {
   Reconciler& operator=(const Reconciler&) = delete;
 
   // Starts the workers and the resync loop; queues every stored object (adoption after a restart).
+  // Before that, and before it returns, records the exits lxe-init wrote while lxe was down (host
+  // files only, no LXD call), so that what lxe serves right after start is already correct.
   void start();
   void stop();
 
@@ -61,6 +63,7 @@ class Reconciler {
   void on_lxd_events_connection(bool connected);
 
  private:
+  void record_exits_from_files();
   void worker();
   void resync_loop();
   void process(const WorkKey& key);

@@ -69,8 +69,15 @@ TEST_CASE("lifecycle: lxe restarts and keeps its pods and running containers as 
     CHECK(pods[0].state() == cri::SANDBOX_READY);
   }
   {
-    // (Right after the restart, "ends" may still be listed RUNNING until the reconciler has
-    // looked at it: the store's last observation. It is checked below, with a wait.)
+    // Right after the restart, "ends" is already EXITED: lxe read lxe-init's exit record before
+    // it served anything (no LXD call needed).
+    {
+      cri::ContainerFilter exited;
+      exited.set_id(ends);
+      const auto listed = fx.list_containers(exited);
+      REQUIRE(listed.size() == 1);
+      CHECK(listed[0].state() == cri::CONTAINER_EXITED);
+    }
     cri::ContainerFilter filter;
     filter.set_id(keeps);
     filter.mutable_state()->set_state(cri::CONTAINER_RUNNING);

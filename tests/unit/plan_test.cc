@@ -977,3 +977,37 @@ TEST_CASE("plan to_string names every action", "[plan]") {
   CHECK(lxe::reconcile::to_string(K::MarkReconciled) == "mark-reconciled");
   CHECK(lxe::reconcile::to_string(K::EraseRecord) == "erase-record");
 }
+
+TEST_CASE("plan_container_from_files: an exit lxe-init recorded while lxe was down, before serving",
+          "[plan][container]") {
+  ContainerRecord c;
+  c.id = "c1";
+  c.desired_state = ContainerState::Running;
+  c.observed_state = lxe::store::ContainerObserved::Running;
+  c.started_at = 1000;
+  ContainerObservation with_exit;
+  with_exit.exit = ExitRecord{3, 0, false, 2000};
+  // Running in the store, and an exit record on disk: record the exit now.
+  {
+    const auto plan = lxe::reconcile::plan_container_from_files(c, with_exit);
+    REQUIRE(kinds(plan) == Kinds{K::RecordExit});
+    CHECK(plan[0].reason.find("while lxe was not running") != std::string::npos);
+  }
+  // Desired exited (a stop was in flight) is the same.
+  c.desired_state = ContainerState::Exited;
+  CHECK(kinds(lxe::reconcile::plan_container_from_files(c, with_exit)) == Kinds{K::RecordExit});
+  // Everything else is the full plan's business.
+  CHECK(lxe::reconcile::plan_container_from_files(c, ContainerObservation{}).empty());  // still running
+  ContainerRecord finished = c;
+  finished.finished_at = 2000;
+  CHECK(lxe::reconcile::plan_container_from_files(finished, with_exit).empty());  // already recorded
+  ContainerRecord never_started = c;
+  never_started.started_at = 0;
+  CHECK(lxe::reconcile::plan_container_from_files(never_started, with_exit).empty());
+  ContainerRecord created = c;
+  created.observed_state = lxe::store::ContainerObserved::Created;
+  CHECK(lxe::reconcile::plan_container_from_files(created, with_exit).empty());
+  ContainerRecord removed = c;
+  removed.desired_state = ContainerState::Removed;
+  CHECK(lxe::reconcile::plan_container_from_files(removed, with_exit).empty());
+}
