@@ -65,9 +65,10 @@ void Executor::ensure_pause_image() const {
                     {{"description", "lxe pod namespace holder"}, {"lxe.managed", "true"}});
 }
 
-std::optional<InstanceFacts> Executor::instance_facts(const std::string& name, const std::string& id) const {
+std::optional<InstanceFacts> Executor::instance_facts(const std::string& name, const std::string& id,
+                                                      lxd::Devices* devices) const {
   try {
-    const lxd::Instance instance = lxd_.get_instance(name);
+    lxd::Instance instance = lxd_.get_instance(name);
     if (!owned_by(instance.config, id))
       throw lxd::Error(lxd::ErrorKind::Conflict,
                        "LXD instance " + name + " exists but was not created by lxe for " + id + "; lxe leaves it alone");
@@ -77,6 +78,7 @@ std::optional<InstanceFacts> Executor::instance_facts(const std::string& name, c
     if (raw != instance.config.end()) facts.raw_lxc = raw->second;
     for (const auto& [key, value] : instance.config)
       if (key.rfind("limits.", 0) == 0) facts.limits[key] = value;
+    if (devices) *devices = std::move(instance.devices);
     return facts;
   } catch (const lxd::Error& e) {
     if (e.kind() == lxd::ErrorKind::NotFound) return std::nullopt;
@@ -92,6 +94,9 @@ SandboxObservation Executor::observe_sandbox(const SandboxRecord& sandbox) const
       throw lxd::Error(lxd::ErrorKind::Conflict, "LXD profile " + sandbox.lxd_name +
                                                      " exists but was not created by lxe; lxe leaves it alone");
     o.profile_exists = true;
+    o.drifted_profile_devices =
+        drifted_devices(sandbox_profile(sandbox, parse_sandbox_config(sandbox.config_json), files_, options_).devices,
+                        profile.devices);
   } catch (const lxd::Error& e) {
     if (e.kind() != lxd::ErrorKind::NotFound) throw;
   }
@@ -99,10 +104,40 @@ SandboxObservation Executor::observe_sandbox(const SandboxRecord& sandbox) const
   return o;
 }
 
-ContainerObservation Executor::observe_container(const ContainerRecord& container) const {
+ContainerObservation Executor::observe_container(const ContainerRecord& container,
+                                                 const SandboxRecord& sandbox) const {
   ContainerObservation o = observe_container_files(container);
-  o.instance = instance_facts(container.lxd_name, container.id);
+  lxd::Devices devices;
+  o.instance = instance_facts(container.lxd_name, container.id, &devices);
+  if (o.instance) {
+    const auto wanted = container_instance(container, parse_container_config(container.config_json), sandbox,
+                                           parse_sandbox_config(sandbox.config_json), files_, options_)
+                            .devices;
+    o.drifted_devices = drifted_devices(wanted, devices);
+    remember_device_names(container.lxd_name, wanted);
+  }
   return o;
+}
+
+void Executor::remember_device_names(const std::string& lxd_name, const lxd::Devices& wanted) const {
+  std::set<std::string> names;
+  for (const auto& [name, device] : wanted) names.insert(name);
+  std::lock_guard lock(device_names_mutex_);
+  device_names_[lxd_name] = std::move(names);
+}
+
+void Executor::forget_device_names(const std::string& lxd_name) const {
+  std::lock_guard lock(device_names_mutex_);
+  device_names_.erase(lxd_name);
+}
+
+bool Executor::lacks_devices(const std::string& lxd_name, const lxd::Devices& listed) const {
+  std::lock_guard lock(device_names_mutex_);
+  const auto it = device_names_.find(lxd_name);
+  if (it == device_names_.end()) return false;
+  for (const auto& name : it->second)
+    if (listed.count(name) == 0) return true;
+  return false;
 }
 
 ContainerObservation Executor::observe_container_files(const ContainerRecord& container) const {
@@ -142,6 +177,14 @@ void Executor::do_sandbox_action(const Action& action, const SandboxRecord& sand
       if (infra_pid <= 0)
         throw lxd::Error(lxd::ErrorKind::Server, "the namespace holder of " + sandbox.lxd_name + " has no PID");
       break;
+    case ActionKind::RestoreDevices: {
+      const auto wanted = sandbox_profile(sandbox, config, files_, options_).devices;
+      nlohmann::json devices = nlohmann::json::object();
+      for (const auto& name : drifted_devices(wanted, lxd_.get_profile(sandbox.lxd_name).devices))
+        devices[name] = wanted.at(name);
+      if (!devices.empty()) lxd_.patch_profile(sandbox.lxd_name, {{"devices", devices}});
+      break;
+    }
     case ActionKind::StopInfra:
       lxd_.stop_instance(sandbox.lxd_name, lxd::StopMode::Force);
       break;
@@ -196,6 +239,15 @@ void Executor::do_container_action(const Action& action, const ContainerRecord& 
       lxd_.patch_instance(container.lxd_name,
                           {{"config", {{"raw.lxc", container_raw_lxc(config, sandbox, sandbox_config)}}}});
       break;
+    case ActionKind::RestoreDevices: {
+      // Only what differs: LXD re-plugs each device it is sent, and an unchanged one needs nothing.
+      const auto wanted = container_instance(container, config, sandbox, sandbox_config, files_, options_).devices;
+      nlohmann::json devices = nlohmann::json::object();
+      for (const auto& name : drifted_devices(wanted, lxd_.get_instance(container.lxd_name).devices))
+        devices[name] = wanted.at(name);
+      if (!devices.empty()) lxd_.patch_instance(container.lxd_name, {{"devices", devices}});
+      break;
+    }
     case ActionKind::ApplyLimits:
       for (const auto& patch : limit_patches(managed_limits_from_json(container.resources_json), true))
         lxd_.patch_instance(container.lxd_name, {{"config", patch}});
@@ -221,6 +273,7 @@ void Executor::do_container_action(const Action& action, const ContainerRecord& 
       }
       break;
     case ActionKind::EraseRecord:
+      forget_device_names(container.lxd_name);
       files_.remove_container_dir(container.id);
       break;
     default:

@@ -4,6 +4,9 @@
 #pragma once
 
 #include <chrono>
+#include <map>
+#include <mutex>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -29,13 +32,19 @@ class Executor {
            CrashPoints crash_points = {});
 
   SandboxObservation observe_sandbox(const store::SandboxRecord& sandbox) const;
-  ContainerObservation observe_container(const store::ContainerRecord& container) const;
+  ContainerObservation observe_container(const store::ContainerRecord& container,
+                                         const store::SandboxRecord& sandbox) const;
   // Only what lxe-init left in the container's state directory on the host (no LXD call).
   ContainerObservation observe_container_files(const store::ContainerRecord& container) const;
 
   Outcome run(const store::SandboxRecord& planned, const std::vector<Action>& plan);
   Outcome run(const store::ContainerRecord& planned, const store::SandboxRecord& sandbox,
               const std::vector<Action>& plan);
+
+  // Whether `listed` (an instance's devices as a list call shows them) lacks a device lxe put on
+  // that instance, by name; false for instances lxe has not observed yet. For the periodic resync,
+  // which must not rebuild every container's spec.
+  bool lacks_devices(const std::string& lxd_name, const lxd::Devices& listed) const;
 
   // Imports the namespace holders' image into LXD unless it is there.
   void ensure_pause_image() const;
@@ -48,13 +57,18 @@ class Executor {
                            const runtime::v1::ContainerConfig& config, const store::SandboxRecord& sandbox,
                            const runtime::v1::PodSandboxConfig& sandbox_config);
 
-  std::optional<InstanceFacts> instance_facts(const std::string& name, const std::string& id) const;
+  std::optional<InstanceFacts> instance_facts(const std::string& name, const std::string& id,
+                                              lxd::Devices* devices = nullptr) const;
+  void remember_device_names(const std::string& lxd_name, const lxd::Devices& wanted) const;
+  void forget_device_names(const std::string& lxd_name) const;
 
   store::Registry& registry_;
   const lxd::Client& lxd_;
   const HostFiles& files_;
   MappingOptions options_;
   CrashPoints crash_points_;
+  mutable std::mutex device_names_mutex_;
+  mutable std::map<std::string, std::set<std::string>> device_names_;  // LXD instance -> lxe's devices
 };
 
 }  // namespace lxe::reconcile

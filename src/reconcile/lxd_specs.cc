@@ -106,6 +106,15 @@ lxd::InstanceSpec infra_instance(const store::SandboxRecord& sandbox, const runt
   return spec;
 }
 
+std::vector<std::string> drifted_devices(const lxd::Devices& wanted, const lxd::Devices& observed) {
+  std::vector<std::string> out;
+  for (const auto& [name, device] : wanted) {
+    const auto it = observed.find(name);
+    if (it == observed.end() || it->second != device) out.push_back(name);
+  }
+  return out;
+}
+
 bool runs_image_init(const runtime::v1::ContainerConfig& config) {
   return config.command().empty() && config.args().empty();
 }

@@ -26,6 +26,10 @@ struct MappingOptions {
 lxd::ProfileSpec sandbox_profile(const store::SandboxRecord& sandbox, const runtime::v1::PodSandboxConfig& config,
                                  const HostFiles& files, const MappingOptions& options);
 
+// The names of the devices in `wanted` (lxe's own) that `observed` lacks or has with another
+// configuration: removed or edited behind lxe's back. Devices lxe did not make are not looked at.
+std::vector<std::string> drifted_devices(const lxd::Devices& wanted, const lxd::Devices& observed);
+
 // Whether `name` is a valid hostname (RFC 1123, at most 63 characters). Only valid names ever
 // reach raw.lxc, which has no quoting: a newline in a name would inject LXC configuration.
 bool valid_hostname(std::string_view name);

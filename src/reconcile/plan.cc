@@ -29,6 +29,7 @@ std::string_view to_string(ActionKind kind) {
     case ActionKind::KillInstance: return "kill-instance";
     case ActionKind::RecordExit: return "record-exit";
     case ActionKind::ApplyLimits: return "apply-limits";
+    case ActionKind::RestoreDevices: return "restore-devices";
     case ActionKind::DeleteInstance: return "delete-instance";
     case ActionKind::MarkReconciled: return "mark-reconciled";
     case ActionKind::EraseRecord: return "erase-record";
@@ -43,6 +44,19 @@ std::string namespace_share_lines(int64_t infra_pid) {
 }
 
 namespace {
+
+std::string join_names(const std::vector<std::string>& names) {
+  std::string out;
+  for (const auto& n : names) out += (out.empty() ? "" : ", ") + n;
+  return out;
+}
+
+// Devices of an existing instance that someone removed or edited: put back, live.
+void restore_devices(std::vector<Action>& plan, const ContainerObservation& o) {
+  if (o.instance && !o.drifted_devices.empty())
+    plan.push_back({ActionKind::RestoreDevices,
+                    "devices removed or changed outside lxe: " + join_names(o.drifted_devices)});
+}
 
 bool needs_mark(int64_t generation, int64_t observed_generation) { return observed_generation < generation; }
 
@@ -77,6 +91,9 @@ std::vector<Action> plan_sandbox_ready(const SandboxRecord& s, const SandboxObse
     return plan;
   }
   if (!o.profile_exists) plan.push_back({ActionKind::CreateProfile, "profile missing"});
+  else if (!o.drifted_profile_devices.empty())
+    plan.push_back({ActionKind::RestoreDevices, "profile devices removed or changed outside lxe: " +
+                                                    join_names(o.drifted_profile_devices)});
   if (!o.infra) plan.push_back({ActionKind::CreateInfra, "namespace holder missing"});
   if (!infra_running) plan.push_back({ActionKind::StartInfra, "namespace holder not running"});
   if (!infra_running || s.infra_pid == 0)
@@ -155,6 +172,7 @@ std::vector<Action> plan_container_created(const ContainerRecord& c, const Sandb
     if (!sandbox_usable(sandbox)) return {{ActionKind::Wait, "the pod sandbox is not ready"}};
     plan.push_back({ActionKind::CreateInstance, "instance missing"});
   }
+  restore_devices(plan, o);
   if (limits_drifted(c, o)) plan.push_back({ActionKind::ApplyLimits, "limits differ from the record's resources"});
   if (c.observed_state != store::ContainerObserved::Created || !plan.empty())
     plan.push_back({ActionKind::RecordCreated, "instance exists"});
@@ -171,6 +189,7 @@ std::vector<Action> plan_container_running(const ContainerRecord& c, const Sandb
     if (!running) record_exit_once(plan, c, o.instance ? "the command ended" : "the instance was deleted outside lxe");
     // Resources change live (limits.* apply without a restart), and edits made behind lxe's
     // back are put back the same way.
+    if (running) restore_devices(plan, o);
     if (running && limits_drifted(c, o))
       plan.push_back({ActionKind::ApplyLimits, "limits differ from the record's resources"});
     finish(plan, c.generation, c.observed_generation);
@@ -187,6 +206,7 @@ std::vector<Action> plan_container_running(const ContainerRecord& c, const Sandb
   } else {
     if (!sandbox_usable(sandbox)) return {{ActionKind::Wait, "the pod sandbox is not ready"}};
     if (!o.instance) plan.push_back({ActionKind::CreateInstance, "instance missing"});
+    restore_devices(plan, o);
     if (!o.instance || o.instance->raw_lxc.find(namespace_share_lines(sandbox.infra_pid)) == std::string::npos)
       plan.push_back({ActionKind::SyncNamespaces, "join the pod's namespaces (holder PID " +
                                                       std::to_string(sandbox.infra_pid) + ")"});

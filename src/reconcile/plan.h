@@ -32,6 +32,7 @@ struct InstanceFacts {
 
 struct SandboxObservation {
   bool profile_exists = false;
+  std::vector<std::string> drifted_profile_devices;  // lxe's profile devices missing or changed
   std::optional<InstanceFacts> infra;  // the pod's namespace holder
 };
 
@@ -47,6 +48,7 @@ struct ContainerObservation {
   std::optional<InstanceFacts> instance;
   std::optional<int64_t> started_at;  // started.json, written by lxe-init when it ran the command
   std::optional<ExitRecord> exit;     // exit.json, written by lxe-init when the command ended
+  std::vector<std::string> drifted_devices;  // lxe's devices the instance lacks or has changed
 };
 
 enum class ActionKind {
@@ -70,6 +72,7 @@ enum class ActionKind {
   KillInstance,      // forced stop
   RecordExit,        // copies the exit record (or what can be inferred) into the record
   ApplyLimits,       // PATCHes the record's resources into limits.* (live: no restart)
+  RestoreDevices,    // PATCHes lxe's devices back (instance, or the pod's profile); LXD hot-plugs them
   DeleteInstance,
   // Both.
   MarkReconciled,    // observed_generation = generation; observed state as planned

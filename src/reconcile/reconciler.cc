@@ -75,9 +75,11 @@ void Reconciler::resync_loop() {
 void Reconciler::resync() {
   std::map<std::string, bool> running_by_name;
   std::map<std::string, lxd::Config> config_by_name;
+  std::set<std::string> lacking_devices;
   try {
     for (auto& instance : lxd_.list_instances("config." + std::string(kManagedKey) + " eq true")) {
       running_by_name[instance.name] = instance.running();
+      if (executor_.lacks_devices(instance.name, instance.devices)) lacking_devices.insert(instance.name);
       config_by_name[instance.name] = std::move(instance.config);
     }
   } catch (const lxd::Error& e) {
@@ -103,8 +105,12 @@ void Reconciler::resync() {
     }
   };
   for (const auto& c : registry_.containers()) {
-    const bool drifted = c.observed_state == store::ContainerObserved::Running &&
-                         (!running(c.lxd_name) || limits_drifted(c));
+    // A device removed behind lxe's back (LXD's event for it requeues at once; this is the net).
+    const bool live = c.observed_state == store::ContainerObserved::Running ||
+                      c.observed_state == store::ContainerObserved::Created;
+    const bool drifted = (c.observed_state == store::ContainerObserved::Running &&
+                          (!running(c.lxd_name) || limits_drifted(c))) ||
+                         (live && lacking_devices.count(c.lxd_name) != 0);
     if (drifted || c.observed_generation < c.generation) enqueue_container(c.id);
   }
 }
@@ -142,6 +148,12 @@ std::optional<int64_t> Reconciler::take_holder_pid(const std::string& sandbox_id
 }
 
 void Reconciler::on_lxd_event(const lxd::LifecycleEvent& event) {
+  if (event.source.rfind("/1.0/profiles/", 0) == 0) {
+    // A pod's profile edited (profile-updated): its devices may need restoring.
+    for (const auto& s : registry_.sandboxes())
+      if (s.lxd_name == event.name) return enqueue_sandbox(s.id);
+    return;
+  }
   if (event.source.rfind("/1.0/instances/", 0) != 0) return;
   // Instance names are unique among lxe's records (UNIQUE lxd_name); sandboxes' holders share the
   // profile's name, containers have their own.
@@ -244,7 +256,7 @@ Outcome Reconciler::process_container(const std::string& id) {
   if (!container) return Outcome::Done;
   const auto sandbox = registry_.sandbox(container->sandbox_id);
   if (!sandbox) return Outcome::Done;  // cannot happen: the foreign key keeps the sandbox
-  const auto plan = plan_container(*container, *sandbox, executor_.observe_container(*container));
+  const auto plan = plan_container(*container, *sandbox, executor_.observe_container(*container, *sandbox));
   const Outcome outcome = plan.empty() ? Outcome::Done : executor_.run(*container, *sandbox, plan);
   // A sandbox being removed waits for its containers to be gone.
   if (sandbox->desired_state == store::SandboxState::Removed) enqueue_sandbox(sandbox->id);

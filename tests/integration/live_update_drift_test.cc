@@ -5,6 +5,8 @@
 #include <thread>
 
 #include "support/cri_fixture.h"
+#include "support/process.h"
+#include "support/test_lxd.h"
 
 namespace v1 = ::runtime::v1;
 
@@ -18,6 +20,14 @@ bool eventually(Fn&& done) {
     std::this_thread::sleep_for(std::chrono::milliseconds(100));
   }
   return done();
+}
+
+// `lxc ARGS...` against the LXD the tests use, as an operator would type it.
+lxe::test::CommandResult lxc(const std::vector<std::string>& args) {
+  std::vector<std::string> argv = {"/usr/bin/env", "LXD_DIR=" + std::filesystem::path(lxe::test::lxd_socket_path()).parent_path().string(),
+                                   "lxc"};
+  argv.insert(argv.end(), args.begin(), args.end());
+  return lxe::test::run_command(argv);
 }
 
 }  // namespace
@@ -72,5 +82,54 @@ TEST_CASE("UpdateContainerResources applies limits live and drift is repaired", 
   CHECK(exited.state() == v1::CONTAINER_EXITED);
   CHECK_FALSE(exited.message().empty());
   CHECK(fx.lxd_instances().count(instance) == 0);
+  fx.remove_all_pods_and_expect_clean();
+}
+
+TEST_CASE("Devices removed or changed behind lxe's back are put back live", "[lxd][drift]") {
+  lxe::test::CriFixture fx("devdrift");
+  auto pod = fx.pod_config("p");
+  pod.mutable_dns_config()->add_servers("10.9.8.7");  // gives the pod's profile a device (resolv.conf)
+  const std::string pod_id = fx.must_run_pod(pod);
+  const std::string id = fx.must_run_container(pod_id, fx.container_config("c", {"sleep", "3600"}, "c.log"), pod);
+  std::string instance, profile;
+  for (const auto& name : fx.lxd_instances())
+    if (name.find("-c-") != std::string::npos) instance = name;
+  for (const auto& name : fx.lxd_profiles()) profile = name;
+  REQUIRE_FALSE(instance.empty());
+  REQUIRE(fx.lxd_profiles().size() == 1);
+  const auto before = fx.lxd().get_instance(instance).devices;
+  REQUIRE(before.count("lxe-log") == 1);
+  REQUIRE(before.count("lxe-state") == 1);
+  const auto profile_before = fx.lxd().get_profile(profile).devices;
+  REQUIRE(profile_before.count("lxe-resolv") == 1);
+  const int64_t pid = fx.lxd().get_instance_state(instance).pid;
+
+  // An edit of one device, then `lxc config device remove` of another (one at a time: LXD refuses
+  // an update while lxe's repair of the previous one runs).
+  fx.lxd().patch_instance(instance, {{"devices", {{"lxe-state", {{"type", "disk"}, {"source", "/tmp"}, {"path", "/.lxe/state"}}}}}});
+  CHECK(eventually([&] { return fx.lxd().get_instance(instance).devices.at("lxe-state") == before.at("lxe-state"); }));
+  const auto removed = lxc({"config", "device", "remove", instance, "lxe-log"});
+  INFO("lxc: " << removed.out << removed.err);
+  REQUIRE(removed.exit_code == 0);
+  CHECK(eventually([&] {
+    const auto devices = fx.lxd().get_instance(instance).devices;
+    return devices.count("lxe-log") == 1 && devices.at("lxe-log") == before.at("lxe-log");
+  }));
+  CHECK(fx.lxd().get_instance_state(instance).pid == pid);  // hot-plugged, not restarted
+  CHECK(fx.container_status(id).value.state() == ::runtime::v1::CONTAINER_RUNNING);
+
+  // `lxc profile device remove` of the pod's resolv.conf.
+  const auto profile_removed = lxc({"profile", "device", "remove", profile, "lxe-resolv"});
+  INFO("lxc: " << profile_removed.out << profile_removed.err);
+  REQUIRE(profile_removed.exit_code == 0);
+  CHECK(eventually([&] {
+    const auto devices = fx.lxd().get_profile(profile).devices;
+    return devices.count("lxe-resolv") == 1 && devices.at("lxe-resolv") == profile_before.at("lxe-resolv");
+  }));
+  CHECK(fx.lxd().get_instance_state(instance).pid == pid);
+  // A device that is not lxe's is left alone.
+  fx.lxd().patch_instance(instance, {{"devices", {{"extra", {{"type", "disk"}, {"source", "/tmp"}, {"path", "/mnt/extra"}}}}}});
+  std::this_thread::sleep_for(std::chrono::seconds(3));  // longer than a resync interval
+  CHECK(fx.lxd().get_instance(instance).devices.count("extra") == 1);
   fx.remove_all_pods_and_expect_clean();
 }

@@ -537,3 +537,17 @@ TEST_CASE("stored configs: malformed JSON throws", "[lxd_specs]") {
   CHECK_THROWS_WITH(parse_container_config("{"), Catch::Contains("ContainerConfig"));
   CHECK_THROWS_WITH(parse_sandbox_config("{"), Catch::Contains("PodSandboxConfig"));
 }
+
+TEST_CASE("drifted_devices: lxe's devices that LXD lacks or has changed, and only those", "[specs][drift]") {
+  const lxe::lxd::Devices wanted = {{"lxe-init", {{"type", "disk"}, {"source", "/s/init"}, {"path", "/.lxe/init"}}},
+                                    {"lxe-log", {{"type", "disk"}, {"source", "/logs"}, {"path", "/.lxe/log"}}}};
+  CHECK(lxe::reconcile::drifted_devices(wanted, wanted).empty());
+  lxe::lxd::Devices observed = wanted;
+  observed["someone-elses"] = {{"type", "none"}};  // not lxe's: not looked at
+  CHECK(lxe::reconcile::drifted_devices(wanted, observed).empty());
+  observed.erase("lxe-log");
+  CHECK(lxe::reconcile::drifted_devices(wanted, observed) == std::vector<std::string>{"lxe-log"});
+  observed["lxe-init"]["readonly"] = "false";
+  CHECK(lxe::reconcile::drifted_devices(wanted, observed) == std::vector<std::string>{"lxe-init", "lxe-log"});
+  CHECK(lxe::reconcile::drifted_devices({}, observed).empty());
+}

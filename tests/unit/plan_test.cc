@@ -222,6 +222,10 @@ struct SandboxWorld {
           observed.profile_exists = false;
           break;
         case K::MarkReconciled: record.observed_generation = record.generation; break;
+        case K::RestoreDevices:
+          REQUIRE(observed.profile_exists);
+          observed.drifted_profile_devices.clear();
+          break;
         case K::EraseRecord:
           REQUIRE_FALSE(observed.infra);
           REQUIRE_FALSE(observed.profile_exists);
@@ -428,6 +432,10 @@ struct ContainerWorld {
           record.finished_at = observed.exit ? observed.exit->finished_at : clock;
           record.exit_code = observed.exit ? observed.exit->exit_code : 137;
           record.observed_state = ContainerObserved::Exited;
+          break;
+        case K::RestoreDevices:
+          REQUIRE(observed.instance);
+          observed.drifted_devices.clear();
           break;
         case K::RecordCreated:
           REQUIRE(observed.instance);
@@ -1010,4 +1018,54 @@ TEST_CASE("plan_container_from_files: an exit lxe-init recorded while lxe was do
   ContainerRecord removed = c;
   removed.desired_state = ContainerState::Removed;
   CHECK(lxe::reconcile::plan_container_from_files(removed, with_exit).empty());
+}
+
+TEST_CASE("plan: devices removed or changed outside lxe are put back, never by a restart", "[plan][drift]") {
+  const SandboxRecord pod = pod_record(Pod::Usable);
+  ContainerRecord running = container_record({ContainerState::Running, Instance::Running, true, false, true, false,
+                                              Pod::Usable, true, true, true});
+  ContainerObservation o;
+  o.instance = InstanceFacts{true, raw_lxc(true, kInfraPid)};
+  o.started_at = 1000;
+  REQUIRE(plan_container(running, pod, o).empty());
+
+  o.drifted_devices = {"lxe-log", "mount0"};
+  {
+    const auto plan = plan_container(running, pod, o);
+    REQUIRE(kinds(plan) == Kinds{K::RestoreDevices, K::MarkReconciled});
+    CHECK(plan[0].reason.find("lxe-log, mount0") != std::string::npos);
+  }
+  // Created, not started: restored too, and before a start (lxe-init is one of them).
+  ContainerRecord created = running;
+  created.desired_state = ContainerState::Created;
+  created.observed_state = ContainerObserved::Created;
+  created.started_at = 0;
+  ContainerObservation stopped = o;
+  stopped.instance->running = false;
+  stopped.started_at.reset();
+  CHECK(kinds(plan_container(created, pod, stopped)) == Kinds{K::RestoreDevices, K::RecordCreated, K::MarkReconciled});
+  ContainerRecord to_start = created;
+  to_start.desired_state = ContainerState::Running;
+  const Kinds start_plan = kinds(plan_container(to_start, pod, stopped));
+  REQUIRE(contains(start_plan, K::RestoreDevices));
+  CHECK(index_of(start_plan, K::RestoreDevices) < index_of(start_plan, K::StartInstance));
+  // Exited or being removed: nothing to restore.
+  ContainerRecord exited = running;
+  exited.finished_at = 2000;
+  exited.observed_state = ContainerObserved::Exited;
+  CHECK_FALSE(contains(kinds(plan_container(exited, pod, stopped)), K::RestoreDevices));
+  ContainerRecord removed = running;
+  removed.desired_state = ContainerState::Removed;
+  CHECK_FALSE(contains(kinds(plan_container(removed, pod, o)), K::RestoreDevices));
+
+  // The pod's profile.
+  SandboxObservation so = sandbox_observation(true, Infra::Running);
+  REQUIRE(plan_sandbox(pod, {}, so).empty());
+  so.drifted_profile_devices = {"lxe-resolv"};
+  const auto plan = plan_sandbox(pod, {}, so);
+  REQUIRE(kinds(plan) == Kinds{K::RestoreDevices, K::RecordReady, K::MarkReconciled});
+  CHECK(plan[0].reason.find("lxe-resolv") != std::string::npos);
+  SandboxWorld world{pod, so};
+  world.apply(plan);
+  CHECK(plan_sandbox(world.record, {}, world.observed).empty());
 }
