@@ -393,7 +393,8 @@ Outcome Executor::run(const ContainerRecord& planned, const SandboxRecord& sandb
         if (exit) {
           current->exit_code = exit->exit_code;
           current->finished_at = exit->finished_at != 0 ? exit->finished_at : now_ns();
-          current->message.clear();
+          // The command's own end, unless the instance went away outside lxe afterwards.
+          current->message = action.reason == kDeletedOutside ? action.reason : "";
         } else if (runs_image_init(config) && stopped_gracefully) {
           current->exit_code = 0;  // the image's init shut down cleanly when asked to
           current->finished_at = now_ns();

@@ -165,6 +165,14 @@ void record_exit_once(std::vector<Action>& plan, const ContainerRecord& c, const
   if (c.finished_at == 0) plan.push_back({ActionKind::RecordExit, why});
 }
 
+// Why a container that ran is no longer running, when lxe did not stop it. The text becomes the
+// container's CRI message when something outside lxe ended it (kubelet shows it in events).
+std::string why_ended(const ContainerObservation& o) {
+  if (!o.instance) return std::string(kDeletedOutside);
+  if (!o.exit) return std::string(kStoppedOutside);
+  return "the command ended";
+}
+
 std::vector<Action> plan_container_created(const ContainerRecord& c, const SandboxRecord& sandbox,
                                            const ContainerObservation& o) {
   std::vector<Action> plan;
@@ -186,7 +194,7 @@ std::vector<Action> plan_container_running(const ContainerRecord& c, const Sandb
   const bool running = o.instance && o.instance->running;
   if (c.started_at != 0) {
     // Started once: CRI containers are never started again; kubelet makes a new one.
-    if (!running) record_exit_once(plan, c, o.instance ? "the command ended" : "the instance was deleted outside lxe");
+    if (!running) record_exit_once(plan, c, why_ended(o));
     // Resources change live (limits.* apply without a restart), and edits made behind lxe's
     // back are put back the same way.
     if (running) restore_devices(plan, o);
@@ -202,7 +210,7 @@ std::vector<Action> plan_container_running(const ContainerRecord& c, const Sandb
     // It ran and already ended while nobody recorded the start (lxe stopped right after starting
     // it). Starting it again would run the command twice.
     plan.push_back({ActionKind::RecordStarted, "lxe-init recorded a start"});
-    record_exit_once(plan, c, o.instance ? "the command ended" : "the instance was deleted outside lxe");
+    record_exit_once(plan, c, why_ended(o));
   } else {
     if (!sandbox_usable(sandbox)) return {{ActionKind::Wait, "the pod sandbox is not ready"}};
     if (!o.instance) plan.push_back({ActionKind::CreateInstance, "instance missing"});
@@ -225,11 +233,11 @@ std::vector<Action> plan_container_exited(const ContainerRecord& c, const Contai
     plan.push_back({ActionKind::StopInstance, "stop requested"});
     plan.push_back({ActionKind::RecordExit, "stopped"});
   } else if (c.started_at != 0) {
-    record_exit_once(plan, c, o.instance ? "the command ended" : "the instance was deleted outside lxe");
+    record_exit_once(plan, c, why_ended(o));
   } else if (ran(o) && c.finished_at == 0) {
     // It ran and ended before its start was recorded: record both, or its exit is lost.
     plan.push_back({ActionKind::RecordStarted, "lxe-init recorded a start"});
-    plan.push_back({ActionKind::RecordExit, o.instance ? "the command ended" : "the instance was deleted outside lxe"});
+    plan.push_back({ActionKind::RecordExit, why_ended(o)});
   }
   // Never started and not running: stopping a created container changes nothing (as in containerd).
   finish(plan, c.generation, c.observed_generation);

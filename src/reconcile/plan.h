@@ -82,6 +82,12 @@ enum class ActionKind {
 
 std::string_view to_string(ActionKind kind);
 
+// Reasons of a RecordExit when something outside lxe ended the container; the executor makes them
+// the container's CRI message.
+inline constexpr std::string_view kDeletedOutside = "the LXD instance was deleted outside lxe (e.g. lxc delete)";
+inline constexpr std::string_view kStoppedOutside =
+    "the LXD instance was stopped outside lxe (e.g. lxc stop) before its command ended";
+
 struct Action {
   ActionKind kind;
   std::string reason;  // why, for the event log

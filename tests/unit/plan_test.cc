@@ -1069,3 +1069,21 @@ TEST_CASE("plan: devices removed or changed outside lxe are put back, never by a
   world.apply(plan);
   CHECK(plan_sandbox(world.record, {}, world.observed).empty());
 }
+
+TEST_CASE("plan_container: the exit reason names what ended the container", "[plan][container]") {
+  const SandboxRecord pod = pod_record(Pod::Usable);
+  ContainerRecord c = container_record({ContainerState::Running, Instance::Running, true, false, true, false,
+                                        Pod::Usable, true, true, true});
+  ContainerObservation o;
+  o.started_at = 1000;
+  auto reason_of_exit = [&](const ContainerObservation& obs) {
+    for (const auto& a : plan_container(c, pod, obs))
+      if (a.kind == K::RecordExit) return a.reason;
+    return std::string("(no RecordExit)");
+  };
+  CHECK(reason_of_exit(o) == lxe::reconcile::kDeletedOutside);  // no instance
+  o.instance = InstanceFacts{false, raw_lxc(true, kInfraPid)};
+  CHECK(reason_of_exit(o) == lxe::reconcile::kStoppedOutside);  // stopped, and lxe-init wrote no exit
+  o.exit = ExitRecord{3, 0, false, 2000};
+  CHECK(reason_of_exit(o) == "the command ended");
+}
