@@ -4,6 +4,11 @@
 
 #include <nlohmann/json.hpp>
 
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <unordered_map>
+
 namespace lxe::cri {
 
 using store::ContainerObserved;
@@ -96,11 +101,27 @@ runtime::v1::Container to_container(const ContainerRecord& c) {
 
 namespace {
 
-// The mounts of a stored ContainerConfig, into a status. Kubelet polls ContainerStatus: parsing
-// the whole config with protobuf's JSON parser took about 20 µs a call, most of lxe's own time in
-// it, so nlohmann finds the mounts and only they go through protobuf's parser. A record whose
-// config cannot be read still has a status (without mounts); the verbose info says more.
-void add_mounts(const std::string& config_json, runtime::v1::ContainerStatus& st) {
+// What ContainerStatus takes from a record's JSON: the mounts of its ContainerConfig and the
+// resources in force. Protobuf's JSON parser costs tens of µs a call, more than the rest of a
+// ContainerStatus call, and kubelet polls it: each record's parts are parsed once and kept, by
+// container ID, with a hash of the JSON they came from (an UpdateContainerResources changes it).
+struct StatusParts {
+  size_t source_hash = 0;
+  google::protobuf::RepeatedPtrField<runtime::v1::Mount> mounts;
+  std::optional<runtime::v1::LinuxContainerResources> resources;  // absent when the record has none
+};
+
+// Entries of removed containers are not tracked: the cache is emptied when it reaches this size.
+constexpr size_t kMaxCachedStatusParts = 4096;
+
+size_t source_hash(const ContainerRecord& c) {
+  const size_t h = std::hash<std::string>{}(c.config_json);
+  return h ^ (std::hash<std::string>{}(c.resources_json) + 0x9e3779b97f4a7c15ULL + (h << 6) + (h >> 2));
+}
+
+// nlohmann finds the mounts; only they go through protobuf's parser. A record whose config cannot
+// be read still has a status (without mounts); the verbose info says more.
+void parse_mounts(const std::string& config_json, StatusParts& parts) {
   const auto json = nlohmann::json::parse(config_json, nullptr, /*allow_exceptions=*/false);
   if (json.is_discarded() || !json.is_object()) return;
   const auto it = json.find("mounts");
@@ -110,7 +131,31 @@ void add_mounts(const std::string& config_json, runtime::v1::ContainerStatus& st
   options.ignore_unknown_fields = true;
   if (!google::protobuf::util::JsonStringToMessage(nlohmann::json{{"mounts", *it}}.dump(), &only_mounts, options).ok())
     return;
-  for (const auto& m : only_mounts.mounts()) *st.add_mounts() = m;
+  parts.mounts.Swap(only_mounts.mutable_mounts());
+}
+
+std::shared_ptr<const StatusParts> status_parts(const ContainerRecord& c) {
+  static std::mutex mutex;
+  static std::unordered_map<std::string, std::shared_ptr<const StatusParts>> cache;
+  const size_t hash = source_hash(c);
+  {
+    std::lock_guard lock(mutex);
+    const auto it = cache.find(c.id);
+    if (it != cache.end() && it->second->source_hash == hash) return it->second;
+  }
+  auto parts = std::make_shared<StatusParts>();
+  parts->source_hash = hash;
+  parse_mounts(c.config_json, *parts);
+  if (c.resources_json != "{}") {
+    google::protobuf::util::JsonParseOptions options;
+    options.ignore_unknown_fields = true;
+    parts->resources.emplace();
+    (void)google::protobuf::util::JsonStringToMessage(c.resources_json, &*parts->resources, options);
+  }
+  std::lock_guard lock(mutex);
+  if (cache.size() >= kMaxCachedStatusParts) cache.clear();
+  cache[c.id] = parts;
+  return parts;
 }
 
 }  // namespace
@@ -132,14 +177,10 @@ runtime::v1::ContainerStatus to_container_status(const ContainerRecord& c) {
   st.set_message(c.message);
   fill_maps(st, c.labels, c.annotations);
   st.set_log_path(c.log_path);
-  add_mounts(c.config_json, st);
+  const auto parts = status_parts(c);
+  *st.mutable_mounts() = parts->mounts;
   // The resources in force: the record's, which UpdateContainerResources changes.
-  if (c.resources_json != "{}") {
-    google::protobuf::util::JsonParseOptions options;
-    options.ignore_unknown_fields = true;
-    (void)google::protobuf::util::JsonStringToMessage(c.resources_json, st.mutable_resources()->mutable_linux(),
-                                                      options);
-  }
+  if (parts->resources) *st.mutable_resources()->mutable_linux() = *parts->resources;
   return st;
 }
 

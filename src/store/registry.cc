@@ -39,6 +39,16 @@ std::vector<ContainerRecord> Registry::containers() const {
   return out;
 }
 
+void Registry::for_each_sandbox(const std::function<void(const SandboxRecord&)>& fn) const {
+  std::shared_lock lock(mutex_);
+  for (const auto& [id, s] : sandboxes_) fn(s);
+}
+
+void Registry::for_each_container(const std::function<void(const ContainerRecord&)>& fn) const {
+  std::shared_lock lock(mutex_);
+  for (const auto& [id, c] : containers_) fn(c);
+}
+
 std::vector<ContainerRecord> Registry::containers_of(const std::string& sandbox_id) const {
   std::shared_lock lock(mutex_);
   std::vector<ContainerRecord> out;

@@ -10,9 +10,9 @@
 #include <chrono>
 #include <condition_variable>
 #include <deque>
+#include <functional>
 #include <memory>
 #include <mutex>
-#include <functional>
 #include <map>
 #include <optional>
 #include <shared_mutex>
@@ -70,6 +70,11 @@ class Registry {
   std::optional<ContainerRecord> container(const std::string& id) const;
   std::vector<ContainerRecord> containers() const;
   std::vector<ContainerRecord> containers_of(const std::string& sandbox_id) const;
+  // Calls `fn` with every record, in ID order, under the read lock and without copying them (the
+  // List RPCs: copying 1000 container records cost more than building the answer). `fn` must not
+  // call back into the registry.
+  void for_each_sandbox(const std::function<void(const SandboxRecord&)>& fn) const;
+  void for_each_container(const std::function<void(const ContainerRecord&)>& fn) const;
 
   // Staged writes, applied all together or not at all. Holds the registry's write lock for its
   // lifetime, so what it reads cannot change under it: check-then-write is atomic.
