@@ -44,6 +44,26 @@ namespace {
   return ::grpc::Status::OK;
 }
 
+// The resources in force after an update: as containerd does, a field the request leaves at zero
+// (or empty) keeps its current value. crictl update sends only the flags given; kubelet sends the
+// whole set, so for it this is the same as a replacement.
+v1::LinuxContainerResources merged_resources(const v1::LinuxContainerResources& current,
+                                             const v1::LinuxContainerResources& wanted) {
+  v1::LinuxContainerResources out = current;
+  if (wanted.cpu_period() != 0) out.set_cpu_period(wanted.cpu_period());
+  if (wanted.cpu_quota() != 0) out.set_cpu_quota(wanted.cpu_quota());
+  if (wanted.cpu_shares() != 0) out.set_cpu_shares(wanted.cpu_shares());
+  if (wanted.memory_limit_in_bytes() != 0) out.set_memory_limit_in_bytes(wanted.memory_limit_in_bytes());
+  if (wanted.memory_swap_limit_in_bytes() != 0)
+    out.set_memory_swap_limit_in_bytes(wanted.memory_swap_limit_in_bytes());
+  if (wanted.oom_score_adj() != 0) out.set_oom_score_adj(wanted.oom_score_adj());
+  if (!wanted.cpuset_cpus().empty()) out.set_cpuset_cpus(wanted.cpuset_cpus());
+  if (!wanted.cpuset_mems().empty()) out.set_cpuset_mems(wanted.cpuset_mems());
+  if (wanted.hugepage_limits_size() != 0) *out.mutable_hugepage_limits() = wanted.hugepage_limits();
+  for (const auto& [key, value] : wanted.unified()) (*out.mutable_unified())[key] = value;
+  return out;
+}
+
 }  // namespace
 
 // Records the new resources as desired state and waits until the reconciler applied them to the
@@ -69,8 +89,9 @@ namespace {
       google::protobuf::util::JsonParseOptions options;
       options.ignore_unknown_fields = true;
       (void)google::protobuf::util::JsonStringToMessage(c->resources_json, &current, options);
-      if (auto status = check_live_applicable(current, request->linux()); !status.ok()) return status;
-      c->resources_json = reconcile::to_json(request->linux());
+      const v1::LinuxContainerResources merged = merged_resources(current, request->linux());
+      if (auto status = check_live_applicable(current, merged); !status.ok()) return status;
+      c->resources_json = reconcile::to_json(merged);
       for (const auto& [k, v] : request->annotations()) c->annotations[k] = v;
       c->generation += 1;
       c->last_error.clear();

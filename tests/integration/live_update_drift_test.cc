@@ -61,6 +61,22 @@ TEST_CASE("UpdateContainerResources applies limits live and drift is repaired", 
   REQUIRE(status.ok());
   CHECK(status.value.resources().linux().memory_limit_in_bytes() == 64 << 20);
 
+  // Fields left at zero keep their value (crictl update --memory sends only the memory).
+  {
+    v1::UpdateContainerResourcesRequest memory_only;
+    memory_only.set_container_id(id);
+    memory_only.mutable_linux()->set_memory_limit_in_bytes(96 << 20);
+    v1::UpdateContainerResourcesResponse r;
+    REQUIRE(fx.runtime().UpdateContainerResources(lxe::test::context_with_deadline().get(), memory_only, &r).ok());
+    const auto config = fx.lxd().get_instance(instance).config;
+    CHECK(config.at("limits.memory") == std::to_string(96 << 20));
+    CHECK(config.at("limits.cpu.allowance") == "20ms/100ms");
+    const auto in_force = fx.container_status(id).value.resources().linux();
+    CHECK(in_force.memory_limit_in_bytes() == 96 << 20);
+    CHECK(in_force.cpu_quota() == 20000);
+    update.mutable_linux()->set_memory_limit_in_bytes(96 << 20);  // for the refusal below
+  }
+
   // A setting LXD can only apply at the next start is refused, and nothing changes.
   v1::UpdateContainerResourcesRequest not_live = update;
   not_live.mutable_linux()->set_oom_score_adj(500);
@@ -73,7 +89,7 @@ TEST_CASE("UpdateContainerResources applies limits live and drift is repaired", 
 
   // Drift: someone edits the managed limit with LXD directly; lxe puts it back, live.
   fx.lxd().patch_instance(instance, {{"config", {{"limits.memory", "200MB"}}}});
-  CHECK(eventually([&] { return fx.lxd().get_instance(instance).config.at("limits.memory") == std::to_string(64 << 20); }));
+  CHECK(eventually([&] { return fx.lxd().get_instance(instance).config.at("limits.memory") == std::to_string(96 << 20); }));
   CHECK(fx.lxd().get_instance_state(instance).pid == pid);
 
   // Drift: the instance is deleted behind lxe's back; the container is reported EXITED, not restarted.
