@@ -100,6 +100,14 @@ void LxeProcess::spawn(const std::string& log_level) {
   std::vector<char*> args;
   for (auto& a : argv) args.push_back(a.data());
   args.push_back(nullptr);
+  // The environment, built before fork (no allocation in the child): ours, with LXE_TEST_MARK set.
+  std::vector<std::string> env_strings;
+  for (char** e = environ; *e; ++e)
+    if (std::string(*e).rfind("LXE_TEST_MARK=", 0) != 0) env_strings.emplace_back(*e);
+  if (!config_.mark.empty()) env_strings.push_back("LXE_TEST_MARK=" + config_.mark);
+  std::vector<char*> env;
+  for (auto& e : env_strings) env.push_back(e.data());
+  env.push_back(nullptr);
   const pid_t parent = getpid();
   const std::string log = log_path_;
 
@@ -119,7 +127,7 @@ void LxeProcess::spawn(const std::string& log_level) {
     dup2(in, 0);
     dup2(err, 1);
     dup2(err, 2);
-    execve(args[0], args.data(), environ);
+    execve(args[0], args.data(), env.data());
     _exit(127);
   }
   pid_ = pid;

@@ -43,6 +43,9 @@ class LxeProcess {
     std::string lxd_socket;
     std::string prefix;   // --lxd-name-prefix
     std::string log_dir;  // stderr of each start goes to <log_dir>/lxe.<n>.log
+    // LXE_TEST_MARK for lxe: every LXD object it makes carries user.lxe.test-pid=<mark> (the
+    // bench's PID), so that a later run can tell the leftovers of a killed run (docs/benchmarks.md).
+    std::string mark;
   };
 
   explicit LxeProcess(Config config) : config_(std::move(config)) {}

@@ -1,13 +1,18 @@
 #!/usr/bin/env bash
-# Runs lxe-bench against a freshly started lxe on the real LXD and prints its markdown report.
+# Runs lxe-bench against a freshly started lxe on the real LXD and prints its markdown report
+# (docs/benchmarks.md).
 #
-#   scripts/bench.sh [--quick] [--out FILE] [other lxe-bench flags]
+#   scripts/bench.sh [--quick] [--no-build] [--out FILE] [other lxe-bench flags]
 #
-# --quick finishes in about a minute; without it (the full run) it takes several minutes and creates
-# about 1,100 LXD instances. Needs root and the LXD of scripts/setup.sh with the busybox image.
-# The report goes to stdout, progress to stderr. Everything made in LXD is named
-# lxebench-<6 hex>-...; lxe-bench removes it at the end and on failure or Ctrl-C, and this script
-# sweeps the prefix once more on exit in case lxe-bench itself was killed.
+# --quick finishes in under a minute (20 containers). Without it (the full run) it takes about
+# 15-25 minutes on 2 cores and creates about 1,100 LXD instances (100 pods, 1000 containers).
+# Needs root and the LXD of scripts/setup.sh with the busybox image. The report goes to stdout,
+# progress to stderr. --no-build skips the incremental build of lxe, lxe-init and lxe-bench.
+#
+# Everything made in LXD is named lxebench-<6 hex>-... and marked user.lxe.test-pid=<PID of
+# lxe-bench>. lxe-bench removes it at the end, on failure and on Ctrl-C; this script sweeps the
+# prefix once more on exit in case lxe-bench itself was killed, and every run first deletes the
+# objects of earlier runs whose lxe-bench is gone. Nothing else in LXD is touched.
 set -euo pipefail
 
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -18,11 +23,22 @@ if [[ $EUID -ne 0 ]]; then
   exit 1
 fi
 
-ninja -C "$build" lxe lxe-init lxe-bench >&2
+build_first=1
+args=()
+for a in "$@"; do
+  if [[ $a == --no-build ]]; then build_first=0; else args+=("$a"); fi
+done
+if (( build_first )); then
+  ninja -C "$build" lxe lxe-init lxe-bench >&2
+fi
 
 prefix="lxebench-$(head -c 3 /dev/urandom | od -An -tx1 | tr -d ' \n')"
 sweep() { "$build/bin/lxe-bench" --sweep-only --prefix "$prefix" || true; }
 trap sweep EXIT
 
 echo "bench.sh: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ //'), load $(cut -d' ' -f1-3 /proc/loadavg)" >&2
-"$build/bin/lxe-bench" --prefix "$prefix" "$@"
+commit="$(git -C "$root" rev-parse --short HEAD 2>/dev/null || echo unknown)"
+if [[ -n "$(git -C "$root" status --porcelain --untracked-files=no -- src bench 2>/dev/null)" ]]; then
+  commit="$commit + uncommitted changes under src/ or bench/"
+fi
+"$build/bin/lxe-bench" --prefix "$prefix" --note "source tree at commit $commit" ${args[@]+"${args[@]}"}
