@@ -4,6 +4,9 @@
 # nothing behind in LXD.
 #
 #   runp -> create -> start -> ps (Running) -> logs (hello) -> exec -s (output, exit code)
+#   -> update --memory/--cpu-quota (live: LXD limits and the cgroup change, same init PID)
+#   -> kill -9 lxe, restart it: ps shows the same container Running, same init PID, and logs
+#      has what it printed while lxe was down
 #   -> second container reaches the first over 127.0.0.1 -> stop -> inspect (exit code, reason)
 #   -> rm -> a container exiting with 3 (inspect: CONTAINER_EXITED, exitCode 3) -> stopp -> rmp
 #   -> no LXD instance or profile with the run's prefix is left
@@ -160,7 +163,7 @@ cat >"$work/server.json" <<'EOF'
 {
   "metadata": {"name": "server", "attempt": 0},
   "image": {"image": "busybox"},
-  "command": ["sh", "-c", "echo hello; nc -l -p 8080 -e echo hi; sleep 3600"],
+  "command": ["sh", "-c", "echo hello; (while true; do echo tick $(date +%s); sleep 1; done) & nc -l -p 8080 -e echo hi; sleep 3600"],
   "log_path": "server.log",
   "linux": {}
 }
@@ -281,6 +284,68 @@ if out=$(crictl_ exec -s "$server" cat /etc/resolv.conf 2>&1) &&
   pass "exec -s: /etc/resolv.conf follows the pod's dns_config"
 else
   fail "exec -s: /etc/resolv.conf does not follow dns_config" "$out"
+fi
+
+# --- update: live limits, same init PID -----------------------------------------------------------
+instance=$({ lxc list --format csv -c n 2>/dev/null || true; } | grep -- "-${server:0:12}$" || true)
+init_pid() { lxc list "^$instance\$" --format csv -c p 2>/dev/null; }
+pid_before=$(init_pid)
+if [[ -n $instance && $pid_before =~ ^[0-9]+$ ]]; then
+  pass "server runs as LXD instance $instance, init PID $pid_before"
+else
+  fail "cannot find the server's LXD instance or its PID" "instance '$instance' pid '$pid_before'"
+fi
+require "finding the server's instance"
+if out=$(crictl_ update --memory 134217728 --cpu-quota 20000 --cpu-period 100000 "$server" 2>&1); then
+  mem=$(lxc config get "$instance" limits.memory 2>&1)
+  cpu=$(lxc config get "$instance" limits.cpu.allowance 2>&1)
+  cgroup_file=/sys/fs/cgroup/memory/lxc.payload.$instance/memory.limit_in_bytes
+  [[ -r $cgroup_file ]] || cgroup_file=/sys/fs/cgroup/lxc.payload.$instance/memory.max
+  cgroup=$(cat "$cgroup_file" 2>&1 || true)
+  pid_after=$(init_pid)
+  if [[ $mem == 134217728 && $cpu == 20ms/100ms && $cgroup == 134217728 && $pid_after == "$pid_before" ]]; then
+    pass "update: limits.memory $mem, limits.cpu.allowance $cpu, cgroup $cgroup, init PID unchanged"
+  else
+    fail "update: want 134217728, 20ms/100ms, cgroup 134217728 and PID $pid_before" \
+      "limits.memory '$mem' limits.cpu.allowance '$cpu' cgroup '$cgroup' ($cgroup_file) PID '$pid_after'"
+  fi
+else
+  fail "update" "$out"
+fi
+
+# --- kill -9 lxe and start it again ----------------------------------------------------------------
+kill -KILL "$lxe_pid"
+wait "$lxe_pid" 2>/dev/null || true
+down_from=$(date +%s)
+sleep 3  # the server keeps printing ticks; lxe-init writes them to the log meanwhile
+down_to=$(date +%s)
+"$lxe_bin" --socket "$sock" --db "$work/state/lxe.db" --lxd-name-prefix "$prefix" --debug 2>>"$lxe_log" &
+lxe_pid=$!
+up=0
+for _ in $(seq 1 75); do
+  if [[ -S $sock ]] && crictl_ version >/dev/null 2>&1; then
+    up=1
+    break
+  fi
+  sleep 0.2
+done
+if [[ $up -eq 1 && $(ps_state "$server") == CONTAINER_RUNNING && $(init_pid) == "$pid_before" ]]; then
+  pass "kill -9 and restart: ps shows ${server:0:13} Running, init PID $pid_before unchanged"
+else
+  fail "kill -9 and restart: want the server Running with PID $pid_before" \
+    "up=$up state '$(ps_state "$server")' PID '$(init_pid)'"
+fi
+printed_while_down() {
+  local t
+  for t in $(crictl_ logs "$server" 2>/dev/null | awk '$1 == "tick" {print $2}'); do
+    if [[ $t -ge $down_from && $t -lt $down_to ]]; then return 0; fi
+  done
+  return 1
+}
+if printed_while_down; then
+  pass "logs: has what the server printed while lxe was down"
+else
+  fail "logs: nothing printed between $down_from and $down_to" "$(crictl_ logs --tail 8 "$server" 2>&1)"
 fi
 
 # --- a second container in the pod reaches the first over 127.0.0.1 ------------------------------
