@@ -65,10 +65,46 @@ void Executor::ensure_pause_image() const {
                     {{"description", "lxe pod namespace holder"}, {"lxe.managed", "true"}});
 }
 
+void Executor::prime(std::vector<lxd::Instance> instances, std::vector<lxd::Profile> profiles) {
+  std::lock_guard lock(primed_mutex_);
+  primed_instances_.clear();
+  primed_profiles_.clear();
+  for (auto& i : instances) primed_instances_.emplace(i.name, std::move(i));
+  for (auto& p : profiles)
+    if (p.config.count(kManagedKey) != 0) primed_profiles_.emplace(p.name, std::move(p));
+  primed_at_ = std::chrono::steady_clock::now();
+}
+
+lxd::Instance Executor::get_instance(const std::string& name) const {
+  {
+    std::lock_guard lock(primed_mutex_);
+    const auto it = primed_instances_.find(name);
+    if (it != primed_instances_.end()) {
+      lxd::Instance primed = std::move(it->second);
+      primed_instances_.erase(it);
+      if (std::chrono::steady_clock::now() - primed_at_ < kPrimedLifetime) return primed;
+    }
+  }
+  return lxd_.get_instance(name);
+}
+
+lxd::Profile Executor::get_profile(const std::string& name) const {
+  {
+    std::lock_guard lock(primed_mutex_);
+    const auto it = primed_profiles_.find(name);
+    if (it != primed_profiles_.end()) {
+      lxd::Profile primed = std::move(it->second);
+      primed_profiles_.erase(it);
+      if (std::chrono::steady_clock::now() - primed_at_ < kPrimedLifetime) return primed;
+    }
+  }
+  return lxd_.get_profile(name);
+}
+
 std::optional<InstanceFacts> Executor::instance_facts(const std::string& name, const std::string& id,
                                                       lxd::Devices* devices) const {
   try {
-    lxd::Instance instance = lxd_.get_instance(name);
+    lxd::Instance instance = get_instance(name);
     if (!owned_by(instance.config, id))
       throw lxd::Error(lxd::ErrorKind::Conflict,
                        "LXD instance " + name + " exists but was not created by lxe for " + id + "; lxe leaves it alone");
@@ -89,7 +125,7 @@ std::optional<InstanceFacts> Executor::instance_facts(const std::string& name, c
 SandboxObservation Executor::observe_sandbox(const SandboxRecord& sandbox) const {
   SandboxObservation o;
   try {
-    const lxd::Profile profile = lxd_.get_profile(sandbox.lxd_name);
+    const lxd::Profile profile = get_profile(sandbox.lxd_name);
     if (!owned_by(profile.config, sandbox.id))
       throw lxd::Error(lxd::ErrorKind::Conflict, "LXD profile " + sandbox.lxd_name +
                                                      " exists but was not created by lxe; lxe leaves it alone");

@@ -41,6 +41,15 @@ class Executor {
   Outcome run(const store::ContainerRecord& planned, const store::SandboxRecord& sandbox,
               const std::vector<Action>& plan);
 
+  // Adoption: what one list call of instances and one of profiles showed right after lxe started.
+  // The first observation of each of these objects uses it instead of a GET (a restart with many
+  // pods costs two LXD calls, not one per object); every later observation GETs. Only positive
+  // hits are used: an object missing from the lists is still looked up, so an object created
+  // after the lists were taken is never taken for absent. Entries older than kPrimedLifetime
+  // are ignored.
+  void prime(std::vector<lxd::Instance> instances, std::vector<lxd::Profile> profiles);
+  static constexpr std::chrono::seconds kPrimedLifetime{10};
+
   // Whether `listed` (an instance's devices as a list call shows them) lacks a device lxe put on
   // that instance, by name; false for instances lxe has not observed yet. For the periodic resync,
   // which must not rebuild every container's spec.
@@ -67,6 +76,13 @@ class Executor {
   const HostFiles& files_;
   MappingOptions options_;
   CrashPoints crash_points_;
+  lxd::Instance get_instance(const std::string& name) const;  // primed entry or GET
+  lxd::Profile get_profile(const std::string& name) const;    // primed entry or GET
+
+  mutable std::mutex primed_mutex_;
+  mutable std::map<std::string, lxd::Instance> primed_instances_;
+  mutable std::map<std::string, lxd::Profile> primed_profiles_;
+  std::chrono::steady_clock::time_point primed_at_;
   mutable std::mutex device_names_mutex_;
   mutable std::map<std::string, std::set<std::string>> device_names_;  // LXD instance -> lxe's devices
 };

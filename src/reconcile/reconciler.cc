@@ -19,10 +19,35 @@ Reconciler::~Reconciler() { stop(); }
 
 void Reconciler::start() {
   record_exits_from_files();
-  for (const auto& s : registry_.sandboxes()) enqueue_sandbox(s.id);
-  for (const auto& c : registry_.containers()) enqueue_container(c.id);
   for (int i = 0; i < options_.workers; ++i) threads_.emplace_back([this] { worker(); });
-  threads_.emplace_back([this] { resync_loop(); });
+  // Off the caller's thread: lxe serves from the store while LXD is asked (or while it hangs).
+  threads_.emplace_back([this] {
+    adopt();
+    resync_loop();
+  });
+}
+
+void Reconciler::adopt() {
+  // Two list calls instead of a GET per object for the first look at everything lxe owns.
+  try {
+    executor_.prime(lxd_.list_instances("config." + std::string(kManagedKey) + " eq true"), lxd_.list_profiles());
+  } catch (const lxd::Error& e) {
+    spdlog::warn("adoption: cannot list LXD's instances and profiles ({}); looking at each object instead",
+                 e.what());
+  }
+  // Holders restarted while lxe was down look like they never stopped: their PIDs tell.
+  check_holder_pids();
+  size_t sandboxes = 0, containers = 0;
+  for (const auto& s : registry_.sandboxes()) {
+    enqueue_sandbox(s.id);
+    ++sandboxes;
+  }
+  for (const auto& c : registry_.containers()) {
+    enqueue_container(c.id);
+    ++containers;
+  }
+  adopted_ = true;
+  spdlog::info("adoption: {} sandbox(es) and {} container(s) queued", sandboxes, containers);
 }
 
 void Reconciler::record_exits_from_files() {
@@ -60,8 +85,6 @@ void Reconciler::worker() {
 }
 
 void Reconciler::resync_loop() {
-  // Adoption: holders restarted while lxe was down look like they never stopped.
-  check_holder_pids();
   std::unique_lock lock(mutex_);
   while (!stopping_) {
     stop_cv_.wait_for(lock, options_.resync_interval, [this] { return stopping_; });
@@ -177,7 +200,8 @@ void Reconciler::on_lxd_event(const lxd::LifecycleEvent& event) {
 }
 
 void Reconciler::on_lxd_events_connection(bool connected) {
-  if (!connected) return;
+  // The first connection comes while adoption is looking at everything anyway.
+  if (!connected || !adopted_.load()) return;
   resync();
   check_holder_pids();
 }

@@ -64,6 +64,7 @@ class Reconciler {
 
  private:
   void record_exits_from_files();
+  void adopt();
   void worker();
   void resync_loop();
   void process(const WorkKey& key);
@@ -87,6 +88,7 @@ class Reconciler {
   bool stopping_ = false;
   std::map<WorkKey, int> failures_;
   std::map<std::string, int64_t> holder_pids_;  // sandbox id -> holder PID seen
+  std::atomic<bool> adopted_{false};             // adopt() has listed and queued everything
   std::vector<std::thread> threads_;
 };
 
