@@ -129,8 +129,15 @@ else
         log "an LXD daemon process is already running; waiting for it"
     else
         log "starting LXD by hand: lxd --group root --logfile $LXD_LOG (detached)"
-        setsid nohup lxd --group root --logfile "$LXD_LOG" \
-            </dev/null >>"$LXD_LOG.stderr" 2>&1 &
+        # The daemon outlives this script: it must not keep any descriptor it would inherit open
+        # (a caller's lock file or a test runner's pipe would stay held for LXD's whole life).
+        (
+            for fd in /proc/self/fd/*; do
+                fd=${fd##*/}
+                if [[ $fd -gt 2 ]]; then eval "exec $fd>&-" 2>/dev/null || true; fi
+            done
+            exec setsid nohup lxd --group root --logfile "$LXD_LOG" </dev/null >>"$LXD_LOG.stderr" 2>&1
+        ) &
         disown || true
     fi
     log "lxd waitready --timeout 60"
