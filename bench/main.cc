@@ -488,11 +488,19 @@ std::map<std::string, int64_t> init_pids(const lxd::Client& lxd, const std::vect
   return pids;
 }
 
+// The LXD socket: the given one, or the first of the usual two that exists. Waits up to 60 s for
+// one to appear (LXD may be restarting).
 std::string find_lxd_socket(const std::string& given) {
-  if (!given.empty()) return given;
-  for (const char* c : {"/var/snap/lxd/common/lxd/unix.socket", "/var/lib/lxd/unix.socket"})
-    if (fs::exists(c)) return c;
-  throw std::runtime_error("no LXD socket found; give --lxd-socket");
+  const auto deadline = Clock::now() + 60s;
+  while (true) {
+    if (!given.empty() && fs::exists(given)) return given;
+    if (given.empty())
+      for (const char* c : {"/var/snap/lxd/common/lxd/unix.socket", "/var/lib/lxd/unix.socket"})
+        if (fs::exists(c)) return c;
+    if (Clock::now() > deadline)
+      throw std::runtime_error(given.empty() ? "no LXD socket found; give --lxd-socket" : "no LXD socket at " + given);
+    std::this_thread::sleep_for(500ms);
+  }
 }
 
 // ---------------------------------------------------------------- options
