@@ -34,7 +34,7 @@ v1::ContainerEventType event_type(store::ContainerTransition::Kind kind) {
     event.set_created_at(transition->container.updated_at);
     if (transition->sandbox) *event.mutable_pod_sandbox_status() = to_pod_sandbox_status(*transition->sandbox);
     for (const auto& c : ctx_.registry.containers_of(transition->container.sandbox_id))
-      *event.add_containers_statuses() = to_container_status(c);
+      *event.add_containers_statuses() = to_container_status(c, &status_parts_);
     if (!writer->Write(event)) break;
   }
   return ::grpc::Status::OK;

@@ -12,7 +12,7 @@ namespace lxe::cri {
   return guarded([&]() -> ::grpc::Status {
     std::optional<store::ContainerRecord> c;
     if (auto status = find_container(request->container_id(), c); !status.ok()) return status;
-    *response->mutable_status() = to_container_status(*c);
+    *response->mutable_status() = to_container_status(*c, &status_parts_);
     if (request->verbose()) {
       nlohmann::json info = {
           {"sandboxID", c->sandbox_id},

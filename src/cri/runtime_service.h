@@ -8,6 +8,7 @@
 #include <functional>
 
 #include "cri/runtime_context.h"
+#include "cri/translate.h"
 #include "runtime/v1/api.grpc.pb.h"
 #include "store/registry.h"
 
@@ -82,6 +83,7 @@ class RuntimeService final : public v1::RuntimeService::Service {
                           std::string& error) const;
 
   RuntimeContext ctx_;
+  StatusPartsCache status_parts_;  // ContainerStatus and GetContainerEvents: parsed record JSON
 };
 
 }  // namespace lxe::cri

@@ -101,16 +101,6 @@ runtime::v1::Container to_container(const ContainerRecord& c) {
 
 namespace {
 
-// What ContainerStatus takes from a record's JSON: the mounts of its ContainerConfig and the
-// resources in force. Protobuf's JSON parser costs tens of µs a call, more than the rest of a
-// ContainerStatus call, and kubelet polls it: each record's parts are parsed once and kept, by
-// container ID, with a hash of the JSON they came from (an UpdateContainerResources changes it).
-struct StatusParts {
-  size_t source_hash = 0;
-  google::protobuf::RepeatedPtrField<runtime::v1::Mount> mounts;
-  std::optional<runtime::v1::LinuxContainerResources> resources;  // absent when the record has none
-};
-
 // Entries of removed containers are not tracked: the cache is emptied when it reaches this size.
 constexpr size_t kMaxCachedStatusParts = 4096;
 
@@ -134,15 +124,7 @@ void parse_mounts(const std::string& config_json, StatusParts& parts) {
   parts.mounts.Swap(only_mounts.mutable_mounts());
 }
 
-std::shared_ptr<const StatusParts> status_parts(const ContainerRecord& c) {
-  static std::mutex mutex;
-  static std::unordered_map<std::string, std::shared_ptr<const StatusParts>> cache;
-  const size_t hash = source_hash(c);
-  {
-    std::lock_guard lock(mutex);
-    const auto it = cache.find(c.id);
-    if (it != cache.end() && it->second->source_hash == hash) return it->second;
-  }
+std::shared_ptr<const StatusParts> parse_status_parts(const ContainerRecord& c, size_t hash) {
   auto parts = std::make_shared<StatusParts>();
   parts->source_hash = hash;
   parse_mounts(c.config_json, *parts);
@@ -152,15 +134,26 @@ std::shared_ptr<const StatusParts> status_parts(const ContainerRecord& c) {
     parts->resources.emplace();
     (void)google::protobuf::util::JsonStringToMessage(c.resources_json, &*parts->resources, options);
   }
-  std::lock_guard lock(mutex);
-  if (cache.size() >= kMaxCachedStatusParts) cache.clear();
-  cache[c.id] = parts;
   return parts;
 }
 
 }  // namespace
 
-runtime::v1::ContainerStatus to_container_status(const ContainerRecord& c) {
+std::shared_ptr<const StatusParts> StatusPartsCache::get(const ContainerRecord& c) {
+  const size_t hash = source_hash(c);
+  {
+    std::lock_guard lock(mutex_);
+    const auto it = parts_.find(c.id);
+    if (it != parts_.end() && it->second->source_hash == hash) return it->second;
+  }
+  auto parts = parse_status_parts(c, hash);
+  std::lock_guard lock(mutex_);
+  if (parts_.size() >= kMaxCachedStatusParts) parts_.clear();
+  parts_[c.id] = parts;
+  return parts;
+}
+
+runtime::v1::ContainerStatus to_container_status(const ContainerRecord& c, StatusPartsCache* cache) {
   runtime::v1::ContainerStatus st;
   st.set_id(c.id);
   st.mutable_metadata()->set_name(c.name);
@@ -177,7 +170,7 @@ runtime::v1::ContainerStatus to_container_status(const ContainerRecord& c) {
   st.set_message(c.message);
   fill_maps(st, c.labels, c.annotations);
   st.set_log_path(c.log_path);
-  const auto parts = status_parts(c);
+  const auto parts = cache != nullptr ? cache->get(c) : parse_status_parts(c, source_hash(c));
   *st.mutable_mounts() = parts->mounts;
   // The resources in force: the record's, which UpdateContainerResources changes.
   if (parts->resources) *st.mutable_resources()->mutable_linux() = *parts->resources;

@@ -1,9 +1,13 @@
-// Records to CRI messages, CRI filters, and ID lookup. Pure functions over store records.
+// Records to CRI messages, CRI filters, and ID lookup. Pure functions over store records (and one
+// cache of parsed JSON, owned by its caller).
 #pragma once
 
 #include <google/protobuf/map.h>
 
+#include <memory>
+#include <mutex>
 #include <optional>
+#include <unordered_map>
 #include <string>
 #include <variant>
 #include <vector>
@@ -22,7 +26,29 @@ runtime::v1::ContainerState container_state(const store::ContainerRecord& c);
 runtime::v1::PodSandbox to_pod_sandbox(const store::SandboxRecord& s);
 runtime::v1::PodSandboxStatus to_pod_sandbox_status(const store::SandboxRecord& s);
 runtime::v1::Container to_container(const store::ContainerRecord& c);
-runtime::v1::ContainerStatus to_container_status(const store::ContainerRecord& c);
+// What ContainerStatus takes from a record's JSON: the mounts of its ContainerConfig and the
+// resources in force. Protobuf's JSON parser costs tens of µs a call, more than the rest of a
+// ContainerStatus call, and kubelet polls it.
+struct StatusParts {
+  size_t source_hash = 0;  // of the JSON they came from (UpdateContainerResources changes it)
+  google::protobuf::RepeatedPtrField<runtime::v1::Mount> mounts;
+  std::optional<runtime::v1::LinuxContainerResources> resources;  // absent when the record has none
+};
+
+// Each container's StatusParts, parsed once and kept by container ID until its JSON changes.
+// Owned by the RuntimeService; thread-safe. Entries of removed containers are not tracked: the
+// cache is emptied when it grows past a few thousand entries.
+class StatusPartsCache {
+ public:
+  std::shared_ptr<const StatusParts> get(const store::ContainerRecord& c);
+
+ private:
+  std::mutex mutex_;
+  std::unordered_map<std::string, std::shared_ptr<const StatusParts>> parts_;
+};
+
+// With a cache, the record's JSON is parsed only when it changed; without, on every call.
+runtime::v1::ContainerStatus to_container_status(const store::ContainerRecord& c, StatusPartsCache* cache = nullptr);
 
 // A label selector matches when every key=value in it is among the labels.
 bool labels_match(const store::StringMap& labels,

@@ -237,6 +237,19 @@ TEST_CASE("to_container_status", "[translate]") {
     CHECK(st.resources().linux().memory_limit_in_bytes() == 64 << 20);
     CHECK(st.resources().linux().cpuset_cpus() == "0-1");
   }
+  SECTION("with a cache: the same answer, and an update of the resources is seen at once") {
+    c.config_json = lxe::reconcile::to_json(config);
+    c.resources_json = lxe::reconcile::to_json(*r);
+    lxe::cri::StatusPartsCache cache;
+    const auto first = lxe::cri::to_container_status(c, &cache);
+    CHECK(google::protobuf::util::MessageDifferencer::Equals(first, lxe::cri::to_container_status(c)));
+    CHECK(cache.get(c) == cache.get(c));  // parsed once, kept
+    CHECK(google::protobuf::util::MessageDifferencer::Equals(lxe::cri::to_container_status(c, &cache), first));
+    r->set_memory_limit_in_bytes(96 << 20);
+    c.resources_json = lxe::reconcile::to_json(*r);
+    CHECK(lxe::cri::to_container_status(c, &cache).resources().linux().memory_limit_in_bytes() == 96 << 20);
+    REQUIRE(lxe::cri::to_container_status(c, &cache).mounts_size() == 2);
+  }
   SECTION("a config without mounts or resources") {
     c.config_json = "{}";
     const auto st = lxe::cri::to_container_status(c);
