@@ -418,13 +418,13 @@ std::vector<Instance> Client::list_instances(const std::string& filter, bool wit
   // is rejected as "unterminated quote".
   std::string path = std::string("/1.0/instances?recursion=") + (with_state ? "2" : "1");
   if (!filter.empty()) path += "&filter=" + url_encode(filter);
-  const Response resp = request("GET", path);
+  Response resp = request("GET", path);
   if (!resp.metadata.is_array()) {
     throw Error(ErrorKind::Protocol, "GET /1.0/instances: metadata is not a list");
   }
   std::vector<Instance> out;
   out.reserve(resp.metadata.size());
-  for (const auto& i : resp.metadata) out.push_back(instance_from_json(i));
+  for (auto& i : resp.metadata) out.push_back(instance_from_json(std::move(i)));
   return out;
 }
 

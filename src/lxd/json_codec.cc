@@ -129,7 +129,10 @@ InstanceState instance_state_from_json(const json& metadata) {
   return s;
 }
 
-Instance instance_from_json(const json& metadata) {
+namespace {
+
+// Every field of Instance but raw.
+Instance instance_fields_from_json(const json& metadata) {
   require_object(metadata, "instance");
   Instance i;
   i.name = get_string(metadata, "name", "instance");
@@ -145,7 +148,20 @@ Instance instance_from_json(const json& metadata) {
   i.last_used_at = get_string(metadata, "last_used_at", "instance");
   i.ephemeral = get_bool(metadata, "ephemeral", "instance");
   if (const json* state = member(metadata, "state")) i.state = instance_state_from_json(*state);
+  return i;
+}
+
+}  // namespace
+
+Instance instance_from_json(const json& metadata) {
+  Instance i = instance_fields_from_json(metadata);
   i.raw = metadata;
+  return i;
+}
+
+Instance instance_from_json(json&& metadata) {
+  Instance i = instance_fields_from_json(metadata);
+  i.raw = std::move(metadata);
   return i;
 }
 
