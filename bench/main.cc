@@ -510,6 +510,7 @@ struct Options {
   bool sweep_only = false;
   bool prefix_given = false;
   bool keep_tmp = false;
+  int hold_s = 0;  // --hold: before cleaning up, keep everything this long (to profile lxe)
   std::string lxe;  // default: next to this binary
   std::string lxd_socket;
   std::string prefix;
@@ -528,6 +529,7 @@ std::string usage() {
          "                 [--clients 1,8,32] [--image ALIAS] [--out FILE] [--keep-tmp]\n"
          "                 [--lxe-log-level LEVEL] [--skip lifecycle,concurrency,recovery]\n"
          "                 [--pods N] [--running-per-pod N] [--created-per-pod N] [--note TEXT]\n"
+         "                 [--hold SECONDS]\n"
          "       lxe-bench --sweep-only [--prefix lxebench-XXXXXX]\n"
          "  --sweep-only alone deletes the LXD objects (and /tmp/lxe-bench-* directories) of earlier runs\n"
          "  whose lxe-bench is gone; with --prefix, everything under that prefix not held by a live run.\n";
@@ -545,6 +547,7 @@ Options parse_options(int argc, char** argv) {
     else if (a == "--full") o.quick = false;
     else if (a == "--sweep-only") o.sweep_only = true;
     else if (a == "--keep-tmp") o.keep_tmp = true;
+    else if (a == "--hold") o.hold_s = std::stoi(value(i));
     else if (a == "--lxe") o.lxe = value(i);
     else if (a == "--lxd-socket") o.lxd_socket = value(i);
     else if (a == "--prefix") {
@@ -659,6 +662,7 @@ class Bench {
   lxd::Client lxd_;
   std::string tmp_;
   std::string lxe_binary_;  // the copy the run uses
+  bool lxe_logs_adoption_ = false;  // it logs "adoption: N sandbox(es) and M container(s) queued"
   std::unique_ptr<LxeProcess> lxe_;
   std::unique_ptr<EchoServer> echo_;
   std::vector<PodInfo> pods_;
@@ -704,7 +708,7 @@ class Bench {
     int restarted_containers = 0, restarted_holders = 0;
     int generation_mismatch = 0, last_errors = 0;
     int pid_unknown = 0;  // instances whose /state LXD did not give
-    std::string note, startup;
+    std::string note, startup, adoption;
   };
   std::optional<RecoveryRow> recovery_;
   struct FootRow {
@@ -840,6 +844,7 @@ void Bench::setup() {
     fs::copy_file(opt_.lxe, tmp_ + "/bin/lxe");
     fs::copy_file(from / "lxe-init", tmp_ + "/bin/lxe-init");
     lxe_binary_ = tmp_ + "/bin/lxe";
+    lxe_logs_adoption_ = read_file(lxe_binary_).find("adoption: {} sandbox") != std::string::npos;
   }
   const auto info = lxd_.server_info();
   lxd_version_ = info.server_version;
@@ -1441,13 +1446,29 @@ void Bench::restart_fresh(const std::string& why) {
   wait_lxe_idle("its start-up adoption pass");
 }
 
-// Lets lxe's background work (the adoption pass of a fresh start: one observation per object)
-// finish before anything is measured: waits until lxe used under 10% of a core over a whole
-// second, for at most 60 s.
+// Lets lxe's background work (the adoption pass of a fresh start) finish before anything is
+// measured: an lxe that logs "adoption: ... queued" has looked at LXD once that line is there (the
+// look may be slow LXD calls, during which lxe itself is idle); then waits until lxe used under
+// 10% of a core over a whole second. At most 120 s for the line, 60 s for the rest.
 void Bench::wait_lxe_idle(const std::string& what) {
   const auto start = Clock::now();
+  if (lxe_logs_adoption_) {
+    while (true) {
+      check_interrupt();
+      const std::string log = read_file(lxe_->log_path());
+      const auto at = log.find(" adoption: ");
+      if (at != std::string::npos && log.find(" queued", at) != std::string::npos) break;
+      if (ms_since(start) > 120000) {
+        notes_.push_back("lxe did not log its adoption within 120 s after a restart (" + what + "); measured anyway");
+        break;
+      }
+      std::this_thread::sleep_for(20ms);
+    }
+    note("  lxe adopted after %.1f s", ms_since(start) / 1000.0);
+  }
+  const auto idle_start = Clock::now();
   double cpu = cpu_seconds(lxe_->pid());
-  while (ms_since(start) < 60000) {
+  while (ms_since(idle_start) < 60000) {
     check_interrupt();
     std::this_thread::sleep_for(1s);
     const double now = cpu_seconds(lxe_->pid());
@@ -1524,41 +1545,88 @@ void Bench::recovery() {
   }
   if (row.kill_to_list_ms == 0) throw std::runtime_error("recovery: ListContainers was not correct within 60 s");
 
-  // Adoption: every LXD object of ours (each instance, and each pod's profile) read by the
-  // restarted lxe: its first observation of each, from its debug log, where each request is logged
-  // when it has returned. An object whose plan is empty is adopted once observed; one that needed
-  // an action would show up as a generation mismatch or an error below.
+  // Adoption, from the restarted lxe's debug log (each LXD request is logged when it has returned):
+  // lxe has looked at every LXD object of ours (each instance, each pod's profile) and acted on
+  // what it saw. An lxe that logs "adoption: ... queued" looks at everything with list calls and
+  // then queues every record; the queue's work shows as per-object requests. An older lxe GETs
+  // each object. Complete = the "queued" line (or, without it, every object read once), and then
+  // the last per-object request of the burst that follows (none for 1 s, or the first resync).
   std::set<std::string> objects;  // "/1.0/instances/<name>", "/1.0/profiles/<name>"
   for (const auto& n : names) objects.insert("/1.0/instances/" + n);
   for (const auto& p : lxd_.list_profiles())
     if (has_prefix(p.name, opt_.prefix)) objects.insert("/1.0/profiles/" + p.name);
-  std::map<std::string, std::chrono::system_clock::time_point> first_get;
-  const auto adoption_deadline = Clock::now() + 120s;
-  while (first_get.size() < objects.size()) {
+  using SysTime = std::chrono::system_clock::time_point;
+  auto object_of = [&](const std::string& path) -> std::string {
+    for (const char* kind : {"/1.0/instances/", "/1.0/profiles/"}) {
+      if (path.rfind(kind, 0) != 0) continue;
+      const auto end = path.find_first_of("/?", std::string(kind).size());
+      const std::string object = path.substr(0, end);
+      return objects.count(object) ? object : "";
+    }
+    return "";
+  };
+  std::optional<SysTime> queued_at, last_object_request;
+  std::map<std::string, SysTime> first_read;
+  std::vector<std::string> list_calls;
+  const auto adoption_deadline = Clock::now() + 180s;
+  while (true) {
     check_interrupt();
     if (Clock::now() > adoption_deadline) {
-      row.note = "adoption not complete after 120 s (" + std::to_string(first_get.size()) + "/" +
-                 std::to_string(objects.size()) + " objects observed)";
+      row.note = "adoption not seen complete within 180 s (" + std::to_string(first_read.size()) + "/" +
+                 std::to_string(objects.size()) + " objects read one by one" +
+                 (queued_at ? ", after the \"queued\" line" : ", no \"queued\" line") + ")";
       break;
     }
+    queued_at.reset();
+    last_object_request.reset();
+    first_read.clear();
+    list_calls.clear();
     std::istringstream log(read_file(lxe_->log_path()));
     std::string line;
-    const std::string marker = "lxd GET ";
+    static const std::regex request_re(R"( debug lxd (\S+) (\S+) -> \d+ \(([0-9.]+) ms\))");
+    std::smatch m;
     while (std::getline(log, line)) {
-      const auto at = line.find(marker);
-      if (at == std::string::npos) continue;
-      const auto path_start = at + marker.size();
-      const auto path_end = line.find(' ', path_start);
-      const std::string path = line.substr(path_start, path_end - path_start);
-      if (first_get.count(path) || !objects.count(path)) continue;
-      if (const auto t = log_time(line)) first_get[path] = *t;
+      const auto t = log_time(line);
+      if (!t) continue;
+      if (!queued_at && line.find(" adoption: ") != std::string::npos && line.find(" queued") != std::string::npos) {
+        queued_at = t;
+        continue;
+      }
+      if (line.find(" debug lxd ") == std::string::npos || !std::regex_search(line, m, request_re)) continue;
+      const std::string path = m[2].str();
+      if (!queued_at && (path.rfind("/1.0/instances?", 0) == 0 || path.rfind("/1.0/profiles?", 0) == 0))
+        list_calls.push_back(m[1].str() + " " + path.substr(0, path.find('?') + 12) + "… " + m[3].str() + " ms");
+      const std::string object = object_of(path);
+      if (object.empty()) continue;
+      first_read.emplace(object, *t);
+      last_object_request = t;
     }
-    if (first_get.size() < objects.size()) std::this_thread::sleep_for(10ms);
+    const auto now = std::chrono::system_clock::now();
+    const bool looked = queued_at || first_read.size() >= objects.size();
+    std::optional<SysTime> latest = queued_at;
+    if (last_object_request && (!latest || *last_object_request > *latest)) latest = last_object_request;
+    const bool quiet = latest && now - *latest > 1s;
+    if (looked && quiet) break;
+    std::this_thread::sleep_for(10ms);
   }
-  if (!first_get.empty()) {
-    auto last = first_get.begin()->second;
-    for (const auto& [n, t] : first_get) last = std::max(last, t);
-    row.kill_to_adopted_ms = std::chrono::duration<double, std::milli>(last - kill_sys).count();
+  {
+    std::optional<SysTime> done = queued_at;
+    if (!done && first_read.size() >= objects.size())
+      for (const auto& [o, t] : first_read) done = done ? std::max(*done, t) : t;
+    if (done && last_object_request && *last_object_request > *done) done = last_object_request;
+    if (done) row.kill_to_adopted_ms = std::chrono::duration<double, std::milli>(*done - kill_sys).count();
+    if (queued_at) {
+      row.adoption = "lxe looked at LXD with list calls before queueing every record";
+      if (!list_calls.empty()) {
+        row.adoption += " (";
+        for (size_t i = 0; i < list_calls.size(); ++i) row.adoption += (i ? "; " : "") + list_calls[i];
+        row.adoption += ")";
+      }
+      row.adoption += ", then read " + std::to_string(first_read.size()) + " of its " + std::to_string(objects.size()) +
+                      " objects one by one";
+    } else {
+      row.adoption = "lxe read each of its " + std::to_string(objects.size()) + " objects one by one";
+    }
   }
 
   // Where the start-up time went, from lxe's own log: its first line (the store is open), and the
@@ -1780,9 +1848,9 @@ std::string Bench::report() const {
        << num(r.spawn_to_serving_ms, 0) << " ms | " << num(r.kill_to_adopted_ms, 0) << " ms | "
        << r.restarted_containers << " | " << r.restarted_holders << " | " << r.generation_mismatch << " | "
        << r.last_errors << " |\n\n";
-    md << "Adoption complete = the restarted lxe has observed (GET) every one of its LXD instances once, "
-          "read from its debug log. Restarts are counted from the init PIDs in LXD's `/state` before the kill "
-          "and after adoption.";
+    md << "Adoption complete = the restarted lxe has looked at every one of its LXD objects (instances and "
+          "profiles) and done what it saw needed, read from its debug log: " << r.adoption << ". Restarts are "
+          "counted from the init PIDs in LXD's `/state` before the kill and after adoption.";
     if (!r.note.empty()) md << " " << r.note;
     if (r.pid_unknown > 0) md << " LXD did not give the /state of " << r.pid_unknown << " instance(s): not counted.";
     if (!r.startup.empty()) md << " Start-up: " << r.startup << ".";
@@ -1898,6 +1966,11 @@ int Bench::run() {
     rc = 1;
   }
   load_end_ = loadavg();
+  if (opt_.hold_s > 0 && lxe_ && lxe_->running()) {
+    note("holding for %d s before cleaning up (Ctrl-C ends it): lxe pid %d, socket %s, log %s", opt_.hold_s,
+         lxe_->pid(), lxe_->config().socket.c_str(), lxe_->log_path().c_str());
+    for (int i = 0; i < opt_.hold_s * 10 && !g_interrupted.load(); ++i) std::this_thread::sleep_for(100ms);
+  }
   cleanup();
   const std::string md = report();
   std::cout << md << std::flush;
