@@ -85,10 +85,16 @@ void Reconciler::worker() {
 }
 
 void Reconciler::resync_loop() {
+  // Ticks at the short interval so that a dropped event stream shortens the wait at once.
+  auto last = std::chrono::steady_clock::now();
   std::unique_lock lock(mutex_);
   while (!stopping_) {
     stop_cv_.wait_for(lock, options_.resync_interval, [this] { return stopping_; });
     if (stopping_) break;
+    const auto interval = events_connected_.load() ? options_.resync_interval_with_events : options_.resync_interval;
+    const auto now = std::chrono::steady_clock::now();
+    if (now - last + std::chrono::milliseconds(50) < interval) continue;
+    last = now;
     lock.unlock();
     resync();
     lock.lock();
@@ -200,6 +206,7 @@ void Reconciler::on_lxd_event(const lxd::LifecycleEvent& event) {
 }
 
 void Reconciler::on_lxd_events_connection(bool connected) {
+  events_connected_ = connected;
   // The first connection comes while adoption is looking at everything anyway.
   if (!connected || !adopted_.load()) return;
   resync();

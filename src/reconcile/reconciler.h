@@ -26,7 +26,12 @@ namespace lxe::reconcile {
 struct ReconcilerOptions {
   int workers = 4;
   // The safety net behind LXD's event stream: one list call per interval finds what events missed.
+  // While the stream is down, events are missed for sure: the short interval. While it is up, it
+  // tells of every start, stop, deletion and update, and the resync only guards against a lost
+  // event: the long one (a list of 1,000 instances is about 5 MB of JSON for LXD to build and lxe
+  // to parse).
   std::chrono::milliseconds resync_interval{2000};
+  std::chrono::milliseconds resync_interval_with_events{10000};
   std::chrono::milliseconds max_backoff{30000};
   MappingOptions mapping;
   CrashPoints crash_points;  // test hook (LXE_CRASH_AT); empty in production
@@ -89,6 +94,7 @@ class Reconciler {
   std::map<WorkKey, int> failures_;
   std::map<std::string, int64_t> holder_pids_;  // sandbox id -> holder PID seen
   std::atomic<bool> adopted_{false};             // adopt() has listed and queued everything
+  std::atomic<bool> events_connected_{false};    // LXD's event stream is up
   std::vector<std::thread> threads_;
 };
 
