@@ -35,8 +35,6 @@ void Reconciler::adopt() {
     spdlog::warn("adoption: cannot list LXD's instances and profiles ({}); looking at each object instead",
                  e.what());
   }
-  // Holders restarted while lxe was down look like they never stopped: their PIDs tell.
-  check_holder_pids();
   size_t sandboxes = 0, containers = 0;
   for (const auto& s : registry_.sandboxes()) {
     enqueue_sandbox(s.id);
@@ -46,8 +44,13 @@ void Reconciler::adopt() {
     enqueue_container(c.id);
     ++containers;
   }
-  adopted_ = true;
   spdlog::info("adoption: {} sandbox(es) and {} container(s) queued", sandboxes, containers);
+  // Holders restarted while lxe was down look like they never stopped: their PIDs tell. After the
+  // queueing, because LXD takes long for this list (it reads each holder's state: ~16 s for 100
+  // holders here) and the lists above must be used while they are fresh; a pod found with a new
+  // holder is queued again.
+  check_holder_pids();
+  adopted_ = true;
 }
 
 void Reconciler::record_exits_from_files() {
