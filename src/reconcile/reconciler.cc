@@ -1,5 +1,6 @@
 #include "reconcile/reconciler.h"
 
+#include <malloc.h>
 #include <spdlog/spdlog.h>
 
 #include <set>
@@ -105,6 +106,14 @@ void Reconciler::resync_loop() {
 }
 
 void Reconciler::resync() {
+  resync_pass();
+  // The list above is the biggest allocation lxe makes (about 5 MB of JSON and its parse at 1,000
+  // instances), from whichever thread ran it; glibc keeps what a thread's arena freed, which was
+  // half of lxe's RSS at 1,000 containers (lxe-bench). Give it back.
+  ::malloc_trim(0);
+}
+
+void Reconciler::resync_pass() {
   std::map<std::string, bool> running_by_name;
   std::map<std::string, lxd::Config> config_by_name;
   std::set<std::string> lacking_devices;

@@ -68,6 +68,7 @@ class Reconciler {
   void on_lxd_events_connection(bool connected);
 
  private:
+  void resync_pass();
   void record_exits_from_files();
   void adopt();
   void worker();
