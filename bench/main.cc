@@ -1097,28 +1097,6 @@ std::vector<LxdRequest> lxd_requests_in_log(const std::string& log_path) {
 
 // ---------------------------------------------------------------- 2. lifecycle vs raw LXD
 
-namespace {
-
-// The host UID/GID the container's root maps to (as lxe's executor reads it).
-std::pair<int64_t, int64_t> root_host_ids(const lxd::Instance& instance) {
-  int64_t uid = 0, gid = 0;
-  for (const char* key : {"volatile.idmap.current", "volatile.idmap.next"}) {
-    const auto it = instance.config.find(key);
-    if (it == instance.config.end() || it->second.empty()) continue;
-    const auto maps = nlohmann::json::parse(it->second, nullptr, false);
-    if (!maps.is_array()) continue;
-    for (const auto& m : maps) {
-      if (m.value("Nsid", int64_t{-1}) != 0) continue;
-      if (m.value("Isuid", false)) uid = m.value("Hostid", int64_t{0});
-      if (m.value("Isgid", false)) gid = m.value("Hostid", int64_t{0});
-    }
-    if (uid != 0 || gid != 0) break;
-  }
-  return {uid, gid};
-}
-
-}  // namespace
-
 void Bench::lifecycle() {
   note("lifecycle: %d lxe and %d raw-LXD lifecycles, interleaved, after %d warm-up(s) of each",
        plan_.lifecycle_iterations, plan_.lifecycle_iterations, plan_.lifecycle_warmups);
@@ -1227,7 +1205,7 @@ void Bench::lifecycle() {
         reconcile::make_dirs(fs::path(k.log_path).parent_path().string());
         reconcile::write_file_atomic(k.log_path, "", 0640);
         lxd_.create_instance(reconcile::container_instance(k, ctr, s, pod, files, mapping));
-        const auto [uid, gid] = root_host_ids(lxd_.get_instance(k.lxd_name));
+        const auto [uid, gid] = reconcile::root_host_ids(lxd_.get_instance(k.lxd_name));
         reconcile::change_owner(dir, uid, gid);
         reconcile::change_owner(k.log_path, uid, gid);
       });

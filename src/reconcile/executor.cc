@@ -27,25 +27,6 @@ bool owned_by(const lxd::Config& config, const std::string& id) {
   return managed != config.end() && managed->second == "true" && owner != config.end() && owner->second == id;
 }
 
-// The host UID/GID the container's root maps to, from LXD's idmap (volatile.idmap.next is set at
-// creation; volatile.idmap.current once it ran).
-std::pair<int64_t, int64_t> root_host_ids(const lxd::Instance& instance) {
-  int64_t uid = 0, gid = 0;
-  for (const char* key : {"volatile.idmap.current", "volatile.idmap.next"}) {
-    const auto it = instance.config.find(key);
-    if (it == instance.config.end() || it->second.empty()) continue;
-    const auto maps = nlohmann::json::parse(it->second, nullptr, false);
-    if (!maps.is_array()) continue;
-    for (const auto& m : maps) {
-      if (m.value("Nsid", int64_t{-1}) != 0) continue;
-      if (m.value("Isuid", false)) uid = m.value("Hostid", int64_t{0});
-      if (m.value("Isgid", false)) gid = m.value("Hostid", int64_t{0});
-    }
-    if (uid != 0 || gid != 0) break;
-  }
-  return {uid, gid};
-}
-
 }  // namespace
 
 Executor::Executor(store::Registry& registry, const lxd::Client& lxd, const HostFiles& files,

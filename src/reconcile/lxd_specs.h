@@ -4,6 +4,7 @@
 
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include <nlohmann/json.hpp>
@@ -29,6 +30,11 @@ lxd::ProfileSpec sandbox_profile(const store::SandboxRecord& sandbox, const runt
 // The names of the devices in `wanted` (lxe's own) that `observed` lacks or has with another
 // configuration: removed or edited behind lxe's back. Devices lxe did not make are not looked at.
 std::vector<std::string> drifted_devices(const lxd::Devices& wanted, const lxd::Devices& observed);
+
+// The host UID and GID the container's root maps to, from LXD's idmap (volatile.idmap.next is set
+// at creation, volatile.idmap.current once it ran); 0/0 when LXD shows neither. lxe gives the
+// container's state and log files to them.
+std::pair<int64_t, int64_t> root_host_ids(const lxd::Instance& instance);
 
 // Whether `name` is a valid hostname (RFC 1123, at most 63 characters). Only valid names ever
 // reach raw.lxc, which has no quoting: a newline in a name would inject LXC configuration.

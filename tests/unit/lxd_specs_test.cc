@@ -551,3 +551,17 @@ TEST_CASE("drifted_devices: lxe's devices that LXD lacks or has changed, and onl
   CHECK(lxe::reconcile::drifted_devices(wanted, observed) == std::vector<std::string>{"lxe-init", "lxe-log"});
   CHECK(lxe::reconcile::drifted_devices({}, observed).empty());
 }
+
+TEST_CASE("root_host_ids: the host IDs of the container's root, from LXD's idmap", "[specs]") {
+  lxe::lxd::Instance instance;
+  CHECK(lxe::reconcile::root_host_ids(instance) == std::pair<int64_t, int64_t>{0, 0});
+  instance.config["volatile.idmap.next"] =
+      R"([{"Isuid":true,"Isgid":false,"Hostid":1000000,"Nsid":0,"Maprange":65536},)"
+      R"({"Isuid":false,"Isgid":true,"Hostid":1000000,"Nsid":0,"Maprange":65536}])";
+  CHECK(lxe::reconcile::root_host_ids(instance) == std::pair<int64_t, int64_t>{1000000, 1000000});
+  // Once it ran, the current map wins.
+  instance.config["volatile.idmap.current"] = R"([{"Isuid":true,"Isgid":true,"Hostid":2000000,"Nsid":0,"Maprange":65536}])";
+  CHECK(lxe::reconcile::root_host_ids(instance) == std::pair<int64_t, int64_t>{2000000, 2000000});
+  instance.config["volatile.idmap.current"] = "not json";
+  CHECK(lxe::reconcile::root_host_ids(instance) == std::pair<int64_t, int64_t>{1000000, 1000000});
+}
