@@ -131,10 +131,12 @@ void Reconciler::resync_pass() {
     const auto it = running_by_name.find(name);
     return it != running_by_name.end() && it->second;
   };
-  for (const auto& s : registry_.sandboxes()) {
+  // Under the registry's read lock, without copying the records: this runs every few seconds over
+  // every record.
+  registry_.for_each_sandbox([&](const store::SandboxRecord& s) {
     const bool drifted = s.observed_state == store::SandboxObserved::Ready && !running(s.lxd_name);
     if (drifted || s.observed_generation < s.generation) enqueue_sandbox(s.id);
-  }
+  });
   // A managed limit edited behind lxe's back (lxc config set ...) is put back by the plan.
   auto limits_drifted = [&](const store::ContainerRecord& c) {
     const auto it = config_by_name.find(c.lxd_name);
@@ -145,7 +147,7 @@ void Reconciler::resync_pass() {
       return false;
     }
   };
-  for (const auto& c : registry_.containers()) {
+  registry_.for_each_container([&](const store::ContainerRecord& c) {
     // A device removed behind lxe's back (LXD's event for it requeues at once; this is the net).
     const bool live = c.observed_state == store::ContainerObserved::Running ||
                       c.observed_state == store::ContainerObserved::Created;
@@ -153,7 +155,7 @@ void Reconciler::resync_pass() {
                           (!running(c.lxd_name) || limits_drifted(c))) ||
                          (live && lacking_devices.count(c.lxd_name) != 0);
     if (drifted || c.observed_generation < c.generation) enqueue_container(c.id);
-  }
+  });
 }
 
 void Reconciler::check_holder_pids() {
@@ -165,13 +167,13 @@ void Reconciler::check_holder_pids() {
     spdlog::debug("holder check: cannot list LXD instances: {}", e.what());
     return;
   }
-  for (const auto& s : registry_.sandboxes()) {
-    if (s.infra_pid == 0 || s.observed_state != store::SandboxObserved::Ready) continue;
+  registry_.for_each_sandbox([&](const store::SandboxRecord& s) {
+    if (s.infra_pid == 0 || s.observed_state != store::SandboxObserved::Ready) return;
     const auto it = pid_by_name.find(s.lxd_name);
-    if (it == pid_by_name.end() || it->second == s.infra_pid) continue;
+    if (it == pid_by_name.end() || it->second == s.infra_pid) return;
     note_holder_pid(s.id, it->second);
     enqueue_sandbox(s.id);
-  }
+  });
 }
 
 void Reconciler::note_holder_pid(const std::string& sandbox_id, int64_t pid) {
@@ -189,32 +191,36 @@ std::optional<int64_t> Reconciler::take_holder_pid(const std::string& sandbox_id
 }
 
 void Reconciler::on_lxd_event(const lxd::LifecycleEvent& event) {
-  if (event.source.rfind("/1.0/profiles/", 0) == 0) {
-    // A pod's profile edited (profile-updated): its devices may need restoring.
-    for (const auto& s : registry_.sandboxes())
-      if (s.lxd_name == event.name) return enqueue_sandbox(s.id);
-    return;
-  }
-  if (event.source.rfind("/1.0/instances/", 0) != 0) return;
-  // Instance names are unique among lxe's records (UNIQUE lxd_name); sandboxes' holders share the
-  // profile's name, containers have their own.
-  for (const auto& c : registry_.containers())
-    if (c.lxd_name == event.name) return enqueue_container(c.id);
-  for (const auto& s : registry_.sandboxes()) {
-    if (s.lxd_name != event.name) continue;
-    // `lxc restart` of a holder: stopped and started again between two looks, so only its PID
-    // tells. One state read per holder event (rare: lxe starts a holder once).
-    const bool started = event.action == "instance-started" || event.action == "instance-restarted";
-    if (started && s.infra_pid != 0) {
-      try {
-        const auto state = lxd_.get_instance_state(s.lxd_name);
-        if (state.pid > 0 && state.pid != s.infra_pid) note_holder_pid(s.id, state.pid);
-      } catch (const lxd::Error& e) {
-        spdlog::debug("holder {}: cannot read its state: {}", s.lxd_name, e.what());
-      }
+  const bool profile = event.source.rfind("/1.0/profiles/", 0) == 0;
+  if (!profile && event.source.rfind("/1.0/instances/", 0) != 0) return;
+  // Which record the event is about, found without copying every record (events come in bursts).
+  // Instance names are unique among lxe's records (UNIQUE lxd_name); a pod's holder and profile
+  // share the pod's name, containers have their own.
+  std::string container_id, sandbox_id;
+  int64_t infra_pid = 0;
+  if (!profile)
+    registry_.for_each_container([&](const store::ContainerRecord& c) {
+      if (c.lxd_name == event.name) container_id = c.id;
+    });
+  if (!container_id.empty()) return enqueue_container(container_id);
+  registry_.for_each_sandbox([&](const store::SandboxRecord& s) {
+    if (s.lxd_name != event.name) return;
+    sandbox_id = s.id;
+    infra_pid = s.infra_pid;
+  });
+  if (sandbox_id.empty()) return;
+  // `lxc restart` of a holder: stopped and started again between two looks, so only its PID
+  // tells. One state read per holder start event (rare: lxe starts a holder once).
+  const bool started = event.action == "instance-started" || event.action == "instance-restarted";
+  if (!profile && started && infra_pid != 0) {
+    try {
+      const auto state = lxd_.get_instance_state(event.name);
+      if (state.pid > 0 && state.pid != infra_pid) note_holder_pid(sandbox_id, state.pid);
+    } catch (const lxd::Error& e) {
+      spdlog::debug("holder {}: cannot read its state: {}", event.name, e.what());
     }
-    return enqueue_sandbox(s.id);
   }
+  enqueue_sandbox(sandbox_id);
 }
 
 void Reconciler::on_lxd_events_connection(bool connected) {
