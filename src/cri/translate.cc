@@ -72,13 +72,14 @@ runtime::v1::PodSandboxStatus to_pod_sandbox_status(const SandboxRecord& s) {
   st.set_state(sandbox_state(s));
   st.set_created_at(s.created_at);
   // The pod's network (and user) namespace is its own, held by the namespace holder and shared by
-  // its containers: NamespaceMode POD. PID and IPC namespaces are each container's own. lxe does
-  // not assign pod IPs itself.
+  // its containers: NamespaceMode POD. PID and IPC namespaces are each container's own.
   auto* ns = st.mutable_linux()->mutable_namespaces()->mutable_options();
   ns->set_network(runtime::v1::POD);
   ns->set_pid(runtime::v1::CONTAINER);
   ns->set_ipc(runtime::v1::CONTAINER);
-  st.mutable_network();
+  // No `network` until the pod has an address: kubelet recreates a sandbox whose network status is
+  // present with an empty IP (kuberuntime's PodSandboxChanged), so an empty one would make it
+  // replace a healthy pod every sync. lxe assigns no pod IPs yet.
   fill_maps(st, s.labels, s.annotations);
   st.set_runtime_handler(s.runtime_handler);
   return st;
