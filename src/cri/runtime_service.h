@@ -20,11 +20,13 @@ class RuntimeService final : public v1::RuntimeService::Service {
  public:
   explicit RuntimeService(RuntimeContext context) : ctx_(context) {}
 
-  // version.cc, status.cc
+  // version.cc, status.cc, runtime_config.cc
   ::grpc::Status Version(::grpc::ServerContext*, const v1::VersionRequest*, v1::VersionResponse*) override;
   ::grpc::Status Status(::grpc::ServerContext*, const v1::StatusRequest*, v1::StatusResponse*) override;
   ::grpc::Status UpdateRuntimeConfig(::grpc::ServerContext*, const v1::UpdateRuntimeConfigRequest*,
                                      v1::UpdateRuntimeConfigResponse*) override;
+  ::grpc::Status RuntimeConfig(::grpc::ServerContext*, const v1::RuntimeConfigRequest*,
+                               v1::RuntimeConfigResponse*) override;
 
   // sandbox_run.cc, sandbox_stop.cc, sandbox_remove.cc, sandbox_status.cc, sandbox_list.cc
   ::grpc::Status RunPodSandbox(::grpc::ServerContext*, const v1::RunPodSandboxRequest*,

@@ -16,13 +16,3 @@ namespace lxe::cri {
 
 }  // namespace lxe::cri
 
-namespace lxe::cri {
-
-// kubelet sends the node's pod CIDR here. lxe gives each pod its own network namespace and leaves
-// addressing to LXD's network configuration, so there is nothing to apply; the call succeeds.
-::grpc::Status RuntimeService::UpdateRuntimeConfig(::grpc::ServerContext*, const v1::UpdateRuntimeConfigRequest*,
-                                                   v1::UpdateRuntimeConfigResponse*) {
-  return ::grpc::Status::OK;
-}
-
-}  // namespace lxe::cri
