@@ -2,6 +2,7 @@
 
 #include <filesystem>
 
+#include "common/filesystems.h"
 #include "common/time.h"
 #include "cri/errors.h"
 #include "cri/images.h"
@@ -85,23 +86,35 @@ v1::Image to_cri_image(const lxd::Image& image) {
   });
 }
 
-// The filesystem that holds LXD's images.
+// The filesystem that holds LXD's images: kubelet's image garbage collection and eviction take its
+// capacity and free space from the mount point named here (cadvisor looks it up), and its use by
+// images from `used_bytes`. LXD keeps each image as files in <LXD dir>/images and, on storage
+// drivers that can clone, as a volume in <pool>/images; volumes on another filesystem than the
+// image files are not counted here. Containers' writable layers are not images: not counted.
 ::grpc::Status ImageService::ImageFsInfo(::grpc::ServerContext*, const v1::ImageFsInfoRequest*,
                                          v1::ImageFsInfoResponse* response) {
   return guarded([&]() -> ::grpc::Status {
-    const fs::path images_dir = fs::path(ctx_.lxd.options().socket_path).parent_path() / "images";
-    uint64_t bytes = 0, inodes = 0;
+    const fs::path lxd_dir = fs::path(ctx_.lxd.options().socket_path).parent_path();
+    const fs::path images_dir = lxd_dir / "images";
+    // Before LXD's first image its image folder may not exist yet: the mount that will hold it.
     std::error_code ec;
-    for (auto it = fs::recursive_directory_iterator(images_dir, ec); !ec && it != fs::recursive_directory_iterator();
-         it.increment(ec)) {
-      ++inodes;
-      if (it->is_regular_file(ec)) bytes += it->file_size(ec);
+    const std::string mount_point = mount_point_of((fs::exists(images_dir, ec) ? images_dir : lxd_dir).string());
+    if (mount_point.empty())
+      return failed_precondition("ImageFsInfo: LXD's folder " + lxd_dir.string() +
+                                 " is not on this host; lxe reports image filesystems only for a local LXD");
+    DiskUsage usage = disk_usage(images_dir.string());
+    for (const auto& pool : fs::directory_iterator(lxd_dir / "storage-pools", ec)) {
+      const fs::path pool_images = pool.path() / "images";
+      if (mount_point_of(pool_images.string()) != mount_point) continue;
+      const DiskUsage volumes = disk_usage(pool_images.string());
+      usage.bytes += volumes.bytes;
+      usage.inodes += volumes.inodes;
     }
-    auto* usage = response->add_image_filesystems();
-    usage->set_timestamp(now_ns());
-    usage->mutable_fs_id()->set_mountpoint(images_dir.string());
-    usage->mutable_used_bytes()->set_value(bytes);
-    usage->mutable_inodes_used()->set_value(inodes);
+    auto* filesystem = response->add_image_filesystems();
+    filesystem->set_timestamp(now_ns());
+    filesystem->mutable_fs_id()->set_mountpoint(mount_point);
+    filesystem->mutable_used_bytes()->set_value(usage.bytes);
+    filesystem->mutable_inodes_used()->set_value(usage.inodes);
     return ::grpc::Status::OK;
   });
 }

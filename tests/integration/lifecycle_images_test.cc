@@ -1,8 +1,11 @@
 // ImageService over LXD's local images: lxe runs local LXD images only, pulls from no registry and
 // deletes no image it did not import.
 #include <catch2/catch.hpp>
+#include <filesystem>
 
+#include "common/filesystems.h"
 #include "support/cri_fixture.h"
+#include "support/test_lxd.h"
 
 using lxe::test::CriFixture;
 using lxe::test::describe;
@@ -131,7 +134,9 @@ TEST_CASE("lifecycle: ImageService lists, finds, pulls and refuses to remove LXD
     REQUIRE(status.ok());
     REQUIRE(response.image_filesystems_size() == 1);
     const auto& fs = response.image_filesystems(0);
-    CHECK_FALSE(fs.fs_id().mountpoint().empty());
+    // The mount point that holds LXD's image folder (kubelet's cadvisor looks its capacity up).
+    const auto images_dir = std::filesystem::path(lxe::test::lxd_socket_path()).parent_path() / "images";
+    CHECK(fs.fs_id().mountpoint() == lxe::mount_point_of(images_dir.string()));
     CHECK(fs.timestamp() > 0);
     CHECK(fs.has_used_bytes());
     CHECK(fs.used_bytes().value() > 0);
