@@ -1,3 +1,5 @@
+#include <optional>
+
 #include "cri/errors.h"
 #include "cri/runtime_service.h"
 #include "lxd/client.h"
@@ -47,11 +49,17 @@ std::vector<std::string> exec_command(int64_t timeout, bool with_spec, const std
     // LXD bounds the wait too, a little after lxe-init's own timeout would have fired.
     std::optional<std::chrono::milliseconds> bound;
     if (request->timeout() > 0) bound = std::chrono::seconds(request->timeout() + 30);
-    const auto run = [&](bool spec) {
+    // Nothing when the instance turned out not to run.
+    const auto run = [&](bool spec) -> std::optional<lxd::ExecResult> {
       lxd::ExecResult result;
       try {
         result = ctx_.lxd.exec(c->lxd_name, exec_command(request->timeout(), spec, cmd), {}, "", bound);
       } catch (const lxd::Error& e) {
+        // The container stopped after the store last saw it run (kubelet goes on running readiness
+        // probes while it stops a pod), and LXD refuses the exec as a bad request. That is the
+        // container's state, not the caller's mistake: answered as for a container known stopped.
+        if (e.kind() == lxd::ErrorKind::BadRequest && ctx_.lxd.get_instance(c->lxd_name).status != "Running")
+          return std::nullopt;
         // LXD reports any exec that exits 127 as a failed operation ("Command not found"), output
         // and all. Give the caller what a shell would: exit code 127.
         if (e.kind() != lxd::ErrorKind::OperationFailed ||
@@ -62,13 +70,17 @@ std::vector<std::string> exec_command(int64_t timeout, bool with_spec, const std
       }
       return result;
     };
-    lxd::ExecResult result = run(with_spec);
+    std::optional<lxd::ExecResult> ran = run(with_spec);
     // A container started before lxe learnt --spec keeps the lxe-init it started with (bind-mounted
     // inode; upgrades never restart containers). It refuses the flag with its usage line: run the
     // exec the way that lxe-init knows.
-    if (with_spec && result.exit_code == kUsageExitCode && result.stdout_data.empty() &&
-        result.stderr_data.rfind(kOldUsagePrefix, 0) == 0)
-      result = run(false);
+    if (ran && with_spec && ran->exit_code == kUsageExitCode && ran->stdout_data.empty() &&
+        ran->stderr_data.rfind(kOldUsagePrefix, 0) == 0)
+      ran = run(false);
+    if (!ran)
+      return failed_precondition("ExecSync: container " + c->id +
+                                 " is not running (it stopped before the command could start)");
+    const lxd::ExecResult& result = *ran;
     if (request->timeout() > 0 && result.exit_code == kTimeoutExitCode &&
         result.stderr_data.find(kTimeoutMarker) != std::string::npos)
       return {::grpc::StatusCode::DEADLINE_EXCEEDED,
