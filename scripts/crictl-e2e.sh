@@ -43,38 +43,21 @@ sock=$work/lxe.sock
 lxe_log=$work/lxe.log
 log_dir=$work/logs
 lxe_pid=""
-passed=0
-failed=0
+# shellcheck source=scripts/e2e-lib.sh
+source "$repo/scripts/e2e-lib.sh"
 
+# A config file of its own: without one, crictl 1.32 warns on stderr about /etc/crictl.yaml, which
+# would mix into the IDs the checks read.
+printf 'runtime-endpoint: unix://%s\nimage-endpoint: unix://%s\ntimeout: 60\n' "$sock" "$sock" >"$work/crictl.yaml"
 crictl_() {
-  crictl --runtime-endpoint "unix://$sock" --image-endpoint "unix://$sock" --timeout 60s "$@"
-}
-
-pass() {
-  passed=$((passed + 1))
-  echo "PASS: $1"
-}
-
-fail() {
-  failed=$((failed + 1))
-  echo "FAIL: $1"
-  if [[ $# -gt 1 && -n $2 ]]; then
-    printf '%s\n' "$2" | sed 's/^/      | /' | head -n 20
-  fi
-}
-
-# Names of LXD instances and profiles that carry this run's prefix.
-lxd_leftovers() {
-  { lxc list --format csv -c n 2>/dev/null || true; } | awk -v p="$prefix-" 'index($0, p) == 1 {print "instance " $0}'
-  { lxc profile list --format csv 2>/dev/null || true; } | awk -F, -v p="$prefix-" 'index($1, p) == 1 {print "profile " $1}'
+  crictl --config "$work/crictl.yaml" --timeout 60s "$@"
 }
 
 cleanup() {
   local rc=$?
   set +e
   if [[ -n $lxe_pid ]] && kill -0 "$lxe_pid" 2>/dev/null; then
-    timeout 90 crictl --runtime-endpoint "unix://$sock" --image-endpoint "unix://$sock" --timeout 30s \
-      rmp -f -a >/dev/null 2>&1
+    timeout 90 crictl --config "$work/crictl.yaml" --timeout 30s rmp -f -a >/dev/null 2>&1
     kill -TERM "$lxe_pid" 2>/dev/null
     for _ in $(seq 1 50); do
       kill -0 "$lxe_pid" 2>/dev/null || break
@@ -89,11 +72,11 @@ cleanup() {
     [[ $name == "$prefix-"* ]] || continue
     echo "cleanup: deleting leftover LXD $kind $name"
     if [[ $kind == instance ]]; then lxc delete --force "$name" >/dev/null 2>&1; fi
-  done < <(lxd_leftovers)
+  done < <(lxd_objects "$prefix-")
   while read -r kind name; do
     [[ $name == "$prefix-"* && $kind == profile ]] || continue
     lxc profile delete "$name" >/dev/null 2>&1
-  done < <(lxd_leftovers)
+  done < <(lxd_objects "$prefix-")
   if [[ $rc -ne 0 && -f $lxe_log ]]; then
     echo "--- last lines of the lxe log ($lxe_log) ---"
     tail -n 40 "$lxe_log"
@@ -105,20 +88,6 @@ trap cleanup EXIT
 trap 'exit 130' INT TERM
 # A command failing outside a check is a bug in this script or a broken environment: say where.
 trap 'echo "FAIL: unexpected error at line $LINENO: $BASH_COMMAND"; echo "$passed passed, $((failed + 1)) failed"' ERR
-
-finish() {
-  echo "$passed passed, $failed failed"
-  if [[ $failed -ne 0 ]]; then exit 1; fi
-  exit 0
-}
-
-# Checks a step that everything after it depends on: on failure, stop here.
-require() {
-  if [[ $failed -ne 0 ]]; then
-    echo "cannot continue after: $1"
-    finish
-  fi
-}
 
 # --- lxe ---------------------------------------------------------------------------------------
 mkdir -p "$log_dir"
@@ -198,15 +167,6 @@ ps_state() {
   listed=$(crictl_ ps -a -q --id "$1" 2>/dev/null || true)
   [[ $listed == "$1" ]] || return 0
   crictl_ inspect -o go-template --template '{{.status.state}}' "$1" 2>/dev/null || true
-}
-# wait_for SECONDS COMMAND...: retries COMMAND every 0.5 s until it succeeds.
-wait_for() {
-  local deadline=$((SECONDS + $1))
-  shift
-  while ! "$@"; do
-    if [[ $SECONDS -ge $deadline ]]; then return 1; fi
-    sleep 0.5
-  done
 }
 
 # --- runp --------------------------------------------------------------------------------------
@@ -415,7 +375,7 @@ fi
 # --- LXD is left with nothing lxe made ------------------------------------------------------------
 left=""
 for _ in $(seq 1 20); do
-  left=$(lxd_leftovers)
+  left=$(lxd_objects "$prefix-")
   [[ -z $left ]] && break
   sleep 0.5
 done
