@@ -64,3 +64,19 @@ TEST_CASE("ImageFsInfo: the mount point that holds LXD's images and what the ima
     CHECK(response.image_filesystems(0).used_bytes().value() == 0);
   }
 }
+
+TEST_CASE("ImageFsInfo: no LXD folder on this host -> FAILED_PRECONDITION naming it", "[daemon][node]") {
+  TempDir dir;
+  const fs::path lxd_dir = fs::path(dir.path()) / "lxd";
+  fs::create_directories(lxd_dir);
+  lxe::test::make_dead_socket((lxd_dir / "unix.socket").string());
+  lxe::test::DaemonProcess lxe(dir, {"--lxd-socket", (lxd_dir / "unix.socket").string()});
+  fs::remove_all(lxd_dir);  // as for an LXD whose folder lxe cannot see
+
+  auto ctx = lxe::test::context_with_deadline();
+  v1::ImageFsInfoResponse response;
+  const auto status = lxe.images().ImageFsInfo(ctx.get(), v1::ImageFsInfoRequest(), &response);
+  CHECK(status.error_code() == grpc::StatusCode::FAILED_PRECONDITION);
+  CHECK_THAT(status.error_message(), Catch::Contains(lxd_dir.string()) && Catch::Contains("not on this host"));
+  CHECK(response.image_filesystems_size() == 0);
+}
