@@ -4,6 +4,7 @@
 #include "cri/errors.h"
 #include "cri/images.h"
 #include "cri/runtime_service.h"
+#include "cri/validation.h"
 #include "reconcile/lxd_specs.h"
 #include "reconcile/naming.h"
 #include "reconcile/reconciler.h"
@@ -27,6 +28,8 @@ namespace {
     if (!fs::path(m.container_path()).is_absolute())
       return invalid("CreateContainer: mount container_path '" + m.container_path() + "' is not an absolute path");
   }
+  if (auto problem = container_config_problem(config); !problem.empty())
+    return invalid("CreateContainer: " + problem);
   // tty and stdin are accepted and ignored: lxe has no attach, and output goes to the log either way.
   return ::grpc::Status::OK;
 }

@@ -5,6 +5,7 @@
 
 #include "cri/errors.h"
 #include "cri/runtime_service.h"
+#include "cri/validation.h"
 #include "reconcile/lxd_specs.h"
 #include "reconcile/reconciler.h"
 
@@ -76,6 +77,8 @@ v1::LinuxContainerResources merged_resources(const v1::LinuxContainerResources& 
     if (auto status = find_container(request->container_id(), found); !status.ok()) return status;
     if (!request->has_linux())
       return invalid("UpdateContainerResources: linux resources are missing (lxe runs Linux containers only)");
+    if (auto problem = resources_problem(request->linux()); !problem.empty())
+      return invalid("UpdateContainerResources: " + problem);
     const std::string id = found->id;
     int64_t generation = 0;
     {

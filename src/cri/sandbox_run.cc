@@ -3,6 +3,7 @@
 #include "common/time.h"
 #include "cri/errors.h"
 #include "cri/runtime_service.h"
+#include "cri/validation.h"
 #include "reconcile/lxd_specs.h"
 #include "reconcile/naming.h"
 #include "reconcile/reconciler.h"
@@ -19,6 +20,12 @@ namespace {
   if (m.name().empty()) return invalid("RunPodSandbox: metadata.name is empty");
   if (m.namespace_().empty()) return invalid("RunPodSandbox: metadata.namespace is empty");
   if (m.uid().empty()) return invalid("RunPodSandbox: metadata.uid is empty");
+  for (const auto& [field, value] : {std::pair<const char*, const std::string&>{"metadata.name", m.name()},
+                                      {"metadata.namespace", m.namespace_()},
+                                      {"metadata.uid", m.uid()},
+                                      {"log_directory", config.log_directory()}})
+    if (auto problem = control_character_problem(value); !problem.empty())
+      return invalid(std::string("RunPodSandbox: ") + field + " " + problem);
   if (!config.log_directory().empty() && !std::filesystem::path(config.log_directory()).is_absolute())
     return invalid("RunPodSandbox: log_directory '" + config.log_directory() + "' is not an absolute path");
   if (!config.hostname().empty() && !reconcile::valid_hostname(config.hostname()))
@@ -28,8 +35,10 @@ namespace {
     const auto& dns = config.dns_config();
     for (const auto* list : {&dns.servers(), &dns.searches(), &dns.options()})
       for (const auto& value : *list)
-        if (value.empty() || value.find_first_of(" \t\r\n") != std::string::npos)
-          return invalid("RunPodSandbox: dns_config entry '" + value + "' is empty or contains whitespace");
+        if (value.empty() || value.find_first_of(" \t\r\n") != std::string::npos ||
+            !control_character_problem(value).empty())
+          return invalid("RunPodSandbox: dns_config entry '" + value +
+                         "' is empty or contains whitespace or a control character");
   }
   if (!request.runtime_handler().empty() && request.runtime_handler() != "lxe")
     return invalid("RunPodSandbox: runtime handler '" + request.runtime_handler() +

@@ -101,6 +101,16 @@ TEST_CASE("lifecycle: bad requests are refused with the right code and change no
       bad_hostname.set_hostname(hostname);
       expect(("RunPodSandbox with hostname '" + hostname + "'").c_str(), invalid, fx.run_pod(bad_hostname).status);
     }
+    auto control_in_dns = fx.pod_config("x");
+    control_in_dns.mutable_dns_config()->add_searches("example.org\x01");
+    expect("RunPodSandbox with a control character in a DNS search", invalid, fx.run_pod(control_in_dns).status);
+    auto log_directory_lines = fx.pod_config("x");
+    log_directory_lines.set_log_directory(log_directory_lines.log_directory() + "\nlxc.mount.entry = /etc x none bind 0 0");
+    expect("RunPodSandbox with a log_directory spanning lines", invalid, fx.run_pod(log_directory_lines).status);
+    auto name_lines = fx.pod_config("x");
+    name_lines.mutable_metadata()->set_uid("uid\nx");
+    expect("RunPodSandbox with a uid spanning lines", invalid, fx.run_pod(name_lines).status);
+
     auto bad_dns = fx.pod_config("x");
     bad_dns.mutable_dns_config()->add_servers("10.0.0.53\nnameserver 10.6.6.6");
     expect("RunPodSandbox with a DNS server spanning lines", invalid, fx.run_pod(bad_dns).status);
@@ -167,9 +177,72 @@ TEST_CASE("lifecycle: bad requests are refused with the right code and change no
     expect("CreateContainer with a relative mount host_path", invalid,
            fx.create_container(pod_id, relative_mount, pod).status);
 
+    // Strings that reach LXD's config (environment.* keys, disk devices, limits) or lxe-init's
+    // files: LXD writes most into lxc.conf line by line, so a line break would add LXC config. The
+    // first is the reproducer of an injection of a host bind mount through an env name.
+    struct Hostile {
+      const char* what;
+      void (*spoil)(cri::ContainerConfig&);
+    };
+    const Hostile hostile[] = {
+        {"an env name spanning lines",
+         [](cri::ContainerConfig& c) {
+           auto* e = c.add_envs();
+           e->set_key("A\nlxc.mount.entry = /etc mnt/hostetc none rbind,create=dir 0 0\nlxc.environment = B");
+           e->set_value("1");
+         }},
+        {"an env name with '='",
+         [](cri::ContainerConfig& c) {
+           auto* e = c.add_envs();
+           e->set_key("A=B");
+           e->set_value("1");
+         }},
+        {"an env value spanning lines",
+         [](cri::ContainerConfig& c) {
+           auto* e = c.add_envs();
+           e->set_key("A");
+           e->set_value("1\nlxc.apparmor.profile = unconfined");
+         }},
+        {"a mount host_path spanning lines",
+         [](cri::ContainerConfig& c) {
+           auto* m = c.add_mounts();
+           m->set_host_path("/tmp/lxe-test\nlxc.mount.entry = /etc etc none bind 0 0");
+           m->set_container_path("/mnt");
+         }},
+        {"a mount container_path with a control character",
+         [](cri::ContainerConfig& c) {
+           auto* m = c.add_mounts();
+           m->set_host_path("/tmp");
+           m->set_container_path("/mnt\x01");
+         }},
+        {"a log_path spanning lines", [](cri::ContainerConfig& c) { c.set_log_path("new.log\nx"); }},
+        {"an image reference spanning lines", [](cri::ContainerConfig& c) { c.mutable_image()->set_image("busybox\nx"); }},
+        {"a working_dir with a control character", [](cri::ContainerConfig& c) { c.set_working_dir("/\x1b"); }},
+        {"a command with a NUL byte", [](cri::ContainerConfig& c) { c.set_command(0, std::string("sleep\0x", 7)); }},
+        {"a cpuset spanning lines",
+         [](cri::ContainerConfig& c) {
+           c.mutable_linux()->mutable_resources()->set_cpuset_cpus("0\nlxc.cgroup2.devices.allow = a");
+         }},
+    };
+    for (const auto& h : hostile) {
+      auto bad = good;
+      h.spoil(bad);
+      expect((std::string("CreateContainer with ") + h.what).c_str(), invalid,
+             fx.create_container(pod_id, bad, pod).status);
+    }
+
     // The same name and attempt as the existing container of the pod.
     expect("CreateContainer of an existing container", grpc::StatusCode::ALREADY_EXISTS,
            fx.create_container(pod_id, fx.container_config("c", {"sleep", "3600"}), pod).status);
+  }
+
+  {  // UpdateContainerResources: a cpuset becomes LXD's limits.cpu
+    cri::UpdateContainerResourcesRequest update;
+    update.set_container_id(container_id);
+    update.mutable_linux()->set_cpuset_cpus("0\nlxc.cgroup2.devices.allow = a");
+    cri::UpdateContainerResourcesResponse ignored;
+    expect("UpdateContainerResources with a cpuset spanning lines", invalid,
+           fx.runtime().UpdateContainerResources(lxe::test::context_with_deadline().get(), update, &ignored));
   }
 
   {  // lookups of what is not there
