@@ -91,7 +91,13 @@ v1::LinuxContainerResources merged_resources(const v1::LinuxContainerResources& 
       v1::LinuxContainerResources current;
       google::protobuf::util::JsonParseOptions options;
       options.ignore_unknown_fields = true;
-      (void)google::protobuf::util::JsonStringToMessage(c->resources_json, &current, options);
+      // Unreadable stored resources are lxe's own data gone bad: merging into an empty value would
+      // silently drop the limits in force.
+      if (const auto parsed = google::protobuf::util::JsonStringToMessage(c->resources_json, &current, options);
+          !parsed.ok())
+        return {::grpc::StatusCode::DATA_LOSS, "UpdateContainerResources: container " + id +
+                                                   ": its stored resources cannot be read (" + parsed.ToString() +
+                                                   "); nothing was changed"};
       const v1::LinuxContainerResources merged = merged_resources(current, request->linux());
       if (auto status = check_live_applicable(current, merged); !status.ok()) return status;
       c->resources_json = reconcile::to_json(merged);

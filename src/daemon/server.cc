@@ -116,8 +116,17 @@ int serve(const Options& options, const sigset_t& shutdown_signals) {
   } catch (const store::StoreError& e) {
     throw StartupError(e.what());
   }
-  spdlog::info("store {} at schema version {}", store->path(), store->schema_version());
-  store::Registry registry(*store);
+  // Loading every record may find one that cannot be read: one error line, as for any start-up
+  // failure, not an uncaught exception.
+  std::unique_ptr<store::Registry> loaded;
+  try {
+    const int version = store->schema_version();
+    loaded = std::make_unique<store::Registry>(*store);
+    spdlog::info("store {} at schema version {}", store->path(), version);
+  } catch (const store::StoreError& e) {
+    throw StartupError("cannot load the store " + store->path() + ": " + e.what());
+  }
+  store::Registry& registry = *loaded;
 
   // Files shared with containers live next to the store; lxe-init comes from next to lxe.
   const reconcile::HostFiles files(std::filesystem::path(options.db).parent_path().string());

@@ -55,7 +55,7 @@ void bind_sandbox(SQLite::Statement& st, const SandboxRecord& r) {
   st.bind(":updated_at", r.updated_at);
 }
 
-SandboxRecord sandbox_from_row(SQLite::Statement& st) {
+SandboxRecord sandbox_fields(SQLite::Statement& st) {
   SandboxRecord r;
   r.id = st.getColumn("id").getString();
   r.name = st.getColumn("name").getString();
@@ -106,7 +106,7 @@ void bind_container(SQLite::Statement& st, const ContainerRecord& r) {
   st.bind(":updated_at", r.updated_at);
 }
 
-ContainerRecord container_from_row(SQLite::Statement& st) {
+ContainerRecord container_fields(SQLite::Statement& st) {
   ContainerRecord r;
   r.id = st.getColumn("id").getString();
   r.sandbox_id = st.getColumn("sandbox_id").getString();
@@ -135,6 +135,20 @@ ContainerRecord container_from_row(SQLite::Statement& st) {
   r.updated_at = st.getColumn("updated_at").getInt64();
   return r;
 }
+
+// A row that cannot be read (malformed JSON, an unknown state) is an error that names its record:
+// an operator must be able to find it, and no caller may take it for an empty value.
+template <typename Read>
+auto read_record(SQLite::Statement& st, const char* kind, Read&& read) {
+  try {
+    return read(st);
+  } catch (const StoreError& e) {
+    throw StoreError(e.kind(), std::string(kind) + " " + st.getColumn("id").getString() + ": " + e.what());
+  }
+}
+
+SandboxRecord sandbox_from_row(SQLite::Statement& st) { return read_record(st, "pod sandbox", sandbox_fields); }
+ContainerRecord container_from_row(SQLite::Statement& st) { return read_record(st, "container", container_fields); }
 
 constexpr const char* kInsertSandbox =
     "INSERT INTO pod_sandboxes (id, name, namespace, uid, attempt, lxd_name, runtime_handler, "

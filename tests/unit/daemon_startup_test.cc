@@ -7,6 +7,7 @@
 #include <csignal>
 
 #include "store/migrations.h"
+#include "store/store.h"
 #include "support/process.h"
 #include "support/temp_dir.h"
 
@@ -80,6 +81,28 @@ TEST_CASE("lxe: a store written by a newer lxe is refused and left alone", "[dae
   check_one_error_line(r, "newer lxe");
   SQLite::Database db(dir.file("lxe.db"), SQLite::OPEN_READONLY);
   CHECK(db.execAndGet("PRAGMA user_version").getInt() == newer);
+}
+
+TEST_CASE("lxe: a stored record that cannot be read is one error line naming it, and exit 1", "[daemon]") {
+  TempDir dir;
+  lxe::test::make_dead_socket(dir.file("lxd.sock"));
+  const std::string id(64, 'a');
+  {
+    lxe::store::Store created(dir.file("lxe.db"), lxe::store::Store::Mode::ReadWrite);  // schema in place
+  }
+  {
+    SQLite::Database db(dir.file("lxe.db"), SQLite::OPEN_READWRITE);
+    db.exec("INSERT INTO pod_sandboxes (id, name, namespace, uid, attempt, lxd_name, labels_json, config_json, "
+            "created_at, desired_state, updated_at) VALUES ('" + id +
+            "', 'web', 'default', 'u1', 0, 'lxe-web-aaaaaaaaaaaa', 'not json', '{}', 1, 'ready', 1)");
+  }
+  const auto r = run_command({LXE_BINARY, "--socket", dir.file("lxe.sock"), "--db", dir.file("lxe.db"),
+                              "--lxd-socket", dir.file("lxd.sock")});
+  CHECK(r.exit_code == 1);
+  check_one_error_line(r, "pod sandbox " + id + ": store holds a malformed string map");
+  // The record is left as it was, for the operator to mend.
+  SQLite::Database db(dir.file("lxe.db"), SQLite::OPEN_READONLY);
+  CHECK(db.execAndGet("SELECT labels_json FROM pod_sandboxes").getString() == "not json");
 }
 
 TEST_CASE("lxe: a remote config whose default remote is not a unix socket is refused", "[daemon]") {
