@@ -15,19 +15,31 @@ namespace lxe::cri {
     if (request->timeout() < 0) return invalid("StopContainer: timeout must not be negative");
     const std::string id = found->id;
     int64_t generation = 0;
+    bool recorded = false;  // this call recorded the stop (rather than joining one in progress)
     {
       store::Registry::Change change(ctx_.registry);
       auto c = change.container(id);
-      if (!c || c->desired_state != store::ContainerState::Running) return ::grpc::Status::OK;
-      c->desired_state = store::ContainerState::Exited;
-      c->stop_timeout = request->timeout();
-      c->generation += 1;
-      c->last_error.clear();
-      generation = c->generation;
-      change.put(*c);
-      change.commit();
+      if (!c) return ::grpc::Status::OK;
+      if (c->desired_state == store::ContainerState::Running) {
+        c->desired_state = store::ContainerState::Exited;
+        c->stop_timeout = request->timeout();
+        c->generation += 1;
+        c->last_error.clear();
+        generation = c->generation;
+        change.put(*c);
+        change.commit();
+        recorded = true;
+      } else if (c->desired_state == store::ContainerState::Exited &&
+                 c->observed_generation < c->generation) {
+        // A stop recorded earlier has not been carried out yet (kubelet retries when its first
+        // call ran out of time, or LXD was busy): this call, too, returns when the container has
+        // stopped, or with the error that prevents it.
+        generation = c->generation;
+      } else {
+        return ::grpc::Status::OK;  // created, exited, or being removed: nothing to stop
+      }
     }
-    ctx_.crash_points.hit("store-written:StopContainer");
+    if (recorded) ctx_.crash_points.hit("store-written:StopContainer");
     ctx_.reconciler.enqueue_container(id);
     std::string error;
     const bool reached = wait_for_container(context, id, generation, error);

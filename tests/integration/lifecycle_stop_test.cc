@@ -1,6 +1,7 @@
 // StopContainer's grace period: the command gets SIGTERM and the timeout to end by itself, and is
 // killed only after that.
 #include <catch2/catch.hpp>
+#include <future>
 
 #include "support/cri_fixture.h"
 
@@ -93,6 +94,30 @@ TEST_CASE("lifecycle: pods do not share loopback or hostname", "[lifecycle][lxd]
   }
   CHECK(fx.exec(server, {"hostname"}).value.stdout() == "host-a\n");
   CHECK(fx.exec(other, {"hostname"}).value.stdout() == "host-b\n");
+
+  fx.remove_all_pods_and_expect_clean();
+}
+
+TEST_CASE("lifecycle: a StopContainer retried while the first stop runs returns only when the container stopped",
+          "[lifecycle][lxd]") {
+  CriFixture fx("stopretry");
+  const auto pod = fx.pod_config("p");
+  const std::string pod_id = fx.must_run_pod(pod);
+  // Ignores SIGTERM: the first stop takes its whole grace period.
+  const std::string stubborn = fx.must_run_container(
+      pod_id, fx.container_config("stubborn", {"sh", "-c", "trap '' TERM; while true; do sleep 0.1; done"}), pod);
+
+  auto first = std::async(std::launch::async, [&] { return fx.stop(stubborn, 6); });
+  std::this_thread::sleep_for(std::chrono::seconds(1));
+  // kubelet's retry after its first call ran out of time: the stop is recorded, not yet done.
+  const auto second = fx.stop(stubborn, 6);
+  INFO(describe(second));
+  REQUIRE(second.ok());
+  // OK means stopped: the state right after the answer is EXITED, not still RUNNING.
+  const auto st = fx.container_status(stubborn);
+  REQUIRE(st.ok());
+  CHECK(st.value.state() == cri::CONTAINER_EXITED);
+  CHECK(first.get().ok());
 
   fx.remove_all_pods_and_expect_clean();
 }
