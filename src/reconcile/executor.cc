@@ -335,12 +335,18 @@ Outcome Executor::run(const SandboxRecord& planned, const std::vector<Action>& p
     if (!current) return Outcome::Done;
     if (!failure.empty()) {
       spdlog::warn("sandbox {}: {} failed: {}", planned.id.substr(0, 12), to_string(action.kind), failure);
-      current->last_error = std::string(to_string(action.kind)) + ": " + failure;
-      change.put(*current);
       change.log(event_for(store::ObjectKind::Sandbox, planned.id, planned.generation, action,
                            store::EventOutcome::Error, failure));
+      // An error belongs to the generation that produced it: when the desired state moved on while
+      // this plan ran, its failure is history (the event log), not the answer a caller waiting for
+      // the new generation gets. Plan the new generation at once.
+      const bool stale = current->generation != planned.generation;
+      if (!stale) {
+        current->last_error = std::string(to_string(action.kind)) + ": " + failure;
+        change.put(*current);
+      }
       change.commit();
-      return Outcome::Failed;
+      return stale ? Outcome::Replan : Outcome::Failed;
     }
     switch (action.kind) {
       case ActionKind::RecordInfraPid: current->infra_pid = infra_pid; break;
@@ -391,12 +397,18 @@ Outcome Executor::run(const ContainerRecord& planned, const SandboxRecord& sandb
     if (!current) return Outcome::Done;
     if (!failure.empty()) {
       spdlog::warn("container {}: {} failed: {}", planned.id.substr(0, 12), to_string(action.kind), failure);
-      current->last_error = std::string(to_string(action.kind)) + ": " + failure;
-      change.put(*current);
       change.log(event_for(store::ObjectKind::Container, planned.id, planned.generation, action,
                            store::EventOutcome::Error, failure));
+      // An error belongs to the generation that produced it: when the desired state moved on while
+      // this plan ran, its failure is history (the event log), not the answer a caller waiting for
+      // the new generation gets. Plan the new generation at once.
+      const bool stale = current->generation != planned.generation;
+      if (!stale) {
+        current->last_error = std::string(to_string(action.kind)) + ": " + failure;
+        change.put(*current);
+      }
       change.commit();
-      return Outcome::Failed;
+      return stale ? Outcome::Replan : Outcome::Failed;
     }
     std::string detail;
     switch (action.kind) {
