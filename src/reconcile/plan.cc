@@ -228,7 +228,12 @@ std::vector<Action> plan_container_running(const ContainerRecord& c, const Sandb
 std::vector<Action> plan_container_exited(const ContainerRecord& c, const ContainerObservation& o) {
   std::vector<Action> plan;
   const bool running = o.instance && o.instance->running;
-  if (running) {
+  // StartContainer gave up and recorded StartError (an end without a start): for CRI the container
+  // never started, and it stays so. A start that LXD completed afterwards is only undone.
+  const bool start_failed = c.started_at == 0 && c.finished_at != 0;
+  if (running && start_failed) {
+    plan.push_back({ActionKind::KillInstance, "its start completed after StartError was recorded"});
+  } else if (running) {
     if (c.started_at == 0) plan.push_back({ActionKind::RecordStarted, "instance running"});
     plan.push_back({ActionKind::StopInstance, "stop requested"});
     plan.push_back({ActionKind::RecordExit, "stopped"});

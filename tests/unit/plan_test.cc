@@ -356,7 +356,9 @@ Kinds expected_container(const ContainerCase& c) {
       }
       break;
     case ContainerState::Exited:
-      if (running) {
+      if (running && !c.started_at && c.finished_at) {
+        k.push_back(K::KillInstance);  // StartError recorded: it stays never started
+      } else if (running) {
         if (!c.started_at) k.push_back(K::RecordStarted);
         k.push_back(K::StopInstance);
         k.push_back(K::RecordExit);
@@ -746,7 +748,13 @@ TEST_CASE("plan_container: every desired/observed combination", "[plan][containe
   if (contains(ks, K::RecordStarted) && contains(ks, K::RecordExit))
     CHECK(index_of(ks, K::RecordStarted) < index_of(ks, K::RecordExit));
   if (contains(ks, K::StopInstance)) CHECK(index_of(ks, K::StopInstance) + 1 == index_of(ks, K::RecordExit));
-  if (contains(ks, K::KillInstance)) CHECK(index_of(ks, K::KillInstance) + 1 == index_of(ks, K::DeleteInstance));
+  if (contains(ks, K::KillInstance) && c.desired == ContainerState::Removed)
+    CHECK(index_of(ks, K::KillInstance) + 1 == index_of(ks, K::DeleteInstance));
+  if (c.desired == ContainerState::Exited && !c.started_at && c.finished_at) {
+    // StartError is recorded: whatever LXD shows, the container stays never started.
+    CHECK_FALSE(contains(ks, K::RecordStarted));
+    CHECK_FALSE(contains(ks, K::RecordExit));
+  }
   if (contains(ks, K::SyncNamespaces)) {
     CHECK(plan[index_of(ks, K::SyncNamespaces)].reason.find(std::to_string(kInfraPid)) != std::string::npos);
   }
@@ -839,6 +847,9 @@ TEST_CASE("plan_container: the main paths, written out", "[plan][container]") {
        {K::RecordStarted, K::RecordExit, K::MarkReconciled}},
       {"StartError already recorded", {CS::Exited, I::Stopped, false, true, true, true, Pod::Usable, true, true, true},
        {}},
+      {"StartError recorded, then LXD completed the start",
+       {CS::Exited, I::Running, false, true, true, false, Pod::Usable, true, true, false},
+       {K::KillInstance, K::MarkReconciled}},
       {"exited and reconciled", {CS::Exited, I::Stopped, true, true, true, true, Pod::Usable, true, true, true}, {}},
       {"remove a running container", {CS::Removed, I::Running, true, false, true, false, Pod::Usable, true, false,
                                       false},
