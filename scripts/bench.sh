@@ -29,6 +29,11 @@ for a in "$@"; do
   if [[ $a == --no-build ]]; then build_first=0; else args+=("$a"); fi
 done
 if (( build_first )); then
+  # A fresh clone after scripts/setup.sh --no-build has no build folder yet: configure it as
+  # scripts/test.sh does.
+  if [[ ! -f $build/build.ninja ]]; then
+    cmake -S "$root" -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo >&2
+  fi
   ninja -C "$build" lxe lxe-init lxe-bench >&2
 fi
 
