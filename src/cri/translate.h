@@ -12,16 +12,16 @@
 #include <variant>
 #include <vector>
 
+#include "model/cri_states.h"
 #include "runtime/v1/api.pb.h"
 #include "store/records.h"
 
 namespace lxe::cri {
 
-// CRI image IDs for an LXD image fingerprint: "sha256:<fingerprint>", as ImageService reports.
-std::string image_id(const std::string& fingerprint);
-
-runtime::v1::PodSandboxState sandbox_state(const store::SandboxRecord& s);
-runtime::v1::ContainerState container_state(const store::ContainerRecord& c);
+// The CRI states and image IDs of records (model/cri_states.h), as the facade names them.
+using model::container_state;
+using model::image_id;
+using model::sandbox_state;
 
 runtime::v1::PodSandbox to_pod_sandbox(const store::SandboxRecord& s);
 runtime::v1::PodSandboxStatus to_pod_sandbox_status(const store::SandboxRecord& s);

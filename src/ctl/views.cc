@@ -5,12 +5,12 @@
 #include <algorithm>
 #include <cstdio>
 
+#include "model/cri_states.h"
 #include "reconcile/lxd_specs.h"
 #include "reconcile/naming.h"
 
 namespace lxe::ctl {
 
-using store::ContainerObserved;
 using store::ContainerRecord;
 using store::ReconcileEvent;
 using store::SandboxRecord;
@@ -141,27 +141,11 @@ std::string live_text(const LxdLive& live) {
 
 }  // namespace
 
-std::string cri_state(const SandboxRecord& s) {
-  return s.desired_state == store::SandboxState::Ready && s.observed_state == store::SandboxObserved::Ready
-             ? "SANDBOX_READY"
-             : "SANDBOX_NOTREADY";
-}
+std::string cri_state(const SandboxRecord& s) { return runtime::v1::PodSandboxState_Name(model::sandbox_state(s)); }
 
-std::string cri_state(const ContainerRecord& c) {
-  switch (c.observed_state) {
-    case ContainerObserved::Created: return "CONTAINER_CREATED";
-    case ContainerObserved::Running: return "CONTAINER_RUNNING";
-    case ContainerObserved::Exited: return "CONTAINER_EXITED";
-    case ContainerObserved::Unknown:
-    case ContainerObserved::Absent: break;
-  }
-  if (c.started_at != 0) return c.finished_at != 0 ? "CONTAINER_EXITED" : "CONTAINER_UNKNOWN";
-  return c.desired_state == store::ContainerState::Created ? "CONTAINER_CREATED" : "CONTAINER_UNKNOWN";
-}
+std::string cri_state(const ContainerRecord& c) { return runtime::v1::ContainerState_Name(model::container_state(c)); }
 
-std::string cri_image_ref(const std::string& fingerprint) {
-  return fingerprint.empty() ? "" : "sha256:" + fingerprint;
-}
+std::string cri_image_ref(const std::string& fingerprint) { return model::image_id(fingerprint); }
 
 namespace {
 
