@@ -395,7 +395,11 @@ void retry_while_busy(Fn&& call) {
       call();
       return;
     } catch (const lxd::Error& e) {
-      const bool busy = std::string_view(e.what()).find("is busy") != std::string_view::npos;
+      // LXD refuses a change while another runs on the instance: its own stop or update, lxe's
+      // repair, or the update LXD makes on each instance of a profile that just changed.
+      const std::string_view what = e.what();
+      const bool busy = what.find("is busy") != std::string_view::npos ||
+                        what.find("matching non-reusable operation") != std::string_view::npos;
       if (!busy || std::chrono::steady_clock::now() > deadline) throw;
     }
     std::this_thread::sleep_for(std::chrono::milliseconds(200));
@@ -406,6 +410,10 @@ void retry_while_busy(Fn&& call) {
 
 void CriFixture::out_of_band_stop(const std::string& instance) const {
   retry_while_busy([&] { lxd_.stop_instance(instance, lxd::StopMode::Force); });
+}
+
+void CriFixture::out_of_band_patch(const std::string& instance, const nlohmann::json& patch) const {
+  retry_while_busy([&] { lxd_.patch_instance(instance, patch); });
 }
 
 void CriFixture::out_of_band_delete(const std::string& instance) const {

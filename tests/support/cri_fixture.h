@@ -132,6 +132,9 @@ class CriFixture {
   // Out-of-band changes a test makes with LXD directly ("someone ran lxc"): force-stops or deletes
   // an instance, retrying for up to 20 s while LXD answers "Instance is busy" because lxe's own
   // reconciler is in the middle of an operation on it (as a person would retry `lxc stop`).
+  // A PATCH of the instance made as a person would with lxc, retried while LXD is busy with another
+  // change of it (lxe's repair, or LXD applying a profile change).
+  void out_of_band_patch(const std::string& instance, const nlohmann::json& patch) const;
   void out_of_band_stop(const std::string& instance) const;
   void out_of_band_delete(const std::string& instance) const;
   // RemovePodSandbox of every pod this fixture ran (REQUIREs OK), CHECKs that ListPodSandbox no
