@@ -32,10 +32,7 @@ lxe::test::CommandResult lxc(const std::vector<std::string>& args) {
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
   for (;;) {
     auto r = lxe::test::run_command(argv);
-    const std::string said = r.out + r.err;
-    const bool busy = said.find("is busy") != std::string::npos ||
-                      said.find("matching non-reusable operation") != std::string::npos;
-    if (r.exit_code == 0 || !busy || std::chrono::steady_clock::now() > deadline) return r;
+    if (r.exit_code == 0 || !lxe::test::lxd_says_busy(r.out + r.err) || std::chrono::steady_clock::now() > deadline) return r;
     std::this_thread::sleep_for(std::chrono::milliseconds(200));
   }
 }

@@ -395,12 +395,7 @@ void retry_while_busy(Fn&& call) {
       call();
       return;
     } catch (const lxd::Error& e) {
-      // LXD refuses a change while another runs on the instance: its own stop or update, lxe's
-      // repair, or the update LXD makes on each instance of a profile that just changed.
-      const std::string_view what = e.what();
-      const bool busy = what.find("is busy") != std::string_view::npos ||
-                        what.find("matching non-reusable operation") != std::string_view::npos;
-      if (!busy || std::chrono::steady_clock::now() > deadline) throw;
+      if (!lxd_says_busy(e.what()) || std::chrono::steady_clock::now() > deadline) throw;
     }
     std::this_thread::sleep_for(std::chrono::milliseconds(200));
   }

@@ -63,6 +63,11 @@ void remove_profile(const lxd::Client& client, const std::string& name) {
 
 }  // namespace
 
+bool lxd_says_busy(std::string_view text) {
+  return text.find("is busy") != std::string_view::npos ||
+         text.find("matching non-reusable operation") != std::string_view::npos;
+}
+
 std::string lxd_socket_path() {
   if (const char* env = std::getenv("LXE_TEST_LXD_SOCKET"); env != nullptr && *env != '\0') {
     return env;

@@ -21,6 +21,12 @@ inline constexpr const char* kTestPidKey = "user.lxe.test-pid";
 // /var/snap/lxd/common/lxd/unix.socket and /var/lib/lxd/unix.socket; empty when there is none.
 std::string lxd_socket_path();
 
+// Whether LXD's error text says it refused a change because another one on the same object is
+// under way (its own stop or update, lxe's repair, or the update LXD makes on each instance of a
+// profile that just changed): a person would run the command again. For tests' out-of-band
+// changes only; lxe itself never decides on an error's text.
+bool lxd_says_busy(std::string_view text);
+
 // A client for the LXD at lxd_socket_path(), with test-friendly timeouts.
 lxd::Client make_test_lxd_client();
 
