@@ -62,6 +62,9 @@ class Client {
   // GET /1.0
   ServerInfo server_info() const;
 
+  // GET /1.0/storage-pools/<name>
+  StoragePool get_storage_pool(const std::string& name) const;
+
   // Profiles.
   std::vector<Profile> list_profiles() const;
   Profile get_profile(const std::string& name) const;
