@@ -22,12 +22,6 @@ namespace {
   if (!config.has_metadata()) return invalid("CreateContainer: config.metadata is missing");
   if (config.metadata().name().empty()) return invalid("CreateContainer: metadata.name is empty");
   if (!config.has_image() || config.image().image().empty()) return invalid("CreateContainer: image is empty");
-  for (const auto& m : config.mounts()) {
-    if (!fs::path(m.host_path()).is_absolute())
-      return invalid("CreateContainer: mount host_path '" + m.host_path() + "' is not an absolute path");
-    if (!fs::path(m.container_path()).is_absolute())
-      return invalid("CreateContainer: mount container_path '" + m.container_path() + "' is not an absolute path");
-  }
   if (auto problem = container_config_problem(config); !problem.empty())
     return invalid("CreateContainer: " + problem);
   // tty and stdin are accepted and ignored: lxe has no attach, and output goes to the log either way.
@@ -75,10 +69,19 @@ namespace {
       return not_found("CreateContainer: image '" + config.image().image() +
                        "' is not in LXD; lxe runs local LXD images only (import it with `lxc image import ... "
                        "--alias NAME`)");
-    // As containerd does: a missing host path of a bind mount is created as a directory.
-    for (const auto& m : config.mounts()) {
+    // As containerd does (WithMounts: MkdirAll of a host path that does not exist): kubelet sends
+    // hostPath volumes of type "" (no check) that may not exist, and relies on the runtime.
+    for (int i = 0; i < config.mounts_size(); ++i) {
+      const auto& m = config.mounts(i);
       std::error_code ec;
-      if (!fs::exists(m.host_path(), ec)) fs::create_directories(m.host_path(), ec);
+      if (fs::exists(m.host_path(), ec)) continue;
+      if (ec && ec != std::errc::no_such_file_or_directory)
+        return invalid("CreateContainer: mounts[" + std::to_string(i) + "] (at " + m.container_path() +
+                       "): cannot look at host_path '" + m.host_path() + "': " + ec.message());
+      fs::create_directories(m.host_path(), ec);
+      if (ec)
+        return invalid("CreateContainer: mounts[" + std::to_string(i) + "] (at " + m.container_path() +
+                       "): host_path '" + m.host_path() + "' does not exist and cannot be created: " + ec.message());
     }
 
     store::ContainerRecord record;

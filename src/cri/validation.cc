@@ -1,6 +1,7 @@
 #include "cri/validation.h"
 
 #include <cstdio>
+#include <filesystem>
 
 namespace lxe::cri {
 
@@ -62,6 +63,30 @@ std::string resources_problem(const runtime::v1::LinuxContainerResources& r) {
   return "";
 }
 
+std::string mount_problem(const runtime::v1::Mount& m, int index) {
+  const std::string which = "mounts[" + std::to_string(index) + "]";
+  if (auto p = control_character_problem(m.host_path()); !p.empty())
+    return which + ".host_path " + quoted_for_message(m.host_path()) + " " + p;
+  if (auto p = control_character_problem(m.container_path()); !p.empty())
+    return which + ".container_path " + quoted_for_message(m.container_path()) + " " + p;
+  // Named by where it goes in the container, which is what a pod's author wrote.
+  const std::string at = which + (m.container_path().empty() ? "" : " (at " + m.container_path() + ")");
+  if (m.has_image() && !m.image().image().empty())
+    return at + " is an image volume (" + quoted_for_message(m.image().image()) + "), which lxe does not support";
+  if (m.container_path().empty()) return which + ".container_path is empty";
+  if (m.container_path().front() != '/')
+    return at + ": container_path " + quoted_for_message(m.container_path()) + " is not an absolute path";
+  if (std::filesystem::path(m.container_path()).lexically_normal() == "/")
+    return at + ": container_path " + quoted_for_message(m.container_path()) +
+           " is the container's root, which a volume cannot replace";
+  if (m.host_path().empty()) return at + ": host_path is empty";
+  if (m.host_path().front() != '/')
+    return at + ": host_path " + quoted_for_message(m.host_path()) + " is not an absolute path";
+  if (m.recursive_read_only() && !m.readonly())
+    return at + ": recursive_read_only needs readonly (a recursively read-only mount that is writable)";
+  return "";
+}
+
 std::string container_config_problem(const runtime::v1::ContainerConfig& config) {
   const auto field = [](const std::string& what, std::string_view value, const std::string& problem) {
     return problem.empty() ? "" : what + " " + quoted_for_message(value) + " " + problem;
@@ -87,15 +112,8 @@ std::string container_config_problem(const runtime::v1::ContainerConfig& config)
     if (auto p = control_character_problem(kv.value()); !p.empty())
       return "the value of environment variable " + kv.key() + " " + p;
   }
-  for (int i = 0; i < config.mounts_size(); ++i) {
-    const auto& m = config.mounts(i);
-    const std::string which = "mounts[" + std::to_string(i) + "]";
-    if (auto p = field(which + ".host_path", m.host_path(), control_character_problem(m.host_path())); !p.empty())
-      return p;
-    if (auto p = field(which + ".container_path", m.container_path(), control_character_problem(m.container_path()));
-        !p.empty())
-      return p;
-  }
+  for (int i = 0; i < config.mounts_size(); ++i)
+    if (auto p = mount_problem(config.mounts(i), i); !p.empty()) return p;
   if (auto p = field("log_path", config.log_path(), control_character_problem(config.log_path())); !p.empty())
     return p;
   if (config.has_linux() && config.linux().has_resources()) return resources_problem(config.linux().resources());

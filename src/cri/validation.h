@@ -25,6 +25,13 @@ std::string env_name_problem(std::string_view name);
 // A cpuset list as the kernel writes it ("0-3,8,10-11"): digits, ',' and '-' only.
 std::string cpuset_problem(std::string_view cpus);
 
+// A CRI mount (mounts[`index`]), as kubelet sends them: host_path absolute (a host path given as
+// a relative one would be resolved against lxe's working directory), container_path absolute and
+// not the container's root; recursive_read_only only with readonly (CRI's contract); no control
+// character in either path; not an image volume (lxe has none). Whether host_path exists is the
+// caller's to check (a missing one is created, as containerd does).
+std::string mount_problem(const runtime::v1::Mount& mount, int index);
+
 // Every string of a container's config that lxe passes on: its name, image, command, args,
 // working directory, environment, mounts, log path and cpusets. "" when all are acceptable;
 // otherwise which field (and which variable or mount) and what is wrong with it.

@@ -123,3 +123,45 @@ TEST_CASE("resources_problem: UpdateContainerResources' cpusets", "[validation]"
   r.set_cpuset_cpus("0-1\nlxc.cgroup2.devices.allow = a");
   CHECK_THAT(resources_problem(r), Contains("cpuset_cpus") && Contains("is not a list"));
 }
+
+TEST_CASE("mount_problem: kubelet-shaped mounts pass; each bad one is named by its index and container path",
+          "[validation]") {
+  const auto mount = [](const std::string& host, const std::string& container) {
+    v1::Mount m;
+    m.set_host_path(host);
+    m.set_container_path(container);
+    return m;
+  };
+  using lxe::cri::mount_problem;
+  CHECK(mount_problem(mount("/var/lib/kubelet/pods/u/volumes/kubernetes.io~projected/kube-api-access",
+                            "/var/run/secrets/kubernetes.io/serviceaccount"),
+                      0)
+            .empty());
+  CHECK(mount_problem(mount("/var/lib/kubelet/pods/u/etc-hosts", "/etc/hosts"), 1).empty());
+  CHECK(mount_problem(mount("/var/lib/kubelet/pods/u/containers/c/x", "/dev/termination-log"), 2).empty());
+  CHECK(mount_problem(mount("/srv", "/data/../other/"), 3).empty());
+
+  CHECK(mount_problem(mount("/srv", ""), 2) == "mounts[2].container_path is empty");
+  CHECK(mount_problem(mount("/srv", "data"), 1) == "mounts[1] (at data): container_path 'data' is not an absolute path");
+  CHECK_THAT(mount_problem(mount("/srv", "/"), 0), Contains("mounts[0] (at /)") && Contains("container's root"));
+  CHECK_THAT(mount_problem(mount("/srv", "/data/.."), 0), Contains("container's root"));
+  CHECK(mount_problem(mount("", "/data"), 4) == "mounts[4] (at /data): host_path is empty");
+  CHECK(mount_problem(mount("relative/dir", "/data"), 0) ==
+        "mounts[0] (at /data): host_path 'relative/dir' is not an absolute path");
+  CHECK_THAT(mount_problem(mount("/srv\n", "/data"), 0), Contains("mounts[0].host_path") && Contains("line break"));
+
+  auto rro = mount("/srv", "/data");
+  rro.set_recursive_read_only(true);
+  CHECK_THAT(mount_problem(rro, 0), Contains("recursive_read_only needs readonly"));
+  rro.set_readonly(true);
+  CHECK(mount_problem(rro, 0).empty());
+
+  auto image = mount("", "/models");
+  image.mutable_image()->set_image("registry.example.com/models:1");
+  CHECK_THAT(mount_problem(image, 0), Contains("image volume") && Contains("registry.example.com/models:1"));
+
+  // container_config_problem names the first bad mount.
+  auto config = good_config();
+  *config.add_mounts() = mount("/srv", "");
+  CHECK(container_config_problem(config) == "mounts[1].container_path is empty");
+}
