@@ -69,19 +69,21 @@ Volumes::Probe Volumes::host_probe(const HostFiles& files, const lxd::Client& lx
 }
 
 VolumeSupport Volumes::support() const {
-  std::lock_guard lock(mutex_);
-  if (support_) return *support_;
-  VolumeSupport decided = probe_();  // an lxd::Error leaves it undecided, for the next use
-  if (decided.idmapped)
+  if (auto known = decided()) return *known;
+  std::lock_guard probing(probe_mutex_);
+  if (auto known = decided()) return *known;  // decided by another thread meanwhile
+  VolumeSupport verdict = probe_();  // an lxd::Error leaves it undecided, for the next use
+  if (verdict.idmapped)
     spdlog::info("volumes: host paths are staged as idmapped mounts under {}: host root is container root "
                  "inside them, and host files keep their owners and modes",
                  files_.volumes_dir());
   else
     spdlog::warn("volumes: idmapped mounts are not available ({}); host paths are given to LXD as plain disk "
                  "devices, where files of host root show as nobody:nogroup in the containers",
-                 decided.reason);
-  support_ = decided;
-  return decided;
+                 verdict.reason);
+  std::lock_guard lock(mutex_);
+  support_ = verdict;
+  return verdict;
 }
 
 std::optional<VolumeSupport> Volumes::decided() const {

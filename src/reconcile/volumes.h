@@ -89,7 +89,9 @@ class Volumes {
 
   const HostFiles& files_;
   Probe probe_;
-  mutable std::mutex mutex_;  // guards support_ and serialises the probe
+  // Two locks: the probe asks LXD (up to its request timeout), and decided() must not wait for that.
+  mutable std::mutex probe_mutex_;  // one probe at a time
+  mutable std::mutex mutex_;        // guards support_, held only to read or set it
   mutable std::optional<VolumeSupport> support_;
 };
 

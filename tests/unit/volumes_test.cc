@@ -6,7 +6,9 @@
 #include <sys/mount.h>
 #include <sys/stat.h>
 
+#include <chrono>
 #include <filesystem>
+#include <future>
 #include <fstream>
 #include <nlohmann/json.hpp>
 
@@ -103,6 +105,25 @@ TEST_CASE("volumes: decided once, on first use; not decided while the probe cann
   CHECK(untouched.layout(w.container.id, v1::ContainerConfig()).staged == false);
   CHECK(untouched.unstaged(w.container.id, v1::ContainerConfig()).empty());
   CHECK(w.probes == 0);
+}
+
+TEST_CASE("volumes: what was decided is read without waiting for a probe under way (CRI Status)", "[volumes]") {
+  World w;
+  std::promise<void> probing, release;
+  auto release_future = release.get_future();
+  Volumes volumes(w.files, [&] {
+    probing.set_value();
+    release_future.wait();  // an LXD that takes its time to answer
+    return VolumeSupport{true, ""};
+  });
+  auto decision = std::async(std::launch::async, [&] { return volumes.support(); });
+  probing.get_future().wait();
+  const auto started = std::chrono::steady_clock::now();
+  CHECK_FALSE(volumes.decided());
+  CHECK(std::chrono::steady_clock::now() - started < std::chrono::seconds(1));
+  release.set_value();
+  CHECK(decision.get().idmapped);
+  CHECK(volumes.decided()->idmapped);
 }
 
 TEST_CASE("volumes: staged, idmapped, paths resolved and kept; missing mounts found and made again; removed",
