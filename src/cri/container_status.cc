@@ -22,6 +22,7 @@ namespace lxe::cri {
           {"generation", c->generation},
           {"observedGeneration", c->observed_generation},
           {"lastError", c->last_error},
+          {"lastErrorKind", store::to_string(c->last_error_kind)},
           {"config", nlohmann::json::parse(c->config_json, nullptr, false)},
       };
       (*response->mutable_info())["info"] = info.dump();

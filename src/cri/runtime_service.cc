@@ -6,6 +6,7 @@
 #include "cri/errors.h"
 #include "cri/translate.h"
 #include "lxd/health.h"
+#include "reconcile/reconciler.h"
 
 namespace lxe::cri {
 
@@ -42,10 +43,87 @@ std::vector<std::string> ids_of(const std::vector<Record>& records) {
   return ::grpc::Status::OK;
 }
 
-::grpc::Status RuntimeService::reconcile_failure(const std::string& what, const std::string& last_error) const {
+::grpc::Status RuntimeService::reconcile_failure(const std::string& call, const reconcile::Failure& failure) const {
   if (!ctx_.lxd_health.check_now().reachable)
-    return {::grpc::StatusCode::UNAVAILABLE, what + ": LXD is unavailable: " + last_error};
-  return status_from_reconcile_error(what, last_error);
+    return {::grpc::StatusCode::UNAVAILABLE, call + ": LXD is unavailable: " + failure.message};
+  return status_from(call, failure);
+}
+
+::grpc::Status RuntimeService::record(const std::string& call, const Stage& stage, std::vector<WaitTarget>& targets) {
+  bool written = false;
+  {
+    store::Registry::Change change(ctx_.registry);
+    if (auto status = stage(change, targets); !status.ok()) return status;
+    if (!change.empty()) {
+      change.commit();
+      written = true;
+    }
+  }
+  if (written) ctx_.crash_points.hit("store-written:" + call);
+  for (const auto& target : targets) {
+    if (target.kind == store::ObjectKind::Sandbox)
+      ctx_.reconciler.enqueue_sandbox(target.id);
+    else
+      ctx_.reconciler.enqueue_container(target.id);
+  }
+  return ::grpc::Status::OK;
+}
+
+namespace {
+
+// Where one target stands: reached, failed (with the failure), or still on its way.
+template <typename Record>
+bool target_reached(const Record* r, int64_t generation) {
+  return r == nullptr || (generation > 0 && r->observed_generation >= generation);
+}
+
+}  // namespace
+
+RuntimeService::WaitResult RuntimeService::wait(::grpc::ServerContext* context,
+                                                const std::vector<WaitTarget>& targets) const {
+  WaitResult result;
+  const bool ended = wait_for(context, [&](const store::Registry::View& view) {
+    bool all_reached = true;
+    for (const auto& target : targets) {
+      bool reached = false;
+      store::FailureKind kind = store::FailureKind::None;
+      const std::string* message = nullptr;
+      if (target.kind == store::ObjectKind::Sandbox) {
+        const auto* s = view.sandbox(target.id);
+        reached = target_reached(s, target.generation);
+        if (s) kind = s->last_error_kind, message = &s->last_error;
+      } else {
+        const auto* c = view.container(target.id);
+        reached = target_reached(c, target.generation);
+        if (c) kind = c->last_error_kind, message = &c->last_error;
+      }
+      if (reached) continue;
+      all_reached = false;
+      if (kind == store::FailureKind::None) continue;
+      result.failure = {kind, *message};
+      if (kind != store::FailureKind::Busy) {
+        result.end = WaitResult::End::Failed;
+        return true;
+      }
+    }
+    if (all_reached) result.end = WaitResult::End::Reached;
+    return all_reached;
+  });
+  if (!ended) result.end = WaitResult::End::TimedOut;
+  return result;
+}
+
+::grpc::Status RuntimeService::status_of(const std::string& call, const WaitResult& result,
+                                         const std::string& timeout_text) const {
+  switch (result.end) {
+    case WaitResult::End::Reached: return ::grpc::Status::OK;
+    case WaitResult::End::Failed: return reconcile_failure(call, result.failure);
+    case WaitResult::End::TimedOut: break;
+  }
+  std::string message = call + ": " + timeout_text;
+  if (result.failure.kind == store::FailureKind::Busy)
+    message += " (LXD was busy with another operation: " + result.failure.message + ")";
+  return {::grpc::StatusCode::DEADLINE_EXCEEDED, message};
 }
 
 bool RuntimeService::wait_for(::grpc::ServerContext* context,
@@ -60,16 +138,6 @@ bool RuntimeService::wait_for(::grpc::ServerContext* context,
                std::chrono::duration_cast<std::chrono::steady_clock::duration>(remaining);
   }
   return ctx_.registry.wait_until(done, deadline);
-}
-
-bool RuntimeService::wait_for_container(::grpc::ServerContext* context, const std::string& id, int64_t generation,
-                                        std::string& error) const {
-  return wait_for(context, [&](const store::Registry::View& view) {
-    const auto* c = view.container(id);
-    if (!c || c->observed_generation >= generation) return true;
-    error = c->last_error;
-    return !error.empty();
-  });
 }
 
 }  // namespace lxe::cri

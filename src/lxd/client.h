@@ -89,9 +89,10 @@ class Client {
 
   // Runs `command` (argv; no shell) in a running instance, without a terminal or stdin, and
   // returns its exit code and output. LXD records the output in log files, which this reads and
-  // then deletes. Throws Error{BadRequest} when the instance is not running, Error{OperationFailed}
-  // with LXD's message when the command cannot be started (LXD 5.0: "Command not found" rather than
-  // exit code 127), and Error{Timeout} when the command is still running at `timeout` (default
+  // then deletes. A command LXD reports as "Command not found" (LXD 5.0 says so for any exit code
+  // 127) is a result with exit code 127 and command_not_found set. Throws
+  // Error{BadRequest} when the instance is not running, Error{OperationFailed} with LXD's message
+  // when the command cannot be started otherwise, and Error{Timeout} when the command is still running at `timeout` (default
   // options().operation_timeout). LXD has no timeout of its own for the command: it keeps running
   // after a Timeout, so callers that need one wrap the command in an in-container timeout.
   ExecResult exec(const std::string& instance, const std::vector<std::string>& command,

@@ -16,11 +16,6 @@ using store::SandboxRecord;
 
 namespace {
 
-std::string error_text(const lxd::Error& e) {
-  if (e.unavailable()) return std::string(kUnavailablePrefix) + e.what();
-  return e.what();
-}
-
 bool owned_by(const lxd::Config& config, const std::string& id) {
   const auto managed = config.find(kManagedKey);
   const auto owner = config.find(kIdKey);
@@ -319,30 +314,28 @@ Outcome Executor::run(const SandboxRecord& planned, const std::vector<Action>& p
   const auto config = parse_sandbox_config(planned.config_json);
   for (const Action& action : plan) {
     int64_t infra_pid = 0;
-    std::string failure;
+    Failure failure;
     const std::string name(to_string(action.kind));
     crash_points_.hit("before:" + name);
     try {
       do_sandbox_action(action, planned, config, infra_pid);
       crash_points_.hit("after:" + name);
-    } catch (const lxd::Error& e) {
-      failure = error_text(e);
     } catch (const std::exception& e) {
-      failure = e.what();
+      failure = failure_of(e);
     }
     store::Registry::Change change(registry_);
     auto current = change.sandbox(planned.id);
     if (!current) return Outcome::Done;
-    if (!failure.empty()) {
-      spdlog::warn("sandbox {}: {} failed: {}", planned.id.substr(0, 12), to_string(action.kind), failure);
+    if (failure.kind != store::FailureKind::None) {
+      spdlog::warn("sandbox {}: {} failed: {}", planned.id.substr(0, 12), to_string(action.kind), failure.message);
       change.log(event_for(store::ObjectKind::Sandbox, planned.id, planned.generation, action,
-                           store::EventOutcome::Error, failure));
+                           store::EventOutcome::Error, failure.message));
       // An error belongs to the generation that produced it: when the desired state moved on while
       // this plan ran, its failure is history (the event log), not the answer a caller waiting for
       // the new generation gets. Plan the new generation at once.
       const bool stale = current->generation != planned.generation;
       if (!stale) {
-        current->last_error = std::string(to_string(action.kind)) + ": " + failure;
+        current->set_failure(failure.kind, std::string(to_string(action.kind)) + ": " + failure.message);
         change.put(*current);
       }
       change.commit();
@@ -354,7 +347,7 @@ Outcome Executor::run(const SandboxRecord& planned, const std::vector<Action>& p
       case ActionKind::RecordNotReady: current->observed_state = store::SandboxObserved::NotReady; break;
       case ActionKind::MarkReconciled:
         current->observed_generation = planned.generation;
-        if (current->generation == planned.generation) current->last_error.clear();
+        if (current->generation == planned.generation) current->clear_failure();
         break;
       default: break;
     }
@@ -380,31 +373,29 @@ Outcome Executor::run(const ContainerRecord& planned, const SandboxRecord& sandb
   const auto sandbox_config = parse_sandbox_config(sandbox.config_json);
   bool stopped_gracefully = false;
   for (const Action& action : plan) {
-    std::string failure;
+    Failure failure;
     const std::string name(to_string(action.kind));
     crash_points_.hit("before:" + name);
     try {
       do_container_action(action, planned, config, sandbox, sandbox_config);
       crash_points_.hit("after:" + name);
       if (action.kind == ActionKind::StopInstance) stopped_gracefully = planned.stop_timeout > 0;
-    } catch (const lxd::Error& e) {
-      failure = error_text(e);
     } catch (const std::exception& e) {
-      failure = e.what();
+      failure = failure_of(e);
     }
     store::Registry::Change change(registry_);
     auto current = change.container(planned.id);
     if (!current) return Outcome::Done;
-    if (!failure.empty()) {
-      spdlog::warn("container {}: {} failed: {}", planned.id.substr(0, 12), to_string(action.kind), failure);
+    if (failure.kind != store::FailureKind::None) {
+      spdlog::warn("container {}: {} failed: {}", planned.id.substr(0, 12), to_string(action.kind), failure.message);
       change.log(event_for(store::ObjectKind::Container, planned.id, planned.generation, action,
-                           store::EventOutcome::Error, failure));
+                           store::EventOutcome::Error, failure.message));
       // An error belongs to the generation that produced it: when the desired state moved on while
       // this plan ran, its failure is history (the event log), not the answer a caller waiting for
       // the new generation gets. Plan the new generation at once.
       const bool stale = current->generation != planned.generation;
       if (!stale) {
-        current->last_error = std::string(to_string(action.kind)) + ": " + failure;
+        current->set_failure(failure.kind, std::string(to_string(action.kind)) + ": " + failure.message);
         change.put(*current);
       }
       change.commit();
@@ -440,7 +431,7 @@ Outcome Executor::run(const ContainerRecord& planned, const SandboxRecord& sandb
       }
       case ActionKind::MarkReconciled:
         current->observed_generation = planned.generation;
-        if (current->generation == planned.generation) current->last_error.clear();
+        if (current->generation == planned.generation) current->clear_failure();
         break;
       default: break;
     }

@@ -249,8 +249,8 @@ void Reconciler::process(const WorkKey& key) {
   } catch (const std::exception& e) {
     // Observation failed (LXD unreachable, an object that is not lxe's...): record it like a
     // failed action so that a waiting CRI call learns about it.
-    const lxd::Error* lxd_error = dynamic_cast<const lxd::Error*>(&e);
-    const std::string text = (lxd_error && lxd_error->unavailable() ? std::string(kUnavailablePrefix) : "") + e.what();
+    const Failure failure = failure_of(e);
+    const std::string& text = failure.message;
     spdlog::warn("{} {}: {}", to_string(key.kind), key.id.substr(0, 12), text);
     try {
       store::Registry::Change change(registry_);
@@ -262,12 +262,12 @@ void Reconciler::process(const WorkKey& key) {
       event.detail = text;
       if (key.kind == store::ObjectKind::Sandbox) {
         if (auto s = change.sandbox(key.id)) {
-          s->last_error = "observe: " + text;
+          s->set_failure(failure.kind, "observe: " + text);
           event.generation = s->generation;
           change.put(*s);
         }
       } else if (auto c = change.container(key.id)) {
-        c->last_error = "observe: " + text;
+        c->set_failure(failure.kind, "observe: " + text);
         event.generation = c->generation;
         change.put(*c);
       }

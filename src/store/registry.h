@@ -97,6 +97,8 @@ class Registry {
     void erase_sandbox(const std::string& id);
     void erase_container(const std::string& id);
     void log(ReconcileEvent event);    // appended to the reconcile event log with the change
+    // Whether nothing has been staged (put, erased or logged) yet.
+    bool empty() const { return sandboxes_.empty() && containers_.empty() && events_.empty(); }
 
     // Writes everything to SQLite in one transaction, then to memory, then wakes waiters.
     // Throws StoreError; memory is unchanged when it does.
