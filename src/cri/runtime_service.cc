@@ -10,22 +10,10 @@
 
 namespace lxe::cri {
 
-namespace {
-
-template <typename Record>
-std::vector<std::string> ids_of(const std::vector<Record>& records) {
-  std::vector<std::string> ids;
-  ids.reserve(records.size());
-  for (const auto& r : records) ids.push_back(r.id);
-  return ids;
-}
-
-}  // namespace
-
 ::grpc::Status RuntimeService::find_sandbox(const std::string& id, std::optional<store::SandboxRecord>& out) const {
   if (id.empty()) return invalid("pod_sandbox_id is empty");
   if ((out = ctx_.registry.sandbox(id))) return ::grpc::Status::OK;
-  const auto resolved = resolve_id(id, ids_of(ctx_.registry.sandboxes()), "pod sandbox");
+  const auto resolved = resolve_id(id, ctx_.registry.ids_with_prefix(store::ObjectKind::Sandbox, id), "pod sandbox");
   if (const auto* a = std::get_if<Ambiguous>(&resolved)) return invalid(a->message);
   if (const auto* full = std::get_if<std::string>(&resolved)) out = ctx_.registry.sandbox(*full);
   if (!out) return not_found("pod sandbox " + id + " not found");
@@ -36,7 +24,7 @@ std::vector<std::string> ids_of(const std::vector<Record>& records) {
                                               std::optional<store::ContainerRecord>& out) const {
   if (id.empty()) return invalid("container_id is empty");
   if ((out = ctx_.registry.container(id))) return ::grpc::Status::OK;
-  const auto resolved = resolve_id(id, ids_of(ctx_.registry.containers()), "container");
+  const auto resolved = resolve_id(id, ctx_.registry.ids_with_prefix(store::ObjectKind::Container, id), "container");
   if (const auto* a = std::get_if<Ambiguous>(&resolved)) return invalid(a->message);
   if (const auto* full = std::get_if<std::string>(&resolved)) out = ctx_.registry.container(*full);
   if (!out) return not_found("container " + id + " not found");

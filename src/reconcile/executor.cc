@@ -376,10 +376,16 @@ Outcome Executor::run(const ContainerRecord& planned, const SandboxRecord& sandb
     Failure failure;
     const std::string name(to_string(action.kind));
     crash_points_.hit("before:" + name);
+    // What lxe-init wrote on the host, read before the registry's write lock is taken: file I/O
+    // under it would hold up every CRI call that writes.
+    std::optional<int64_t> started_at;
+    std::optional<ExitRecord> exit;
     try {
       do_container_action(action, planned, config, sandbox, sandbox_config);
       crash_points_.hit("after:" + name);
       if (action.kind == ActionKind::StopInstance) stopped_gracefully = planned.stop_timeout > 0;
+      if (action.kind == ActionKind::RecordStarted) started_at = files_.read_started_at(planned.id);
+      if (action.kind == ActionKind::RecordExit) exit = files_.read_exit(planned.id);
     } catch (const std::exception& e) {
       failure = failure_of(e);
     }
@@ -405,11 +411,10 @@ Outcome Executor::run(const ContainerRecord& planned, const SandboxRecord& sandb
     switch (action.kind) {
       case ActionKind::RecordCreated: current->observed_state = store::ContainerObserved::Created; break;
       case ActionKind::RecordStarted:
-        current->started_at = files_.read_started_at(planned.id).value_or(now_ns());
+        current->started_at = started_at.value_or(now_ns());
         current->observed_state = store::ContainerObserved::Running;
         break;
       case ActionKind::RecordExit: {
-        const auto exit = files_.read_exit(planned.id);
         if (exit) {
           current->exit_code = exit->exit_code;
           current->finished_at = exit->finished_at != 0 ? exit->finished_at : now_ns();

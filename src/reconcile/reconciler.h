@@ -10,6 +10,7 @@
 #include <map>
 #include <mutex>
 #include <optional>
+#include <set>
 #include <thread>
 #include <vector>
 
@@ -63,8 +64,10 @@ class Reconciler {
   void check_holder_pids();
 
   // An LXD lifecycle event (from lxd::EventStream): queues the object whose instance it is about.
+  // Never waits on LXD (it runs on the event stream's thread).
   void on_lxd_event(const lxd::LifecycleEvent& event);
-  // The event stream (re)connected or dropped: events may have been missed, so resync now.
+  // The event stream (re)connected or dropped: events may have been missed, so the resync thread
+  // resyncs and checks the holders' PIDs at once. Never waits on LXD.
   void on_lxd_events_connection(bool connected);
 
  private:
@@ -88,12 +91,17 @@ class Reconciler {
   // next plan of that sandbox.
   void note_holder_pid(const std::string& sandbox_id, int64_t pid);
   std::optional<int64_t> take_holder_pid(const std::string& sandbox_id);
+  // Whether an event said the sandbox's holder (re)started since: its PID is then read by the
+  // worker that plans the sandbox, not on the event thread.
+  bool take_holder_check(const std::string& sandbox_id);
 
-  std::mutex mutex_;  // guards failures_, holder_pids_ and stopping_
+  std::mutex mutex_;  // guards failures_, holder_pids_, holders_to_check_, catch_up_requested_ and stopping_
   std::condition_variable stop_cv_;
   bool stopping_ = false;
   std::map<WorkKey, int> failures_;
   std::map<std::string, int64_t> holder_pids_;  // sandbox id -> holder PID seen
+  std::set<std::string> holders_to_check_;      // sandbox ids whose holder an event saw start
+  bool catch_up_requested_ = false;             // the event stream reconnected: resync + holder check
   std::atomic<bool> adopted_{false};             // adopt() has listed and queued everything
   std::atomic<bool> events_connected_{false};    // LXD's event stream is up
   std::vector<std::thread> threads_;
