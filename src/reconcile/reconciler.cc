@@ -12,7 +12,7 @@
 
 namespace lxe::reconcile {
 
-Reconciler::Reconciler(store::Registry& registry, const lxd::Client& lxd, const HostFiles& files,
+Reconciler::Reconciler(store::Registry& registry, const lxd::Api& lxd, const HostFiles& files,
                        ReconcilerOptions options)
     : registry_(registry), lxd_(lxd), options_(options), executor_(registry, lxd, files, options.mapping, options.crash_points) {}
 

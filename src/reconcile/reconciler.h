@@ -15,7 +15,7 @@
 #include <vector>
 
 #include "common/crash_points.h"
-#include "lxd/client.h"
+#include "lxd/api.h"
 #include "lxd/events.h"
 #include "reconcile/executor.h"
 #include "reconcile/host_files.h"
@@ -40,7 +40,7 @@ struct ReconcilerOptions {
 
 class Reconciler {
  public:
-  Reconciler(store::Registry& registry, const lxd::Client& lxd, const HostFiles& files, ReconcilerOptions options);
+  Reconciler(store::Registry& registry, const lxd::Api& lxd, const HostFiles& files, ReconcilerOptions options);
   ~Reconciler();  // stops the workers and the resync loop
   Reconciler(const Reconciler&) = delete;
   Reconciler& operator=(const Reconciler&) = delete;
@@ -82,7 +82,7 @@ class Reconciler {
   std::chrono::milliseconds backoff_for(const WorkKey& key, bool failed);
 
   store::Registry& registry_;
-  const lxd::Client& lxd_;
+  const lxd::Api& lxd_;
   ReconcilerOptions options_;
   Executor executor_;
   WorkQueue queue_;
