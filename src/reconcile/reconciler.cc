@@ -88,6 +88,18 @@ void Reconciler::worker() {
   }
 }
 
+size_t Reconciler::run_queued(size_t max_objects) {
+  size_t processed = 0;
+  while (processed < max_objects) {
+    const auto key = queue_.try_take();
+    if (!key) break;
+    process(*key);
+    queue_.done(*key);
+    ++processed;
+  }
+  return processed;
+}
+
 void Reconciler::resync_loop() {
   // Ticks at the short interval so that a dropped event stream shortens the wait at once.
   auto last = std::chrono::steady_clock::now();
@@ -247,7 +259,7 @@ std::chrono::milliseconds Reconciler::backoff_for(const WorkKey& key, bool faile
     return std::chrono::milliseconds(0);
   }
   const int n = ++failures_[key];
-  const auto delay = std::chrono::milliseconds(250) * (1 << std::min(n - 1, 8));
+  const auto delay = options_.initial_backoff * (1 << std::min(n - 1, 8));
   return std::min(delay, options_.max_backoff);
 }
 
