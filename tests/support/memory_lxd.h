@@ -22,8 +22,8 @@
 //   - every write to an object (patch, start, stop: LXD's ETag covers volatile.last_state.power)
 //     changes its ETag; a PATCH with an If-Match that no longer matches: PreconditionFailed;
 //   - GET of one object carries its ETag, lists do not; /state of a stopped instance has PID 0;
-//   - instances get volatile.idmap.next/base at creation and volatile.idmap.current once started
-//     (root mapped to Options::idmap_host_base, as LXD's default idmap maps it to 100000);
+//   - instances get volatile.idmap.next/base at creation and volatile.idmap.current once started,
+//     with root mapped to Options::idmap_host_base (this machine's LXD maps it to 100000);
 //   - list filters: "<field> eq <value>" clauses joined by "and", on name, status, type and
 //     config.<key> (local config); anything else: Server ("Invalid filter: ...");
 //   - exec of an instance that does not run: BadRequest ("Instance is not running"); its result
@@ -33,9 +33,12 @@
 //   - lifecycle events (instance-created/-started/-stopped/-shutdown/-updated/-deleted,
 //     profile-created/-updated/-deleted) for every change, to the sink given to on_event, with
 //     LXD's source paths ("/1.0/instances/<name>").
-// Not mirrored: projects, storage, networks, snapshots, VMs, frozen instances, expanded_config of
-// lists being anything but local config plus profiles, operation objects (calls act at once), the
-// "default" profile's devices (it starts empty).
+// Not mirrored: projects, storage, networks, snapshots, VMs, frozen instances, operations (a call
+// acts at once, so nothing is ever in progress), validation of config keys and devices (any is
+// accepted), the "default" profile's devices (it starts empty).
+//
+// tests/support/api_contract.h checks the behaviours above that lxe relies on most against both
+// this and the real LXD.
 //
 // Thread-safe: the reconciler's workers call it concurrently. The hook, the exec script and the
 // event sink run outside its lock and may call it again.
