@@ -24,7 +24,7 @@ bool owned_by(const lxd::Config& config, const std::string& id) {
 
 }  // namespace
 
-Executor::Executor(store::Registry& registry, const lxd::Client& lxd, const HostFiles& files,
+Executor::Executor(store::Registry& registry, const lxd::Api& lxd, const HostFiles& files,
                    MappingOptions options, CrashPoints crash_points)
     : registry_(registry), lxd_(lxd), files_(files), options_(std::move(options)),
       crash_points_(std::move(crash_points)) {}

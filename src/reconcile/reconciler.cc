@@ -12,7 +12,7 @@
 
 namespace lxe::reconcile {
 
-Reconciler::Reconciler(store::Registry& registry, const lxd::Client& lxd, const HostFiles& files,
+Reconciler::Reconciler(store::Registry& registry, const lxd::Api& lxd, const HostFiles& files,
                        ReconcilerOptions options)
     : registry_(registry), lxd_(lxd), options_(options), executor_(registry, lxd, files, options.mapping, options.crash_points) {}
 
@@ -86,6 +86,18 @@ void Reconciler::worker() {
     process(*key);
     queue_.done(*key);
   }
+}
+
+size_t Reconciler::run_queued(size_t max_objects) {
+  size_t processed = 0;
+  while (processed < max_objects) {
+    const auto key = queue_.try_take();
+    if (!key) break;
+    process(*key);
+    queue_.done(*key);
+    ++processed;
+  }
+  return processed;
 }
 
 void Reconciler::resync_loop() {
@@ -247,7 +259,7 @@ std::chrono::milliseconds Reconciler::backoff_for(const WorkKey& key, bool faile
     return std::chrono::milliseconds(0);
   }
   const int n = ++failures_[key];
-  const auto delay = std::chrono::milliseconds(250) * (1 << std::min(n - 1, 8));
+  const auto delay = options_.initial_backoff * (1 << std::min(n - 1, 8));
   return std::min(delay, options_.max_backoff);
 }
 

@@ -15,7 +15,7 @@
 #include <vector>
 
 #include "common/crash_points.h"
-#include "lxd/client.h"
+#include "lxd/api.h"
 #include "lxd/events.h"
 #include "reconcile/executor.h"
 #include "reconcile/host_files.h"
@@ -33,6 +33,8 @@ struct ReconcilerOptions {
   // to parse).
   std::chrono::milliseconds resync_interval{2000};
   std::chrono::milliseconds resync_interval_with_events{10000};
+  // A failed object is retried after initial_backoff, doubling with each further failure.
+  std::chrono::milliseconds initial_backoff{250};
   std::chrono::milliseconds max_backoff{30000};
   MappingOptions mapping;
   CrashPoints crash_points;  // test hook (LXE_CRASH_AT); empty in production
@@ -40,7 +42,7 @@ struct ReconcilerOptions {
 
 class Reconciler {
  public:
-  Reconciler(store::Registry& registry, const lxd::Client& lxd, const HostFiles& files, ReconcilerOptions options);
+  Reconciler(store::Registry& registry, const lxd::Api& lxd, const HostFiles& files, ReconcilerOptions options);
   ~Reconciler();  // stops the workers and the resync loop
   Reconciler(const Reconciler&) = delete;
   Reconciler& operator=(const Reconciler&) = delete;
@@ -56,6 +58,18 @@ class Reconciler {
 
   // One pass of the resync, for tests and for start().
   void resync();
+
+  // Lists what LXD has for the first look at every object and queues every stored object, then
+  // reads the holders' PIDs. start() runs it on a thread of its own; tests that drive the
+  // reconciler without its threads call it directly.
+  void adopt();
+
+  // For tests that drive the reconciler on their own thread (start() not called): processes the
+  // objects that are ready, and those they queue in turn, until none is ready or `max_objects`
+  // were processed; returns how many were. Objects waiting out a retry backoff stay queued.
+  size_t run_queued(size_t max_objects = 1000);
+  // Objects queued, ready or waiting out a backoff (not those being processed).
+  size_t queued() const { return queue_.size(); }
 
   // Reads the init PIDs of every namespace holder lxe knows (one LXD list call with state) and
   // queues the pods whose holder runs as a different process than the one recorded: restarted
@@ -73,7 +87,6 @@ class Reconciler {
  private:
   void resync_pass();
   void record_exits_from_files();
-  void adopt();
   void worker();
   void resync_loop();
   void process(const WorkKey& key);
@@ -82,7 +95,7 @@ class Reconciler {
   std::chrono::milliseconds backoff_for(const WorkKey& key, bool failed);
 
   store::Registry& registry_;
-  const lxd::Client& lxd_;
+  const lxd::Api& lxd_;
   ReconcilerOptions options_;
   Executor executor_;
   WorkQueue queue_;
