@@ -21,7 +21,8 @@ CREATE TABLE pod_sandboxes (
   generation          INTEGER NOT NULL DEFAULT 1,          -- bumped by every change of desired state
   observed_generation INTEGER NOT NULL DEFAULT 0,          -- the generation LXD was last brought to
   last_error          TEXT    NOT NULL DEFAULT '',         -- last reconcile failure, '' when none
-  updated_at          INTEGER NOT NULL,
+  updated_at          INTEGER NOT NULL, last_error_kind TEXT NOT NULL DEFAULT ''
+  CHECK (last_error_kind IN ('', 'unavailable', 'busy', 'refused', 'host')),
   UNIQUE (namespace, name, uid, attempt)
 );
 CREATE TABLE containers (
@@ -51,7 +52,8 @@ CREATE TABLE containers (
   generation          INTEGER NOT NULL DEFAULT 1,
   observed_generation INTEGER NOT NULL DEFAULT 0,
   last_error          TEXT    NOT NULL DEFAULT '',
-  updated_at          INTEGER NOT NULL,
+  updated_at          INTEGER NOT NULL, last_error_kind TEXT NOT NULL DEFAULT ''
+  CHECK (last_error_kind IN ('', 'unavailable', 'busy', 'refused', 'host')),
   UNIQUE (sandbox_id, name, attempt)
 );
 CREATE INDEX containers_by_sandbox ON containers (sandbox_id);
@@ -71,4 +73,4 @@ BEGIN
   SELECT RAISE(ABORT, 'reconcile_events is append-only');
 END;
 
-PRAGMA user_version = 1;
+PRAGMA user_version = 2;

@@ -84,9 +84,10 @@ namespace {
                        "): host_path '" + m.host_path() + "' does not exist and cannot be created: " + ec.message());
     }
 
-    store::ContainerRecord record;
-    {
-      store::Registry::Change change(ctx_.registry);
+    store::ContainerRecord created;
+    std::vector<WaitTarget> targets;
+    auto status = record("CreateContainer", [&](store::Registry::Change& change,
+                                                std::vector<WaitTarget>& waits) -> ::grpc::Status {
       for (const auto& c : change.containers_of(sandbox->id)) {
         if (c.name == config.metadata().name() && c.attempt == config.metadata().attempt())
           return {::grpc::StatusCode::ALREADY_EXISTS,
@@ -96,38 +97,31 @@ namespace {
                                                                          : "")};
       }
       do {
-        record.id = reconcile::new_id();
-      } while (change.container(record.id) || change.sandbox(record.id));
-      record.sandbox_id = sandbox->id;
-      record.name = config.metadata().name();
-      record.attempt = config.metadata().attempt();
-      record.lxd_name = reconcile::container_lxd_name(ctx_.lxd_name_prefix, sandbox->name, record.name, record.id);
-      record.image = config.image().image();
-      record.image_ref = image->fingerprint;
-      record.labels = {config.labels().begin(), config.labels().end()};
-      record.annotations = {config.annotations().begin(), config.annotations().end()};
-      record.config_json = reconcile::to_json(config);
+        created.id = reconcile::new_id();
+      } while (change.container(created.id) || change.sandbox(created.id));
+      created.sandbox_id = sandbox->id;
+      created.name = config.metadata().name();
+      created.attempt = config.metadata().attempt();
+      created.lxd_name = reconcile::container_lxd_name(ctx_.lxd_name_prefix, sandbox->name, created.name, created.id);
+      created.image = config.image().image();
+      created.image_ref = image->fingerprint;
+      created.labels = {config.labels().begin(), config.labels().end()};
+      created.annotations = {config.annotations().begin(), config.annotations().end()};
+      created.config_json = reconcile::to_json(config);
       if (config.has_linux() && config.linux().has_resources())
-        record.resources_json = reconcile::to_json(config.linux().resources());
-      record.log_path = log_path;
-      record.created_at = now_ns();
-      record.desired_state = store::ContainerState::Created;
-      change.put(record);
-      change.commit();
-    }
-    ctx_.crash_points.hit("store-written:CreateContainer");
-    ctx_.reconciler.enqueue_container(record.id);
+        created.resources_json = reconcile::to_json(config.linux().resources());
+      created.log_path = log_path;
+      created.created_at = now_ns();
+      created.desired_state = store::ContainerState::Created;
+      change.put(created);
+      waits.push_back({store::ObjectKind::Container, created.id, created.generation});
+      return ::grpc::Status::OK;
+    }, targets);
+    if (!status.ok()) return status;
 
-    const std::string id = record.id;
-    std::string error;
-    const bool reached = wait_for(context, [&](const store::Registry::View& view) {
-      const auto* c = view.container(id);
-      if (!c || c->observed_generation >= 1) return true;
-      error = c->last_error;
-      return !error.empty();
-    });
-    const auto now = ctx_.registry.container(id);
-    if (reached && now && now->observed_generation >= 1) {
+    const std::string id = created.id;
+    const WaitResult waited = wait(context, targets);
+    if (waited.reached() && ctx_.registry.container(id)) {
       response->set_container_id(id);
       return ::grpc::Status::OK;
     }
@@ -135,15 +129,15 @@ namespace {
       store::Registry::Change change(ctx_.registry);
       if (auto c = change.container(id)) {
         c->desired_state = store::ContainerState::Removed;
-        c->generation += 1;
-        c->last_error.clear();
+        c->new_generation();
         change.put(*c);
         change.commit();
       }
     }
     ctx_.reconciler.enqueue_container(id);
-    if (!reached) return {::grpc::StatusCode::DEADLINE_EXCEEDED, "CreateContainer: LXD did not create it in time"};
-    return reconcile_failure("CreateContainer", error.empty() ? "the container was not created" : error);
+    if (waited.reached())  // gone before it was created: removed meanwhile
+      return reconcile_failure("CreateContainer", {store::FailureKind::Refused, "the container was not created"});
+    return status_of("CreateContainer", waited, "LXD did not create it in time");
   });
 }
 

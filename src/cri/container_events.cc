@@ -1,3 +1,5 @@
+#include <spdlog/spdlog.h>
+
 #include "cri/runtime_service.h"
 #include "cri/translate.h"
 
@@ -33,8 +35,13 @@ v1::ContainerEventType event_type(store::ContainerTransition::Kind kind) {
     event.set_container_event_type(event_type(transition->kind));
     event.set_created_at(transition->container.updated_at);
     if (transition->sandbox) *event.mutable_pod_sandbox_status() = to_pod_sandbox_status(*transition->sandbox);
-    for (const auto& c : ctx_.registry.containers_of(transition->container.sandbox_id))
+    for (const auto& c : ctx_.registry.containers_of(transition->container.sandbox_id)) {
+      // A stream cannot fail one container's status: the event goes out without the parts that
+      // cannot be read, and the log says which record is bad (ContainerStatus answers DATA_LOSS).
+      if (const auto parts = status_parts_.get(c); !parts->problem.empty())
+        spdlog::error("container {}: {}", c.id, parts->problem);
       *event.add_containers_statuses() = to_container_status(c, &status_parts_);
+    }
     if (!writer->Write(event)) break;
   }
   return ::grpc::Status::OK;

@@ -60,14 +60,10 @@ std::vector<std::string> exec_command(int64_t timeout, bool with_spec, const std
         // container's state, not the caller's mistake: answered as for a container known stopped.
         if (e.kind() == lxd::ErrorKind::BadRequest && ctx_.lxd.get_instance(c->lxd_name).status != "Running")
           return std::nullopt;
-        // LXD reports any exec that exits 127 as a failed operation ("Command not found"), output
-        // and all. Give the caller what a shell would: exit code 127.
-        if (e.kind() != lxd::ErrorKind::OperationFailed ||
-            std::string(e.what()).find("Command not found") == std::string::npos)
-          throw;
-        result.exit_code = 127;
-        result.stderr_data = "command not found (or it exited with 127): " + cmd[0] + "\n";
+        throw;
       }
+      if (result.command_not_found && result.stderr_data.empty())
+        result.stderr_data = "command not found (or it exited with 127): " + cmd[0] + "\n";
       return result;
     };
     std::optional<lxd::ExecResult> ran = run(with_spec);

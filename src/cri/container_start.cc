@@ -11,9 +11,8 @@ namespace lxe::cri {
     std::optional<store::ContainerRecord> found;
     if (auto status = find_container(request->container_id(), found); !status.ok()) return status;
     const std::string id = found->id;
-    int64_t generation = 0;
-    {
-      store::Registry::Change change(ctx_.registry);
+    std::vector<WaitTarget> targets;
+    auto status = record("StartContainer", [&](store::Registry::Change& change, std::vector<WaitTarget>& waits) -> ::grpc::Status {
       auto c = change.container(id);
       if (!c) return not_found("container " + request->container_id() + " not found");
       if (c->desired_state == store::ContainerState::Removed)
@@ -27,38 +26,32 @@ namespace lxe::cri {
         return failed_precondition("StartContainer: pod sandbox " + c->sandbox_id + " of container " + id +
                                    " is not ready (stopped or being removed)");
       c->desired_state = store::ContainerState::Running;
-      c->generation += 1;
-      c->last_error.clear();
-      generation = c->generation;
+      c->new_generation();
       change.put(*c);
-      change.commit();
-    }
-    ctx_.crash_points.hit("store-written:StartContainer");
-    ctx_.reconciler.enqueue_container(id);
+      waits.push_back({store::ObjectKind::Container, id, c->generation});
+      return ::grpc::Status::OK;
+    }, targets);
+    if (!status.ok()) return status;
 
-    std::string error;
-    const bool reached = wait_for_container(context, id, generation, error);
-    if (reached && error.empty()) return ::grpc::Status::OK;
-    // The start failed: the container ends as EXITED with StartError, as in containerd; kubelet
-    // makes a new one.
-    {
+    const WaitResult waited = wait(context, targets);
+    if (!waited.reached()) {
+      // The start failed: the container ends as EXITED with StartError, as in containerd; kubelet
+      // makes a new one.
       store::Registry::Change change(ctx_.registry);
       if (auto c = change.container(id); c && c->started_at == 0) {
         c->desired_state = store::ContainerState::Exited;
         c->observed_state = store::ContainerObserved::Exited;
-        c->generation += 1;
+        c->new_generation();
         c->exit_code = 128;
         c->reason = "StartError";
-        c->message = error.empty() ? "start timed out" : error;
-        c->started_at = 0;
+        c->message = waited.failure.message.empty() ? "start timed out" : waited.failure.message;
         c->finished_at = now_ns();
         change.put(*c);
         change.commit();
       }
+      ctx_.reconciler.enqueue_container(id);
     }
-    ctx_.reconciler.enqueue_container(id);
-    if (!reached) return {::grpc::StatusCode::DEADLINE_EXCEEDED, "StartContainer: LXD did not start it in time"};
-    return reconcile_failure("StartContainer", error);
+    return status_of("StartContainer", waited, "LXD did not start it in time");
   });
 }
 

@@ -12,6 +12,8 @@ namespace lxe::cri {
   return guarded([&]() -> ::grpc::Status {
     std::optional<store::ContainerRecord> c;
     if (auto status = find_container(request->container_id(), c); !status.ok()) return status;
+    if (const auto parts = status_parts_.get(*c); !parts->problem.empty())
+      return {::grpc::StatusCode::DATA_LOSS, "ContainerStatus: container " + c->id + ": " + parts->problem};
     *response->mutable_status() = to_container_status(*c, &status_parts_);
     if (request->verbose()) {
       nlohmann::json info = {
@@ -22,6 +24,7 @@ namespace lxe::cri {
           {"generation", c->generation},
           {"observedGeneration", c->observed_generation},
           {"lastError", c->last_error},
+          {"lastErrorKind", store::to_string(c->last_error_kind)},
           {"config", nlohmann::json::parse(c->config_json, nullptr, false)},
       };
       (*response->mutable_info())["info"] = info.dump();

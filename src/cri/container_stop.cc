@@ -14,38 +14,27 @@ namespace lxe::cri {
       return status.error_code() == ::grpc::StatusCode::NOT_FOUND ? ::grpc::Status::OK : status;
     if (request->timeout() < 0) return invalid("StopContainer: timeout must not be negative");
     const std::string id = found->id;
-    int64_t generation = 0;
-    bool recorded = false;  // this call recorded the stop (rather than joining one in progress)
-    {
-      store::Registry::Change change(ctx_.registry);
+    std::vector<WaitTarget> targets;
+    auto status = record("StopContainer", [&](store::Registry::Change& change, std::vector<WaitTarget>& waits) -> ::grpc::Status {
       auto c = change.container(id);
       if (!c) return ::grpc::Status::OK;
       if (c->desired_state == store::ContainerState::Running) {
         c->desired_state = store::ContainerState::Exited;
         c->stop_timeout = request->timeout();
-        c->generation += 1;
-        c->last_error.clear();
-        generation = c->generation;
+        c->new_generation();
         change.put(*c);
-        change.commit();
-        recorded = true;
-      } else if (c->desired_state == store::ContainerState::Exited &&
-                 c->observed_generation < c->generation) {
+        waits.push_back({store::ObjectKind::Container, id, c->generation});
+      } else if (c->desired_state == store::ContainerState::Exited && c->observed_generation < c->generation) {
         // A stop recorded earlier has not been carried out yet (kubelet retries when its first
         // call ran out of time, or LXD was busy): this call, too, returns when the container has
         // stopped, or with the error that prevents it.
-        generation = c->generation;
-      } else {
-        return ::grpc::Status::OK;  // created, exited, or being removed: nothing to stop
+        waits.push_back({store::ObjectKind::Container, id, c->generation});
       }
-    }
-    if (recorded) ctx_.crash_points.hit("store-written:StopContainer");
-    ctx_.reconciler.enqueue_container(id);
-    std::string error;
-    const bool reached = wait_for_container(context, id, generation, error);
-    if (!error.empty()) return reconcile_failure("StopContainer", error);
-    if (!reached) return {::grpc::StatusCode::DEADLINE_EXCEEDED, "StopContainer: LXD did not stop it in time"};
-    return ::grpc::Status::OK;
+      // Otherwise created, exited, or being removed: nothing to stop.
+      return ::grpc::Status::OK;
+    }, targets);
+    if (!status.ok()) return status;
+    return status_of("StopContainer", wait(context, targets), "LXD did not stop it in time");
   });
 }
 

@@ -80,9 +80,9 @@ v1::LinuxContainerResources merged_resources(const v1::LinuxContainerResources& 
     if (auto problem = resources_problem(request->linux()); !problem.empty())
       return invalid("UpdateContainerResources: " + problem);
     const std::string id = found->id;
-    int64_t generation = 0;
-    {
-      store::Registry::Change change(ctx_.registry);
+    std::vector<WaitTarget> targets;
+    auto status = record("UpdateContainerResources", [&](store::Registry::Change& change,
+                                                         std::vector<WaitTarget>& waits) -> ::grpc::Status {
       auto c = change.container(id);
       if (!c) return not_found("container " + request->container_id() + " not found");
       if (c->desired_state == store::ContainerState::Removed || c->observed_state == store::ContainerObserved::Exited ||
@@ -102,20 +102,13 @@ v1::LinuxContainerResources merged_resources(const v1::LinuxContainerResources& 
       if (auto status = check_live_applicable(current, merged); !status.ok()) return status;
       c->resources_json = reconcile::to_json(merged);
       for (const auto& [k, v] : request->annotations()) c->annotations[k] = v;
-      c->generation += 1;
-      c->last_error.clear();
-      generation = c->generation;
+      c->new_generation();
       change.put(*c);
-      change.commit();
-    }
-    ctx_.crash_points.hit("store-written:UpdateContainerResources");
-    ctx_.reconciler.enqueue_container(id);
-    std::string error;
-    const bool reached = wait_for_container(context, id, generation, error);
-    if (!error.empty()) return reconcile_failure("UpdateContainerResources", error);
-    if (!reached)
-      return {::grpc::StatusCode::DEADLINE_EXCEEDED, "UpdateContainerResources: LXD did not apply them in time"};
-    return ::grpc::Status::OK;
+      waits.push_back({store::ObjectKind::Container, id, c->generation});
+      return ::grpc::Status::OK;
+    }, targets);
+    if (!status.ok()) return status;
+    return status_of("UpdateContainerResources", wait(context, targets), "LXD did not apply them in time");
   });
 }
 

@@ -25,6 +25,7 @@ grpc::Status status_from(const lxd::Error& e) {
   switch (e.kind()) {
     case Kind::Transport:
     case Kind::Timeout: return {grpc::StatusCode::UNAVAILABLE, std::string("LXD unavailable: ") + e.what()};
+    case Kind::Busy: return {grpc::StatusCode::UNAVAILABLE, std::string("LXD is busy: ") + e.what()};
     case Kind::NotFound: return {grpc::StatusCode::NOT_FOUND, std::string("LXD: ") + e.what()};
     case Kind::Conflict: return {grpc::StatusCode::ALREADY_EXISTS, std::string("LXD: ") + e.what()};
     case Kind::BadRequest: return {grpc::StatusCode::INVALID_ARGUMENT, std::string("LXD: ") + e.what()};
@@ -34,10 +35,17 @@ grpc::Status status_from(const lxd::Error& e) {
   }
 }
 
-grpc::Status status_from_reconcile_error(const std::string& what, const std::string& last_error) {
-  if (reconcile::is_unavailable_error(last_error))
-    return {grpc::StatusCode::UNAVAILABLE, what + ": " + last_error};
-  return {grpc::StatusCode::UNKNOWN, what + ": " + last_error};
+grpc::Status status_from(const std::string& call, const reconcile::Failure& failure) {
+  switch (failure.kind) {
+    case store::FailureKind::Unavailable:
+      return {grpc::StatusCode::UNAVAILABLE, call + ": LXD is unavailable: " + failure.message};
+    case store::FailureKind::Busy:
+      return {grpc::StatusCode::UNAVAILABLE, call + ": LXD is busy with another operation: " + failure.message};
+    case store::FailureKind::Host: return {grpc::StatusCode::INTERNAL, call + ": " + failure.message};
+    case store::FailureKind::Refused:
+    case store::FailureKind::None: break;
+  }
+  return {grpc::StatusCode::UNKNOWN, call + ": " + failure.message};
 }
 
 }  // namespace lxe::cri

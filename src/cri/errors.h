@@ -11,6 +11,9 @@ class StoreError;
 namespace lxe::lxd {
 class Error;
 }
+namespace lxe::reconcile {
+struct Failure;
+}
 
 namespace lxe::cri {
 
@@ -20,8 +23,10 @@ grpc::Status failed_precondition(const std::string& message);
 
 grpc::Status status_from(const store::StoreError& e);
 grpc::Status status_from(const lxd::Error& e);
-// A reconcile failure recorded in a record's last_error.
-grpc::Status status_from_reconcile_error(const std::string& what, const std::string& last_error);
+// A reconcile failure recorded on a record, by its kind: LXD not answering or staying busy is
+// UNAVAILABLE (kubelet retries), LXD refusing is UNKNOWN with LXD's words, a failure of lxe's own
+// work on the host is INTERNAL.
+grpc::Status status_from(const std::string& call, const reconcile::Failure& failure);
 
 // Runs `fn` (returning grpc::Status) and maps the exceptions of the layers below to statuses, so
 // that no handler lets an exception reach gRPC.

@@ -7,7 +7,7 @@
 #include "cri/errors.h"
 #include "cri/images.h"
 #include "cri/translate.h"
-#include "lxd/client.h"
+#include "lxd/api.h"
 
 namespace lxe::cri {
 
@@ -94,7 +94,7 @@ v1::Image to_cri_image(const lxd::Image& image) {
 ::grpc::Status ImageService::ImageFsInfo(::grpc::ServerContext*, const v1::ImageFsInfoRequest*,
                                          v1::ImageFsInfoResponse* response) {
   return guarded([&]() -> ::grpc::Status {
-    const fs::path lxd_dir = fs::path(ctx_.lxd.options().socket_path).parent_path();
+    const fs::path lxd_dir = fs::path(ctx_.lxd.socket_path()).parent_path();
     const fs::path images_dir = lxd_dir / "images";
     // Before LXD's first image its image folder may not exist yet: the mount that will hold it.
     std::error_code ec;

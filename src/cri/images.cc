@@ -30,7 +30,7 @@ bool hex(const std::string& s) { return !s.empty() && s.find_first_not_of("01234
 
 }  // namespace
 
-std::optional<lxd::Image> find_local_image(const lxd::Client& lxd, const std::string& ref) {
+std::optional<lxd::Image> find_local_image(const lxd::Api& lxd, const std::string& ref) {
   if (ref.empty()) return std::nullopt;
   for (const auto& alias : candidate_aliases(ref)) {
     try {

@@ -10,7 +10,7 @@ namespace lxe::store {
 class Registry;
 }
 namespace lxe::lxd {
-class Client;
+class Api;
 class HealthMonitor;
 }  // namespace lxe::lxd
 namespace lxe::reconcile {
@@ -26,7 +26,7 @@ struct RuntimeContext {
   reconcile::Reconciler& reconciler;
   const reconcile::HostFiles& files;
   const reconcile::Volumes& volumes;  // whether volumes are idmapped (Status)
-  const lxd::Client& lxd;
+  const lxd::Api& lxd;
   lxd::HealthMonitor& lxd_health;
   // Upper bound for a synchronous call waiting on the reconciler, when the caller set no deadline
   // (kubelet always sets one).

@@ -6,25 +6,14 @@
 #include "cri/errors.h"
 #include "cri/translate.h"
 #include "lxd/health.h"
+#include "reconcile/reconciler.h"
 
 namespace lxe::cri {
-
-namespace {
-
-template <typename Record>
-std::vector<std::string> ids_of(const std::vector<Record>& records) {
-  std::vector<std::string> ids;
-  ids.reserve(records.size());
-  for (const auto& r : records) ids.push_back(r.id);
-  return ids;
-}
-
-}  // namespace
 
 ::grpc::Status RuntimeService::find_sandbox(const std::string& id, std::optional<store::SandboxRecord>& out) const {
   if (id.empty()) return invalid("pod_sandbox_id is empty");
   if ((out = ctx_.registry.sandbox(id))) return ::grpc::Status::OK;
-  const auto resolved = resolve_id(id, ids_of(ctx_.registry.sandboxes()), "pod sandbox");
+  const auto resolved = resolve_id(id, ctx_.registry.ids_with_prefix(store::ObjectKind::Sandbox, id), "pod sandbox");
   if (const auto* a = std::get_if<Ambiguous>(&resolved)) return invalid(a->message);
   if (const auto* full = std::get_if<std::string>(&resolved)) out = ctx_.registry.sandbox(*full);
   if (!out) return not_found("pod sandbox " + id + " not found");
@@ -35,17 +24,94 @@ std::vector<std::string> ids_of(const std::vector<Record>& records) {
                                               std::optional<store::ContainerRecord>& out) const {
   if (id.empty()) return invalid("container_id is empty");
   if ((out = ctx_.registry.container(id))) return ::grpc::Status::OK;
-  const auto resolved = resolve_id(id, ids_of(ctx_.registry.containers()), "container");
+  const auto resolved = resolve_id(id, ctx_.registry.ids_with_prefix(store::ObjectKind::Container, id), "container");
   if (const auto* a = std::get_if<Ambiguous>(&resolved)) return invalid(a->message);
   if (const auto* full = std::get_if<std::string>(&resolved)) out = ctx_.registry.container(*full);
   if (!out) return not_found("container " + id + " not found");
   return ::grpc::Status::OK;
 }
 
-::grpc::Status RuntimeService::reconcile_failure(const std::string& what, const std::string& last_error) const {
+::grpc::Status RuntimeService::reconcile_failure(const std::string& call, const reconcile::Failure& failure) const {
   if (!ctx_.lxd_health.check_now().reachable)
-    return {::grpc::StatusCode::UNAVAILABLE, what + ": LXD is unavailable: " + last_error};
-  return status_from_reconcile_error(what, last_error);
+    return {::grpc::StatusCode::UNAVAILABLE, call + ": LXD is unavailable: " + failure.message};
+  return status_from(call, failure);
+}
+
+::grpc::Status RuntimeService::record(const std::string& call, const Stage& stage, std::vector<WaitTarget>& targets) {
+  bool written = false;
+  {
+    store::Registry::Change change(ctx_.registry);
+    if (auto status = stage(change, targets); !status.ok()) return status;
+    if (!change.empty()) {
+      change.commit();
+      written = true;
+    }
+  }
+  if (written) ctx_.crash_points.hit("store-written:" + call);
+  for (const auto& target : targets) {
+    if (target.kind == store::ObjectKind::Sandbox)
+      ctx_.reconciler.enqueue_sandbox(target.id);
+    else
+      ctx_.reconciler.enqueue_container(target.id);
+  }
+  return ::grpc::Status::OK;
+}
+
+namespace {
+
+// Where one target stands: reached, failed (with the failure), or still on its way.
+template <typename Record>
+bool target_reached(const Record* r, int64_t generation) {
+  return r == nullptr || (generation > 0 && r->observed_generation >= generation);
+}
+
+}  // namespace
+
+RuntimeService::WaitResult RuntimeService::wait(::grpc::ServerContext* context,
+                                                const std::vector<WaitTarget>& targets) const {
+  WaitResult result;
+  const bool ended = wait_for(context, [&](const store::Registry::View& view) {
+    bool all_reached = true;
+    for (const auto& target : targets) {
+      bool reached = false;
+      store::FailureKind kind = store::FailureKind::None;
+      const std::string* message = nullptr;
+      if (target.kind == store::ObjectKind::Sandbox) {
+        const auto* s = view.sandbox(target.id);
+        reached = target_reached(s, target.generation);
+        if (s) kind = s->last_error_kind, message = &s->last_error;
+      } else {
+        const auto* c = view.container(target.id);
+        reached = target_reached(c, target.generation);
+        if (c) kind = c->last_error_kind, message = &c->last_error;
+      }
+      if (reached) continue;
+      all_reached = false;
+      if (kind == store::FailureKind::None) continue;
+      result.failure = {kind, *message};
+      if (kind != store::FailureKind::Busy) {
+        result.end = WaitResult::End::Failed;
+        return true;
+      }
+    }
+    if (all_reached) result.end = WaitResult::End::Reached;
+    return all_reached;
+  });
+  if (!ended) result.end = WaitResult::End::TimedOut;
+  return result;
+}
+
+::grpc::Status RuntimeService::status_of(const std::string& call, const WaitResult& result,
+                                         const std::string& timeout_text) const {
+  switch (result.end) {
+    case WaitResult::End::Reached: return ::grpc::Status::OK;
+    case WaitResult::End::Failed: return reconcile_failure(call, result.failure);
+    case WaitResult::End::TimedOut: break;
+  }
+  std::string message = call + ": " + timeout_text;
+  if (result.failure.kind == store::FailureKind::Busy)
+    message += " (LXD was busy with another operation: " + result.failure.message + ")";
+  return {::grpc::StatusCode::DEADLINE_EXCEEDED, message};
 }
 
 bool RuntimeService::wait_for(::grpc::ServerContext* context,
@@ -60,16 +126,6 @@ bool RuntimeService::wait_for(::grpc::ServerContext* context,
                std::chrono::duration_cast<std::chrono::steady_clock::duration>(remaining);
   }
   return ctx_.registry.wait_until(done, deadline);
-}
-
-bool RuntimeService::wait_for_container(::grpc::ServerContext* context, const std::string& id, int64_t generation,
-                                        std::string& error) const {
-  return wait_for(context, [&](const store::Registry::View& view) {
-    const auto* c = view.container(id);
-    if (!c || c->observed_generation >= generation) return true;
-    error = c->last_error;
-    return !error.empty();
-  });
 }
 
 }  // namespace lxe::cri

@@ -6,9 +6,12 @@
 
 #include <chrono>
 #include <functional>
+#include <string>
+#include <vector>
 
 #include "cri/runtime_context.h"
 #include "cri/translate.h"
+#include "reconcile/errors.h"
 #include "runtime/v1/api.grpc.pb.h"
 #include "store/registry.h"
 
@@ -70,19 +73,45 @@ class RuntimeService final : public v1::RuntimeService::Service {
   ::grpc::Status find_sandbox(const std::string& id, std::optional<store::SandboxRecord>& out) const;
   ::grpc::Status find_container(const std::string& id, std::optional<store::ContainerRecord>& out) const;
 
-  // The status for a recorded reconcile failure: UNAVAILABLE when LXD did not answer (by the
-  // error's own account or by the health check's: LXD going down mid-call can look like a plain
-  // server error), else UNKNOWN with the error.
-  ::grpc::Status reconcile_failure(const std::string& what, const std::string& last_error) const;
+  // The one "record, wake, wait" path of every mutating call. A call validates its request, then:
+  //   record(): runs `stage` inside one store change. `stage` refuses by returning a non-OK
+  //     status (nothing is written), or stages the new desired state (Record::new_generation())
+  //     and names what the call waits for in `targets`. What was staged is committed, the crash
+  //     point "store-written:<call>" fires, and the reconciler is woken for every target.
+  //   wait(): until every target is reached, one fails, or the call's deadline passes.
+  //   status_of(): the call's answer for how the wait ended.
+  // Staging nothing and naming targets joins a change recorded earlier (a retried StopContainer).
+  struct WaitTarget {
+    store::ObjectKind kind;
+    std::string id;
+    // Reached once the reconciler has brought LXD to this generation (observed_generation), or
+    // the record is gone; 0: reached only when the record is gone.
+    int64_t generation = 0;
+  };
+  struct WaitResult {
+    enum class End { Reached, Failed, TimedOut };
+    End end = End::Reached;
+    // Failed: the failure that ended the wait. TimedOut: LXD's last transient refusal, if any.
+    reconcile::Failure failure;
+    bool reached() const { return end == End::Reached; }
+  };
+  using Stage = std::function<::grpc::Status(store::Registry::Change&, std::vector<WaitTarget>& targets)>;
+  ::grpc::Status record(const std::string& call, const Stage& stage, std::vector<WaitTarget>& targets);
+  // One policy for every call: a failure recorded on a target ends the wait, except LXD being busy
+  // for a moment (FailureKind::Busy), which the reconciler retries while the caller waits on.
+  WaitResult wait(::grpc::ServerContext* context, const std::vector<WaitTarget>& targets) const;
+  // OK when reached; the failure's status (reconcile_failure) when one ended it;
+  // DEADLINE_EXCEEDED "<call>: <timeout_text>" when time ran out.
+  ::grpc::Status status_of(const std::string& call, const WaitResult& result, const std::string& timeout_text) const;
+
+  // The status for a recorded reconcile failure: by its kind (cri/errors.h), and UNAVAILABLE
+  // whenever the health check finds LXD unreachable (LXD going down mid-call can look like a
+  // plain refusal).
+  ::grpc::Status reconcile_failure(const std::string& call, const reconcile::Failure& failure) const;
 
   // Waits until `done(view)` holds, bounded by the call's deadline and ctx_.max_wait.
   bool wait_for(::grpc::ServerContext* context,
                 const std::function<bool(const store::Registry::View&)>& done) const;
-
-  // Waits until container `id` is reconciled to `generation` (or gone); false on timeout.
-  // `error` gets the reconcile error that ended the wait, if one did.
-  bool wait_for_container(::grpc::ServerContext* context, const std::string& id, int64_t generation,
-                          std::string& error) const;
 
   RuntimeContext ctx_;
   StatusPartsCache status_parts_;  // ContainerStatus and GetContainerEvents: parsed record JSON

@@ -1,6 +1,5 @@
 #include "cri/errors.h"
 #include "cri/runtime_service.h"
-#include "reconcile/errors.h"
 #include "reconcile/reconciler.h"
 
 namespace lxe::cri {
@@ -15,47 +14,36 @@ namespace lxe::cri {
     if (auto status = find_sandbox(request->pod_sandbox_id(), sandbox); !status.ok())
       return status.error_code() == ::grpc::StatusCode::NOT_FOUND ? ::grpc::Status::OK : status;
     const std::string id = sandbox->id;
-    std::vector<std::string> container_ids;
-    {
-      store::Registry::Change change(ctx_.registry);
+    std::vector<WaitTarget> targets;
+    auto status = record("RemovePodSandbox", [&](store::Registry::Change& change,
+                                                 std::vector<WaitTarget>& waits) -> ::grpc::Status {
       auto s = change.sandbox(id);
       if (!s) return ::grpc::Status::OK;
       // An earlier failure (say, of the RunPodSandbox this removal cleans up after) is not this
       // call's: clear it and let the reconciler report afresh.
       if (s->desired_state != store::SandboxState::Removed) {
         s->desired_state = store::SandboxState::Removed;
-        s->generation += 1;
+        s->new_generation();
+      } else {
+        s->clear_failure();
       }
-      s->last_error.clear();
       change.put(*s);
+      // Containers first: the reconciler removes the sandbox's objects once its containers are gone.
       for (auto c : change.containers_of(id)) {
-        container_ids.push_back(c.id);
         if (c.desired_state != store::ContainerState::Removed) {
           c.desired_state = store::ContainerState::Removed;
-          c.generation += 1;
+          c.new_generation();
+        } else {
+          c.clear_failure();
         }
-        c.last_error.clear();
         change.put(c);
+        waits.push_back({store::ObjectKind::Container, c.id, 0});
       }
-      change.commit();
-    }
-    ctx_.crash_points.hit("store-written:RemovePodSandbox");
-    for (const auto& c : container_ids) ctx_.reconciler.enqueue_container(c);
-    ctx_.reconciler.enqueue_sandbox(id);
-
-    std::string error;
-    const bool done = wait_for(context, [&](const store::Registry::View& view) {
-      const auto* s = view.sandbox(id);
-      if (!s) return true;
-      // Transient refusals (LXD busy for a moment) are retried by the reconciler: keep waiting.
-      if (!s->last_error.empty() && !reconcile::is_transient_error(s->last_error)) error = s->last_error;
-      for (const auto* c : view.containers_of(id))
-        if (!c->last_error.empty() && !reconcile::is_transient_error(c->last_error)) error = c->last_error;
-      return !error.empty();
-    });
-    if (!error.empty()) return reconcile_failure("RemovePodSandbox", error);
-    if (!done) return {::grpc::StatusCode::DEADLINE_EXCEEDED, "RemovePodSandbox: LXD did not remove the pod in time"};
-    return ::grpc::Status::OK;
+      waits.push_back({store::ObjectKind::Sandbox, id, 0});
+      return ::grpc::Status::OK;
+    }, targets);
+    if (!status.ok()) return status;
+    return status_of("RemovePodSandbox", wait(context, targets), "LXD did not remove the pod in time");
   });
 }
 

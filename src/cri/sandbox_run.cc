@@ -61,9 +61,10 @@ namespace {
     const auto& config = request->config();
     const auto& m = config.metadata();
 
-    store::SandboxRecord record;
-    {
-      store::Registry::Change change(ctx_.registry);
+    store::SandboxRecord created;
+    std::vector<WaitTarget> targets;
+    auto status = record("RunPodSandbox", [&](store::Registry::Change& change,
+                                              std::vector<WaitTarget>& waits) -> ::grpc::Status {
       for (const auto& [id, s] : change.all_sandboxes()) {
         if (s.name == m.name() && s.namespace_ == m.namespace_() && s.uid == m.uid() && s.attempt == m.attempt())
           return {::grpc::StatusCode::ALREADY_EXISTS,
@@ -73,36 +74,29 @@ namespace {
                                                                        : "")};
       }
       do {
-        record.id = reconcile::new_id();
-        record.lxd_name = reconcile::sandbox_lxd_name(ctx_.lxd_name_prefix, m.name(), record.id);
-      } while (change.sandbox(record.id));
-      record.name = m.name();
-      record.namespace_ = m.namespace_();
-      record.uid = m.uid();
-      record.attempt = m.attempt();
-      record.runtime_handler = request->runtime_handler();
-      record.labels = {config.labels().begin(), config.labels().end()};
-      record.annotations = {config.annotations().begin(), config.annotations().end()};
-      record.config_json = reconcile::to_json(config);
-      record.created_at = now_ns();
-      record.desired_state = store::SandboxState::Ready;
-      change.put(record);
-      change.commit();
-    }
-    ctx_.crash_points.hit("store-written:RunPodSandbox");
-    ctx_.reconciler.enqueue_sandbox(record.id);
+        created.id = reconcile::new_id();
+        created.lxd_name = reconcile::sandbox_lxd_name(ctx_.lxd_name_prefix, m.name(), created.id);
+      } while (change.sandbox(created.id));
+      created.name = m.name();
+      created.namespace_ = m.namespace_();
+      created.uid = m.uid();
+      created.attempt = m.attempt();
+      created.runtime_handler = request->runtime_handler();
+      created.labels = {config.labels().begin(), config.labels().end()};
+      created.annotations = {config.annotations().begin(), config.annotations().end()};
+      created.config_json = reconcile::to_json(config);
+      created.created_at = now_ns();
+      created.desired_state = store::SandboxState::Ready;
+      change.put(created);
+      waits.push_back({store::ObjectKind::Sandbox, created.id, created.generation});
+      return ::grpc::Status::OK;
+    }, targets);
+    if (!status.ok()) return status;
 
-    const std::string id = record.id;
-    std::string error;
-    const bool reached = wait_for(context, [&](const store::Registry::View& view) {
-      const auto* s = view.sandbox(id);
-      if (!s) return true;
-      if (s->observed_generation >= 1) return true;
-      error = s->last_error;
-      return !error.empty();
-    });
+    const std::string id = created.id;
+    WaitResult waited = wait(context, targets);
     const auto now = ctx_.registry.sandbox(id);
-    if (reached && now && now->observed_generation >= 1 && now->observed_state == store::SandboxObserved::Ready) {
+    if (waited.reached() && now && now->observed_state == store::SandboxObserved::Ready) {
       response->set_pod_sandbox_id(id);
       return ::grpc::Status::OK;
     }
@@ -111,15 +105,17 @@ namespace {
       store::Registry::Change change(ctx_.registry);
       if (auto s = change.sandbox(id)) {
         s->desired_state = store::SandboxState::Removed;
-        s->generation += 1;
-        s->last_error.clear();
+        s->new_generation();
         change.put(*s);
         change.commit();
       }
     }
     ctx_.reconciler.enqueue_sandbox(id);
-    if (!reached) return {::grpc::StatusCode::DEADLINE_EXCEEDED, "RunPodSandbox: LXD did not get the pod ready in time"};
-    return reconcile_failure("RunPodSandbox", error.empty() ? "the sandbox did not become ready" : error);
+    if (waited.reached()) {  // reconciled, yet not ready (or gone): a failure all the same
+      waited.end = WaitResult::End::Failed;
+      waited.failure = {store::FailureKind::Refused, "the sandbox did not become ready"};
+    }
+    return status_of("RunPodSandbox", waited, "LXD did not get the pod ready in time");
   });
 }
 

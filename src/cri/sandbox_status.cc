@@ -23,6 +23,7 @@ namespace lxe::cri {
           {"observedGeneration", s->observed_generation},
           {"infraPid", s->infra_pid},
           {"lastError", s->last_error},
+          {"lastErrorKind", store::to_string(s->last_error_kind)},
           {"config", nlohmann::json::parse(s->config_json, nullptr, false)},
       };
       (*response->mutable_info())["info"] = info.dump();

@@ -13,48 +13,31 @@ namespace lxe::cri {
     if (auto status = find_sandbox(request->pod_sandbox_id(), sandbox); !status.ok())
       return status.error_code() == ::grpc::StatusCode::NOT_FOUND ? ::grpc::Status::OK : status;
     const std::string id = sandbox->id;
-    std::vector<std::string> container_ids;
-    {
-      store::Registry::Change change(ctx_.registry);
+    std::vector<WaitTarget> targets;
+    auto status = record("StopPodSandbox", [&](store::Registry::Change& change,
+                                               std::vector<WaitTarget>& waits) -> ::grpc::Status {
       auto s = change.sandbox(id);
       if (!s) return ::grpc::Status::OK;
       if (s->desired_state == store::SandboxState::Ready) {
         s->desired_state = store::SandboxState::NotReady;
-        s->generation += 1;
-        s->last_error.clear();
+        s->new_generation();
         change.put(*s);
       }
+      // Every container, stopped now or earlier: the call returns when the whole pod has stopped.
       for (auto c : change.containers_of(id)) {
-        container_ids.push_back(c.id);
         if (c.desired_state == store::ContainerState::Running) {
           c.desired_state = store::ContainerState::Exited;
           c.stop_timeout = 0;
-          c.generation += 1;
-          c.last_error.clear();
+          c.new_generation();
           change.put(c);
         }
+        waits.push_back({store::ObjectKind::Container, c.id, c.generation});
       }
-      change.commit();
-    }
-    ctx_.crash_points.hit("store-written:StopPodSandbox");
-    ctx_.reconciler.enqueue_sandbox(id);
-    for (const auto& c : container_ids) ctx_.reconciler.enqueue_container(c);
-
-    std::string error;
-    const bool done = wait_for(context, [&](const store::Registry::View& view) {
-      const auto* s = view.sandbox(id);
-      if (!s) return true;
-      if (!s->last_error.empty()) return !(error = s->last_error).empty();
-      if (s->observed_generation < s->generation) return false;
-      for (const auto* c : view.containers_of(id)) {
-        if (!c->last_error.empty()) return !(error = c->last_error).empty();
-        if (c->observed_generation < c->generation) return false;
-      }
-      return true;
-    });
-    if (!error.empty()) return reconcile_failure("StopPodSandbox", error);
-    if (!done) return {::grpc::StatusCode::DEADLINE_EXCEEDED, "StopPodSandbox: LXD did not stop the pod in time"};
-    return ::grpc::Status::OK;
+      waits.push_back({store::ObjectKind::Sandbox, id, s->generation});
+      return ::grpc::Status::OK;
+    }, targets);
+    if (!status.ok()) return status;
+    return status_of("StopPodSandbox", wait(context, targets), "LXD did not stop the pod in time");
   });
 }
 

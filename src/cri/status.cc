@@ -2,7 +2,7 @@
 
 #include "common/version.h"
 #include "cri/runtime_service.h"
-#include "lxd/client.h"
+#include "lxd/api.h"
 #include "lxd/health.h"
 #include "reconcile/volumes.h"
 
@@ -31,7 +31,7 @@ namespace lxe::cri {
     nlohmann::json info = {
         {"runtime", {{"name", kRuntimeName}, {"version", kVersion}}},
         {"lxd",
-         {{"socket", ctx_.lxd.options().socket_path},
+         {{"socket", ctx_.lxd.socket_path()},
           {"reachable", health.reachable},
           {"serverVersion", health.server_version},
           {"message", health.message}}},

@@ -87,18 +87,29 @@ size_t source_hash(const ContainerRecord& c) {
   return h ^ (std::hash<std::string>{}(c.resources_json) + 0x9e3779b97f4a7c15ULL + (h << 6) + (h >> 2));
 }
 
-// nlohmann finds the mounts; only they go through protobuf's parser. A record whose config cannot
-// be read still has a status (without mounts); the verbose info says more.
+// nlohmann finds the mounts; only they go through protobuf's parser.
 void parse_mounts(const std::string& config_json, StatusParts& parts) {
   const auto json = nlohmann::json::parse(config_json, nullptr, /*allow_exceptions=*/false);
-  if (json.is_discarded() || !json.is_object()) return;
+  if (json.is_discarded() || !json.is_object()) {
+    parts.problem = "its stored config is not a JSON object";
+    return;
+  }
   const auto it = json.find("mounts");
-  if (it == json.end() || !it->is_array() || it->empty()) return;
+  if (it == json.end()) return;
+  if (!it->is_array()) {
+    parts.problem = "its stored config's mounts are not a list";
+    return;
+  }
+  if (it->empty()) return;
   runtime::v1::ContainerConfig only_mounts;
   google::protobuf::util::JsonParseOptions options;
   options.ignore_unknown_fields = true;
-  if (!google::protobuf::util::JsonStringToMessage(nlohmann::json{{"mounts", *it}}.dump(), &only_mounts, options).ok())
+  const auto parsed =
+      google::protobuf::util::JsonStringToMessage(nlohmann::json{{"mounts", *it}}.dump(), &only_mounts, options);
+  if (!parsed.ok()) {
+    parts.problem = "its stored mounts cannot be read (" + parsed.ToString() + ")";
     return;
+  }
   parts.mounts.Swap(only_mounts.mutable_mounts());
 }
 
@@ -110,7 +121,9 @@ std::shared_ptr<const StatusParts> parse_status_parts(const ContainerRecord& c, 
     google::protobuf::util::JsonParseOptions options;
     options.ignore_unknown_fields = true;
     parts->resources.emplace();
-    (void)google::protobuf::util::JsonStringToMessage(c.resources_json, &*parts->resources, options);
+    const auto parsed = google::protobuf::util::JsonStringToMessage(c.resources_json, &*parts->resources, options);
+    if (!parsed.ok() && parts->problem.empty())
+      parts->problem = "its stored resources cannot be read (" + parsed.ToString() + ")";
   }
   return parts;
 }

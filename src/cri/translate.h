@@ -33,6 +33,9 @@ struct StatusParts {
   size_t source_hash = 0;  // of the JSON they came from (UpdateContainerResources changes it)
   google::protobuf::RepeatedPtrField<runtime::v1::Mount> mounts;
   std::optional<runtime::v1::LinuxContainerResources> resources;  // absent when the record has none
+  // Why the record's stored JSON could not be read ("" when it could): lxe's own data gone bad,
+  // which ContainerStatus answers with DATA_LOSS naming the record, never with empty values.
+  std::string problem;
 };
 
 // Each container's StatusParts, parsed once and kept by container ID until its JSON changes.

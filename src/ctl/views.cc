@@ -57,6 +57,18 @@ std::string joined_map(const store::StringMap& m) {
   return out;
 }
 
+// "start-instance: ... (LXD refused)": the message with what kind of failure it is.
+std::string with_kind(const std::string& error, store::FailureKind kind) {
+  switch (kind) {
+    case store::FailureKind::None: return error;
+    case store::FailureKind::Unavailable: return error + " (LXD did not answer)";
+    case store::FailureKind::Busy: return error + " (LXD busy; retrying)";
+    case store::FailureKind::Refused: return error + " (LXD refused)";
+    case store::FailureKind::Host: return error + " (on the host)";
+  }
+  return error;
+}
+
 std::string when(int64_t ns, int64_t now_ns) {
   if (ns == 0) return "-";
   return short_time(ns) + " (" + human_age(ns, now_ns) + " ago)";
@@ -193,6 +205,7 @@ nlohmann::json sandbox_json(const SandboxRecord& s, size_t container_count) {
       {"generation", s.generation},
       {"observedGeneration", s.observed_generation},
       {"lastError", s.last_error},
+      {"lastErrorKind", to_string(s.last_error_kind)},
       {"infraPid", s.infra_pid},
       {"lxdName", s.lxd_name},
       {"containerCount", container_count},
@@ -223,6 +236,7 @@ nlohmann::json container_json(const ContainerRecord& c, const SandboxRecord* pod
       {"generation", c.generation},
       {"observedGeneration", c.observed_generation},
       {"lastError", c.last_error},
+      {"lastErrorKind", to_string(c.last_error_kind)},
       {"logPath", c.log_path},
       {"lxdName", c.lxd_name},
   };
@@ -373,7 +387,7 @@ std::string sandbox_detail_text(const SandboxRecord& s, const std::vector<Contai
       {"Desired", {std::string(to_string(s.desired_state)) + " (generation " + std::to_string(s.generation) + ")"}},
       {"Observed", {std::string(to_string(s.observed_state)) + " (observed generation " +
                     std::to_string(s.observed_generation) + ")"}},
-      {"Last error", {s.last_error, Color::Red}},
+      {"Last error", {with_kind(s.last_error, s.last_error_kind), Color::Red}},
       {"Created", {when(s.created_at, now_ns)}},
       {"Updated", {when(s.updated_at, now_ns)}},
       {"Runtime handler", {s.runtime_handler}},
@@ -414,7 +428,7 @@ std::string container_detail_text(const ContainerRecord& c, const SandboxRecord*
       {"Desired", {std::string(to_string(c.desired_state)) + " (generation " + std::to_string(c.generation) + ")"}},
       {"Observed", {std::string(to_string(c.observed_state)) + " (observed generation " +
                     std::to_string(c.observed_generation) + ")"}},
-      {"Last error", {c.last_error, Color::Red}},
+      {"Last error", {with_kind(c.last_error, c.last_error_kind), Color::Red}},
       {"Created", {when(c.created_at, now_ns)}},
       {"Started", {when(c.started_at, now_ns)}},
       {"Finished", {when(c.finished_at, now_ns)}},

@@ -68,8 +68,18 @@ bool says_already_exists(std::string_view text) {
   return text.find("already exists") != std::string_view::npos;
 }
 
+// LXD 5.0 refuses a change of an instance while another operation holds its lock ("Instance is
+// busy running a "stop" operation", or "A matching non-reusable operation has now succeeded" when
+// an identical one just ran) with a plain 400/500 and no code of its own. This is the one place
+// lxe reads LXD's wording for it; everything above the client sees ErrorKind::Busy.
+bool says_busy(std::string_view text) {
+  return text.find("is busy running") != std::string_view::npos ||
+         text.find("matching non-reusable operation") != std::string_view::npos;
+}
+
 ErrorKind kind_for(int http_status, std::string_view text) {
   const ErrorKind kind = kind_for_http_status(http_status);
+  if (says_busy(text)) return ErrorKind::Busy;
   if (kind == ErrorKind::Server && says_already_exists(text)) return ErrorKind::Conflict;
   return kind;
 }
@@ -243,7 +253,9 @@ httplib::Request new_request(const std::string& method, const std::string& path)
 Error operation_error(const Operation& op, const std::string& path) {
   std::string what = "operation";
   if (auto d = op.raw.find("description"); d != op.raw.end() && d->is_string()) what = *d;
-  return Error(says_already_exists(op.err) ? ErrorKind::Conflict : ErrorKind::OperationFailed,
+  return Error(says_busy(op.err)             ? ErrorKind::Busy
+               : says_already_exists(op.err) ? ErrorKind::Conflict
+                                             : ErrorKind::OperationFailed,
                what + " (" + path + ") " + (op.status.empty() ? "failed" : op.status) + ": " +
                    (op.err.empty() ? "no error text" : op.err));
 }
@@ -530,15 +542,19 @@ ExecResult Client::exec(const std::string& instance, const std::vector<std::stri
   const Operation op = await_operation(resp.operation, timeout);
   const ExecRecord rec = exec_record_from_json(op.metadata);
   const ExecLogsRemover remove_logs(*this, {rec.stdout_log, rec.stderr_log});
-  if (!op.succeeded()) throw operation_error(op, operation_path_of(resp.operation));
-  if (!rec.exit_code || rec.stdout_log.empty() || rec.stderr_log.empty()) {
+  // LXD 5.0 reports any command that exits 127 as a failed operation ("Command not found"), with
+  // its exit code and logs; this is the one place that reads LXD's wording for it.
+  const bool not_found = !op.succeeded() && op.err.find("Command not found") != std::string::npos;
+  if (!op.succeeded() && !not_found) throw operation_error(op, operation_path_of(resp.operation));
+  if (!not_found && (!rec.exit_code || rec.stdout_log.empty() || rec.stderr_log.empty())) {
     throw Error(ErrorKind::Protocol, "exec " + operation_path_of(resp.operation) +
                                          ": the finished operation lacks the exit code or the "
                                          "output logs: " + op.metadata.dump());
   }
 
   // The logs are the raw bytes the command wrote, not LXD's JSON (errors still come as JSON).
-  auto read_log = [&](const std::string& log_path) {
+  auto read_log = [&](const std::string& log_path) -> std::string {
+    if (log_path.empty()) return {};
     const std::string where = "GET " + log_path;
     httplib::Request req = new_request("GET", log_path);
     httplib::Response res = send_request(options_, req, options_.request_timeout, where);
@@ -546,7 +562,8 @@ ExecResult Client::exec(const std::string& instance, const std::vector<std::stri
     return std::move(res.body);
   };
   ExecResult result;
-  result.exit_code = *rec.exit_code;
+  result.exit_code = rec.exit_code.value_or(127);
+  result.command_not_found = not_found;
   result.stdout_data = read_log(rec.stdout_log);
   result.stderr_data = read_log(rec.stderr_log);
   return result;

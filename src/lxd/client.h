@@ -4,6 +4,9 @@
 // the client safe to share between threads without a lock, and it reconnects by itself when LXD
 // restarts and its socket comes back. Every request has a timeout; waits on async operations are
 // bounded too, so no caller can hang on LXD.
+//
+// It implements lxd::Api (api.h), the operations the daemon uses; the raw request, operation waits
+// and the calls only tools and tests need (update_profile, delete_image) are its own.
 #pragma once
 
 #include <chrono>
@@ -12,6 +15,7 @@
 #include <string>
 #include <vector>
 
+#include "lxd/api.h"
 #include "lxd/error.h"
 #include "lxd/types.h"
 
@@ -36,16 +40,12 @@ struct Response {
   std::string etag;
 };
 
-enum class StopMode {
-  Graceful,  // clean shutdown with a timeout, then forced if still running
-  Force,     // hard stop now
-};
-
-class Client {
+class Client final : public Api {
  public:
   explicit Client(ClientOptions options);
 
   const ClientOptions& options() const { return options_; }
+  const std::string& socket_path() const override { return options_.socket_path; }
 
   // One request. Throws lxd::Error for transport failures and for LXD's error responses.
   // `if_match` sends If-Match for PUT/PATCH with an ETag from a previous GET.
@@ -60,58 +60,59 @@ class Client {
                            std::optional<std::chrono::milliseconds> timeout = std::nullopt) const;
 
   // GET /1.0
-  ServerInfo server_info() const;
+  ServerInfo server_info() const override;
 
   // GET /1.0/storage-pools/<name>
-  StoragePool get_storage_pool(const std::string& name) const;
+  StoragePool get_storage_pool(const std::string& name) const override;
 
   // Profiles.
-  std::vector<Profile> list_profiles() const;
-  Profile get_profile(const std::string& name) const;
-  void create_profile(const ProfileSpec& spec) const;
+  std::vector<Profile> list_profiles() const override;
+  Profile get_profile(const std::string& name) const override;
+  void create_profile(const ProfileSpec& spec) const override;
   void update_profile(const ProfileSpec& spec, const std::string& if_match = "") const;  // PUT
   void patch_profile(const std::string& name, const nlohmann::json& patch,
-                     const std::string& if_match = "") const;
-  void delete_profile(const std::string& name) const;
+                     const std::string& if_match = "") const override;
+  void delete_profile(const std::string& name) const override;
 
   // Instances.
   // `filter` is LXD's filter expression (e.g. "config.user.lxe.managed eq true"); recursion=2
   // includes each instance's state, which costs a /state call per instance inside LXD.
-  std::vector<Instance> list_instances(const std::string& filter = "", bool with_state = false) const;
-  Instance get_instance(const std::string& name) const;
-  InstanceState get_instance_state(const std::string& name) const;  // slow: keep off hot paths
-  void create_instance(const InstanceSpec& spec) const;  // waits for the operation
+  std::vector<Instance> list_instances(const std::string& filter = "", bool with_state = false) const override;
+  Instance get_instance(const std::string& name) const override;
+  InstanceState get_instance_state(const std::string& name) const override;  // slow: keep off hot paths
+  void create_instance(const InstanceSpec& spec) const override;  // waits for the operation
   void patch_instance(const std::string& name, const nlohmann::json& patch,
-                      const std::string& if_match = "") const;
-  void delete_instance(const std::string& name) const;  // waits; the instance must be stopped
-  void start_instance(const std::string& name) const;
+                      const std::string& if_match = "") const override;
+  void delete_instance(const std::string& name) const override;  // waits; the instance must be stopped
+  void start_instance(const std::string& name) const override;
   // Graceful: asks for a clean shutdown, waits up to `graceful_timeout`, then stops by force.
   // Stopping an instance that is already stopped succeeds.
   void stop_instance(const std::string& name, StopMode mode,
-                     std::chrono::seconds graceful_timeout = std::chrono::seconds(30)) const;
+                     std::chrono::seconds graceful_timeout = std::chrono::seconds(30)) const override;
 
   // Runs `command` (argv; no shell) in a running instance, without a terminal or stdin, and
   // returns its exit code and output. LXD records the output in log files, which this reads and
-  // then deletes. Throws Error{BadRequest} when the instance is not running, Error{OperationFailed}
-  // with LXD's message when the command cannot be started (LXD 5.0: "Command not found" rather than
-  // exit code 127), and Error{Timeout} when the command is still running at `timeout` (default
+  // then deletes. A command LXD reports as "Command not found" (LXD 5.0 says so for any exit code
+  // 127) is a result with exit code 127 and command_not_found set. Throws
+  // Error{BadRequest} when the instance is not running, Error{OperationFailed} with LXD's message
+  // when the command cannot be started otherwise, and Error{Timeout} when the command is still running at `timeout` (default
   // options().operation_timeout). LXD has no timeout of its own for the command: it keeps running
   // after a Timeout, so callers that need one wrap the command in an in-container timeout.
   ExecResult exec(const std::string& instance, const std::vector<std::string>& command,
                   const Config& environment = {}, const std::string& cwd = "",
-                  std::optional<std::chrono::milliseconds> timeout = std::nullopt) const;
+                  std::optional<std::chrono::milliseconds> timeout = std::nullopt) const override;
 
   // Images.
-  std::vector<Image> list_images() const;
-  Image get_image(const std::string& fingerprint) const;  // full fingerprint or unique prefix
-  ImageAlias get_image_alias(const std::string& name) const;
+  std::vector<Image> list_images() const override;
+  Image get_image(const std::string& fingerprint) const override;  // full fingerprint or unique prefix
+  ImageAlias get_image_alias(const std::string& name) const override;
   // Uploads a unified image (one tar, compressed or not, with metadata.yaml and rootfs/), sets
   // `properties` on it and points the alias `alias` at it; returns the image's fingerprint.
   // Uploading an image that is already there (same content) is fine. Throws Error{Conflict} when
   // the alias exists and points at another image; the image uploaded for the call is then
   // deleted again, so a failed import leaves nothing behind.
   std::string import_image(const std::string& tarball, const std::string& alias,
-                           const std::map<std::string, std::string>& properties = {}) const;
+                           const std::map<std::string, std::string>& properties = {}) const override;
   // Deletes an image and its aliases; waits for the operation.
   void delete_image(const std::string& fingerprint) const;
 

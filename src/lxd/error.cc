@@ -15,6 +15,7 @@ const char* to_string(ErrorKind kind) {
     case ErrorKind::PreconditionFailed: return "precondition failed";
     case ErrorKind::Server: return "server error";
     case ErrorKind::OperationFailed: return "operation failed";
+    case ErrorKind::Busy: return "busy";
     case ErrorKind::Protocol: return "protocol";
   }
   return "unknown";

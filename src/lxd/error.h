@@ -17,6 +17,7 @@ enum class ErrorKind {
   PreconditionFailed,  // 412: the ETag given with If-Match no longer matches
   Server,              // 5xx or any other error status
   OperationFailed,     // an async operation finished with status Failure/Cancelled
+  Busy,                // LXD refused for a moment: another operation holds the object's lock
   Protocol,            // the answer was not the JSON LXD documents
 };
 
@@ -32,6 +33,8 @@ class Error : public std::runtime_error {
   // True for failures that say LXD itself is unreachable or too slow, as opposed to LXD refusing
   // the request: callers map these to UNAVAILABLE and retry later.
   bool unavailable() const { return kind_ == ErrorKind::Transport || kind_ == ErrorKind::Timeout; }
+  // True when the same request may well succeed in a moment without anything else changing.
+  bool transient() const { return kind_ == ErrorKind::Busy; }
 
  private:
   ErrorKind kind_;

@@ -4,8 +4,8 @@
 
 namespace lxe::lxd {
 
-HealthMonitor::HealthMonitor(const Client& client, std::chrono::milliseconds interval)
-    : client_(client), interval_(interval) {
+HealthMonitor::HealthMonitor(const Api& lxd, std::chrono::milliseconds interval)
+    : lxd_(lxd), interval_(interval) {
   check_now();
   thread_ = std::thread([this] { run(); });
 }
@@ -27,19 +27,19 @@ Health HealthMonitor::current() const {
 Health HealthMonitor::check_now() {
   Health h;
   try {
-    const ServerInfo info = client_.server_info();
+    const ServerInfo info = lxd_.server_info();
     h.reachable = true;
     h.server_version = info.server_version;
   } catch (const Error& e) {
     h.reachable = false;
     h.reason = e.unavailable() ? "LXDUnreachable" : "LXDError";
-    h.message = "LXD at " + client_.options().socket_path + " does not answer: " + e.what();
+    h.message = "LXD at " + lxd_.socket_path() + " does not answer: " + e.what();
   }
   h.checked_at = std::chrono::system_clock::now();
   std::lock_guard lock(mutex_);
   if (h.reachable != health_.reachable || health_.checked_at.time_since_epoch().count() == 0) {
     if (h.reachable)
-      spdlog::info("LXD {} answers on {}", h.server_version, client_.options().socket_path);
+      spdlog::info("LXD {} answers on {}", h.server_version, lxd_.socket_path());
     else
       spdlog::warn("{}", h.message);
   }

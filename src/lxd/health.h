@@ -8,7 +8,7 @@
 #include <string>
 #include <thread>
 
-#include "lxd/client.h"
+#include "lxd/api.h"
 
 namespace lxe::lxd {
 
@@ -23,19 +23,19 @@ struct Health {
 class HealthMonitor {
  public:
   // Checks once before returning, so the first answer is a real one, then every `interval`.
-  HealthMonitor(const Client& client, std::chrono::milliseconds interval);
+  HealthMonitor(const Api& lxd, std::chrono::milliseconds interval);
   ~HealthMonitor();  // stops and joins the checker thread
   HealthMonitor(const HealthMonitor&) = delete;
   HealthMonitor& operator=(const HealthMonitor&) = delete;
 
   Health current() const;
-  // Checks now (bounded by the client's timeouts) and records the result.
+  // Checks now (bounded by the timeouts of `lxd`) and records the result.
   Health check_now();
 
  private:
   void run();
 
-  const Client& client_;
+  const Api& lxd_;
   const std::chrono::milliseconds interval_;
   mutable std::mutex mutex_;
   std::condition_variable wake_;

@@ -116,6 +116,7 @@ struct ExecResult {
   int exit_code = 0;
   std::string stdout_data;
   std::string stderr_data;
+  bool command_not_found = false;  // LXD said "Command not found" (it does for any exit code 127)
 };
 
 // An async operation as LXD reports it.

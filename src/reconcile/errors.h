@@ -1,23 +1,22 @@
-// How a reconcile failure is recorded in a record's last_error, and read back by the CRI facade
-// to choose a status code: failures where LXD did not answer start with kUnavailablePrefix (→
-// UNAVAILABLE, kubelet retries); the rest are LXD or host refusals (→ the facade's own mapping).
+// How a reconcile failure is recorded: a record's last_error holds the message, last_error_kind
+// what kind of failure it is, as the layer that failed classified it (the LXD client's typed
+// error, or a failure on the host). The CRI facade maps kinds to status codes (cri/errors.h);
+// nobody reads a kind back out of a message.
 #pragma once
 
+#include <exception>
 #include <string>
-#include <string_view>
+
+#include "store/records.h"
 
 namespace lxe::reconcile {
 
-inline constexpr std::string_view kUnavailablePrefix = "LXD unavailable: ";
+struct Failure {
+  store::FailureKind kind = store::FailureKind::None;
+  std::string message;
+};
 
-// LXD refusing for a moment ("Instance is busy running a "stop" operation" right after a command
-// ends): the reconciler retries; callers keep waiting instead of failing.
-inline bool is_transient_error(std::string_view last_error) {
-  return last_error.find("is busy") != std::string_view::npos;
-}
-
-inline bool is_unavailable_error(std::string_view last_error) {
-  return last_error.substr(0, kUnavailablePrefix.size()) == kUnavailablePrefix;
-}
+// What an exception thrown while observing LXD or carrying out an action stands for.
+Failure failure_of(const std::exception& e);
 
 }  // namespace lxe::reconcile

@@ -16,11 +16,6 @@ using store::SandboxRecord;
 
 namespace {
 
-std::string error_text(const lxd::Error& e) {
-  if (e.unavailable()) return std::string(kUnavailablePrefix) + e.what();
-  return e.what();
-}
-
 bool owned_by(const lxd::Config& config, const std::string& id) {
   const auto managed = config.find(kManagedKey);
   const auto owner = config.find(kIdKey);
@@ -29,7 +24,7 @@ bool owned_by(const lxd::Config& config, const std::string& id) {
 
 }  // namespace
 
-Executor::Executor(store::Registry& registry, const lxd::Client& lxd, const HostFiles& files,
+Executor::Executor(store::Registry& registry, const lxd::Api& lxd, const HostFiles& files,
                    const Volumes& volumes, MappingOptions options, CrashPoints crash_points)
     : registry_(registry), lxd_(lxd), files_(files), volumes_(volumes), options_(std::move(options)),
       crash_points_(std::move(crash_points)) {}
@@ -156,7 +151,7 @@ std::string Executor::rootfs_of(const lxd::Instance& instance) const {
   const std::string base =
       storage.driver == "dir" && source != storage.config.end() && !source->second.empty()
           ? source->second
-          : std::filesystem::path(lxd_.options().socket_path).parent_path().string() + "/storage-pools/" + pool;
+          : std::filesystem::path(lxd_.socket_path()).parent_path().string() + "/storage-pools/" + pool;
   return base + "/containers/" + instance.name + "/rootfs";
 }
 
@@ -372,30 +367,28 @@ Outcome Executor::run(const SandboxRecord& planned, const std::vector<Action>& p
   const auto config = parse_sandbox_config(planned.config_json);
   for (const Action& action : plan) {
     int64_t infra_pid = 0;
-    std::string failure;
+    Failure failure;
     const std::string name(to_string(action.kind));
     crash_points_.hit("before:" + name);
     try {
       do_sandbox_action(action, planned, config, infra_pid);
       crash_points_.hit("after:" + name);
-    } catch (const lxd::Error& e) {
-      failure = error_text(e);
     } catch (const std::exception& e) {
-      failure = e.what();
+      failure = failure_of(e);
     }
     store::Registry::Change change(registry_);
     auto current = change.sandbox(planned.id);
     if (!current) return Outcome::Done;
-    if (!failure.empty()) {
-      spdlog::warn("sandbox {}: {} failed: {}", planned.id.substr(0, 12), to_string(action.kind), failure);
+    if (failure.kind != store::FailureKind::None) {
+      spdlog::warn("sandbox {}: {} failed: {}", planned.id.substr(0, 12), to_string(action.kind), failure.message);
       change.log(event_for(store::ObjectKind::Sandbox, planned.id, planned.generation, action,
-                           store::EventOutcome::Error, failure));
+                           store::EventOutcome::Error, failure.message));
       // An error belongs to the generation that produced it: when the desired state moved on while
       // this plan ran, its failure is history (the event log), not the answer a caller waiting for
       // the new generation gets. Plan the new generation at once.
       const bool stale = current->generation != planned.generation;
       if (!stale) {
-        current->last_error = std::string(to_string(action.kind)) + ": " + failure;
+        current->set_failure(failure.kind, std::string(to_string(action.kind)) + ": " + failure.message);
         change.put(*current);
       }
       change.commit();
@@ -407,7 +400,7 @@ Outcome Executor::run(const SandboxRecord& planned, const std::vector<Action>& p
       case ActionKind::RecordNotReady: current->observed_state = store::SandboxObserved::NotReady; break;
       case ActionKind::MarkReconciled:
         current->observed_generation = planned.generation;
-        if (current->generation == planned.generation) current->last_error.clear();
+        if (current->generation == planned.generation) current->clear_failure();
         break;
       default: break;
     }
@@ -433,31 +426,36 @@ Outcome Executor::run(const ContainerRecord& planned, const SandboxRecord& sandb
   const auto sandbox_config = parse_sandbox_config(sandbox.config_json);
   bool stopped_gracefully = false;
   for (const Action& action : plan) {
-    std::string failure, detail;
+    Failure failure;
+    std::string detail;
     const std::string name(to_string(action.kind));
     crash_points_.hit("before:" + name);
+    // What lxe-init wrote on the host, read before the registry's write lock is taken: file I/O
+    // under it would hold up every CRI call that writes.
+    std::optional<int64_t> started_at;
+    std::optional<ExitRecord> exit;
     try {
       detail = do_container_action(action, planned, config, sandbox, sandbox_config);
       crash_points_.hit("after:" + name);
       if (action.kind == ActionKind::StopInstance) stopped_gracefully = planned.stop_timeout > 0;
-    } catch (const lxd::Error& e) {
-      failure = error_text(e);
+      if (action.kind == ActionKind::RecordStarted) started_at = files_.read_started_at(planned.id);
+      if (action.kind == ActionKind::RecordExit) exit = files_.read_exit(planned.id);
     } catch (const std::exception& e) {
-      failure = e.what();
+      failure = failure_of(e);
     }
     store::Registry::Change change(registry_);
     auto current = change.container(planned.id);
     if (!current) return Outcome::Done;
-    if (!failure.empty()) {
-      spdlog::warn("container {}: {} failed: {}", planned.id.substr(0, 12), to_string(action.kind), failure);
+    if (failure.kind != store::FailureKind::None) {
+      spdlog::warn("container {}: {} failed: {}", planned.id.substr(0, 12), to_string(action.kind), failure.message);
       change.log(event_for(store::ObjectKind::Container, planned.id, planned.generation, action,
-                           store::EventOutcome::Error, failure));
+                           store::EventOutcome::Error, failure.message));
       // An error belongs to the generation that produced it: when the desired state moved on while
       // this plan ran, its failure is history (the event log), not the answer a caller waiting for
       // the new generation gets. Plan the new generation at once.
       const bool stale = current->generation != planned.generation;
       if (!stale) {
-        current->last_error = std::string(to_string(action.kind)) + ": " + failure;
+        current->set_failure(failure.kind, std::string(to_string(action.kind)) + ": " + failure.message);
         change.put(*current);
       }
       change.commit();
@@ -466,11 +464,10 @@ Outcome Executor::run(const ContainerRecord& planned, const SandboxRecord& sandb
     switch (action.kind) {
       case ActionKind::RecordCreated: current->observed_state = store::ContainerObserved::Created; break;
       case ActionKind::RecordStarted:
-        current->started_at = files_.read_started_at(planned.id).value_or(now_ns());
+        current->started_at = started_at.value_or(now_ns());
         current->observed_state = store::ContainerObserved::Running;
         break;
       case ActionKind::RecordExit: {
-        const auto exit = files_.read_exit(planned.id);
         if (exit) {
           current->exit_code = exit->exit_code;
           current->finished_at = exit->finished_at != 0 ? exit->finished_at : now_ns();
@@ -492,7 +489,7 @@ Outcome Executor::run(const ContainerRecord& planned, const SandboxRecord& sandb
       }
       case ActionKind::MarkReconciled:
         current->observed_generation = planned.generation;
-        if (current->generation == planned.generation) current->last_error.clear();
+        if (current->generation == planned.generation) current->clear_failure();
         break;
       default: break;
     }

@@ -1,4 +1,4 @@
-// Carries out the actions a plan (plan.h) lists: LXD calls through the client, files on the host,
+// Carries out the actions a plan (plan.h) lists: LXD calls through lxd::Api, files on the host,
 // and after each action one store commit with its event-log entry, so that a crash between two
 // actions loses nothing that happened.
 #pragma once
@@ -11,7 +11,7 @@
 #include <vector>
 
 #include "common/crash_points.h"
-#include "lxd/client.h"
+#include "lxd/api.h"
 #include "reconcile/host_files.h"
 #include "reconcile/lxd_specs.h"
 #include "reconcile/plan.h"
@@ -29,7 +29,7 @@ enum class Outcome {
 
 class Executor {
  public:
-  Executor(store::Registry& registry, const lxd::Client& lxd, const HostFiles& files, const Volumes& volumes,
+  Executor(store::Registry& registry, const lxd::Api& lxd, const HostFiles& files, const Volumes& volumes,
            MappingOptions options, CrashPoints crash_points = {});
 
   SandboxObservation observe_sandbox(const store::SandboxRecord& sandbox) const;
@@ -76,7 +76,7 @@ class Executor {
   void forget_device_names(const std::string& lxd_name) const;
 
   store::Registry& registry_;
-  const lxd::Client& lxd_;
+  const lxd::Api& lxd_;
   const HostFiles& files_;
   const Volumes& volumes_;
   MappingOptions options_;

@@ -12,7 +12,7 @@
 
 namespace lxe::reconcile {
 
-Reconciler::Reconciler(store::Registry& registry, const lxd::Client& lxd, const HostFiles& files,
+Reconciler::Reconciler(store::Registry& registry, const lxd::Api& lxd, const HostFiles& files,
                        const Volumes& volumes, ReconcilerOptions options)
     : registry_(registry), lxd_(lxd), options_(options), volumes_(volumes),
       executor_(registry, lxd, files, volumes, options.mapping, options.crash_points) {}
@@ -100,13 +100,34 @@ void Reconciler::worker() {
   }
 }
 
+size_t Reconciler::run_queued(size_t max_objects) {
+  size_t processed = 0;
+  while (processed < max_objects) {
+    const auto key = queue_.try_take();
+    if (!key) break;
+    process(*key);
+    queue_.done(*key);
+    ++processed;
+  }
+  return processed;
+}
+
 void Reconciler::resync_loop() {
   // Ticks at the short interval so that a dropped event stream shortens the wait at once.
   auto last = std::chrono::steady_clock::now();
   std::unique_lock lock(mutex_);
   while (!stopping_) {
-    stop_cv_.wait_for(lock, options_.resync_interval, [this] { return stopping_; });
+    stop_cv_.wait_for(lock, options_.resync_interval, [this] { return stopping_ || catch_up_requested_; });
     if (stopping_) break;
+    if (catch_up_requested_) {
+      catch_up_requested_ = false;
+      lock.unlock();
+      resync();
+      check_holder_pids();
+      lock.lock();
+      last = std::chrono::steady_clock::now();
+      continue;
+    }
     const auto interval = events_connected_.load() ? options_.resync_interval_with_events : options_.resync_interval;
     const auto now = std::chrono::steady_clock::now();
     if (now - last + std::chrono::milliseconds(50) < interval) continue;
@@ -193,6 +214,11 @@ void Reconciler::note_holder_pid(const std::string& sandbox_id, int64_t pid) {
   holder_pids_[sandbox_id] = pid;
 }
 
+bool Reconciler::take_holder_check(const std::string& sandbox_id) {
+  std::lock_guard lock(mutex_);
+  return holders_to_check_.erase(sandbox_id) > 0;
+}
+
 std::optional<int64_t> Reconciler::take_holder_pid(const std::string& sandbox_id) {
   std::lock_guard lock(mutex_);
   const auto it = holder_pids_.find(sandbox_id);
@@ -203,44 +229,39 @@ std::optional<int64_t> Reconciler::take_holder_pid(const std::string& sandbox_id
 }
 
 void Reconciler::on_lxd_event(const lxd::LifecycleEvent& event) {
+  // Runs on the event stream's thread: nothing here may wait on LXD, or events pile up unread.
   const bool profile = event.source.rfind("/1.0/profiles/", 0) == 0;
   if (!profile && event.source.rfind("/1.0/instances/", 0) != 0) return;
-  // Which record the event is about, found without copying every record (events come in bursts).
-  // Instance names are unique among lxe's records (UNIQUE lxd_name); a pod's holder and profile
-  // share the pod's name, containers have their own.
-  std::string container_id, sandbox_id;
-  int64_t infra_pid = 0;
-  if (!profile)
-    registry_.for_each_container([&](const store::ContainerRecord& c) {
-      if (c.lxd_name == event.name) container_id = c.id;
-    });
-  if (!container_id.empty()) return enqueue_container(container_id);
-  registry_.for_each_sandbox([&](const store::SandboxRecord& s) {
-    if (s.lxd_name != event.name) return;
-    sandbox_id = s.id;
-    infra_pid = s.infra_pid;
-  });
-  if (sandbox_id.empty()) return;
-  // `lxc restart` of a holder: stopped and started again between two looks, so only its PID
-  // tells. One state read per holder start event (rare: lxe starts a holder once).
-  const bool started = event.action == "instance-started" || event.action == "instance-restarted";
-  if (!profile && started && infra_pid != 0) {
-    try {
-      const auto state = lxd_.get_instance_state(event.name);
-      if (state.pid > 0 && state.pid != infra_pid) note_holder_pid(sandbox_id, state.pid);
-    } catch (const lxd::Error& e) {
-      spdlog::debug("holder {}: cannot read its state: {}", event.name, e.what());
-    }
+  // Which record the event is about, by the registry's LXD-name index (events come in bursts).
+  const auto named = registry_.by_lxd_name(event.name);
+  if (!named) return;
+  if (named->kind == store::ObjectKind::Container) {
+    if (!profile) enqueue_container(named->id);
+    return;
   }
-  enqueue_sandbox(sandbox_id);
+  // `lxc restart` of a holder: stopped and started again between two looks, so only its PID
+  // tells. The worker that takes the pod reads the holder's state (one read per holder start
+  // event, rare: lxe starts a holder once).
+  const bool started = event.action == "instance-started" || event.action == "instance-restarted";
+  if (!profile && started) {
+    std::lock_guard lock(mutex_);
+    holders_to_check_.insert(named->id);
+  }
+  enqueue_sandbox(named->id);
 }
 
 void Reconciler::on_lxd_events_connection(bool connected) {
   events_connected_ = connected;
   // The first connection comes while adoption is looking at everything anyway.
   if (!connected || !adopted_.load()) return;
-  resync();
-  check_holder_pids();
+  // Events may have been missed while the stream was down: resync and look at every holder's PID,
+  // on the resync thread (the holder list takes LXD ~16 s for 100 holders, during which this
+  // thread would read no event).
+  {
+    std::lock_guard lock(mutex_);
+    catch_up_requested_ = true;
+  }
+  stop_cv_.notify_all();
 }
 
 std::chrono::milliseconds Reconciler::backoff_for(const WorkKey& key, bool failed) {
@@ -250,7 +271,7 @@ std::chrono::milliseconds Reconciler::backoff_for(const WorkKey& key, bool faile
     return std::chrono::milliseconds(0);
   }
   const int n = ++failures_[key];
-  const auto delay = std::chrono::milliseconds(250) * (1 << std::min(n - 1, 8));
+  const auto delay = options_.initial_backoff * (1 << std::min(n - 1, 8));
   return std::min(delay, options_.max_backoff);
 }
 
@@ -261,8 +282,8 @@ void Reconciler::process(const WorkKey& key) {
   } catch (const std::exception& e) {
     // Observation failed (LXD unreachable, an object that is not lxe's...): record it like a
     // failed action so that a waiting CRI call learns about it.
-    const lxd::Error* lxd_error = dynamic_cast<const lxd::Error*>(&e);
-    const std::string text = (lxd_error && lxd_error->unavailable() ? std::string(kUnavailablePrefix) : "") + e.what();
+    const Failure failure = failure_of(e);
+    const std::string& text = failure.message;
     spdlog::warn("{} {}: {}", to_string(key.kind), key.id.substr(0, 12), text);
     try {
       store::Registry::Change change(registry_);
@@ -274,12 +295,12 @@ void Reconciler::process(const WorkKey& key) {
       event.detail = text;
       if (key.kind == store::ObjectKind::Sandbox) {
         if (auto s = change.sandbox(key.id)) {
-          s->last_error = "observe: " + text;
+          s->set_failure(failure.kind, "observe: " + text);
           event.generation = s->generation;
           change.put(*s);
         }
       } else if (auto c = change.container(key.id)) {
-        c->last_error = "observe: " + text;
+        c->set_failure(failure.kind, "observe: " + text);
         event.generation = c->generation;
         change.put(*c);
       }
@@ -303,6 +324,14 @@ Outcome Reconciler::process_sandbox(const std::string& id) {
   if (!sandbox) return Outcome::Done;
   const auto containers = registry_.containers_of(id);
   auto observed = executor_.observe_sandbox(*sandbox);
+  if (take_holder_check(id) && sandbox->infra_pid != 0) {
+    try {
+      const auto state = lxd_.get_instance_state(sandbox->lxd_name);
+      if (state.pid > 0 && state.pid != sandbox->infra_pid) note_holder_pid(id, state.pid);
+    } catch (const lxd::Error& e) {
+      spdlog::debug("holder {}: cannot read its state: {}", sandbox->lxd_name, e.what());
+    }
+  }
   if (const auto pid = take_holder_pid(id); pid && observed.infra) observed.infra->pid = pid;
   const auto plan = plan_sandbox(*sandbox, containers, observed);
   const Outcome outcome = plan.empty() ? Outcome::Done : executor_.run(*sandbox, plan);

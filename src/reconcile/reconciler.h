@@ -10,11 +10,12 @@
 #include <map>
 #include <mutex>
 #include <optional>
+#include <set>
 #include <thread>
 #include <vector>
 
 #include "common/crash_points.h"
-#include "lxd/client.h"
+#include "lxd/api.h"
 #include "lxd/events.h"
 #include "reconcile/executor.h"
 #include "reconcile/host_files.h"
@@ -32,6 +33,8 @@ struct ReconcilerOptions {
   // to parse).
   std::chrono::milliseconds resync_interval{2000};
   std::chrono::milliseconds resync_interval_with_events{10000};
+  // A failed object is retried after initial_backoff, doubling with each further failure.
+  std::chrono::milliseconds initial_backoff{250};
   std::chrono::milliseconds max_backoff{30000};
   MappingOptions mapping;
   CrashPoints crash_points;  // test hook (LXE_CRASH_AT); empty in production
@@ -39,7 +42,7 @@ struct ReconcilerOptions {
 
 class Reconciler {
  public:
-  Reconciler(store::Registry& registry, const lxd::Client& lxd, const HostFiles& files, const Volumes& volumes,
+  Reconciler(store::Registry& registry, const lxd::Api& lxd, const HostFiles& files, const Volumes& volumes,
              ReconcilerOptions options);
   ~Reconciler();  // stops the workers and the resync loop
   Reconciler(const Reconciler&) = delete;
@@ -58,6 +61,18 @@ class Reconciler {
   // One pass of the resync, for tests and for start().
   void resync();
 
+  // Lists what LXD has for the first look at every object and queues every stored object, then
+  // reads the holders' PIDs. start() runs it on a thread of its own; tests that drive the
+  // reconciler without its threads call it directly.
+  void adopt();
+
+  // For tests that drive the reconciler on their own thread (start() not called): processes the
+  // objects that are ready, and those they queue in turn, until none is ready or `max_objects`
+  // were processed; returns how many were. Objects waiting out a retry backoff stay queued.
+  size_t run_queued(size_t max_objects = 1000);
+  // Objects queued, ready or waiting out a backoff (not those being processed).
+  size_t queued() const { return queue_.size(); }
+
   // Reads the init PIDs of every namespace holder lxe knows (one LXD list call with state) and
   // queues the pods whose holder runs as a different process than the one recorded: restarted
   // outside lxe while lxe could not see it (lxe was down, or the event stream was). Run once at
@@ -65,14 +80,15 @@ class Reconciler {
   void check_holder_pids();
 
   // An LXD lifecycle event (from lxd::EventStream): queues the object whose instance it is about.
+  // Never waits on LXD (it runs on the event stream's thread).
   void on_lxd_event(const lxd::LifecycleEvent& event);
-  // The event stream (re)connected or dropped: events may have been missed, so resync now.
+  // The event stream (re)connected or dropped: events may have been missed, so the resync thread
+  // resyncs and checks the holders' PIDs at once. Never waits on LXD.
   void on_lxd_events_connection(bool connected);
 
  private:
   void resync_pass();
   void record_exits_from_files();
-  void adopt();
   void worker();
   void resync_loop();
   void process(const WorkKey& key);
@@ -81,7 +97,7 @@ class Reconciler {
   std::chrono::milliseconds backoff_for(const WorkKey& key, bool failed);
 
   store::Registry& registry_;
-  const lxd::Client& lxd_;
+  const lxd::Api& lxd_;
   ReconcilerOptions options_;
   const Volumes& volumes_;
   Executor executor_;
@@ -91,12 +107,17 @@ class Reconciler {
   // next plan of that sandbox.
   void note_holder_pid(const std::string& sandbox_id, int64_t pid);
   std::optional<int64_t> take_holder_pid(const std::string& sandbox_id);
+  // Whether an event said the sandbox's holder (re)started since: its PID is then read by the
+  // worker that plans the sandbox, not on the event thread.
+  bool take_holder_check(const std::string& sandbox_id);
 
-  std::mutex mutex_;  // guards failures_, holder_pids_ and stopping_
+  std::mutex mutex_;  // guards failures_, holder_pids_, holders_to_check_, catch_up_requested_ and stopping_
   std::condition_variable stop_cv_;
   bool stopping_ = false;
   std::map<WorkKey, int> failures_;
   std::map<std::string, int64_t> holder_pids_;  // sandbox id -> holder PID seen
+  std::set<std::string> holders_to_check_;      // sandbox ids whose holder an event saw start
+  bool catch_up_requested_ = false;             // the event stream reconnected: resync + holder check
   std::atomic<bool> adopted_{false};             // adopt() has listed and queued everything
   std::atomic<bool> events_connected_{false};    // LXD's event stream is up
   std::vector<std::thread> threads_;

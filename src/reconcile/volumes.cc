@@ -37,7 +37,7 @@ void make_private_dir(const std::string& dir) {
 
 }  // namespace
 
-Volumes::Probe Volumes::host_probe(const HostFiles& files, const lxd::Client& lxd) {
+Volumes::Probe Volumes::host_probe(const HostFiles& files, const lxd::Api& lxd) {
   return [&files, &lxd]() {
     VolumeSupport s;
     if (auto problem = idmapped_mounts_problem(files.root()); !problem.empty()) {

@@ -24,7 +24,7 @@
 #include <string>
 #include <vector>
 
-#include "lxd/client.h"
+#include "lxd/api.h"
 #include "reconcile/host_files.h"
 #include "reconcile/lxd_specs.h"
 #include "runtime/v1/api.pb.h"
@@ -49,7 +49,7 @@ class Volumes {
   // state directory), and does LXD run in this process's mount namespace (else it would not see
   // lxe's staged mounts: a snap's LXD, or lxe in a container of its own)? `files` and `lxd` must
   // outlive the probe.
-  static Probe host_probe(const HostFiles& files, const lxd::Client& lxd);
+  static Probe host_probe(const HostFiles& files, const lxd::Api& lxd);
 
   // The decision, made at the first call and then kept for this lxe's life (logged once).
   VolumeSupport support() const;

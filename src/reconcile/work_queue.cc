@@ -28,22 +28,31 @@ void WorkQueue::add_after(const WorkKey& key, std::chrono::milliseconds delay) {
   ready_.notify_one();
 }
 
+std::optional<WorkKey> WorkQueue::take_ready_locked() {
+  const auto now = std::chrono::steady_clock::now();
+  while (!delayed_.empty() && delayed_.begin()->first <= now) {
+    add_locked(delayed_.begin()->second);
+    delayed_.erase(delayed_.begin());
+  }
+  if (queue_.empty()) return std::nullopt;
+  WorkKey key = std::move(queue_.front());
+  queue_.pop_front();
+  queued_.erase(key);
+  processing_.insert(key);
+  return key;
+}
+
+std::optional<WorkKey> WorkQueue::try_take() {
+  std::lock_guard lock(mutex_);
+  if (shutting_down_) return std::nullopt;
+  return take_ready_locked();
+}
+
 std::optional<WorkKey> WorkQueue::take() {
   std::unique_lock lock(mutex_);
   while (true) {
     if (shutting_down_) return std::nullopt;
-    const auto now = std::chrono::steady_clock::now();
-    while (!delayed_.empty() && delayed_.begin()->first <= now) {
-      add_locked(delayed_.begin()->second);
-      delayed_.erase(delayed_.begin());
-    }
-    if (!queue_.empty()) {
-      WorkKey key = std::move(queue_.front());
-      queue_.pop_front();
-      queued_.erase(key);
-      processing_.insert(key);
-      return key;
-    }
+    if (auto key = take_ready_locked()) return key;
     if (delayed_.empty())
       ready_.wait(lock);
     else

@@ -29,6 +29,9 @@ class WorkQueue {
   void add_after(const WorkKey& key, std::chrono::milliseconds delay);
   // Blocks until a key is ready; nullopt once shut down.
   std::optional<WorkKey> take();
+  // A key that is ready now, or nullopt at once (none is, or shut down). Like take() otherwise:
+  // the key must be given back with done().
+  std::optional<WorkKey> try_take();
   // Marks the key taken by take() as finished.
   void done(const WorkKey& key);
   void shutdown();
@@ -36,6 +39,8 @@ class WorkQueue {
 
  private:
   void add_locked(const WorkKey& key);
+  // Moves the delayed keys that are due into the queue, then takes the first ready key, if any.
+  std::optional<WorkKey> take_ready_locked();
 
   mutable std::mutex mutex_;
   std::condition_variable ready_;

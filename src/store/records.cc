@@ -27,6 +27,11 @@ constexpr Spellings<ContainerObserved, 5> kContainerObserved{{{ContainerObserved
                                                               {ContainerObserved::Created, "created"},
                                                               {ContainerObserved::Running, "running"},
                                                               {ContainerObserved::Exited, "exited"}}};
+constexpr Spellings<FailureKind, 5> kFailureKinds{{{FailureKind::None, ""},
+                                                   {FailureKind::Unavailable, "unavailable"},
+                                                   {FailureKind::Busy, "busy"},
+                                                   {FailureKind::Refused, "refused"},
+                                                   {FailureKind::Host, "host"}}};
 constexpr Spellings<ObjectKind, 2> kObjectKinds{{{ObjectKind::Sandbox, "sandbox"}, {ObjectKind::Container, "container"}}};
 constexpr Spellings<EventOutcome, 3> kOutcomes{
     {{EventOutcome::Ok, "ok"}, {EventOutcome::Error, "error"}, {EventOutcome::Info, "info"}}};
@@ -52,6 +57,7 @@ std::string_view to_string(SandboxState s) { return spell(kSandboxStates, s); }
 std::string_view to_string(SandboxObserved s) { return spell(kSandboxObserved, s); }
 std::string_view to_string(ContainerState s) { return spell(kContainerStates, s); }
 std::string_view to_string(ContainerObserved s) { return spell(kContainerObserved, s); }
+std::string_view to_string(FailureKind k) { return spell(kFailureKinds, k); }
 std::string_view to_string(ObjectKind k) { return spell(kObjectKinds, k); }
 std::string_view to_string(EventOutcome o) { return spell(kOutcomes, o); }
 
@@ -65,6 +71,7 @@ ContainerState parse_container_state(std::string_view s) {
 ContainerObserved parse_container_observed(std::string_view s) {
   return parse(kContainerObserved, s, "observed container state");
 }
+FailureKind parse_failure_kind(std::string_view s) { return parse(kFailureKinds, s, "failure kind"); }
 ObjectKind parse_object_kind(std::string_view s) { return parse(kObjectKinds, s, "object kind"); }
 EventOutcome parse_event_outcome(std::string_view s) { return parse(kOutcomes, s, "event outcome"); }
 

@@ -7,6 +7,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 
 namespace lxe::store {
 
@@ -17,16 +18,29 @@ enum class SandboxObserved { Unknown, Absent, Ready, NotReady };
 enum class ContainerState { Created, Running, Exited, Removed };
 enum class ContainerObserved { Unknown, Absent, Created, Running, Exited };
 
+// What kind of failure a record's last_error is, as the layer that failed classified it (never
+// read back from the message): the CRI facade picks a status code by it, the reconciler and
+// waiting callers decide by it whether to keep waiting.
+enum class FailureKind {
+  None,         // no failure recorded
+  Unavailable,  // LXD did not answer (socket gone, timeout): retried; callers get UNAVAILABLE
+  Busy,         // LXD is busy with another operation on the object for a moment: retried; callers wait on
+  Refused,      // LXD refused the request, or its operation failed
+  Host,         // a step on the host (files, mounts, lxe's own data) failed
+};
+
 // The spelling used in the database (and by lxe-ctl).
 std::string_view to_string(SandboxState s);
 std::string_view to_string(SandboxObserved s);
 std::string_view to_string(ContainerState s);
 std::string_view to_string(ContainerObserved s);
+std::string_view to_string(FailureKind k);  // "" for None
 // Parsers throw StoreError{Sql} on a spelling the schema's CHECK constraints would not allow.
 SandboxState parse_sandbox_state(std::string_view s);
 SandboxObserved parse_sandbox_observed(std::string_view s);
 ContainerState parse_container_state(std::string_view s);
 ContainerObserved parse_container_observed(std::string_view s);
+FailureKind parse_failure_kind(std::string_view s);
 
 struct SandboxRecord {
   std::string id;
@@ -46,7 +60,23 @@ struct SandboxRecord {
   int64_t generation = 1;
   int64_t observed_generation = 0;
   std::string last_error;
+  FailureKind last_error_kind = FailureKind::None;
   int64_t updated_at = 0;
+
+  // The desired state changed: the reconciler has a new generation to reach, and a failure of an
+  // earlier generation is no longer the answer a caller of this one gets.
+  void new_generation() {
+    generation += 1;
+    clear_failure();
+  }
+  void set_failure(FailureKind kind, std::string message) {
+    last_error_kind = kind;
+    last_error = std::move(message);
+  }
+  void clear_failure() {
+    last_error_kind = FailureKind::None;
+    last_error.clear();
+  }
 };
 
 struct ContainerRecord {
@@ -74,7 +104,23 @@ struct ContainerRecord {
   int64_t generation = 1;
   int64_t observed_generation = 0;
   std::string last_error;
+  FailureKind last_error_kind = FailureKind::None;
   int64_t updated_at = 0;
+
+  // The desired state changed: the reconciler has a new generation to reach, and a failure of an
+  // earlier generation is no longer the answer a caller of this one gets.
+  void new_generation() {
+    generation += 1;
+    clear_failure();
+  }
+  void set_failure(FailureKind kind, std::string message) {
+    last_error_kind = kind;
+    last_error = std::move(message);
+  }
+  void clear_failure() {
+    last_error_kind = FailureKind::None;
+    last_error.clear();
+  }
 };
 
 enum class ObjectKind { Sandbox, Container };

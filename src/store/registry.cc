@@ -7,8 +7,57 @@
 namespace lxe::store {
 
 Registry::Registry(Store& store) : store_(store) {
-  for (auto& s : store_.list_sandboxes()) sandboxes_.emplace(s.id, std::move(s));
-  for (auto& c : store_.list_containers()) containers_.emplace(c.id, std::move(c));
+  for (auto& s : store_.list_sandboxes()) {
+    index(s);
+    sandboxes_.emplace(s.id, std::move(s));
+  }
+  for (auto& c : store_.list_containers()) {
+    index(c);
+    containers_.emplace(c.id, std::move(c));
+  }
+}
+
+void Registry::index(const SandboxRecord& s) { by_lxd_name_[s.lxd_name] = {ObjectKind::Sandbox, s.id}; }
+void Registry::index(const ContainerRecord& c) {
+  by_lxd_name_[c.lxd_name] = {ObjectKind::Container, c.id};
+  containers_by_sandbox_[c.sandbox_id].insert(c.id);
+}
+void Registry::unindex(const SandboxRecord& s) {
+  if (auto it = by_lxd_name_.find(s.lxd_name); it != by_lxd_name_.end() && it->second.id == s.id)
+    by_lxd_name_.erase(it);
+}
+void Registry::unindex(const ContainerRecord& c) {
+  if (auto it = by_lxd_name_.find(c.lxd_name); it != by_lxd_name_.end() && it->second.id == c.id)
+    by_lxd_name_.erase(it);
+  if (auto it = containers_by_sandbox_.find(c.sandbox_id); it != containers_by_sandbox_.end()) {
+    it->second.erase(c.id);
+    if (it->second.empty()) containers_by_sandbox_.erase(it);
+  }
+}
+
+namespace {
+
+template <typename Record>
+std::vector<std::string> keys_with_prefix(const std::map<std::string, Record>& map, const std::string& prefix) {
+  std::vector<std::string> out;
+  for (auto it = map.lower_bound(prefix); it != map.end() && it->first.compare(0, prefix.size(), prefix) == 0; ++it)
+    out.push_back(it->first);
+  return out;  // an exact match sorts before every longer key with it as prefix: it comes first
+}
+
+}  // namespace
+
+std::vector<std::string> Registry::ids_with_prefix(ObjectKind kind, const std::string& prefix) const {
+  std::shared_lock lock(mutex_);
+  return kind == ObjectKind::Sandbox ? keys_with_prefix(sandboxes_, prefix) : keys_with_prefix(containers_, prefix);
+}
+
+std::optional<Registry::Named> Registry::by_lxd_name(const std::string& lxd_name) const {
+  std::shared_lock lock(mutex_);
+  // A pod's profile and holder instance share the sandbox's name; a container's name is its own.
+  const auto it = by_lxd_name_.find(lxd_name);
+  if (it == by_lxd_name_.end()) return std::nullopt;
+  return it->second;
 }
 
 std::optional<SandboxRecord> Registry::sandbox(const std::string& id) const {
@@ -68,8 +117,10 @@ const ContainerRecord* Registry::View::container(const std::string& id) const {
 
 std::vector<const ContainerRecord*> Registry::View::containers_of(const std::string& sandbox_id) const {
   std::vector<const ContainerRecord*> out;
-  for (const auto& [id, c] : registry_.containers_)
-    if (c.sandbox_id == sandbox_id) out.push_back(&c);
+  const auto ids = registry_.containers_by_sandbox_.find(sandbox_id);
+  if (ids == registry_.containers_by_sandbox_.end()) return out;
+  for (const auto& id : ids->second)
+    if (const auto* c = container(id)) out.push_back(c);
   return out;
 }
 
@@ -98,9 +149,9 @@ std::optional<ContainerRecord> Registry::Change::container(const std::string& id
 
 std::vector<ContainerRecord> Registry::Change::containers_of(const std::string& sandbox_id) const {
   std::vector<ContainerRecord> out;
-  for (const auto& [id, c] : registry_.containers_) {
-    if (containers_.count(id)) continue;  // staged version below wins
-    if (c.sandbox_id == sandbox_id) out.push_back(c);
+  for (const auto* c : View(registry_).containers_of(sandbox_id)) {
+    if (containers_.count(c->id)) continue;  // staged version below wins
+    out.push_back(*c);
   }
   for (const auto& [id, staged] : containers_)
     if (staged && staged->sandbox_id == sandbox_id) out.push_back(*staged);
@@ -180,16 +231,24 @@ void Registry::Change::commit() {
     transitions.push_back({*kind, record, sandbox});
   }
   for (auto& [id, s] : sandboxes_) {
-    if (s)
+    if (const auto old = registry_.sandboxes_.find(id); old != registry_.sandboxes_.end()) {
+      registry_.unindex(old->second);
+      if (!s) registry_.sandboxes_.erase(old);
+    }
+    if (s) {
+      registry_.index(*s);
       registry_.sandboxes_[id] = std::move(*s);
-    else
-      registry_.sandboxes_.erase(id);
+    }
   }
   for (auto& [id, c] : containers_) {
-    if (c)
+    if (const auto old = registry_.containers_.find(id); old != registry_.containers_.end()) {
+      registry_.unindex(old->second);
+      if (!c) registry_.containers_.erase(old);
+    }
+    if (c) {
+      registry_.index(*c);
       registry_.containers_[id] = std::move(*c);
-    else
-      registry_.containers_.erase(id);
+    }
   }
   committed_ = true;
   lock_.unlock();

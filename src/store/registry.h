@@ -15,6 +15,7 @@
 #include <mutex>
 #include <map>
 #include <optional>
+#include <set>
 #include <shared_mutex>
 #include <string>
 #include <vector>
@@ -70,6 +71,16 @@ class Registry {
   std::optional<ContainerRecord> container(const std::string& id) const;
   std::vector<ContainerRecord> containers() const;
   std::vector<ContainerRecord> containers_of(const std::string& sandbox_id) const;
+  // IDs (of kind `kind`) that start with `prefix`, in order; an exact match among them comes
+  // first. Looks at the matching range of the ID-ordered map only: no record is copied.
+  std::vector<std::string> ids_with_prefix(ObjectKind kind, const std::string& prefix) const;
+  // The record whose LXD object is `lxd_name` (a pod's profile and holder share its name), found
+  // by index: LXD events name objects, and come in bursts.
+  struct Named {
+    ObjectKind kind;
+    std::string id;
+  };
+  std::optional<Named> by_lxd_name(const std::string& lxd_name) const;
   // Calls `fn` with every record, in ID order, under the read lock and without copying them (the
   // List RPCs: copying 1000 container records cost more than building the answer). `fn` must not
   // call back into the registry.
@@ -97,6 +108,8 @@ class Registry {
     void erase_sandbox(const std::string& id);
     void erase_container(const std::string& id);
     void log(ReconcileEvent event);    // appended to the reconcile event log with the change
+    // Whether nothing has been staged (put, erased or logged) yet.
+    bool empty() const { return sandboxes_.empty() && containers_.empty() && events_.empty(); }
 
     // Writes everything to SQLite in one transaction, then to memory, then wakes waiters.
     // Throws StoreError; memory is unchanged when it does.
@@ -134,6 +147,11 @@ class Registry {
 
  private:
   void publish(std::vector<ContainerTransition> transitions) const;
+  // Keeps the indexes below in step with the maps (under the write lock).
+  void index(const SandboxRecord& s);
+  void index(const ContainerRecord& c);
+  void unindex(const SandboxRecord& s);
+  void unindex(const ContainerRecord& c);
 
   Store& store_;
   mutable std::mutex subscribers_mutex_;
@@ -142,6 +160,9 @@ class Registry {
   mutable std::condition_variable_any committed_cv_;
   std::map<std::string, SandboxRecord> sandboxes_;
   std::map<std::string, ContainerRecord> containers_;
+  // Indexes: LXD name -> record, sandbox ID -> its containers' IDs.
+  std::map<std::string, Named> by_lxd_name_;
+  std::map<std::string, std::set<std::string>> containers_by_sandbox_;
 };
 
 }  // namespace lxe::store

@@ -52,6 +52,7 @@ void bind_sandbox(SQLite::Statement& st, const SandboxRecord& r) {
   st.bind(":generation", r.generation);
   st.bind(":observed_generation", r.observed_generation);
   st.bind(":last_error", r.last_error);
+  st.bind(":last_error_kind", std::string(to_string(r.last_error_kind)));
   st.bind(":updated_at", r.updated_at);
 }
 
@@ -74,6 +75,7 @@ SandboxRecord sandbox_fields(SQLite::Statement& st) {
   r.generation = st.getColumn("generation").getInt64();
   r.observed_generation = st.getColumn("observed_generation").getInt64();
   r.last_error = st.getColumn("last_error").getString();
+  r.last_error_kind = parse_failure_kind(st.getColumn("last_error_kind").getString());
   r.updated_at = st.getColumn("updated_at").getInt64();
   return r;
 }
@@ -103,6 +105,7 @@ void bind_container(SQLite::Statement& st, const ContainerRecord& r) {
   st.bind(":generation", r.generation);
   st.bind(":observed_generation", r.observed_generation);
   st.bind(":last_error", r.last_error);
+  st.bind(":last_error_kind", std::string(to_string(r.last_error_kind)));
   st.bind(":updated_at", r.updated_at);
 }
 
@@ -132,6 +135,7 @@ ContainerRecord container_fields(SQLite::Statement& st) {
   r.generation = st.getColumn("generation").getInt64();
   r.observed_generation = st.getColumn("observed_generation").getInt64();
   r.last_error = st.getColumn("last_error").getString();
+  r.last_error_kind = parse_failure_kind(st.getColumn("last_error_kind").getString());
   r.updated_at = st.getColumn("updated_at").getInt64();
   return r;
 }
@@ -153,10 +157,10 @@ ContainerRecord container_from_row(SQLite::Statement& st) { return read_record(s
 constexpr const char* kInsertSandbox =
     "INSERT INTO pod_sandboxes (id, name, namespace, uid, attempt, lxd_name, runtime_handler, "
     "labels_json, annotations_json, config_json, infra_pid, created_at, desired_state, observed_state, "
-    "generation, observed_generation, last_error, updated_at) VALUES (:id, :name, :namespace, :uid, "
+    "generation, observed_generation, last_error, last_error_kind, updated_at) VALUES (:id, :name, :namespace, :uid, "
     ":attempt, :lxd_name, :runtime_handler, :labels_json, :annotations_json, :config_json, :infra_pid, "
     ":created_at, :desired_state, :observed_state, :generation, :observed_generation, :last_error, "
-    ":updated_at)";
+    ":last_error_kind, :updated_at)";
 
 // Identity columns never change: they are matched, not set, so an update that tries to change one
 // finds no row.
@@ -165,7 +169,7 @@ constexpr const char* kUpdateSandbox =
     "annotations_json = :annotations_json, config_json = :config_json, infra_pid = :infra_pid, "
     "desired_state = :desired_state, "
     "observed_state = :observed_state, generation = :generation, "
-    "observed_generation = :observed_generation, last_error = :last_error, updated_at = :updated_at "
+    "observed_generation = :observed_generation, last_error = :last_error, last_error_kind = :last_error_kind, updated_at = :updated_at "
     "WHERE id = :id AND name = :name AND namespace = :namespace AND uid = :uid AND attempt = :attempt "
     "AND lxd_name = :lxd_name AND created_at = :created_at";
 
@@ -173,10 +177,10 @@ constexpr const char* kInsertContainer =
     "INSERT INTO containers (id, sandbox_id, name, attempt, lxd_name, image, image_ref, labels_json, "
     "annotations_json, config_json, resources_json, log_path, stop_timeout, created_at, started_at, finished_at, "
     "exit_code, reason, message, desired_state, observed_state, generation, observed_generation, "
-    "last_error, updated_at) VALUES (:id, :sandbox_id, :name, :attempt, :lxd_name, :image, "
+    "last_error, last_error_kind, updated_at) VALUES (:id, :sandbox_id, :name, :attempt, :lxd_name, :image, "
     ":image_ref, :labels_json, :annotations_json, :config_json, :resources_json, :log_path, :stop_timeout, "
     ":created_at, :started_at, :finished_at, :exit_code, :reason, :message, :desired_state, "
-    ":observed_state, :generation, :observed_generation, :last_error, :updated_at)";
+    ":observed_state, :generation, :observed_generation, :last_error, :last_error_kind, :updated_at)";
 
 constexpr const char* kUpdateContainer =
     "UPDATE containers SET image_ref = :image_ref, labels_json = :labels_json, "
@@ -184,7 +188,7 @@ constexpr const char* kUpdateContainer =
     "resources_json = :resources_json, log_path = :log_path, stop_timeout = :stop_timeout, started_at = :started_at, "
     "finished_at = :finished_at, exit_code = :exit_code, reason = :reason, message = :message, "
     "desired_state = :desired_state, observed_state = :observed_state, generation = :generation, "
-    "observed_generation = :observed_generation, last_error = :last_error, updated_at = :updated_at "
+    "observed_generation = :observed_generation, last_error = :last_error, last_error_kind = :last_error_kind, updated_at = :updated_at "
     "WHERE id = :id AND sandbox_id = :sandbox_id AND name = :name AND attempt = :attempt "
     "AND lxd_name = :lxd_name AND image = :image AND created_at = :created_at";
 

@@ -1,8 +1,9 @@
 // lxe's RuntimeService in the test's own process, over a fresh store and a fake LXD, with a
 // reconciler that is never started: for handler behaviour that needs the store and LXD to disagree
 // in ways real LXD cannot be made to hold still for (a container the store saw running that LXD
-// has stopped, a stored record that cannot be read). Everything real LXD can show, the
-// integration tests show with real LXD.
+// has stopped, a stored record that cannot be read). A call that waits on the reconciler gives up
+// after 2 s (RuntimeContext::max_wait): nothing moves a record unless the test does. Everything
+// real LXD can show, the integration tests show with real LXD.
 #pragma once
 
 #include <string>

@@ -76,3 +76,36 @@ TEST_CASE("executor: a failure of the current generation is the record's last_er
   CHECK_THAT(now.last_error, Catch::Contains("start-instance") && Catch::Contains("start refused by the test"));
   CHECK(errors_of(rt).size() == 1);
 }
+
+// The failure's kind comes from the LXD client's typed error, never from its message: the facade
+// chooses a status code by it and waiting callers decide by it whether to wait on.
+TEST_CASE("executor: a failure is recorded with its kind", "[executor]") {
+  InProcessRuntime rt;
+  Executor executor(rt.registry, rt.client, rt.files, rt.volumes, {});
+  const auto planned = *rt.registry.container(rt.container_id);
+  const auto sandbox = *rt.registry.sandbox(rt.sandbox_id);
+  auto kind_after = [&](const std::function<void(httplib::Response&)>& answer) {
+    rt.lxd.on("PUT", kStatePath, [&](const auto&, auto& res) { answer(res); });
+    CHECK(executor.run(planned, sandbox, {Action{ActionKind::StartInstance, "test"}}) == Outcome::Failed);
+    return rt.registry.container(rt.container_id)->last_error_kind;
+  };
+  using lxe::store::FailureKind;
+  SECTION("LXD refuses") {
+    CHECK(kind_after([](auto& res) { FakeLxd::reply_error(res, 500, "no"); }) == FailureKind::Refused);
+  }
+  SECTION("LXD is busy with another operation on the instance") {
+    CHECK(kind_after([](auto& res) {
+            FakeLxd::reply_error(res, 400, "Instance is busy running a \"stop\" operation");
+          }) == FailureKind::Busy);
+  }
+  SECTION("LXD does not answer in time") {
+    CHECK(kind_after([&](auto&) { rt.lxd.sleep_for(std::chrono::seconds(5)); }) == FailureKind::Unavailable);
+  }
+  SECTION("a later success of the same generation clears the failure and its kind") {
+    REQUIRE(kind_after([](auto& res) { FakeLxd::reply_error(res, 500, "no"); }) == FailureKind::Refused);
+    CHECK(executor.run(planned, sandbox, {Action{ActionKind::MarkReconciled, "test"}}) == Outcome::Done);
+    const auto now = *rt.registry.container(rt.container_id);
+    CHECK(now.last_error.empty());
+    CHECK(now.last_error_kind == FailureKind::None);
+  }
+}

@@ -718,7 +718,7 @@ TEST_CASE("lxd client: exec returns the exit code and both outputs, and deletes 
   }
 }
 
-TEST_CASE("lxd client: an exec whose operation fails raises OperationFailed with LXD's message", "[lxd]") {
+TEST_CASE("lxd client: an exec LXD reports as 'Command not found' is exit code 127 with its output", "[lxd]") {
   FakeLxd fake;
   fake.on("POST", "/1.0/instances/c1/exec", [](const auto&, auto& res) {
     FakeLxd::reply_async(res, "ex2", "Executing command");
@@ -727,14 +727,56 @@ TEST_CASE("lxd client: an exec whose operation fails raises OperationFailed with
   fake.on("GET", "/1.0/operations/ex2/wait", [](const auto&, auto& res) {
     FakeLxd::reply_sync(res, exec_operation("ex2", 400, 127, "Command not found"));
   });
-  serve_exec_logs(fake, "ex2", "", "");
+  serve_exec_logs(fake, "ex2", "", "sh: nonexistent: not found\n");
   Client client(options_for(fake));
 
-  const Error e = error_of([&] { client.exec("c1", {"/nonexistent"}); });
-  CHECK(e.kind() == ErrorKind::OperationFailed);
-  CHECK_THAT(e.what(), Catch::Contains("Command not found"));
+  const lxe::lxd::ExecResult r = client.exec("c1", {"/nonexistent"});
+  CHECK(r.exit_code == 127);
+  CHECK(r.command_not_found);
+  CHECK(r.stderr_data == "sh: nonexistent: not found\n");
   CHECK(fake.requests("DELETE", "/1.0/instances/c1/logs/exec_ex2.stdout").size() == 1);
   CHECK(fake.requests("DELETE", "/1.0/instances/c1/logs/exec_ex2.stderr").size() == 1);
+}
+
+TEST_CASE("lxd client: an exec whose operation fails otherwise raises OperationFailed with LXD's message", "[lxd]") {
+  FakeLxd fake;
+  fake.on("POST", "/1.0/instances/c1/exec", [](const auto&, auto& res) {
+    FakeLxd::reply_async(res, "ex3", "Executing command");
+  });
+  fake.on("GET", "/1.0/operations/ex3/wait", [](const auto&, auto& res) {
+    FakeLxd::reply_sync(res, exec_operation("ex3", 400, 1, "Failed to start the command"));
+  });
+  serve_exec_logs(fake, "ex3", "", "");
+  Client client(options_for(fake));
+
+  const Error e = error_of([&] { client.exec("c1", {"/bin/true"}); });
+  CHECK(e.kind() == ErrorKind::OperationFailed);
+  CHECK_THAT(e.what(), Catch::Contains("Failed to start the command"));
+  CHECK(fake.requests("DELETE", "/1.0/instances/c1/logs/exec_ex3.stdout").size() == 1);
+}
+
+TEST_CASE("lxd client: LXD busy with another operation on the object is ErrorKind::Busy, however it says so",
+          "[lxd]") {
+  FakeLxd fake;
+  fake.on("PUT", "/1.0/instances/c1/state", [](const auto&, auto& res) {
+    FakeLxd::reply_error(res, 400, "Instance is busy running a \"stop\" operation");
+  });
+  fake.on("PATCH", "/1.0/instances/c1", [](const auto&, auto& res) {
+    FakeLxd::reply_error(res, 500, "A matching non-reusable operation has now succeeded");
+  });
+  fake.on("DELETE", "/1.0/instances/c1", [](const auto&, auto& res) {
+    FakeLxd::reply_error(res, 400, "Instance is running");
+  });
+  Client client(options_for(fake));
+  const Error start = error_of([&] { client.start_instance("c1"); });
+  CHECK(start.kind() == ErrorKind::Busy);
+  CHECK(start.transient());
+  CHECK_FALSE(start.unavailable());
+  const Error patch = error_of([&] { client.patch_instance("c1", nlohmann::json::object()); });
+  CHECK(patch.kind() == ErrorKind::Busy);
+  const Error del = error_of([&] { client.delete_instance("c1"); });
+  CHECK(del.kind() == ErrorKind::BadRequest);
+  CHECK_FALSE(del.transient());
 }
 
 TEST_CASE("lxd client: an exec on an instance that is not running is BadRequest", "[lxd]") {

@@ -57,3 +57,46 @@ TEST_CASE("migrations: migrating twice is a no-op", "[migrations]") {
   lxe::store::migrate(db, ":memory:");
   CHECK(schema_of(db) == once);
 }
+
+TEST_CASE("migrations: 0002 gives failures stored by schema version 1 their kind", "[migrations]") {
+  SQLite::Database db(":memory:", SQLite::OPEN_READWRITE);
+  const auto& first = lxe::store::embedded_migrations().at(0);
+  db.exec(std::string(first.sql));
+  db.exec("PRAGMA user_version = 1");
+  auto sandbox = [&](const std::string& id, const std::string& error) {
+    SQLite::Statement st(db,
+                         "INSERT INTO pod_sandboxes (id, name, namespace, uid, attempt, lxd_name, config_json, "
+                         "created_at, desired_state, last_error, updated_at) "
+                         "VALUES (?, ?, 'ns', 'uid', 0, ?, '{}', 1, 'ready', ?, 1)");
+    st.bind(1, id);
+    st.bind(2, id);
+    st.bind(3, "lxe-" + id);
+    st.bind(4, error);
+    st.exec();
+  };
+  sandbox("none", "");
+  sandbox("down", "create-profile: LXD unavailable: connection refused");
+  sandbox("busy", "start-instance: Instance is busy running a \"stop\" operation");
+  sandbox("no", "create-profile: Profile name is invalid");
+  SQLite::Statement container(db,
+                              "INSERT INTO containers (id, sandbox_id, name, attempt, lxd_name, image, config_json, "
+                              "created_at, desired_state, last_error, updated_at) "
+                              "VALUES ('c', 'none', 'c', 0, 'lxe-c', 'busybox', '{}', 1, 'created', "
+                              "'observe: LXD unavailable: timeout', 1)");
+  container.exec();
+
+  lxe::store::migrate(db, ":memory:");
+  auto kind_of = [&](const std::string& table, const std::string& id) {
+    SQLite::Statement st(db, "SELECT last_error_kind FROM " + table + " WHERE id = ?");
+    st.bind(1, id);
+    REQUIRE(st.executeStep());
+    return st.getColumn(0).getString();
+  };
+  CHECK(kind_of("pod_sandboxes", "none").empty());
+  CHECK(kind_of("pod_sandboxes", "down") == "unavailable");
+  CHECK(kind_of("pod_sandboxes", "busy") == "busy");
+  CHECK(kind_of("pod_sandboxes", "no") == "refused");
+  CHECK(kind_of("containers", "c") == "unavailable");
+  // The schema refuses kinds it does not know.
+  CHECK_THROWS(db.exec("UPDATE containers SET last_error_kind = 'weird' WHERE id = 'c'"));
+}

@@ -518,3 +518,71 @@ TEST_CASE("Registry: events logged with a change", "[registry]") {
   REQUIRE(later.size() == 1);
   CHECK(later[0].action == "start-instance");
 }
+
+TEST_CASE("Registry: the LXD-name and sandbox indexes follow every commit, and a reload", "[registry]") {
+  Fixture f;
+  f.seed();
+  const std::string web = "lxe-web-" + hex_id('a').substr(0, 12);
+  const std::string c1 = "lxe-c1-" + hex_id('1').substr(0, 12);
+  REQUIRE(f.registry.by_lxd_name(web));
+  CHECK(f.registry.by_lxd_name(web)->kind == ObjectKind::Sandbox);
+  CHECK(f.registry.by_lxd_name(web)->id == hex_id('a'));
+  REQUIRE(f.registry.by_lxd_name(c1));
+  CHECK(f.registry.by_lxd_name(c1)->kind == ObjectKind::Container);
+  CHECK(f.registry.by_lxd_name(c1)->id == hex_id('1'));
+  CHECK_FALSE(f.registry.by_lxd_name("lxe-nobody-000000000000"));
+
+  {  // An update keeps the entries; an erase drops them.
+    Registry::Change change(f.registry);
+    auto c = *change.container(hex_id('1'));
+    c.observed_generation = 1;
+    change.put(c);
+    change.erase_container(hex_id('2'));
+    change.commit();
+  }
+  CHECK(f.registry.by_lxd_name(c1));
+  CHECK_FALSE(f.registry.by_lxd_name("lxe-c2-" + hex_id('2').substr(0, 12)));
+  REQUIRE(f.registry.containers_of(hex_id('a')).size() == 1);
+  CHECK(f.registry.containers_of(hex_id('a'))[0].id == hex_id('1'));
+  {  // A change that is not committed leaves the indexes alone.
+    Registry::Change change(f.registry);
+    change.erase_container(hex_id('1'));
+  }
+  CHECK(f.registry.containers_of(hex_id('a')).size() == 1);
+
+  Registry reloaded(f.store);
+  CHECK(reloaded.by_lxd_name(c1)->id == hex_id('1'));
+  CHECK(reloaded.by_lxd_name(web)->id == hex_id('a'));
+  CHECK(reloaded.containers_of(hex_id('a')).size() == 1);
+
+  {
+    Registry::Change change(f.registry);
+    change.erase_container(hex_id('1'));
+    change.erase_sandbox(hex_id('a'));
+    change.commit();
+  }
+  CHECK_FALSE(f.registry.by_lxd_name(web));
+  CHECK_FALSE(f.registry.by_lxd_name(c1));
+  CHECK(f.registry.containers_of(hex_id('a')).empty());
+}
+
+TEST_CASE("Registry: ids_with_prefix looks at the matching IDs only, an exact match first", "[registry]") {
+  Fixture f;
+  const std::string a = "abc" + std::string(61, '1');
+  const std::string b = "abc" + std::string(61, '2');
+  const std::string d = "d" + std::string(63, '0');
+  {
+    Registry::Change change(f.registry);
+    change.put(sandbox(a, "one"));
+    change.put(sandbox(b, "two"));
+    change.put(sandbox(d, "three"));
+    change.commit();
+  }
+  CHECK(f.registry.ids_with_prefix(ObjectKind::Sandbox, "abc") == std::vector<std::string>{a, b});
+  CHECK(f.registry.ids_with_prefix(ObjectKind::Sandbox, "abc1") == std::vector<std::string>{a});
+  CHECK(f.registry.ids_with_prefix(ObjectKind::Sandbox, a) == std::vector<std::string>{a});
+  CHECK(f.registry.ids_with_prefix(ObjectKind::Sandbox, "d") == std::vector<std::string>{d});
+  CHECK(f.registry.ids_with_prefix(ObjectKind::Sandbox, "e").empty());
+  CHECK(f.registry.ids_with_prefix(ObjectKind::Sandbox, "ABC").empty());  // IDs are lower-case hex
+  CHECK(f.registry.ids_with_prefix(ObjectKind::Container, "abc").empty());
+}

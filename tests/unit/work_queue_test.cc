@@ -149,6 +149,27 @@ TEST_CASE("WorkQueue: a delayed key that comes due while processing comes back a
   CHECK(take_or_give_up(q) == sandbox("s"));
 }
 
+TEST_CASE("WorkQueue: try_take() gives what is ready now and never waits", "[work_queue]") {
+  WorkQueue q;
+  CHECK_FALSE(q.try_take());  // empty: at once
+  q.add(sandbox("a"));
+  q.add_after(container("later"), 1h);
+  const auto a = q.try_take();
+  REQUIRE(a);
+  CHECK(*a == sandbox("a"));
+  // While "a" is processed, adding it again brings it back only after done(), as with take().
+  q.add(sandbox("a"));
+  CHECK_FALSE(q.try_take());  // "later" is not due
+  CHECK(q.size() == 1);
+  q.done(*a);
+  CHECK(q.try_take() == sandbox("a"));
+  q.add_after(container("due"), 0ms);
+  CHECK(q.try_take() == container("due"));
+  q.shutdown();
+  q.add(sandbox("b"));
+  CHECK_FALSE(q.try_take());
+}
+
 TEST_CASE("WorkQueue: take() blocks until add() from another thread", "[work_queue]") {
   WorkQueue q;
   auto taker = std::async(std::launch::async, [&] { return q.take(); });

@@ -1,0 +1,306 @@
+// The container RPCs through lxe's RuntimeService, in this process, with a running reconciler over
+// the in-memory LXD: each call's success, what ContainerStatus and ListContainers then show, and
+// the gRPC code each of LXD's failures becomes. Behaviour only: requests in, statuses and LXD's
+// state out.
+#include <catch2/catch.hpp>
+
+#include <string>
+#include <vector>
+
+#include "support/memory_fixture.h"
+
+namespace v1 = runtime::v1;
+using lxe::lxd::ErrorKind;
+using lxe::store::Registry;
+using lxe::test::MemoryLxd;
+using lxe::test::MemoryRuntime;
+using Op = MemoryLxd::Op;
+
+namespace {
+
+constexpr int kPersistent = 1000;  // a failure that lasts until the test clears it
+
+v1::ContainerStatus container_status(MemoryRuntime& rt, const std::string& id, grpc::Status* status = nullptr) {
+  v1::ContainerStatusRequest request;
+  request.set_container_id(id);
+  v1::ContainerStatusResponse response;
+  const auto s = rt.runtime.ContainerStatus(nullptr, &request, &response);
+  if (status) *status = s;
+  return response.status();
+}
+
+std::vector<std::pair<std::string, v1::ContainerState>> listed_containers(MemoryRuntime& rt) {
+  v1::ListContainersRequest request;
+  v1::ListContainersResponse response;
+  REQUIRE(rt.runtime.ListContainers(nullptr, &request, &response).ok());
+  std::vector<std::pair<std::string, v1::ContainerState>> out;
+  for (const auto& c : response.containers()) out.emplace_back(c.id(), c.state());
+  return out;
+}
+
+// The reconciler retried on its own once LXD answered and caught up with the container.
+bool caught_up(MemoryRuntime& rt, const std::string& id) {
+  return rt.wait_until([&](const Registry::View& view) {
+    const auto* c = view.container(id);
+    return !c || (c->observed_generation == c->generation && c->last_error.empty());
+  });
+}
+
+grpc::Status update_memory(MemoryRuntime& rt, const std::string& id, int64_t bytes) {
+  v1::UpdateContainerResourcesRequest request;
+  request.set_container_id(id);
+  request.mutable_linux()->set_memory_limit_in_bytes(bytes);
+  v1::UpdateContainerResourcesResponse response;
+  return rt.runtime.UpdateContainerResources(nullptr, &request, &response);
+}
+
+}  // namespace
+
+TEST_CASE("CreateContainer: the stopped instance; CREATED in status and list", "[cri][container]") {
+  MemoryRuntime rt;
+  const auto pod = rt.run_pod();
+  REQUIRE(pod.status.ok());
+  const auto created = rt.create_container(pod.id);
+  REQUIRE(created.status.ok());
+  const auto instance = rt.lxd.instance(rt.container(created.id).lxd_name);
+  REQUIRE(instance);
+  CHECK_FALSE(instance->running());
+  CHECK(instance->config.at("volatile.base_image") == rt.image_fingerprint);
+  const auto status = container_status(rt, created.id);
+  CHECK(status.state() == v1::CONTAINER_CREATED);
+  CHECK(status.image().image() == MemoryRuntime::kImage);
+  CHECK(listed_containers(rt) == std::vector<std::pair<std::string, v1::ContainerState>>{{created.id, v1::CONTAINER_CREATED}});
+}
+
+TEST_CASE("CreateContainer: refusals before anything is made", "[cri][container]") {
+  MemoryRuntime rt;
+  const auto pod = rt.run_pod();
+  REQUIRE(pod.status.ok());
+  SECTION("an image LXD does not have: NOT_FOUND") {
+    v1::CreateContainerRequest request;
+    request.set_pod_sandbox_id(pod.id);
+    *request.mutable_config() = rt.container_config("app");
+    request.mutable_config()->mutable_image()->set_image("nginx");
+    v1::CreateContainerResponse response;
+    const auto status = rt.runtime.CreateContainer(nullptr, &request, &response);
+    CHECK(status.error_code() == grpc::StatusCode::NOT_FOUND);
+    CHECK_THAT(status.error_message(), Catch::Contains("nginx"));
+  }
+  SECTION("a pod that is not ready: FAILED_PRECONDITION") {
+    REQUIRE(rt.stop_pod(pod.id).ok());
+    CHECK(rt.create_container(pod.id).status.error_code() == grpc::StatusCode::FAILED_PRECONDITION);
+  }
+  SECTION("LXD cannot be asked for the image: UNAVAILABLE") {
+    rt.lxd.fail_next(Op::GetImageAlias, {.kind = ErrorKind::Transport, .times = kPersistent});
+    CHECK(rt.create_container(pod.id).status.error_code() == grpc::StatusCode::UNAVAILABLE);
+  }
+  CHECK(rt.registry.containers().empty());
+  CHECK(rt.lxd.count(Op::CreateInstance, "") == 1);  // the pod's holder, nothing else
+}
+
+TEST_CASE("CreateContainer: LXD refusing is UNKNOWN with its reason, and the record is taken down",
+          "[cri][container]") {
+  MemoryRuntime rt;
+  const auto pod = rt.run_pod();
+  REQUIRE(pod.status.ok());
+  rt.lxd.fail_next(Op::CreateInstance, {.kind = ErrorKind::BadRequest, .message = "Invalid devices", .times = kPersistent});
+  const auto created = rt.create_container(pod.id);
+  CHECK(created.status.error_code() == grpc::StatusCode::UNKNOWN);
+  CHECK_THAT(created.status.error_message(), Catch::Contains("Invalid devices"));
+  rt.lxd.clear_faults();
+  CHECK(rt.wait_until([&](const Registry::View& view) { return view.containers_of(pod.id).empty(); }));
+  CHECK(listed_containers(rt).empty());
+  CHECK(rt.lxd.instance_names().size() == 1);  // the holder
+}
+
+TEST_CASE("StartContainer: the instance runs in the pod's namespaces; RUNNING; a second start is refused",
+          "[cri][container]") {
+  MemoryRuntime rt;
+  const auto [pod, id] = rt.running_pod();
+  const auto instance = rt.lxd.instance(rt.container(id).lxd_name);
+  CHECK(instance->running());
+  CHECK_THAT(instance->config.at("raw.lxc"),
+             Catch::Contains("lxc.namespace.share.net = " + std::to_string(rt.sandbox(pod).infra_pid)));
+  const auto status = container_status(rt, id);
+  CHECK(status.state() == v1::CONTAINER_RUNNING);
+  CHECK(status.started_at() > 0);
+  CHECK(rt.start_container(id).error_code() == grpc::StatusCode::FAILED_PRECONDITION);
+  CHECK(rt.lxd.count(Op::StartInstance, rt.container(id).lxd_name) == 1);
+}
+
+TEST_CASE("StartContainer: LXD's failures become gRPC codes; the container ends EXITED with StartError",
+          "[cri][container]") {
+  MemoryRuntime rt;
+  const auto pod = rt.run_pod();
+  REQUIRE(pod.status.ok());
+  const auto created = rt.create_container(pod.id);
+  REQUIRE(created.status.ok());
+  grpc::StatusCode expected = grpc::StatusCode::OK;
+  SECTION("LXD down altogether: UNAVAILABLE") {
+    rt.lxd.set_reachable(false);
+    expected = grpc::StatusCode::UNAVAILABLE;
+  }
+  SECTION("LXD refuses: UNKNOWN") {
+    rt.lxd.fail_next(Op::StartInstance,
+                     {.kind = ErrorKind::OperationFailed, .message = "Failed to run: lxc-start", .times = kPersistent});
+    expected = grpc::StatusCode::UNKNOWN;
+  }
+  const auto status = rt.start_container(created.id);
+  CHECK(status.error_code() == expected);
+  rt.lxd.set_reachable(true);
+  const auto after = container_status(rt, created.id);
+  CHECK(after.state() == v1::CONTAINER_EXITED);
+  CHECK(after.reason() == "StartError");
+  CHECK(after.exit_code() == 128);
+  rt.lxd.clear_faults();
+  CHECK(caught_up(rt, created.id));
+  CHECK_FALSE(rt.lxd.instance(rt.container(created.id).lxd_name)->running());  // never started later
+}
+
+TEST_CASE("StopContainer: graceful for the timeout given; EXITED with lxe-init's exit code; idempotent",
+          "[cri][container]") {
+  MemoryRuntime rt;
+  const auto [pod, id] = rt.running_pod();
+  const std::string instance = rt.container(id).lxd_name;
+  // lxe-init records the command's end when the stop signal ends it, before LXD stops the instance.
+  rt.lxd.set_hook([&](const MemoryLxd::Call& call) {
+    if (call.op == Op::StopInstance && call.target == instance) rt.write_exit(id, 143);
+  });
+  REQUIRE(rt.stop_container(id, 10).ok());
+  CHECK_FALSE(rt.lxd.instance(instance)->running());
+  const auto stops = rt.lxd.calls(Op::StopInstance);
+  REQUIRE(stops.size() == 1);
+  CHECK(stops[0].body["mode"] == "graceful");
+  CHECK(stops[0].body["timeout"] == 10);
+  const auto status = container_status(rt, id);
+  CHECK(status.state() == v1::CONTAINER_EXITED);
+  CHECK(status.exit_code() == 143);
+  CHECK(status.finished_at() > 0);
+  CHECK(rt.stop_container(id, 10).ok());
+  CHECK(rt.lxd.calls(Op::StopInstance).size() == 1);
+  CHECK(rt.stop_container(std::string(64, 'f')).ok());  // unknown: nothing to stop
+}
+
+TEST_CASE("StopContainer: LXD's failures become gRPC codes; once LXD answers the stop completes",
+          "[cri][container]") {
+  MemoryRuntime rt;
+  const auto [pod, id] = rt.running_pod();
+  SECTION("LXD down altogether: UNAVAILABLE") {
+    rt.lxd.set_reachable(false);
+    CHECK(rt.stop_container(id).error_code() == grpc::StatusCode::UNAVAILABLE);
+    rt.lxd.set_reachable(true);
+  }
+  SECTION("LXD refuses: UNKNOWN") {
+    rt.lxd.fail_next(Op::StopInstance, {.kind = ErrorKind::BadRequest, .message = "no", .times = kPersistent});
+    CHECK(rt.stop_container(id).error_code() == grpc::StatusCode::UNKNOWN);
+  }
+  CHECK(container_status(rt, id).state() == v1::CONTAINER_RUNNING);  // LXD still runs it
+  rt.lxd.clear_faults();
+  CHECK(caught_up(rt, id));
+  CHECK(container_status(rt, id).state() == v1::CONTAINER_EXITED);
+  CHECK(rt.stop_container(id).ok());
+}
+
+TEST_CASE("RemoveContainer: a running container is killed and removed; gone from the list; idempotent",
+          "[cri][container]") {
+  MemoryRuntime rt;
+  const auto [pod, id] = rt.running_pod();
+  const std::string instance = rt.container(id).lxd_name;
+  REQUIRE(rt.remove_container(id).ok());
+  CHECK_FALSE(rt.lxd.instance(instance));
+  CHECK(listed_containers(rt).empty());
+  grpc::Status status;
+  container_status(rt, id, &status);
+  CHECK(status.error_code() == grpc::StatusCode::NOT_FOUND);
+  CHECK(rt.remove_container(id).ok());
+}
+
+TEST_CASE("RemoveContainer: LXD busy for a moment is waited out; a lasting refusal is UNKNOWN",
+          "[cri][container]") {
+  MemoryRuntime rt;
+  const auto [pod, id] = rt.running_pod();
+  SECTION("busy twice, then removed") {
+    rt.lxd.busy_next(Op::DeleteInstance, 2);
+    CHECK(rt.remove_container(id).ok());
+    CHECK(rt.lxd.count(Op::DeleteInstance) == 3);
+  }
+  SECTION("refused: UNKNOWN, and the record stays while LXD has the instance") {
+    rt.lxd.fail_next(Op::DeleteInstance, {.kind = ErrorKind::Server, .message = "disk on fire", .times = kPersistent});
+    const auto status = rt.remove_container(id);
+    CHECK(status.error_code() == grpc::StatusCode::UNKNOWN);
+    CHECK_THAT(status.error_message(), Catch::Contains("disk on fire"));
+    CHECK(rt.registry.container(id));
+    rt.lxd.clear_faults();
+    CHECK(rt.remove_container(id).ok());
+  }
+  CHECK_FALSE(rt.registry.container(id));
+}
+
+TEST_CASE("UpdateContainerResources: applied live, the container keeps running; LXD's failures become codes",
+          "[cri][container]") {
+  MemoryRuntime rt;
+  const auto [pod, id] = rt.running_pod();
+  const std::string instance = rt.container(id).lxd_name;
+  const int64_t pid = rt.lxd.get_instance_state(instance).pid;
+  REQUIRE(update_memory(rt, id, 256 << 20).ok());
+  CHECK(rt.lxd.instance(instance)->config.at("limits.memory") == std::to_string(256 << 20));
+  CHECK(rt.lxd.get_instance_state(instance).pid == pid);
+  CHECK(container_status(rt, id).resources().linux().memory_limit_in_bytes() == 256 << 20);
+
+  rt.lxd.fail_next(Op::PatchInstance, {.kind = ErrorKind::BadRequest, .message = "Invalid value", .times = kPersistent});
+  CHECK(update_memory(rt, id, 512 << 20).error_code() == grpc::StatusCode::UNKNOWN);
+  // The new limit stays wanted: applied once LXD answers.
+  rt.lxd.clear_faults();
+  CHECK(caught_up(rt, id));
+  CHECK(rt.lxd.instance(instance)->config.at("limits.memory") == std::to_string(512 << 20));
+}
+
+TEST_CASE("ContainerStatus: a command that ends shows as EXITED with its exit code", "[cri][container]") {
+  MemoryRuntime rt;
+  const auto [pod, id] = rt.running_pod();
+  rt.write_exit(id, 0);
+  rt.lxd.stop_outside(rt.container(id).lxd_name);  // LXD's event reaches the reconciler
+  CHECK(rt.wait_until([&](const Registry::View& view) {
+    return view.container(id)->observed_state == lxe::store::ContainerObserved::Exited;
+  }));
+  const auto status = container_status(rt, id);
+  CHECK(status.state() == v1::CONTAINER_EXITED);
+  CHECK(status.exit_code() == 0);
+  CHECK(status.reason() == "Completed");
+  CHECK(listed_containers(rt) == std::vector<std::pair<std::string, v1::ContainerState>>{{id, v1::CONTAINER_EXITED}});
+}
+
+// Known bug, kept visible: see the same test in cri_sandbox_memory_test.cc. An unanswered LXD call
+// is recorded as "<action>: LXD unavailable: ...", which the facade does not recognise, so it
+// answers UNKNOWN unless the health check fails too. Drop [!shouldfail] once it passes.
+TEST_CASE("Container RPCs: one LXD call unanswered while the health check answers is UNAVAILABLE",
+          "[cri][container][!shouldfail]") {
+  MemoryRuntime rt;
+  const auto pod = rt.run_pod();
+  REQUIRE(pod.status.ok());
+  SECTION("CreateContainer") {
+    rt.lxd.fail_next(Op::CreateInstance, {.kind = ErrorKind::Transport, .times = kPersistent});
+    CHECK(rt.create_container(pod.id).status.error_code() == grpc::StatusCode::UNAVAILABLE);
+  }
+  SECTION("StartContainer") {
+    const auto created = rt.create_container(pod.id);
+    REQUIRE(created.status.ok());
+    rt.lxd.fail_next(Op::StartInstance, {.kind = ErrorKind::Timeout, .times = kPersistent});
+    CHECK(rt.start_container(created.id).error_code() == grpc::StatusCode::UNAVAILABLE);
+  }
+  SECTION("StopContainer") {
+    const auto [p, id] = rt.running_pod("other");
+    rt.lxd.fail_next(Op::StopInstance, {.kind = ErrorKind::Transport, .times = kPersistent});
+    CHECK(rt.stop_container(id).error_code() == grpc::StatusCode::UNAVAILABLE);
+  }
+  SECTION("RemoveContainer") {
+    const auto [p, id] = rt.running_pod("other");
+    rt.lxd.fail_next(Op::StopInstance, {.kind = ErrorKind::Transport, .times = kPersistent});
+    CHECK(rt.remove_container(id).error_code() == grpc::StatusCode::UNAVAILABLE);
+  }
+  SECTION("UpdateContainerResources") {
+    const auto [p, id] = rt.running_pod("other");
+    rt.lxd.fail_next(Op::PatchInstance, {.kind = ErrorKind::Transport, .times = kPersistent});
+    CHECK(update_memory(rt, id, 512 << 20).error_code() == grpc::StatusCode::UNAVAILABLE);
+  }
+}

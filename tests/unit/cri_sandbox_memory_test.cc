@@ -1,0 +1,203 @@
+// The pod sandbox RPCs through lxe's RuntimeService, in this process, with a running reconciler over
+// the in-memory LXD: each call's success, what the status and list calls then show, and the gRPC
+// code each of LXD's failures becomes. Behaviour only: requests in, statuses and LXD's state out.
+#include <catch2/catch.hpp>
+
+#include <algorithm>
+#include <string>
+#include <vector>
+
+#include "reconcile/naming.h"
+#include "support/memory_fixture.h"
+
+namespace v1 = runtime::v1;
+using lxe::lxd::ErrorKind;
+using lxe::test::MemoryLxd;
+using lxe::test::MemoryRuntime;
+using Op = MemoryLxd::Op;
+
+namespace {
+
+constexpr int kPersistent = 1000;  // a failure that lasts until the test clears it
+
+v1::PodSandboxStatusResponse pod_status(MemoryRuntime& rt, const std::string& id, grpc::Status* status = nullptr) {
+  v1::PodSandboxStatusRequest request;
+  request.set_pod_sandbox_id(id);
+  v1::PodSandboxStatusResponse response;
+  const auto s = rt.runtime.PodSandboxStatus(nullptr, &request, &response);
+  if (status) *status = s;
+  return response;
+}
+
+std::vector<std::string> listed_pods(MemoryRuntime& rt) {
+  v1::ListPodSandboxRequest request;
+  v1::ListPodSandboxResponse response;
+  REQUIRE(rt.runtime.ListPodSandbox(nullptr, &request, &response).ok());
+  std::vector<std::string> ids;
+  for (const auto& item : response.items()) ids.push_back(item.id());
+  return ids;
+}
+
+// The failed RunPodSandbox took down what it made: the record and the LXD objects are gone.
+bool cleaned_up(MemoryRuntime& rt) {
+  std::vector<std::string> ids;
+  for (const auto& s : rt.registry.sandboxes()) ids.push_back(s.id);
+  const bool erased = rt.wait_until([&](const lxe::store::Registry::View& view) {
+    return std::none_of(ids.begin(), ids.end(), [&](const std::string& id) { return view.sandbox(id) != nullptr; });
+  });
+  return erased && rt.lxd.instance_names().empty() && rt.lxd.profile_names() == std::vector<std::string>{"default"};
+}
+
+}  // namespace
+
+TEST_CASE("RunPodSandbox: the pod's profile and running holder; READY in status and list", "[cri][sandbox]") {
+  MemoryRuntime rt;
+  const auto pod = rt.run_pod("web");
+  REQUIRE(pod.status.ok());
+  const auto record = rt.sandbox(pod.id);
+  CHECK(rt.lxd.profile(record.lxd_name));
+  REQUIRE(rt.lxd.instance(record.lxd_name));
+  CHECK(rt.lxd.instance(record.lxd_name)->running());
+
+  const auto status = pod_status(rt, pod.id);
+  CHECK(status.status().state() == v1::SANDBOX_READY);
+  CHECK(status.status().metadata().name() == "web");
+  CHECK(listed_pods(rt) == std::vector<std::string>{pod.id});
+
+  // The same pod again is refused; nothing new is made in LXD.
+  const auto again = rt.run_pod("web");
+  CHECK(again.status.error_code() == grpc::StatusCode::ALREADY_EXISTS);
+  CHECK(rt.lxd.instance_names().size() == 1);
+}
+
+TEST_CASE("RunPodSandbox: LXD's failures become gRPC codes, and the half-made pod is taken down", "[cri][sandbox]") {
+  MemoryRuntime rt;
+  SECTION("LXD refuses: UNKNOWN with LXD's reason") {
+    rt.lxd.fail_next(Op::CreateInstance,
+                     {.kind = ErrorKind::BadRequest, .message = "Invalid devices", .times = kPersistent});
+    const auto pod = rt.run_pod();
+    CHECK(pod.status.error_code() == grpc::StatusCode::UNKNOWN);
+    CHECK_THAT(pod.status.error_message(), Catch::Contains("Invalid devices"));
+  }
+  SECTION("LXD is down altogether: UNAVAILABLE, and the pod goes once LXD is back") {
+    rt.lxd.set_reachable(false);
+    const auto pod = rt.run_pod();
+    CHECK(pod.status.error_code() == grpc::StatusCode::UNAVAILABLE);
+    CHECK_THAT(pod.status.error_message(), Catch::Contains("LXD is unavailable"));
+    rt.lxd.set_reachable(true);
+  }
+  rt.lxd.clear_faults();
+  CHECK(cleaned_up(rt));
+  CHECK(listed_pods(rt).empty());
+}
+
+TEST_CASE("StopPodSandbox: the holder and the pod's containers stop; NOTREADY; idempotent", "[cri][sandbox]") {
+  MemoryRuntime rt;
+  const auto [pod, container] = rt.running_pod();
+  const auto holder = rt.sandbox(pod).lxd_name;
+  const auto instance = rt.container(container).lxd_name;
+  REQUIRE(rt.stop_pod(pod).ok());
+  CHECK(pod_status(rt, pod).status().state() == v1::SANDBOX_NOTREADY);
+  CHECK_FALSE(rt.lxd.instance(holder)->running());
+  CHECK_FALSE(rt.lxd.instance(instance)->running());
+  CHECK(rt.container(container).observed_state == lxe::store::ContainerObserved::Exited);
+  // CRI asks a forced stop of the containers.
+  for (const auto& call : rt.lxd.calls(Op::StopInstance)) CHECK(call.body["mode"] == "force");
+  CHECK(rt.stop_pod(pod).ok());
+  CHECK(rt.stop_pod(std::string(64, 'f')).ok());  // unknown: already stopped
+}
+
+TEST_CASE("StopPodSandbox: LXD refusing is UNKNOWN; a retry once LXD answers stops the pod",
+          "[cri][sandbox]") {
+  MemoryRuntime rt;
+  const auto pod = rt.run_pod();
+  REQUIRE(pod.status.ok());
+  rt.lxd.fail_next(Op::StopInstance, {.kind = ErrorKind::BadRequest, .message = "no", .times = kPersistent});
+  CHECK(rt.stop_pod(pod.id).error_code() == grpc::StatusCode::UNKNOWN);
+  // The reconciler retries on its own once LXD answers; then the pod is stopped.
+  rt.lxd.clear_faults();
+  CHECK(rt.wait_until([&](const lxe::store::Registry::View& view) {
+    const auto* s = view.sandbox(pod.id);
+    return s->observed_generation == s->generation && s->last_error.empty();
+  }));
+  CHECK(rt.stop_pod(pod.id).ok());
+  CHECK(pod_status(rt, pod.id).status().state() == v1::SANDBOX_NOTREADY);
+}
+
+TEST_CASE("RemovePodSandbox: everything of the pod goes, from LXD, the host and the lists; idempotent",
+          "[cri][sandbox]") {
+  MemoryRuntime rt;
+  const auto [pod, container] = rt.running_pod();
+  REQUIRE(rt.remove_pod(pod).ok());
+  CHECK(rt.lxd.instance_names().empty());
+  CHECK(rt.lxd.profile_names() == std::vector<std::string>{"default"});
+  CHECK_FALSE(rt.registry.sandbox(pod));
+  CHECK_FALSE(rt.registry.container(container));
+  CHECK(listed_pods(rt).empty());
+  grpc::Status status;
+  pod_status(rt, pod, &status);
+  CHECK(status.error_code() == grpc::StatusCode::NOT_FOUND);
+  CHECK(rt.remove_pod(pod).ok());
+}
+
+TEST_CASE("RemovePodSandbox: LXD busy for a moment is waited out; a lasting refusal is UNKNOWN", "[cri][sandbox]") {
+  MemoryRuntime rt;
+  const auto [pod, container] = rt.running_pod();
+  SECTION("busy twice, then done") {
+    rt.lxd.busy_next(Op::DeleteInstance, 2);
+    CHECK(rt.remove_pod(pod).ok());
+    CHECK(rt.lxd.instance_names().empty());
+  }
+  SECTION("refused until cleared") {
+    rt.lxd.fail_next(Op::DeleteInstance, {.kind = ErrorKind::Server, .message = "disk on fire", .times = kPersistent});
+    const auto status = rt.remove_pod(pod);
+    CHECK(status.error_code() == grpc::StatusCode::UNKNOWN);
+    CHECK_THAT(status.error_message(), Catch::Contains("disk on fire"));
+    // Still there and still listed: nothing is forgotten while LXD has it.
+    CHECK(rt.registry.sandbox(pod));
+    rt.lxd.clear_faults();
+    CHECK(rt.remove_pod(pod).ok());
+  }
+  CHECK_FALSE(rt.registry.sandbox(pod));
+}
+
+// Known bug, kept visible: the executor records an unanswered call as "<action>: LXD unavailable:
+// ...", and the facade looks for that prefix at the start of last_error only, so such a failure is
+// UNKNOWN unless the health check fails too (LXD down altogether, as in the RunPodSandbox test
+// above). The stored error kind being added next to last_error fixes it; then this test starts to
+// pass and Catch reports it: drop [!shouldfail].
+TEST_CASE("Pod sandbox RPCs: one LXD call unanswered while the health check answers is UNAVAILABLE",
+          "[cri][sandbox][!shouldfail]") {
+  MemoryRuntime rt;
+  SECTION("RunPodSandbox, LXD does not answer") {
+    rt.lxd.fail_next(Op::CreateInstance, {.kind = ErrorKind::Transport, .times = kPersistent});
+    CHECK(rt.run_pod().status.error_code() == grpc::StatusCode::UNAVAILABLE);
+  }
+  SECTION("RunPodSandbox, LXD too slow") {
+    rt.lxd.fail_next(Op::StartInstance, {.kind = ErrorKind::Timeout, .times = kPersistent});
+    CHECK(rt.run_pod().status.error_code() == grpc::StatusCode::UNAVAILABLE);
+  }
+  SECTION("StopPodSandbox") {
+    const auto pod = rt.run_pod();
+    REQUIRE(pod.status.ok());
+    rt.lxd.fail_next(Op::StopInstance, {.kind = ErrorKind::Transport, .times = kPersistent});
+    CHECK(rt.stop_pod(pod.id).error_code() == grpc::StatusCode::UNAVAILABLE);
+  }
+  SECTION("RemovePodSandbox") {
+    const auto pod = rt.run_pod();
+    REQUIRE(pod.status.ok());
+    rt.lxd.fail_next(Op::DeleteInstance, {.kind = ErrorKind::Timeout, .times = kPersistent});
+    CHECK(rt.remove_pod(pod.id).error_code() == grpc::StatusCode::UNAVAILABLE);
+  }
+}
+
+TEST_CASE("PodSandboxStatus: the pod's holder stopped outside lxe shows as NOTREADY", "[cri][sandbox]") {
+  MemoryRuntime rt;
+  const auto pod = rt.run_pod();
+  REQUIRE(pod.status.ok());
+  rt.lxd.stop_outside(rt.sandbox(pod.id).lxd_name);  // LXD's event reaches the reconciler
+  CHECK(rt.wait_until([&](const lxe::store::Registry::View& view) {
+    return view.sandbox(pod.id)->observed_state == lxe::store::SandboxObserved::NotReady;
+  }));
+  CHECK(pod_status(rt, pod.id).status().state() == v1::SANDBOX_NOTREADY);
+}
