@@ -17,27 +17,41 @@ RawLxd::RawLxd(const lxd::Client& lxd, std::string prefix, const std::string& ro
 }
 
 RawPod RawLxd::pod(const cri::PodSandboxConfig& config) const {
+  // As RuntimeService::RunPodSandbox fills the record (the bench asks for the default handler).
   RawPod p{{}, config};
   auto& s = p.record;
+  const auto& m = config.metadata();
   s.id = reconcile::new_id();
-  s.name = config.metadata().name();
-  s.namespace_ = config.metadata().namespace_();
-  s.uid = config.metadata().uid();
-  s.lxd_name = reconcile::sandbox_lxd_name(prefix_, s.name, s.id);
+  s.lxd_name = reconcile::sandbox_lxd_name(prefix_, m.name(), s.id);
+  s.name = m.name();
+  s.namespace_ = m.namespace_();
+  s.uid = m.uid();
+  s.attempt = m.attempt();
+  s.labels = {config.labels().begin(), config.labels().end()};
+  s.annotations = {config.annotations().begin(), config.annotations().end()};
   s.config_json = reconcile::to_json(config);
+  s.desired_state = store::SandboxState::Ready;
   return p;
 }
 
 RawContainer RawLxd::container(const RawPod& pod, const cri::ContainerConfig& config) const {
+  // As RuntimeService::CreateContainer fills the record.
   RawContainer c{{}, config};
   auto& k = c.record;
   k.id = reconcile::new_id();
   k.sandbox_id = pod.record.id;
   k.name = config.metadata().name();
+  k.attempt = config.metadata().attempt();
   k.lxd_name = reconcile::container_lxd_name(prefix_, pod.record.name, k.name, k.id);
   k.image = config.image().image();
+  k.labels = {config.labels().begin(), config.labels().end()};
+  k.annotations = {config.annotations().begin(), config.annotations().end()};
   k.config_json = reconcile::to_json(config);
-  k.log_path = pod.config.log_directory() + "/" + config.log_path();
+  if (config.has_linux() && config.linux().has_resources())
+    k.resources_json = reconcile::to_json(config.linux().resources());
+  if (!config.log_path().empty())
+    k.log_path = (fs::path(pod.config.log_directory()) / config.log_path()).lexically_normal().string();
+  k.desired_state = store::ContainerState::Created;
   return c;
 }
 
@@ -65,7 +79,13 @@ const std::map<std::string, std::string>& RawLxd::steps() {
   return steps;
 }
 
+// The executor's CreateProfile, CreateInfra (its pause image is there: lxe imported it), StartInfra
+// and RecordInfraPid.
 void RawLxd::run_pod(RawPod& pod) const {
+  if (const std::string dns = reconcile::resolv_conf(pod.config); !dns.empty()) {
+    reconcile::make_dirs(files_.sandbox_dir(pod.record.id));
+    reconcile::write_file_atomic(files_.sandbox_dir(pod.record.id) + "/resolv.conf", dns, 0644);
+  }
   lxd_.create_profile(profile_spec(pod));
   lxd_.get_image_alias(mapping_.pause_image_alias);
   lxd_.create_instance(holder_spec(pod));
@@ -73,23 +93,32 @@ void RawLxd::run_pod(RawPod& pod) const {
   pod.record.infra_pid = lxd_.get_instance_state(pod.record.lxd_name).pid;
 }
 
+// The facade's image lookup, then the executor's CreateInstance.
 void RawLxd::create(RawContainer& container, const RawPod& pod) const {
   auto& k = container.record;
   k.image_ref = lxd_.get_image_alias(k.image).target;
   const std::string dir = files_.container_dir(k.id);
   reconcile::make_dirs(dir);
-  reconcile::write_file_atomic(dir + "/spec.json",
-                               reconcile::init_spec(k, container.config, pod.record, pod.config).dump(2), 0644);
-  reconcile::make_dirs(fs::path(k.log_path).parent_path().string());
-  reconcile::write_file_atomic(k.log_path, "", 0640);
+  files_.clear_run_records(k.id);
+  if (!reconcile::runs_image_init(container.config))
+    reconcile::write_file_atomic(dir + "/spec.json",
+                                 reconcile::init_spec(k, container.config, pod.record, pod.config).dump(2), 0644);
+  if (!k.log_path.empty()) {
+    reconcile::make_dirs(fs::path(k.log_path).parent_path().string());
+    if (!fs::exists(k.log_path)) reconcile::write_file_atomic(k.log_path, "", 0640);
+  }
   lxd_.create_instance(container_spec(container, pod));
   const auto [uid, gid] = reconcile::root_host_ids(lxd_.get_instance(k.lxd_name));
   reconcile::change_owner(dir, uid, gid);
-  reconcile::change_owner(k.log_path, uid, gid);
+  if (!k.log_path.empty()) reconcile::change_owner(k.log_path, uid, gid);
 }
 
-void RawLxd::start(const RawContainer& container) const { lxd_.start_instance(container.record.lxd_name); }
+void RawLxd::start(const RawContainer& container) const {
+  files_.clear_run_records(container.record.id);
+  lxd_.start_instance(container.record.lxd_name);
+}
 
+// StopContainer with timeout 0, as the bench asks: a forced stop.
 void RawLxd::stop(const RawContainer& container) const {
   lxd_.stop_instance(container.record.lxd_name, lxd::StopMode::Force);
 }

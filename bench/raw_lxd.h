@@ -1,6 +1,11 @@
 // The raw-LXD side of the lifecycle section: for each CRI call of a pod lifecycle, the LXD work lxe
-// does for it, done directly with the same LXD client, without the store, the queue or gRPC. The
-// LXD objects come from lxe's own mapping code (reconcile/lxd_specs.h).
+// does for it, done directly with the same LXD client, without the store, the queue or gRPC.
+//
+// It cannot drift from what lxe does: the records are filled from the CRI requests as lxe's facade
+// fills them (src/cri/sandbox_run.cc, container_create.cc), every LXD object comes from lxe's own
+// mapping code (reconcile/lxd_specs.h: sandbox_profile, infra_instance, container_instance,
+// init_spec), and the steps are those of lxe's executor (reconcile/executor.cc) for a new object.
+// tests/integration/bench_raw_lxd_test.cc compares the objects with the ones lxe makes.
 #pragma once
 
 #include <map>
@@ -33,7 +38,8 @@ class RawLxd {
   RawLxd(const lxd::Client& lxd, std::string prefix, const std::string& root, const std::string& init_binary,
          lxd::Config marks);
 
-  // Records for these configs (a new ID each). A container's image_ref is set by create().
+  // The records lxe's facade stores for RunPodSandbox and CreateContainer with these configs (a
+  // new ID each). A container's image_ref is set by create(), from LXD, as the facade does.
   RawPod pod(const cri::PodSandboxConfig& config) const;
   RawContainer container(const RawPod& pod, const cri::ContainerConfig& config) const;
 
@@ -42,7 +48,7 @@ class RawLxd {
   lxd::InstanceSpec holder_spec(const RawPod& pod) const;
   lxd::InstanceSpec container_spec(const RawContainer& container, const RawPod& pod) const;
 
-  // One method per CRI call (steps() says what each does).
+  // One method per CRI call: the executor's steps for it (steps() says them in words).
   void run_pod(RawPod& pod) const;
   void create(RawContainer& container, const RawPod& pod) const;
   void start(const RawContainer& container) const;
