@@ -38,8 +38,14 @@ class Help : public cli::HelpFormatter {
   std::string make_help(const CLI::App* app, std::string, CLI::AppFormatMode) const override {
     const CLI::App* root = app;
     while (root->get_parent() != nullptr) root = root->get_parent();
-    const std::string globals = "Global flags:\n" + option_lines(visible_flags(*root));
+    auto globals_of = [&](bool with_version) {
+      std::vector<const CLI::Option*> flags;
+      for (const auto* opt : visible_flags(*root))
+        if (with_version || opt->get_name() != "--version") flags.push_back(opt);
+      return "Global flags:\n" + option_lines(flags);
+    };
     if (app == root) {
+      const std::string globals = globals_of(true);
       std::vector<std::pair<std::string, std::string>> commands;
       for (const auto& c : command_infos())
         commands.emplace_back(std::string(c.name) + (*c.args ? " " : "") + c.args,
@@ -49,6 +55,7 @@ class Help : public cli::HelpFormatter {
     }
     const CommandInfo& c = *command_info(app->get_name());
     const auto flags = visible_flags(*app);
+    const std::string globals = globals_of(false);  // --version is no flag of a command
     return "Usage: lxe-ctl " + std::string(c.name) + (c.command == C::Help ? "" : " [flags]") + (*c.args ? " " : "") +
            c.args + (*c.alias ? "   (alias: " + std::string(c.alias) + ")" : "") + "\n\n" + app->get_description() +
            "\n\n" + (flags.empty() ? "" : "Flags:\n" + option_lines(flags) + "\n") + globals;

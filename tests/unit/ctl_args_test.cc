@@ -265,7 +265,9 @@ TEST_CASE("ctl args: each command's help lists every flag it takes, and the glob
     }
     for (const char* global : {"--db PATH", "--lxd-socket PATH", "--color WHEN", "--no-color", "-h, --help"})
       CHECK_THAT(help, Catch::Contains(std::string("\n  ") + global + "  "));
+    CHECK(help.find("--version") == std::string::npos);  // refused after a command
   }
+  CHECK_THAT(help_text(""), Catch::Contains("\n  --version  "));
   CHECK_THAT(help_text("show"), Catch::StartsWith("Usage: lxe-ctl show [flags] ID   (alias: inspect)"));
   CHECK_THAT(help_text("events"), Catch::StartsWith("Usage: lxe-ctl events [flags] [ID]"));
   CHECK(help_text("help") == help_text(""));
