@@ -1,6 +1,13 @@
 #include "cri/validation.h"
 
+#include <google/protobuf/util/message_differencer.h>
+
+#include <algorithm>
 #include <cstdio>
+#include <filesystem>
+#include <utility>
+
+#include "reconcile/lxd_specs.h"
 
 namespace lxe::cri {
 
@@ -99,6 +106,125 @@ std::string container_config_problem(const runtime::v1::ContainerConfig& config)
   if (auto p = field("log_path", config.log_path(), control_character_problem(config.log_path())); !p.empty())
     return p;
   if (config.has_linux() && config.linux().has_resources()) return resources_problem(config.linux().resources());
+  return "";
+}
+
+std::string run_pod_sandbox_problem(const runtime::v1::RunPodSandboxRequest& request) {
+  if (!request.has_config()) return "config is missing";
+  const auto& config = request.config();
+  if (!config.has_metadata()) return "config.metadata is missing";
+  const auto& m = config.metadata();
+  if (m.name().empty()) return "metadata.name is empty";
+  if (m.namespace_().empty()) return "metadata.namespace is empty";
+  if (m.uid().empty()) return "metadata.uid is empty";
+  for (const auto& [field, value] : {std::pair<const char*, const std::string&>{"metadata.name", m.name()},
+                                      {"metadata.namespace", m.namespace_()},
+                                      {"metadata.uid", m.uid()},
+                                      {"log_directory", config.log_directory()}})
+    if (auto problem = control_character_problem(value); !problem.empty())
+      return std::string(field) + " " + problem;
+  if (!config.log_directory().empty() && !std::filesystem::path(config.log_directory()).is_absolute())
+    return "log_directory '" + config.log_directory() + "' is not an absolute path";
+  if (!config.hostname().empty() && !reconcile::valid_hostname(config.hostname()))
+    return "hostname '" + config.hostname() + "' is not a valid hostname (RFC 1123 labels, at most 63 characters)";
+  if (config.has_dns_config()) {
+    const auto& dns = config.dns_config();
+    for (const auto* list : {&dns.servers(), &dns.searches(), &dns.options()})
+      for (const auto& value : *list)
+        if (value.empty() || value.find_first_of(" \t\r\n") != std::string::npos ||
+            !control_character_problem(value).empty())
+          return "dns_config entry '" + value + "' is empty or contains whitespace or a control character";
+  }
+  if (!request.runtime_handler().empty() && request.runtime_handler() != "lxe")
+    return "runtime handler '" + request.runtime_handler() +
+           "' is not known; lxe has only its default handler (empty or \"lxe\")";
+  if (config.has_linux() && config.linux().has_security_context()) {
+    const auto& ns = config.linux().security_context().namespace_options();
+    if (ns.network() == runtime::v1::NODE)
+      return "host network pods are not supported by lxe: containers get the pod's own network namespace";
+  }
+  return "";
+}
+
+std::string create_container_problem(const runtime::v1::CreateContainerRequest& request) {
+  if (request.pod_sandbox_id().empty()) return "pod_sandbox_id is empty";
+  if (!request.has_config()) return "config is missing";
+  const auto& config = request.config();
+  if (!config.has_metadata()) return "config.metadata is missing";
+  if (config.metadata().name().empty()) return "metadata.name is empty";
+  if (!config.has_image() || config.image().image().empty()) return "image is empty";
+  for (const auto& m : config.mounts()) {
+    if (!std::filesystem::path(m.host_path()).is_absolute())
+      return "mount host_path '" + m.host_path() + "' is not an absolute path";
+    if (!std::filesystem::path(m.container_path()).is_absolute())
+      return "mount container_path '" + m.container_path() + "' is not an absolute path";
+  }
+  // tty and stdin are accepted and ignored: lxe has no attach, and output goes to the log either way.
+  return container_config_problem(config);
+}
+
+std::string log_path_problem(const std::string& log_directory, const std::string& log_path, std::string& full) {
+  namespace fs = std::filesystem;
+  full.clear();
+  if (log_path.empty()) return "";
+  if (log_directory.empty()) return "log_path '" + log_path + "' given but the pod sandbox has no log_directory";
+  const fs::path relative(log_path);
+  if (relative.is_absolute()) return "log_path '" + log_path + "' must be relative to the sandbox's log_directory";
+  const fs::path joined = (fs::path(log_directory) / relative).lexically_normal();
+  const fs::path base = fs::path(log_directory).lexically_normal();
+  const auto rel = joined.lexically_relative(base);
+  // "." (the directory itself), "sub/.." and escapes are refused: the log must be a file inside.
+  if (rel.empty() || *rel.begin() == ".." || rel == ".")
+    return "log_path '" + log_path + "' leads outside the log_directory " + log_directory;
+  full = joined.string();
+  return "";
+}
+
+std::string update_resources_problem(const runtime::v1::UpdateContainerResourcesRequest& request) {
+  if (!request.has_linux()) return "linux resources are missing (lxe runs Linux containers only)";
+  return resources_problem(request.linux());
+}
+
+runtime::v1::LinuxContainerResources merged_resources(const runtime::v1::LinuxContainerResources& current,
+                                                      const runtime::v1::LinuxContainerResources& wanted) {
+  runtime::v1::LinuxContainerResources out = current;
+  if (wanted.cpu_period() != 0) out.set_cpu_period(wanted.cpu_period());
+  if (wanted.cpu_quota() != 0) out.set_cpu_quota(wanted.cpu_quota());
+  if (wanted.cpu_shares() != 0) out.set_cpu_shares(wanted.cpu_shares());
+  if (wanted.memory_limit_in_bytes() != 0) out.set_memory_limit_in_bytes(wanted.memory_limit_in_bytes());
+  if (wanted.memory_swap_limit_in_bytes() != 0)
+    out.set_memory_swap_limit_in_bytes(wanted.memory_swap_limit_in_bytes());
+  if (wanted.oom_score_adj() != 0) out.set_oom_score_adj(wanted.oom_score_adj());
+  if (!wanted.cpuset_cpus().empty()) out.set_cpuset_cpus(wanted.cpuset_cpus());
+  if (!wanted.cpuset_mems().empty()) out.set_cpuset_mems(wanted.cpuset_mems());
+  if (wanted.hugepage_limits_size() != 0) *out.mutable_hugepage_limits() = wanted.hugepage_limits();
+  for (const auto& [key, value] : wanted.unified()) (*out.mutable_unified())[key] = value;
+  return out;
+}
+
+std::string live_update_problem(const runtime::v1::LinuxContainerResources& current,
+                                const runtime::v1::LinuxContainerResources& wanted) {
+  if (wanted.cpuset_mems() != current.cpuset_mems())
+    return "cpuset_mems cannot change on a running container in LXD (no live key); recreate the container to "
+           "change it";
+  if (wanted.oom_score_adj() != current.oom_score_adj())
+    return "oom_score_adj applies only when the container starts; recreate the container to change it";
+  if (wanted.memory_swap_limit_in_bytes() != current.memory_swap_limit_in_bytes() &&
+      wanted.memory_swap_limit_in_bytes() != 0)
+    return "memory_swap_limit_in_bytes has no LXD equivalent lxe can apply live";
+  google::protobuf::util::MessageDifferencer same;
+  if (wanted.hugepage_limits_size() != current.hugepage_limits_size() ||
+      !std::equal(wanted.hugepage_limits().begin(), wanted.hugepage_limits().end(),
+                  current.hugepage_limits().begin(),
+                  [&](const auto& a, const auto& b) { return same.Equals(a, b); }))
+    for (const auto& h : wanted.hugepage_limits())
+      if (h.limit() != 0)
+        return "hugepage limits cannot change on a running container in LXD; recreate the container to change "
+               "them";
+  if (wanted.unified_size() != 0 && !same.Equals(wanted, current))
+    for (const auto& [key, value] : wanted.unified())
+      if (current.unified().count(key) == 0 || current.unified().at(key) != value)
+        return "unified cgroup setting '" + key + "' has no LXD key lxe can apply live";
   return "";
 }
 

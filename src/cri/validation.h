@@ -33,4 +33,37 @@ std::string container_config_problem(const runtime::v1::ContainerConfig& config)
 // The cpusets of a resources message (CreateContainer's and UpdateContainerResources').
 std::string resources_problem(const runtime::v1::LinuxContainerResources& resources);
 
+// The checks of whole requests, made before anything is stored. Each returns "" or the problem,
+// which the handler prefixes with the call's name for its INVALID_ARGUMENT message. They live here,
+// apart from the handlers, so that the request fuzzer (fuzz/) runs exactly what the facade runs.
+
+// RunPodSandbox: metadata present and free of control characters, an absolute log_directory, a
+// valid hostname, DNS entries without whitespace, the default runtime handler, no host network.
+std::string run_pod_sandbox_problem(const runtime::v1::RunPodSandboxRequest& request);
+
+// CreateContainer: a sandbox ID, metadata, an image, absolute mount paths, and
+// container_config_problem.
+std::string create_container_problem(const runtime::v1::CreateContainerRequest& request);
+
+// CreateContainer's log file: `log_path` inside the sandbox's `log_directory`. Sets `full` to the
+// joined path ("" when log_path is empty) or returns why the pair is refused (a log_path without a
+// log_directory, an absolute one, or one that leads outside the directory).
+std::string log_path_problem(const std::string& log_directory, const std::string& log_path, std::string& full);
+
+// UpdateContainerResources: Linux resources present, and acceptable cpusets.
+std::string update_resources_problem(const runtime::v1::UpdateContainerResourcesRequest& request);
+
+// The resources in force after an update: as containerd does, a field the request leaves at zero
+// (or empty) keeps its current value. crictl update sends only the flags given; kubelet sends the
+// whole set, so for it this is the same as a replacement.
+runtime::v1::LinuxContainerResources merged_resources(const runtime::v1::LinuxContainerResources& current,
+                                                      const runtime::v1::LinuxContainerResources& wanted);
+
+// What LXD applies live through limits.*: memory, CPU quota/period/shares, cpuset. Anything else
+// would need the container restarted (or LXD has no key for it), and lxe never restarts a
+// container to apply a setting: such a change is refused (FAILED_PRECONDITION), naming the field.
+// "" when `wanted` (the merged resources) can be applied live over `current`.
+std::string live_update_problem(const runtime::v1::LinuxContainerResources& current,
+                                const runtime::v1::LinuxContainerResources& wanted);
+
 }  // namespace lxe::cri

@@ -123,3 +123,123 @@ TEST_CASE("resources_problem: UpdateContainerResources' cpusets", "[validation]"
   r.set_cpuset_cpus("0-1\nlxc.cgroup2.devices.allow = a");
   CHECK_THAT(resources_problem(r), Contains("cpuset_cpus") && Contains("is not a list"));
 }
+
+namespace {
+
+v1::RunPodSandboxRequest good_pod() {
+  v1::RunPodSandboxRequest r;
+  auto* m = r.mutable_config()->mutable_metadata();
+  m->set_name("web");
+  m->set_namespace_("shop");
+  m->set_uid("6f1c2d3e");
+  r.mutable_config()->set_hostname("web-0");
+  r.mutable_config()->set_log_directory("/var/log/pods/shop_web_6f1c2d3e");
+  r.mutable_config()->mutable_dns_config()->add_servers("10.96.0.10");
+  return r;
+}
+
+}  // namespace
+
+TEST_CASE("run_pod_sandbox_problem: RunPodSandbox's checks, each naming the field", "[validation]") {
+  CHECK(lxe::cri::run_pod_sandbox_problem(good_pod()).empty());
+  struct Case {
+    const char* what;
+    void (*spoil)(v1::RunPodSandboxRequest&);
+    const char* problem;
+  };
+  const Case cases[] = {
+      {"no config", [](v1::RunPodSandboxRequest& r) { r.clear_config(); }, "config is missing"},
+      {"no metadata", [](v1::RunPodSandboxRequest& r) { r.mutable_config()->clear_metadata(); },
+       "config.metadata is missing"},
+      {"no uid", [](v1::RunPodSandboxRequest& r) { r.mutable_config()->mutable_metadata()->clear_uid(); },
+       "metadata.uid is empty"},
+      {"namespace with a line break",
+       [](v1::RunPodSandboxRequest& r) { r.mutable_config()->mutable_metadata()->set_namespace_("a\nb"); },
+       "metadata.namespace contains a line break"},
+      {"relative log directory", [](v1::RunPodSandboxRequest& r) { r.mutable_config()->set_log_directory("logs"); },
+       "log_directory 'logs' is not an absolute path"},
+      {"hostname injection",
+       [](v1::RunPodSandboxRequest& r) { r.mutable_config()->set_hostname("web\nlxc.uts.name = x"); },
+       "is not a valid hostname"},
+      {"DNS entry with a space",
+       [](v1::RunPodSandboxRequest& r) { r.mutable_config()->mutable_dns_config()->add_searches("a b"); },
+       "dns_config entry 'a b' is empty or contains whitespace"},
+      {"unknown runtime handler", [](v1::RunPodSandboxRequest& r) { r.set_runtime_handler("runc"); },
+       "runtime handler 'runc' is not known"},
+      {"host network",
+       [](v1::RunPodSandboxRequest& r) {
+         r.mutable_config()->mutable_linux()->mutable_security_context()->mutable_namespace_options()->set_network(
+             v1::NODE);
+       },
+       "host network pods are not supported"},
+  };
+  for (const auto& c : cases) {
+    auto request = good_pod();
+    c.spoil(request);
+    INFO(c.what);
+    CHECK_THAT(lxe::cri::run_pod_sandbox_problem(request), Contains(c.problem));
+  }
+}
+
+TEST_CASE("create_container_problem: CreateContainer's checks", "[validation]") {
+  v1::CreateContainerRequest r;
+  r.set_pod_sandbox_id("5a1b");
+  *r.mutable_config() = good_config();
+  CHECK(lxe::cri::create_container_problem(r).empty());
+  auto relative = r;
+  relative.mutable_config()->mutable_mounts(0)->set_container_path("data");
+  CHECK(lxe::cri::create_container_problem(relative) == "mount container_path 'data' is not an absolute path");
+  auto no_image = r;
+  no_image.mutable_config()->clear_image();
+  CHECK(lxe::cri::create_container_problem(no_image) == "image is empty");
+  auto no_sandbox = r;
+  no_sandbox.clear_pod_sandbox_id();
+  CHECK(lxe::cri::create_container_problem(no_sandbox) == "pod_sandbox_id is empty");
+  auto hostile = r;
+  hostile.mutable_config()->mutable_envs(0)->set_key(kInjectedName);
+  CHECK_THAT(lxe::cri::create_container_problem(hostile), Contains("environment variable name"));
+}
+
+TEST_CASE("log_path_problem: the log file lies inside the pod's log directory", "[validation]") {
+  std::string full;
+  CHECK(lxe::cri::log_path_problem("/var/log/pods/p", "app/0.log", full).empty());
+  CHECK(full == "/var/log/pods/p/app/0.log");
+  CHECK(lxe::cri::log_path_problem("/var/log/pods/p", "", full).empty());
+  CHECK(full.empty());
+  CHECK_THAT(lxe::cri::log_path_problem("", "app/0.log", full), Contains("has no log_directory"));
+  CHECK_THAT(lxe::cri::log_path_problem("/var/log/pods/p", "/etc/passwd", full), Contains("must be relative"));
+  CHECK_THAT(lxe::cri::log_path_problem("/var/log/pods/p", "../../../etc/x", full), Contains("leads outside"));
+  CHECK_THAT(lxe::cri::log_path_problem("/var/log/pods/p", "app/..", full), Contains("leads outside"));
+}
+
+TEST_CASE("UpdateContainerResources: the request's checks, the merge, what may change live", "[validation]") {
+  v1::UpdateContainerResourcesRequest request;
+  CHECK_THAT(lxe::cri::update_resources_problem(request), Contains("linux resources are missing"));
+  request.mutable_linux()->set_cpuset_cpus("0-1\nx");
+  CHECK_THAT(lxe::cri::update_resources_problem(request), Contains("cpuset_cpus"));
+  request.mutable_linux()->set_cpuset_cpus("0-1");
+  CHECK(lxe::cri::update_resources_problem(request).empty());
+
+  v1::LinuxContainerResources current;
+  current.set_memory_limit_in_bytes(1 << 20);
+  current.set_cpu_shares(512);
+  current.set_oom_score_adj(100);
+  v1::LinuxContainerResources wanted;
+  wanted.set_memory_limit_in_bytes(2 << 20);  // crictl update --memory: only that field
+  const auto merged = lxe::cri::merged_resources(current, wanted);
+  CHECK(merged.memory_limit_in_bytes() == (2 << 20));
+  CHECK(merged.cpu_shares() == 512);  // zero in the request: kept
+  CHECK(lxe::cri::live_update_problem(current, merged).empty());
+
+  wanted.set_oom_score_adj(-1000);
+  CHECK_THAT(lxe::cri::live_update_problem(current, lxe::cri::merged_resources(current, wanted)),
+             Contains("oom_score_adj applies only when the container starts"));
+  v1::LinuxContainerResources mems;
+  mems.set_cpuset_mems("1");
+  CHECK_THAT(lxe::cri::live_update_problem(current, lxe::cri::merged_resources(current, mems)),
+             Contains("cpuset_mems cannot change"));
+  v1::LinuxContainerResources unified;
+  (*unified.mutable_unified())["cpu.weight"] = "100";
+  CHECK_THAT(lxe::cri::live_update_problem(current, lxe::cri::merged_resources(current, unified)),
+             Contains("unified cgroup setting 'cpu.weight'"));
+}
