@@ -58,8 +58,38 @@ std::string env_name_problem(std::string_view name) {
 }
 
 std::string cpuset_problem(std::string_view cpus) {
-  if (cpus.find_first_not_of("0123456789,-") != std::string_view::npos)
-    return "is not a list of CPU numbers and ranges such as '0-3,8'";
+  if (cpus.empty()) return "";
+  const std::string malformed = "is not a list of CPU numbers and ranges such as '0-3,8'";
+  const std::string too_big = "names a CPU beyond " + std::to_string(kMaxCpus - 1) + ", the largest Linux has";
+  // A CPU number: digits only; its value stops being read once it is past the largest.
+  const auto number = [&](std::string_view text, int64_t& value) -> std::string {
+    if (text.empty() || text.find_first_not_of("0123456789") != std::string_view::npos) return malformed;
+    value = 0;
+    for (const char c : text) {
+      value = value * 10 + (c - '0');
+      if (value >= kMaxCpus) return too_big;
+    }
+    return "";
+  };
+  int64_t listed = 0;
+  size_t start = 0;
+  while (start <= cpus.size()) {
+    const size_t comma = std::min(cpus.find(',', start), cpus.size());
+    const std::string_view item = cpus.substr(start, comma - start);
+    const size_t dash = item.find('-');
+    int64_t low = 0, high = 0;
+    if (auto p = number(item.substr(0, dash), low); !p.empty()) return p;
+    if (dash == std::string_view::npos) {
+      high = low;
+    } else if (auto p = number(item.substr(dash + 1), high); !p.empty()) {
+      return p;
+    } else if (high < low) {
+      return "has the range '" + std::string(item) + "', whose end is below its start";
+    }
+    listed += high - low + 1;
+    if (listed > kMaxCpus) return "lists more than " + std::to_string(kMaxCpus) + " CPUs";
+    start = comma + 1;
+  }
   return "";
 }
 

@@ -5,6 +5,7 @@
 // returns the problem as a phrase for an INVALID_ARGUMENT message, or "" when there is none.
 #pragma once
 
+#include <cstdint>
 #include <string>
 #include <string_view>
 
@@ -22,7 +23,13 @@ std::string nul_problem(std::string_view value);
 // An environment variable's name: not empty, no '=', no control character.
 std::string env_name_problem(std::string_view name);
 
-// A cpuset list as the kernel writes it ("0-3,8,10-11"): digits, ',' and '-' only.
+// Linux supports at most this many CPUs (NR_CPUS, 8192 on x86_64 with MAXSMP).
+inline constexpr int64_t kMaxCpus = 8192;
+
+// A cpuset list as the kernel writes it ("0-3,8,10-11"): CPU numbers and low-high ranges, comma
+// separated, every number below kMaxCpus and at most kMaxCpus CPUs listed. LXD parses limits.cpu by
+// listing every CPU of every range, so a range such as "0-9999999999" would have it allocate
+// billions of entries. "" (not set) is fine.
 std::string cpuset_problem(std::string_view cpus);
 
 // Every string of a container's config that lxe passes on: its name, image, command, args,

@@ -68,6 +68,24 @@ TEST_CASE("cpuset_problem", "[validation]") {
   CHECK_FALSE(cpuset_problem("all").empty());
 }
 
+TEST_CASE("cpuset_problem: only lists LXD and the kernel parse, of CPUs that can exist (fuzzer finding)",
+          "[validation]") {
+  // These passed the old check (digits, ',' and '-' only). LXD refused the malformed ones only when
+  // the container was created, and lists every CPU of a range as it parses it: "0-9999999999"
+  // would have LXD allocate ten billion entries.
+  CHECK(cpuset_problem("0-8191").empty());
+  CHECK(cpuset_problem("007").empty());  // leading zeros: LXD and the kernel read 7
+  for (const char* malformed : {",", "-", "1,", ",1", "0,,1", "0-", "-3", "0-0-3", "0--3"}) {
+    INFO(malformed);
+    CHECK(cpuset_problem(malformed) == "is not a list of CPU numbers and ranges such as '0-3,8'");
+  }
+  CHECK(cpuset_problem("3-1") == "has the range '3-1', whose end is below its start");
+  CHECK_THAT(cpuset_problem("8192"), Contains("beyond 8191"));
+  CHECK_THAT(cpuset_problem("0-9999999999"), Contains("beyond 8191"));
+  CHECK_THAT(cpuset_problem("0-99999999999999999999999"), Contains("beyond 8191"));
+  CHECK_THAT(cpuset_problem("0-8191,0-8191"), Contains("more than 8192 CPUs"));
+}
+
 TEST_CASE("container_config_problem: a good config passes; each hostile field is named", "[validation]") {
   CHECK(container_config_problem(good_config()).empty());
 
