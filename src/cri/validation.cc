@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cstdio>
 #include <filesystem>
+#include <map>
 #include <utility>
 
 #include "reconcile/lxd_specs.h"
@@ -124,6 +125,7 @@ std::string container_config_problem(const runtime::v1::ContainerConfig& config)
     if (auto p = control_character_problem(kv.value()); !p.empty())
       return "the value of environment variable " + kv.key() + " " + p;
   }
+  std::map<std::string, int> mounted;  // where each mount ends up in the container -> its index
   for (int i = 0; i < config.mounts_size(); ++i) {
     const auto& m = config.mounts(i);
     const std::string which = "mounts[" + std::to_string(i) + "]";
@@ -132,6 +134,18 @@ std::string container_config_problem(const runtime::v1::ContainerConfig& config)
     if (auto p = field(which + ".container_path", m.container_path(), control_character_problem(m.container_path()));
         !p.empty())
       return p;
+    // Each mount becomes an LXD disk device at its container path, as the kernel resolves it. At
+    // "/" LXD takes it for the root disk and refuses it; two at one place are refused by LXD or
+    // hide each other; under /.lxe one would replace or hide lxe-init, the container's state
+    // directory or its log directory, all of which lxe mounts there.
+    std::string where = std::filesystem::path(m.container_path()).lexically_normal().string();
+    while (where.size() > 1 && where.back() == '/') where.pop_back();
+    const std::string shown = which + ".container_path " + quoted_for_message(m.container_path());
+    if (where == "/") return shown + " is the container's root, which a mount cannot replace";
+    if (where == "/.lxe" || where.rfind("/.lxe/", 0) == 0)
+      return shown + " is inside /.lxe, where lxe mounts lxe-init and the container's state and log";
+    if (const auto [it, fresh] = mounted.emplace(where, i); !fresh)
+      return shown + " is where mounts[" + std::to_string(it->second) + "] is mounted too";
   }
   if (auto p = field("log_path", config.log_path(), control_character_problem(config.log_path())); !p.empty())
     return p;

@@ -134,6 +134,35 @@ TEST_CASE("container_config_problem: a good config passes; each hostile field is
   }
 }
 
+TEST_CASE("container_config_problem: mounts that would replace the root, lxe's /.lxe or each other (fuzzer finding)",
+          "[validation]") {
+  // These reached LXD as disk devices: at "/" LXD refuses a disk with a source (the root disk has
+  // none), two devices at one path are refused or hide each other, and a mount at or under /.lxe
+  // replaces or hides lxe-init (/.lxe/init), the state directory or the log directory.
+  const auto with_mounts = [](std::initializer_list<const char*> paths) {
+    auto c = good_config();
+    c.clear_mounts();
+    int n = 0;
+    for (const char* p : paths) {
+      auto* m = c.add_mounts();
+      m->set_host_path("/srv/volume" + std::to_string(n++));
+      m->set_container_path(p);
+    }
+    return container_config_problem(c);
+  };
+  CHECK(with_mounts({"/data", "/data2", "/lxe", "/.lxe-not", "/srv/.lxe"}).empty());
+  for (const char* root : {"/", "//", "/.", "/srv/..", "/../"}) {
+    INFO(root);
+    CHECK_THAT(with_mounts({root}), Contains("mounts[0].container_path") && Contains("is the container's root"));
+  }
+  for (const char* own : {"/.lxe", "/.lxe/", "/.lxe/init", "/.lxe/state", "/.lxe/log/x", "//.lxe/./init", "/srv/../.lxe"}) {
+    INFO(own);
+    CHECK_THAT(with_mounts({own}), Contains("is inside /.lxe"));
+  }
+  CHECK(with_mounts({"/data", "/data"}) == "mounts[1].container_path '/data' is where mounts[0] is mounted too");
+  CHECK_THAT(with_mounts({"/data/", "/srv", "/data/./"}), Contains("mounts[2].container_path '/data/./' is where mounts[0]"));
+}
+
 TEST_CASE("resources_problem: UpdateContainerResources' cpusets", "[validation]") {
   v1::LinuxContainerResources r;
   r.set_cpuset_cpus("0-1");
