@@ -220,6 +220,8 @@ std::string log_path_problem(const std::string& log_directory, const std::string
   // "." (the directory itself), "sub/.." and escapes are refused: the log must be a file inside.
   if (rel.empty() || *rel.begin() == ".." || rel == ".")
     return "log_path '" + log_path + "' leads outside the log_directory " + log_directory;
+  // "0.log/" (or "0.log/."): lxe creates the log file itself and gives lxe-init its name.
+  if (!joined.has_filename()) return "log_path '" + log_path + "' names a directory, not a file";
   full = joined.string();
   return "";
 }

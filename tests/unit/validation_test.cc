@@ -259,6 +259,20 @@ TEST_CASE("log_path_problem: the log file lies inside the pod's log directory", 
   CHECK_THAT(lxe::cri::log_path_problem("/var/log/pods/p", "app/..", full), Contains("leads outside"));
 }
 
+TEST_CASE("log_path_problem: a log_path that names a directory is refused (fuzzer finding)", "[validation]") {
+  // "0.log/" was accepted as "<dir>/0.log/": lxe then failed to create the log file after the
+  // container was recorded, and lxe-init's log_path became "/.lxe/log/" (no file).
+  std::string full;
+  for (const char* path : {"0.log/", "app/0.log/.", "app/0.log//", "app/x/../"}) {
+    INFO(path);
+    CHECK(lxe::cri::log_path_problem("/var/log/pods/p", path, full) ==
+          std::string("log_path '") + path + "' names a directory, not a file");
+    CHECK(full.empty());
+  }
+  CHECK(lxe::cri::log_path_problem("/var/log/pods/p/", "app/./0.log", full).empty());
+  CHECK(full == "/var/log/pods/p/app/0.log");
+}
+
 TEST_CASE("UpdateContainerResources: the request's checks, the merge, what may change live", "[validation]") {
   v1::UpdateContainerResourcesRequest request;
   CHECK_THAT(lxe::cri::update_resources_problem(request), Contains("linux resources are missing"));
