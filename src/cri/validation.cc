@@ -31,6 +31,30 @@ std::string quoted_for_message(std::string_view value) {
   return out + (value.size() > 60 ? "...'" : "'");
 }
 
+// Well-formed UTF-8 (RFC 3629: no overlong forms, no UTF-16 surrogates, nothing above U+10FFFF),
+// as protobuf requires of `string` fields and JSON of every string.
+bool valid_utf8(std::string_view s) {
+  const auto at = [&](size_t i) { return i < s.size() ? static_cast<unsigned char>(s[i]) : 0u; };
+  const auto continuation = [](unsigned c, unsigned low = 0x80, unsigned high = 0xbf) { return c >= low && c <= high; };
+  for (size_t i = 0; i < s.size();) {
+    const unsigned c = at(i);
+    if (c < 0x80) {
+      i += 1;
+    } else if (c >= 0xc2 && c <= 0xdf && continuation(at(i + 1))) {
+      i += 2;
+    } else if (c >= 0xe0 && c <= 0xef && continuation(at(i + 1), c == 0xe0 ? 0xa0 : 0x80, c == 0xed ? 0x9f : 0xbf) &&
+               continuation(at(i + 2))) {
+      i += 3;
+    } else if (c >= 0xf0 && c <= 0xf4 && continuation(at(i + 1), c == 0xf0 ? 0x90 : 0x80, c == 0xf4 ? 0x8f : 0xbf) &&
+               continuation(at(i + 2)) && continuation(at(i + 3))) {
+      i += 4;
+    } else {
+      return false;
+    }
+  }
+  return true;
+}
+
 }  // namespace
 
 std::string control_character_problem(std::string_view value) {
@@ -124,6 +148,9 @@ std::string container_config_problem(const runtime::v1::ContainerConfig& config)
       return "environment variable name " + quoted_for_message(kv.key()) + " " + p;
     if (auto p = control_character_problem(kv.value()); !p.empty())
       return "the value of environment variable " + kv.key() + " " + p;
+    // KeyValue.value is `bytes` in the CRI proto, so protobuf passes any bytes; spec.json and the
+    // JSON body of LXD's request cannot carry what is not UTF-8.
+    if (!valid_utf8(kv.value())) return "the value of environment variable " + kv.key() + " is not valid UTF-8";
   }
   std::map<std::string, int> mounted;  // where each mount ends up in the container -> its index
   for (int i = 0; i < config.mounts_size(); ++i) {

@@ -163,6 +163,21 @@ TEST_CASE("container_config_problem: mounts that would replace the root, lxe's /
   CHECK_THAT(with_mounts({"/data/", "/srv", "/data/./"}), Contains("mounts[2].container_path '/data/./' is where mounts[0]"));
 }
 
+TEST_CASE("container_config_problem: an environment value that is not UTF-8 (fuzzer finding)", "[validation]") {
+  // KeyValue.value is `bytes` in the CRI proto lxe serves, so protobuf lets any bytes through. The
+  // JSON of spec.json and of the LXD request cannot hold them: creating the container failed only
+  // after it was recorded.
+  for (const char* bad : {"\xff", "caf\xc3", "\xc0\xaf", "x\xed\xa0\x80", "\xf4\x90\x80\x80"}) {
+    auto c = good_config();
+    c.mutable_envs(0)->set_value(bad);
+    INFO(bad);
+    CHECK(container_config_problem(c) == "the value of environment variable GREETING is not valid UTF-8");
+  }
+  auto c = good_config();
+  c.mutable_envs(0)->set_value("caf\xc3\xa9 \xe2\x98\x83 \xf0\x9f\x98\x80");  // café ☃ 😀
+  CHECK(container_config_problem(c).empty());
+}
+
 TEST_CASE("resources_problem: UpdateContainerResources' cpusets", "[validation]") {
   v1::LinuxContainerResources r;
   r.set_cpuset_cpus("0-1");
