@@ -25,6 +25,11 @@ if ! echo 'extern "C" int LLVMFuzzerTestOneInput(const char*, unsigned long) { r
   exit 0
 fi
 
+# One run at a time per build directory: a second would build into, and empty, the first's files.
+mkdir -p "$build"
+exec 9>"$build/.fuzz.lock"
+flock -n 9 || { echo "fuzz.sh: another fuzz.sh is running in $build" >&2; exit 1; }
+
 if [[ ! -f "$build/build.ninja" ]]; then
   CC=clang CXX=clang++ cmake -S "$repo" -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
     -DLXE_FUZZ=ON -DBUILD_TESTING=OFF >/dev/null
@@ -39,6 +44,8 @@ rm -rf "$work"
 mkdir -p "$work" "$findings"
 cp "$repo"/fuzz/corpus/* "$work"/
 log="$build/fuzz.log"
+stamp="$build/.fuzz-started"
+touch "$stamp"
 
 echo "fuzz.sh: fuzzing for ${seconds}s ($jobs job(s)); log in $log"
 start=$(date +%s)
@@ -54,10 +61,15 @@ fi
 elapsed=$(( $(date +%s) - start ))
 
 grep -E '^#[0-9]+ +(DONE|INITED)|stat::number_of_executed_units|stat::peak_rss_mb|cov: [0-9]+' "$log" | tail -n 4 || true
-mapfile -t found < <(find "$findings" -type f \( -name 'crash-*' -o -name 'leak-*' -o -name 'timeout-*' -o -name 'oom-*' \) -newer "$work" 2>/dev/null)
+mapfile -t found < <(find "$findings" -type f \( -name 'crash-*' -o -name 'leak-*' -o -name 'timeout-*' -o -name 'oom-*' \) -newer "$stamp" 2>/dev/null)
 if [[ $status -ne 0 || ${#found[@]} -gt 0 ]]; then
   echo "fuzz.sh: FINDING after ${elapsed}s (exit status $status); the report:" >&2
-  grep -E -A40 'lxe request fuzzer:|ERROR: (AddressSanitizer|UndefinedBehaviorSanitizer|libFuzzer)|runtime error:' "$log" | head -n 80 >&2 || tail -n 40 "$log" >&2
+  report='lxe request fuzzer:|ERROR: (AddressSanitizer|LeakSanitizer|libFuzzer)|runtime error:'
+  if grep -q -E "$report" "$log"; then
+    grep -E -A40 "$report" "$log" | head -n 80 >&2
+  else
+    tail -n 40 "$log" >&2
+  fi
   for f in "${found[@]}"; do echo "fuzz.sh: input saved as $f" >&2; done
   exit 1
 fi
