@@ -43,6 +43,7 @@ PACKAGES=(
     libsqlite3-dev libsqlitecpp-dev libcpp-httplib-dev nlohmann-json3-dev
     libspdlog-dev catch2 libboost-dev libcli11-dev libyaml-cpp-dev sqlite3
     lxd busybox-static python3
+    clang libclang-rt-14-dev    # the request fuzzer (scripts/fuzz.sh): libFuzzer, ASan, UBSan
 )
 
 # ---------------------------------------------------------------- 1. packages
