@@ -41,8 +41,9 @@ PACKAGES=(
     build-essential cmake ninja-build ccache pkg-config git
     libgrpc++-dev protobuf-compiler-grpc protobuf-compiler libprotobuf-dev
     libsqlite3-dev libsqlitecpp-dev libcpp-httplib-dev nlohmann-json3-dev
-    libspdlog-dev catch2 libboost-dev sqlite3
+    libspdlog-dev catch2 libboost-dev libcli11-dev libyaml-cpp-dev sqlite3
     lxd busybox-static python3
+    clang libclang-rt-14-dev    # the request fuzzer (scripts/fuzz.sh): libFuzzer, ASan, UBSan
 )
 
 # ---------------------------------------------------------------- 1. packages

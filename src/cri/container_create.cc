@@ -13,46 +13,12 @@ namespace lxe::cri {
 
 namespace fs = std::filesystem;
 
-namespace {
-
-::grpc::Status validate(const v1::CreateContainerRequest& request) {
-  if (request.pod_sandbox_id().empty()) return invalid("CreateContainer: pod_sandbox_id is empty");
-  if (!request.has_config()) return invalid("CreateContainer: config is missing");
-  const auto& config = request.config();
-  if (!config.has_metadata()) return invalid("CreateContainer: config.metadata is missing");
-  if (config.metadata().name().empty()) return invalid("CreateContainer: metadata.name is empty");
-  if (!config.has_image() || config.image().image().empty()) return invalid("CreateContainer: image is empty");
-  if (auto problem = container_config_problem(config); !problem.empty())
-    return invalid("CreateContainer: " + problem);
-  // tty and stdin are accepted and ignored: lxe has no attach, and output goes to the log either way.
-  return ::grpc::Status::OK;
-}
-
-// log_directory/log_path, refusing anything that would land outside log_directory.
-::grpc::Status resolve_log_path(const std::string& log_directory, const std::string& log_path, std::string& out) {
-  if (log_path.empty()) return ::grpc::Status::OK;
-  if (log_directory.empty())
-    return invalid("CreateContainer: log_path '" + log_path + "' given but the pod sandbox has no log_directory");
-  const fs::path relative(log_path);
-  if (relative.is_absolute())
-    return invalid("CreateContainer: log_path '" + log_path + "' must be relative to the sandbox's log_directory");
-  const fs::path full = (fs::path(log_directory) / relative).lexically_normal();
-  const fs::path base = fs::path(log_directory).lexically_normal();
-  const auto rel = full.lexically_relative(base);
-  // "." (the directory itself), "sub/.." and escapes are refused: the log must be a file inside.
-  if (rel.empty() || *rel.begin() == ".." || rel == ".")
-    return invalid("CreateContainer: log_path '" + log_path + "' leads outside the log_directory " + log_directory);
-  out = full.string();
-  return ::grpc::Status::OK;
-}
-
-}  // namespace
-
 ::grpc::Status RuntimeService::CreateContainer(::grpc::ServerContext* context,
                                                const v1::CreateContainerRequest* request,
                                                v1::CreateContainerResponse* response) {
   return guarded([&]() -> ::grpc::Status {
-    if (auto status = validate(*request); !status.ok()) return status;
+    if (auto problem = create_container_problem(*request); !problem.empty())
+      return invalid("CreateContainer: " + problem);
     std::optional<store::SandboxRecord> sandbox;
     if (auto status = find_sandbox(request->pod_sandbox_id(), sandbox); !status.ok()) return status;
     if (sandbox->desired_state != store::SandboxState::Ready ||
@@ -62,8 +28,9 @@ namespace {
     const auto sandbox_config = reconcile::parse_sandbox_config(sandbox->config_json);
 
     std::string log_path;
-    if (auto status = resolve_log_path(sandbox_config.log_directory(), config.log_path(), log_path); !status.ok())
-      return status;
+    if (auto problem = log_path_problem(sandbox_config.log_directory(), config.log_path(), log_path);
+        !problem.empty())
+      return invalid("CreateContainer: " + problem);
     const auto image = find_local_image(ctx_.lxd, config.image().image());
     if (!image)
       return not_found("CreateContainer: image '" + config.image().image() +
@@ -76,12 +43,12 @@ namespace {
       std::error_code ec;
       if (fs::exists(m.host_path(), ec)) continue;
       if (ec && ec != std::errc::no_such_file_or_directory)
-        return invalid("CreateContainer: mounts[" + std::to_string(i) + "] (at " + m.container_path() +
-                       "): cannot look at host_path '" + m.host_path() + "': " + ec.message());
+        return invalid("CreateContainer: mounts[" + std::to_string(i) + "].host_path '" + m.host_path() +
+                       "' cannot be looked at: " + ec.message());
       fs::create_directories(m.host_path(), ec);
       if (ec)
-        return invalid("CreateContainer: mounts[" + std::to_string(i) + "] (at " + m.container_path() +
-                       "): host_path '" + m.host_path() + "' does not exist and cannot be created: " + ec.message());
+        return invalid("CreateContainer: mounts[" + std::to_string(i) + "].host_path '" + m.host_path() +
+                       "' does not exist and cannot be created: " + ec.message());
     }
 
     store::ContainerRecord created;

@@ -1,5 +1,3 @@
-#include <filesystem>
-
 #include "common/time.h"
 #include "cri/errors.h"
 #include "cri/runtime_service.h"
@@ -10,54 +8,11 @@
 
 namespace lxe::cri {
 
-namespace {
-
-::grpc::Status validate(const v1::RunPodSandboxRequest& request) {
-  if (!request.has_config()) return invalid("RunPodSandbox: config is missing");
-  const auto& config = request.config();
-  if (!config.has_metadata()) return invalid("RunPodSandbox: config.metadata is missing");
-  const auto& m = config.metadata();
-  if (m.name().empty()) return invalid("RunPodSandbox: metadata.name is empty");
-  if (m.namespace_().empty()) return invalid("RunPodSandbox: metadata.namespace is empty");
-  if (m.uid().empty()) return invalid("RunPodSandbox: metadata.uid is empty");
-  for (const auto& [field, value] : {std::pair<const char*, const std::string&>{"metadata.name", m.name()},
-                                      {"metadata.namespace", m.namespace_()},
-                                      {"metadata.uid", m.uid()},
-                                      {"log_directory", config.log_directory()}})
-    if (auto problem = control_character_problem(value); !problem.empty())
-      return invalid(std::string("RunPodSandbox: ") + field + " " + problem);
-  if (!config.log_directory().empty() && !std::filesystem::path(config.log_directory()).is_absolute())
-    return invalid("RunPodSandbox: log_directory '" + config.log_directory() + "' is not an absolute path");
-  if (!config.hostname().empty() && !reconcile::valid_hostname(config.hostname()))
-    return invalid("RunPodSandbox: hostname '" + config.hostname() +
-                   "' is not a valid hostname (RFC 1123 labels, at most 63 characters)");
-  if (config.has_dns_config()) {
-    const auto& dns = config.dns_config();
-    for (const auto* list : {&dns.servers(), &dns.searches(), &dns.options()})
-      for (const auto& value : *list)
-        if (value.empty() || value.find_first_of(" \t\r\n") != std::string::npos ||
-            !control_character_problem(value).empty())
-          return invalid("RunPodSandbox: dns_config entry '" + value +
-                         "' is empty or contains whitespace or a control character");
-  }
-  if (!request.runtime_handler().empty() && request.runtime_handler() != "lxe")
-    return invalid("RunPodSandbox: runtime handler '" + request.runtime_handler() +
-                   "' is not known; lxe has only its default handler (empty or \"lxe\")");
-  if (config.has_linux() && config.linux().has_security_context()) {
-    const auto& ns = config.linux().security_context().namespace_options();
-    if (ns.network() == v1::NODE)
-      return invalid("RunPodSandbox: host network pods are not supported by lxe: containers get the pod's own "
-                     "network namespace");
-  }
-  return ::grpc::Status::OK;
-}
-
-}  // namespace
-
 ::grpc::Status RuntimeService::RunPodSandbox(::grpc::ServerContext* context, const v1::RunPodSandboxRequest* request,
                                              v1::RunPodSandboxResponse* response) {
   return guarded([&]() -> ::grpc::Status {
-    if (auto status = validate(*request); !status.ok()) return status;
+    if (auto problem = run_pod_sandbox_problem(*request); !problem.empty())
+      return invalid("RunPodSandbox: " + problem);
     const auto& config = request->config();
     const auto& m = config.metadata();
 

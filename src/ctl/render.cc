@@ -2,6 +2,9 @@
 
 #include <algorithm>
 #include <cctype>
+#include <stdexcept>
+
+#include <yaml-cpp/yaml.h>
 
 #include "common/time.h"
 
@@ -21,61 +24,54 @@ const char* ansi(Color color) {
   return "";
 }
 
-// Plain YAML keys: letters, digits and a few punctuation marks, not starting with one that YAML
-// gives a meaning. Anything else is quoted.
+// Whether `key` may be written without quotes and still read back as that string under YAML 1.1
+// and 1.2 alike: a letter first, then letters, digits and _ - . /, and not one of the words YAML
+// reads as a boolean or null. yaml-cpp itself quotes only what would not parse (it writes keys such
+// as 123, yes and << plain, which other readers take for a number, a boolean and a merge key).
 bool plain_key(const std::string& key) {
-  if (key.empty()) return false;
-  const unsigned char first = static_cast<unsigned char>(key[0]);
-  if (!std::isalnum(first) && first != '_') return false;
-  return std::all_of(key.begin(), key.end(), [](unsigned char c) {
-    return std::isalnum(c) || c == '_' || c == '-' || c == '.' || c == '/';
-  });
+  if (key.empty() || !std::isalpha(static_cast<unsigned char>(key[0]))) return false;
+  if (!std::all_of(key.begin(), key.end(), [](unsigned char c) {
+        return std::isalnum(c) || c == '_' || c == '-' || c == '.' || c == '/';
+      }))
+    return false;
+  std::string lower(key);
+  std::transform(lower.begin(), lower.end(), lower.begin(), [](unsigned char c) { return std::tolower(c); });
+  for (const char* word : {"y", "n", "yes", "no", "true", "false", "on", "off", "null"})
+    if (lower == word) return false;
+  return true;
 }
 
-std::string yaml_key(const std::string& key) { return plain_key(key) ? key : nlohmann::json(key).dump(); }
-
-bool is_scalar_or_empty(const nlohmann::json& v) {
-  return !(v.is_object() || v.is_array()) || v.empty();
-}
-
-std::string yaml_scalar(const nlohmann::json& v) {
-  if (v.is_object()) return "{}";
-  if (v.is_array()) return "[]";
-  if (v.is_null()) return "null";
-  return v.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
-}
-
-void emit_yaml(const nlohmann::json& v, int indent, std::string& out);
-
-void emit_yaml_entry_value(const nlohmann::json& v, int indent, std::string& out) {
-  if (is_scalar_or_empty(v)) {
-    out += " " + yaml_scalar(v) + "\n";
-  } else {
-    out += "\n";
-    emit_yaml(v, indent + 2, out);
-  }
-}
-
-void emit_yaml(const nlohmann::json& v, int indent, std::string& out) {
-  const std::string pad(indent, ' ');
-  if (v.is_object() && !v.empty()) {
-    for (const auto& [key, value] : v.items()) {
-      out += pad + yaml_key(key) + ":";
-      emit_yaml_entry_value(value, indent, out);
-    }
-  } else if (v.is_array() && !v.empty()) {
-    for (const auto& item : v) {
-      if (is_scalar_or_empty(item)) {
-        out += pad + "- " + yaml_scalar(item) + "\n";
-      } else {
-        // The item's first line follows the dash; the rest is indented under it.
-        std::string nested;
-        emit_yaml(item, indent + 2, nested);
-        out += pad + "- " + nested.substr(indent + 2);
+// Writes `v` into `out`. Strings are double-quoted, so that no value can read back as a number, a
+// boolean or null; numbers are written as JSON writes them (the shortest text that reads back
+// exactly, where yaml-cpp would write 0.1 as 0.10000000000000001); empty objects and arrays are
+// written {} and [] on their key's line.
+void emit_yaml(const nlohmann::json& v, YAML::Emitter& out) {
+  switch (v.type()) {
+    case nlohmann::json::value_t::object:
+      if (v.empty()) out << YAML::Flow;
+      out << YAML::BeginMap;
+      for (const auto& [key, value] : v.items()) {
+        out << YAML::Key;
+        if (!plain_key(key)) out << YAML::DoubleQuoted;
+        out << key << YAML::Value;
+        emit_yaml(value, out);
       }
-    }
-  } else {
-    out += pad + yaml_scalar(v) + "\n";
+      out << YAML::EndMap;
+      break;
+    case nlohmann::json::value_t::array:
+      if (v.empty()) out << YAML::Flow;
+      out << YAML::BeginSeq;
+      for (const auto& item : v) emit_yaml(item, out);
+      out << YAML::EndSeq;
+      break;
+    case nlohmann::json::value_t::string:
+      out << YAML::DoubleQuoted << v.get_ref<const std::string&>();
+      break;
+    case nlohmann::json::value_t::null:
+      out << YAML::Null;
+      break;
+    default:  // booleans and numbers: JSON's spelling is YAML's
+      out << v.dump();
   }
 }
 
@@ -141,9 +137,11 @@ std::string render_key_values(const std::vector<std::pair<std::string, Cell>>& e
 }
 
 std::string to_yaml(const nlohmann::json& value) {
-  std::string out;
-  emit_yaml(value, 0, out);
-  return out;
+  YAML::Emitter out;
+  out.SetNullFormat(YAML::LowerNull);
+  emit_yaml(value, out);
+  if (!out.good()) throw std::runtime_error("YAML output: " + out.GetLastError());
+  return std::string(out.c_str()) + "\n";
 }
 
 std::string human_age(int64_t then_ns, int64_t now_ns) {

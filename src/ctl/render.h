@@ -1,4 +1,4 @@
-// Rendering for lxe-ctl: aligned tables (with optional colour), YAML for flat-ish JSON, and the
+// Rendering for lxe-ctl: aligned tables (with optional colour), YAML (yaml-cpp) for JSON, and the
 // small text helpers (ages, truncation) the views share. No I/O.
 #pragma once
 
@@ -36,8 +36,8 @@ std::string colorize(const std::string& text, Color color, bool enabled);
 // Aligned "key   value" lines; the values of multi-line entries are indented under their key.
 std::string render_key_values(const std::vector<std::pair<std::string, Cell>>& entries, bool color);
 
-// A YAML document for `value` (objects, arrays, scalars). Strings are double-quoted in JSON's
-// escaping, which YAML reads the same, so no value can be mistaken for another type.
+// A YAML document for `value` (objects, arrays, scalars), ending in a newline: the same data as
+// the JSON. Strings are always double-quoted, so no value can be mistaken for another type.
 std::string to_yaml(const nlohmann::json& value);
 
 // 42s, 3m, 5h, 12d: how long ago `then_ns` was at `now_ns`. "-" when then_ns is 0.

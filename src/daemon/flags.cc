@@ -1,9 +1,9 @@
 #include "daemon/flags.h"
 
 #include <array>
-#include <functional>
-#include <map>
+#include <memory>
 
+#include "common/cli.h"
 #include "common/defaults.h"
 #include "reconcile/naming.h"
 
@@ -12,87 +12,91 @@ namespace {
 
 constexpr std::array kLogLevels = {"trace", "debug", "info", "warn", "error", "critical", "off"};
 
-bool valid_log_level(const std::string& level) {
-  for (const char* l : kLogLevels)
-    if (level == l) return true;
-  return false;
+// `lxe --help`: usage, what lxe is, the flags.
+class Help : public cli::HelpFormatter {
+ public:
+  std::string make_help(const CLI::App* app, std::string, CLI::AppFormatMode) const override {
+    return "Usage: lxe [flags]\n\n" + app->get_description() + "\n\nFlags:\n" + option_lines(cli::flags_of(*app));
+  }
+};
+
+// A value may not be empty: "--db=" is a mistake, not "no store".
+std::string non_empty(const std::string& value) { return value.empty() ? "needs a non-empty value" : ""; }
+
+std::string log_level(const std::string& value) {
+  for (const char* level : kLogLevels)
+    if (value == level) return "";
+  return "'" + value + "' is not one of trace, debug, info, warn, error, critical, off";
+}
+
+std::string name_prefix(const std::string& value) {
+  if (reconcile::valid_lxd_name_prefix(value)) return "";
+  return "'" + value + "' is not 1 to 20 characters of [a-z0-9-] starting with a letter and not ending with '-'";
+}
+
+// Every flag, bound to `o`: the parser and `lxe --help` both come from these declarations. Values
+// are checked as they are parsed; the last of --log-level, --verbose and --debug wins.
+void declare(CLI::App& app, Options& o) {
+  app.description(
+      "lxe serves the Kubernetes Container Runtime Interface (CRI v1) and runs pods as LXD\n"
+      "containers.");
+  app.set_help_flag();  // our own --help below: lxe prints its help itself (main.cc)
+  app.allow_extras();   // words CLI11 cannot place are reported by parse_flags, in one line
+  app.formatter(std::make_shared<Help>());
+  auto text = [&](const char* name, std::string& into, const char* value_name, const char* help) {
+    return app.add_option(name, into, help)->option_text(value_name)->check(non_empty, "", "non-empty");
+  };
+  text("--socket", o.socket, "PATH", "CRI socket to serve on")->default_str(kDefaultSocket);
+  text("--lxd-socket", o.lxd_socket, "PATH",
+       "LXD's unix socket (default: the first that exists of\n"
+       "/var/snap/lxd/common/lxd/unix.socket, /var/lib/lxd/unix.socket)");
+  text("--lxd-remote-config", o.lxd_remote_config, "PATH",
+       "lxc's config.yml; its default remote, which must be a unix\n"
+       "socket, names LXD's socket (--lxd-socket wins)");
+  text("--db", o.db, "PATH",
+       "the store; files shared with containers live in the same\n"
+       "directory")
+      ->default_str(kDefaultDbPath);
+  text("--lxd-name-prefix", o.lxd_name_prefix, "PREFIX", "first part of the LXD names of lxe's objects")
+      ->check(name_prefix, "", "prefix")
+      ->default_str(o.lxd_name_prefix);
+  text("--log-level", o.log_level, "LEVEL", "trace, debug, info, warn, error, critical or off")
+      ->check(log_level, "", "level")
+      ->default_str(o.log_level)
+      ->trigger_on_parse();
+  auto flag = [&](const char* name, std::function<void()> set, const char* help) {
+    return app.add_flag_callback(name, std::move(set), help)->disable_flag_override()->trigger_on_parse();
+  };
+  flag("--verbose", [&o] { o.log_level = "info"; }, "same as --log-level info");
+  flag("--debug", [&o] { o.log_level = "debug"; }, "same as --log-level debug");
+  flag("-h,--help", [&o] { o.help = true; }, "print this help and exit");
+  flag("--version", [&o] { o.version = true; }, "print the version and exit");
 }
 
 }  // namespace
 
 std::string usage() {
-  return "Usage: lxe [flags]\n"
-         "\n"
-         "lxe serves the Kubernetes Container Runtime Interface (CRI v1) and runs pods as LXD\n"
-         "containers.\n"
-         "\n"
-         "Flags:\n"
-         "  --socket PATH             CRI socket to serve on (default /run/lxe.sock)\n"
-         "  --lxd-socket PATH         LXD's unix socket (default: the first that exists of\n"
-         "                            /var/snap/lxd/common/lxd/unix.socket, /var/lib/lxd/unix.socket)\n"
-         "  --lxd-remote-config PATH  lxc's config.yml; its default remote, which must be a unix\n"
-         "                            socket, names LXD's socket (--lxd-socket wins)\n"
-         "  --db PATH                 the store (default /var/lib/lxe/lxe.db); files shared with\n"
-         "                            containers live in the same directory\n"
-         "  --lxd-name-prefix PREFIX  first part of the LXD names of lxe's objects (default lxe)\n"
-         "  --log-level LEVEL         trace, debug, info, warn, error, critical or off (default info)\n"
-         "  --verbose                 same as --log-level info\n"
-         "  --debug                   same as --log-level debug\n"
-         "  --help                    print this help and exit\n"
-         "  --version                 print the version and exit\n";
+  Options defaults;
+  CLI::App app("", "lxe");
+  declare(app, defaults);
+  return app.help();
 }
 
 std::variant<Options, FlagError> parse_flags(const std::vector<std::string>& args) {
   Options options;
   options.socket = kDefaultSocket;
   options.db = kDefaultDbPath;
-
-  const std::map<std::string, std::string*> valued = {
-      {"--socket", &options.socket},
-      {"--lxd-socket", &options.lxd_socket},
-      {"--lxd-remote-config", &options.lxd_remote_config},
-      {"--db", &options.db},
-      {"--log-level", &options.log_level},
-      {"--lxd-name-prefix", &options.lxd_name_prefix},
-  };
-  const std::map<std::string, std::function<void()>> switches = {
-      {"--verbose", [&] { options.log_level = "info"; }},
-      {"--debug", [&] { options.log_level = "debug"; }},
-      {"--help", [&] { options.help = true; }},
-      {"-h", [&] { options.help = true; }},
-      {"--version", [&] { options.version = true; }},
-  };
-
-  for (size_t i = 0; i < args.size(); ++i) {
-    std::string flag = args[i];
-    std::optional<std::string> value;
-    if (const auto eq = flag.find('='); flag.rfind("--", 0) == 0 && eq != std::string::npos) {
-      value = flag.substr(eq + 1);
-      flag = flag.substr(0, eq);
-    }
-    if (const auto it = switches.find(flag); it != switches.end()) {
-      if (value) return FlagError{"flag " + flag + " takes no value"};
-      it->second();
-      continue;
-    }
-    const auto it = valued.find(flag);
-    if (it == valued.end()) {
-      if (flag.rfind("-", 0) == 0) return FlagError{"unknown flag " + flag + " (see lxe --help)"};
-      return FlagError{"unexpected argument '" + flag + "': lxe takes flags only (see lxe --help)"};
-    }
-    if (!value) {
-      if (i + 1 >= args.size()) return FlagError{"flag " + flag + " needs a value"};
-      value = args[++i];
-    }
-    if (value->empty()) return FlagError{"flag " + flag + " needs a non-empty value"};
-    *it->second = *value;
+  CLI::App app("", "lxe");
+  declare(app, options);
+  try {
+    app.parse(cli::parse_order(args));
+  } catch (const CLI::ParseError& e) {
+    return FlagError{cli::describe(e)};
   }
-  if (!reconcile::valid_lxd_name_prefix(options.lxd_name_prefix))
-    return FlagError{"--lxd-name-prefix " + options.lxd_name_prefix +
-                     ": use 1 to 20 characters of [a-z0-9-], starting with a letter, not ending with '-'"};
-  if (!valid_log_level(options.log_level))
-    return FlagError{"--log-level " + options.log_level +
-                     ": use one of trace, debug, info, warn, error, critical, off"};
+  if (const std::string word = cli::first_unplaced(app); !word.empty()) {
+    if (word.size() > 1 && word[0] == '-') return FlagError{"unknown flag " + word + " (see lxe --help)"};
+    return FlagError{"unexpected argument '" + word + "': lxe takes flags only (see lxe --help)"};
+  }
   return options;
 }
 

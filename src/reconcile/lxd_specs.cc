@@ -242,8 +242,10 @@ lxd::Config managed_limits(const runtime::v1::LinuxContainerResources& r) {
                                      std::to_string(std::max<int64_t>(1, period_us / 1000)) + "ms";
   } else if (r.cpu_shares() > 0) {
     // Without a quota, shares become LXD's soft allowance: a percentage is a relative CPU weight
-    // for LXD (1024 shares, one CPU's worth, = 100%). With a quota the hard limit wins.
-    const int64_t percent = std::clamp<int64_t>(r.cpu_shares() * 100 / 1024, 1, 100);
+    // for LXD (1024 shares, one CPU's worth, = 100%). With a quota the hard limit wins. Shares are
+    // capped at 1024 before multiplying: anything above is 100% anyway, and a huge value would
+    // overflow the product.
+    const int64_t percent = std::clamp<int64_t>(std::min<int64_t>(r.cpu_shares(), 1024) * 100 / 1024, 1, 100);
     limits["limits.cpu.allowance"] = std::to_string(percent) + "%";
   }
   if (!r.cpuset_cpus().empty()) {

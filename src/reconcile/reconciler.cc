@@ -120,10 +120,8 @@ void Reconciler::resync_loop() {
     stop_cv_.wait_for(lock, options_.resync_interval, [this] { return stopping_ || catch_up_requested_; });
     if (stopping_) break;
     if (catch_up_requested_) {
-      catch_up_requested_ = false;
       lock.unlock();
-      resync();
-      check_holder_pids();
+      catch_up();
       lock.lock();
       last = std::chrono::steady_clock::now();
       continue;
@@ -262,6 +260,17 @@ void Reconciler::on_lxd_events_connection(bool connected) {
     catch_up_requested_ = true;
   }
   stop_cv_.notify_all();
+}
+
+bool Reconciler::catch_up() {
+  {
+    std::lock_guard lock(mutex_);
+    if (!catch_up_requested_) return false;
+    catch_up_requested_ = false;
+  }
+  resync();
+  check_holder_pids();
+  return true;
 }
 
 std::chrono::milliseconds Reconciler::backoff_for(const WorkKey& key, bool failed) {

@@ -85,6 +85,9 @@ class Reconciler {
   // The event stream (re)connected or dropped: events may have been missed, so the resync thread
   // resyncs and checks the holders' PIDs at once. Never waits on LXD.
   void on_lxd_events_connection(bool connected);
+  // Runs the resync and holder-PID check a reconnect asked for, if it did; whether it ran. The
+  // resync thread calls it; tests that drive the reconciler on their own thread too.
+  bool catch_up();
 
  private:
   void resync_pass();

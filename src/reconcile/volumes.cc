@@ -8,6 +8,7 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <nlohmann/json.hpp>
 #include <sstream>
 #include <stdexcept>
@@ -161,9 +162,21 @@ std::vector<std::string> Volumes::prepare(const store::ContainerRecord& containe
                       " while it is stopped, so symbolic links in them cannot be resolved");
     } else {
       nlohmann::json mounts = nlohmann::json::array();
-      for (const auto& m : config.mounts())
-        mounts.push_back({{"container_path", m.container_path()},
-                          {"resolved", resolve_in_rootfs(rootfs, m.container_path())}});
+      std::map<std::string, int> seen;
+      for (int n = 0; n < config.mounts_size(); ++n) {
+        const auto& m = config.mounts(n);
+        const std::string resolved = resolve_in_rootfs(rootfs, m.container_path());
+        // What CreateContainer refused for the path as written, refused for where the image's
+        // symlinks lead: lxe's own /.lxe, or a place another mount takes.
+        const std::string which = "mounts[" + std::to_string(n) + "] at '" + m.container_path() + "'";
+        if (resolved == "/.lxe" || resolved.rfind("/.lxe/", 0) == 0)
+          throw std::runtime_error(which + " leads to " + resolved +
+                                   " in the image, inside /.lxe where lxe mounts lxe-init and the container's state");
+        if (const auto [it, fresh] = seen.emplace(resolved, n); !fresh)
+          throw std::runtime_error(which + " leads to " + resolved + " in the image, where mounts[" +
+                                   std::to_string(it->second) + "] goes too");
+        mounts.push_back({{"container_path", m.container_path()}, {"resolved", resolved}});
+      }
       write_file_atomic(files_.volume_paths_file(container.id), nlohmann::json{{"mounts", mounts}}.dump(2), 0600);
     }
   }

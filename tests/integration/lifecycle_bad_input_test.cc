@@ -177,7 +177,7 @@ TEST_CASE("lifecycle: bad requests are refused with the right code and change no
     expect("CreateContainer with a relative mount host_path", invalid,
            fx.create_container(pod_id, relative_mount, pod).status);
 
-    // Each refusal names the mount, by index and by where it goes in the container.
+    // Each refusal names the mount (its index and field).
     struct BadMount {
       const char* what;
       std::string host_path, container_path, must_mention;
@@ -186,12 +186,12 @@ TEST_CASE("lifecycle: bad requests are refused with the right code and change no
     lxe::test::write_file(fx.dir().file("a-file"), "");
     const BadMount bad_mounts[] = {
         {"an empty container_path", "/tmp", "", "mounts[0].container_path is empty"},
-        {"a relative container_path", "/tmp", "data", "mounts[0] (at data): container_path 'data' is not"},
+        {"a relative container_path", "/tmp", "data", "mounts[0].container_path 'data' is not an absolute path"},
         {"the container's root as container_path", "/tmp", "/", "the container's root"},
-        {"an empty host_path", "", "/data", "mounts[0] (at /data): host_path is empty"},
+        {"an empty host_path", "", "/data", "mounts[0].host_path is empty"},
         // A missing host path is created (as containerd does); one that cannot be is refused.
         {"a host_path that cannot be created", under_a_file, "/data",
-         "mounts[0] (at /data): host_path '" + under_a_file + "' does not exist and cannot be created"},
+         "mounts[0].host_path '" + under_a_file + "' does not exist and cannot be created"},
     };
     for (const auto& b : bad_mounts) {
       auto bad = good;

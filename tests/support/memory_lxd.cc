@@ -267,7 +267,8 @@ void MemoryLxd::fail_next(Op op, Fault fault) {
 }
 
 void MemoryLxd::busy_next(Op op, int times, const std::string& target) {
-  fail_next(op, Fault{.kind = ErrorKind::OperationFailed,
+  // What lxd::Client makes of it: ErrorKind::Busy (the client reads LXD's wording).
+  fail_next(op, Fault{.kind = ErrorKind::Busy,
                       .message = "Instance is busy running a \"stop\" operation",
                       .times = times,
                       .target = target});

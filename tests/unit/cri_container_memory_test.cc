@@ -270,11 +270,10 @@ TEST_CASE("ContainerStatus: a command that ends shows as EXITED with its exit co
   CHECK(listed_containers(rt) == std::vector<std::pair<std::string, v1::ContainerState>>{{id, v1::CONTAINER_EXITED}});
 }
 
-// Known bug, kept visible: see the same test in cri_sandbox_memory_test.cc. An unanswered LXD call
-// is recorded as "<action>: LXD unavailable: ...", which the facade does not recognise, so it
-// answers UNKNOWN unless the health check fails too. Drop [!shouldfail] once it passes.
+// Fixed by the failure kinds stored next to last_error (was a known bug: the facade looked for
+// an "LXD unavailable: " prefix at the start of last_error only, and answered UNKNOWN).
 TEST_CASE("Container RPCs: one LXD call unanswered while the health check answers is UNAVAILABLE",
-          "[cri][container][!shouldfail]") {
+          "[cri][container]") {
   MemoryRuntime rt;
   const auto pod = rt.run_pod();
   REQUIRE(pod.status.ok());

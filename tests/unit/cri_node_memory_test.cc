@@ -66,8 +66,11 @@ TEST_CASE("ExecSync: what LXD says becomes the caller's answer", "[cri][exec]") 
   MemoryRuntime rt;
   const auto [pod, id] = rt.running_pod();
   SECTION("a command that is not there: exit code 127, as a shell says") {
+    // What lxd::Client makes of LXD 5.0's "Command not found" operation failure.
     rt.lxd.on_exec([](const std::string&, const std::vector<std::string>&) -> ExecResult {
-      throw Error(ErrorKind::OperationFailed, "Executing command failed: Command not found");
+      ExecResult not_found{127, "", ""};
+      not_found.command_not_found = true;
+      return not_found;
     });
     const auto result = exec_sync(rt, id, {"nope"});
     REQUIRE(result.status.ok());

@@ -161,13 +161,10 @@ TEST_CASE("RemovePodSandbox: LXD busy for a moment is waited out; a lasting refu
   CHECK_FALSE(rt.registry.sandbox(pod));
 }
 
-// Known bug, kept visible: the executor records an unanswered call as "<action>: LXD unavailable:
-// ...", and the facade looks for that prefix at the start of last_error only, so such a failure is
-// UNKNOWN unless the health check fails too (LXD down altogether, as in the RunPodSandbox test
-// above). The stored error kind being added next to last_error fixes it; then this test starts to
-// pass and Catch reports it: drop [!shouldfail].
+// Fixed by the failure kinds stored next to last_error (was a known bug: the facade looked for
+// an "LXD unavailable: " prefix at the start of last_error only, and answered UNKNOWN).
 TEST_CASE("Pod sandbox RPCs: one LXD call unanswered while the health check answers is UNAVAILABLE",
-          "[cri][sandbox][!shouldfail]") {
+          "[cri][sandbox]") {
   MemoryRuntime rt;
   SECTION("RunPodSandbox, LXD does not answer") {
     rt.lxd.fail_next(Op::CreateInstance, {.kind = ErrorKind::Transport, .times = kPersistent});

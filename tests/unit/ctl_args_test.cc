@@ -58,6 +58,35 @@ TEST_CASE("ctl args: global flags go before or after the command, with = or a se
   CHECK(ok({"--color", "always", "sandboxes"}).global.color == ColorMode::Always);
 }
 
+TEST_CASE("ctl args: a command's flags may come before the command too", "[ctl]") {
+  CHECK(ok({"--json", "containers"}).output == OutputFormat::Json);
+  const auto c = ok({"-l", "a=1", "--state", "running", "containers", "-l", "b=2"});
+  CHECK(c.filters.state == "CONTAINER_RUNNING");
+  CHECK(c.filters.labels.size() == 2);
+  CHECK(ok({"-f", "events", "x"}).events.follow);
+  // ... and still only to a command that has them.
+  CHECK(bad({"--name", "x", "sandboxes"}).message == "flag --name does not apply to 'sandboxes'");
+  CHECK(bad({"--lxd", "events"}).message == "flag --lxd does not apply to 'events'");
+}
+
+TEST_CASE("ctl args: after the command, words are its arguments, not other commands", "[ctl]") {
+  CHECK(ok({"show", "ps"}).target == "ps");
+  CHECK(ok({"events", "diff"}).events.target == "diff");
+  CHECK(bad({"ps", "show"}).message == "unexpected argument 'show' for 'containers'");
+  // A flag takes one value; a second word is an argument.
+  CHECK(bad({"containers", "-l", "a=1", "b=2"}).message == "unexpected argument 'b=2' for 'containers'");
+}
+
+TEST_CASE("ctl args: --flag= is an empty value, never the next word", "[ctl]") {
+  CHECK(bad({"--db=", "containers"}).message == "--db needs a path");
+  CHECK(bad({"containers", "--pod="}).message == "--pod needs a pod name or ID prefix");
+}
+
+TEST_CASE("ctl args: the last of a repeated flag counts", "[ctl]") {
+  CHECK(ok({"containers", "-o", "yaml", "-o", "json"}).output == OutputFormat::Json);
+  CHECK(ok({"--db", "/a", "containers", "--db", "/b"}).global.db_path == "/b");
+}
+
 TEST_CASE("ctl args: output formats", "[ctl]") {
   CHECK(ok({"containers", "--json"}).output == OutputFormat::Json);
   CHECK(ok({"containers", "-o", "json"}).output == OutputFormat::Json);
@@ -155,6 +184,9 @@ TEST_CASE("ctl args: each usage error is one message naming the problem", "[ctl]
   CHECK(bad({"events", "--poll-interval", "1ms"}).message.find("10ms to 60s") != std::string::npos);
   CHECK(bad({"--color", "sometimes", "containers"}).message.find("auto, always or never") != std::string::npos);
   CHECK(bad({"help", "nope"}).message == "unknown command 'nope'");
+  CHECK(bad({"help", "nope"}).command.empty());  // the hint is the overview
+  CHECK(bad({"containers", "--version"}).message == "flag --version does not apply to 'containers'");
+  CHECK(bad({"help", "--json"}).message == "flag --json does not apply to 'help'");
   CHECK(bad({"--db", "", "containers"}).message == "--db needs a path");
 }
 
@@ -191,4 +223,52 @@ TEST_CASE("ctl args: the help lists every command and every exit code", "[ctl]")
   CHECK(help_text("diff").find("--lxd-name-prefix") != std::string::npos);
   CHECK(help_text("show").find("--lxd") != std::string::npos);
   CHECK(help_text("version").find("schema") != std::string::npos);
+}
+
+TEST_CASE("ctl args: each command's help lists every flag it takes, and the global flags", "[ctl]") {
+  struct Flag {
+    std::string in_help;              // the left column of its help line
+    std::vector<std::string> use;     // a use of it that parse_args accepts
+  };
+  const std::vector<Flag> output = {{"--json", {"--json"}}, {"-o, --output FMT", {"-o", "yaml"}}};
+  const std::vector<std::pair<std::string, std::vector<Flag>>> commands = {
+      {"sandboxes",
+       {{"--state STATE", {"--state", "ready"}},
+        {"--pod POD", {"--pod", "web"}},
+        {"-n, --namespace NS", {"-n", "default"}},
+        {"-l, --label K=V", {"-l", "a=b"}}}},
+      {"containers",
+       {{"--state STATE", {"--state", "running"}},
+        {"--pod POD", {"--pod", "web"}},
+        {"-n, --namespace NS", {"--namespace", "default"}},
+        {"--name NAME", {"--name", "app"}},
+        {"-l, --label K=V", {"--label", "a=b"}}}},
+      {"show", {{"--lxd", {"--lxd"}}}},
+      {"events",
+       {{"-f, --follow", {"-f"}}, {"--since WHEN", {"--since", "1h"}}, {"--tail N", {"--tail", "3"}},
+        {"--poll-interval D", {"--poll-interval", "1s"}}}},
+      {"diff", {{"--lxd-name-prefix P", {"--lxd-name-prefix", "lxe"}}, {"--settle D", {"--settle", "0"}}}},
+      {"version", {}},
+  };
+  for (auto [command, flags] : commands) {
+    INFO(command);
+    const std::string help = help_text(command);
+    CHECK_THAT(help, Catch::StartsWith("Usage: lxe-ctl " + command + " [flags]"));
+    flags.insert(flags.end(), output.begin(), output.end());
+    for (const auto& flag : flags) {
+      CHECK_THAT(help, Catch::Contains("\n  " + flag.in_help + "  "));
+      std::vector<std::string> args = {command};
+      if (command == "show") args.push_back("4f2c");
+      args.insert(args.end(), flag.use.begin(), flag.use.end());
+      const auto parsed = parse_args(args, kNow);
+      if (const auto* e = std::get_if<UsageError>(&parsed)) FAIL(flag.in_help << ": " << e->message);
+    }
+    for (const char* global : {"--db PATH", "--lxd-socket PATH", "--color WHEN", "--no-color", "-h, --help"})
+      CHECK_THAT(help, Catch::Contains(std::string("\n  ") + global + "  "));
+    CHECK(help.find("--version") == std::string::npos);  // refused after a command
+  }
+  CHECK_THAT(help_text(""), Catch::Contains("\n  --version  "));
+  CHECK_THAT(help_text("show"), Catch::StartsWith("Usage: lxe-ctl show [flags] ID   (alias: inspect)"));
+  CHECK_THAT(help_text("events"), Catch::StartsWith("Usage: lxe-ctl events [flags] [ID]"));
+  CHECK(help_text("help") == help_text(""));
 }

@@ -1,11 +1,55 @@
 // lxe-ctl's rendering: aligned tables, colour that never shifts a column, YAML, ages and times.
 #include <catch2/catch.hpp>
 
+#include <yaml-cpp/yaml.h>
+
 #include "ctl/render.h"
 #include "support/process.h"
 
 using namespace lxe::ctl;
 using lxe::test::non_empty_lines;
+
+namespace {
+
+// The data a YAML document holds, as JSON: what any YAML reader gets from to_yaml's output. A
+// quoted scalar (tag "!") is a string; a plain one is null, a boolean, an integer or a float, as
+// YAML's core schema reads it, and a string only when it is none of those.
+nlohmann::json yaml_data(const YAML::Node& node) {
+  switch (node.Type()) {
+    case YAML::NodeType::Null:
+      return nullptr;
+    case YAML::NodeType::Map: {
+      nlohmann::json out = nlohmann::json::object();
+      for (const auto& kv : node) {
+        const nlohmann::json key = yaml_data(kv.first);
+        REQUIRE(key.is_string());  // a key that reads back as anything else is a bug
+        out[key.get<std::string>()] = yaml_data(kv.second);
+      }
+      return out;
+    }
+    case YAML::NodeType::Sequence: {
+      nlohmann::json out = nlohmann::json::array();
+      for (const auto& item : node) out.push_back(yaml_data(item));
+      return out;
+    }
+    default:
+      break;
+  }
+  const std::string text = node.Scalar();
+  if (node.Tag() == "!") return text;
+  if (text == "null" || text == "~") return nullptr;
+  if (text == "true" || text == "false") return text == "true";
+  for (const char* word : {"yes", "no", "on", "off", "y", "n", "<<"})
+    if (text == word) FAIL("plain scalar '" << text << "' means something else in YAML 1.1");
+  // A number: JSON's spelling of a number is YAML's.
+  const auto number = nlohmann::json::parse(text, nullptr, false);
+  if (number.is_number()) return number;
+  return text;
+}
+
+nlohmann::json round_trip(const nlohmann::json& doc) { return yaml_data(YAML::Load(to_yaml(doc))); }
+
+}  // namespace
 
 TEST_CASE("ctl render: tables are aligned, three spaces apart, without trailing blanks", "[ctl]") {
   Table t({"ID", "NAME", "LAST"});
@@ -81,6 +125,37 @@ TEST_CASE("ctl render: YAML for nested objects, arrays and awkward strings", "[c
         "  - \"two\"\n"
         "  - true\n");
   CHECK(to_yaml(nlohmann::json("a\nb")) == "\"a\\nb\"\n");
+}
+
+TEST_CASE("ctl render: YAML reads back as the very data it was made from", "[ctl]") {
+  const nlohmann::json doc = {
+      {"strings",
+       {"", "plain", "123", "-1.5", "true", "false", "null", "~", "yes", "no", "on", "0x1F", ".inf", "1e3",
+        "a: b", "- item", "# not a comment", "'single'", "\"double\"", "back\\slash", "tab\there",
+        "line\nbreak\r\n", "\x01\x7f control", "héllo 日本", "  padded  ", "{braces}", "[brackets]", "&anchor",
+        "*alias", "!tag", "%directive", "|", ">", "@at", "`tick`"}},
+      {"keys",
+       {{"123", 1}, {"yes", 2}, {"No", 3}, {"null", 4}, {"<<", 5}, {"", 6}, {"a b", 7}, {"-dash", 8},
+        {"io.kubernetes.pod.name", 9}, {"k:v", 10}, {"é", 11}, {"x\ny", 12}, {"camelCase", 13}}},
+      {"numbers",
+       {0, -1, 42, INT64_MAX, INT64_MIN, UINT64_MAX, 0.1, -2.5, 1e300, 1.7976931348623157e308, 5e-324}},
+      {"booleans", {true, false}},
+      {"nothing", nullptr},
+      {"empty", {{"object", nlohmann::json::object()}, {"array", nlohmann::json::array()}, {"string", ""}}},
+      {"nested",
+       {{{"a", {{"b", {{"c", {1, {2, {3}}}}}}}}},
+        nlohmann::json::array({nlohmann::json::array(), nlohmann::json::object(), nullptr})}},
+  };
+  CHECK(round_trip(doc) == doc);
+  for (const auto& scalar : {nlohmann::json("top"), nlohmann::json(7), nlohmann::json(nullptr),
+                             nlohmann::json::object(), nlohmann::json::array()})
+    CHECK(round_trip(scalar) == scalar);
+}
+
+TEST_CASE("ctl render: YAML replaces bytes that are not UTF-8, as the JSON output does", "[ctl]") {
+  const nlohmann::json doc = {{"bad", "a\xff\xfe" "b"}};
+  const auto expected = nlohmann::json::parse(doc.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
+  CHECK(round_trip(doc) == expected);
 }
 
 TEST_CASE("ctl render: human ages", "[ctl]") {

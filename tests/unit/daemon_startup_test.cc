@@ -45,7 +45,7 @@ TEST_CASE("lxe: a bad flag is one error line and exit 2", "[daemon]") {
   check_one_error_line(r, "unknown flag --no-such-flag");
   const auto level = run_command({LXE_BINARY, "--log-level", "chatty"});
   CHECK(level.exit_code == 2);
-  check_one_error_line(level, "--log-level chatty");
+  check_one_error_line(level, "--log-level: 'chatty' is not one of trace, debug");
 }
 
 TEST_CASE("lxe: an LXD socket that does not exist is refused", "[daemon]") {

@@ -113,9 +113,7 @@ ContainerRecord with_mounts(Bed& bed, ContainerRecord c,
 
 // Whether a recorded error says LXD did not answer (the facade answers UNAVAILABLE then). In one
 // place: how the executor records that is being reworked.
-bool recorded_as_unavailable(const std::string& last_error) {
-  return last_error.find("LXD unavailable: ") != std::string::npos;
-}
+bool recorded_as_unavailable(const lxe::store::FailureKind kind) { return kind == lxe::store::FailureKind::Unavailable; }
 
 }  // namespace
 
@@ -689,7 +687,7 @@ std::vector<FailureCase> failure_cases() {
       {"not found", {.kind = ErrorKind::NotFound, .message = "Instance not found"}, false, "not found"},
       {"conflict", {.kind = ErrorKind::Conflict, .message = "entry already exists"}, false, "already exists"},
       {"busy",
-       {.kind = ErrorKind::OperationFailed, .message = "Instance is busy running a \"stop\" operation"},
+       {.kind = ErrorKind::Busy, .message = "Instance is busy running a \"stop\" operation"},
        false,
        "is busy"},
   };
@@ -743,6 +741,7 @@ TEST_CASE("executor: every action that calls LXD, with each of LXD's failures: r
       const Outcome outcome = run();
       REQUIRE(bed.lxd.count(a.op, fault.target) >= 1);  // the failure met the action's call
       const std::string last_error = t.container ? bed.container(id).last_error : bed.sandbox(id).last_error;
+      const auto last_error_kind = t.container ? bed.container(id).last_error_kind : bed.sandbox(id).last_error_kind;
       if (a.missing_is_done && f.fault.kind == ErrorKind::NotFound) {
         CHECK(outcome == Outcome::Done);
         CHECK(last_error.empty());
@@ -753,7 +752,7 @@ TEST_CASE("executor: every action that calls LXD, with each of LXD's failures: r
       // own: that lookup's NotFound is the error.
       const bool lookup_failed = a.kind == ActionKind::CreateProfile && f.fault.kind == ErrorKind::Conflict;
       CHECK_THAT(last_error, Catch::StartsWith(action + ": ") && Catch::Contains(lookup_failed ? "not found" : f.text));
-      CHECK(recorded_as_unavailable(last_error) == f.unavailable);
+      CHECK(recorded_as_unavailable(last_error_kind) == f.unavailable);
       CHECK(kept(bed, t) == before);
       // LXD refused: nothing of it changed.
       const auto lxd_after = bed.lxd.instance(lxd_name);
@@ -782,7 +781,7 @@ TEST_CASE("executor: an answer lost after LXD created the instance: the retry ad
   const auto c = bed.add_container(s);
   bed.lxd.fail_next(Op::CreateInstance, {.kind = ErrorKind::Timeout, .after_effect = true});
   CHECK(bed.run(c, {ActionKind::CreateInstance}) == Outcome::Failed);
-  CHECK(recorded_as_unavailable(bed.container(c.id).last_error));
+  CHECK(recorded_as_unavailable(bed.container(c.id).last_error_kind));
   REQUIRE(bed.lxd.instance(c.lxd_name));
   CHECK(bed.run(c, {ActionKind::CreateInstance, ActionKind::RecordCreated, ActionKind::MarkReconciled}) ==
         Outcome::Done);

@@ -56,6 +56,39 @@ TEST_CASE("flags: mistakes are named in one line", "[flags]") {
   CHECK_THAT(error({"serve"}), Catch::Contains("unexpected argument 'serve'"));
 }
 
+TEST_CASE("flags: the last of --log-level, --verbose and --debug wins", "[flags]") {
+  CHECK(ok({"--debug", "--log-level", "warn"}).log_level == "warn");
+  CHECK(ok({"--log-level", "warn", "--debug"}).log_level == "debug");
+  CHECK(ok({"--log-level=error", "--verbose"}).log_level == "info");
+  CHECK(ok({"--log-level", "trace", "--log-level", "off"}).log_level == "off");
+}
+
+TEST_CASE("flags: --flag= is an empty value, never the next word", "[flags]") {
+  CHECK_THAT(error({"--db=", "--debug"}), Catch::Contains("--db") && Catch::Contains("non-empty"));
+  CHECK_THAT(error({"--socket", ""}), Catch::Contains("non-empty"));
+  CHECK(ok({"--db=/x=y.db"}).db == "/x=y.db");
+}
+
+TEST_CASE("flags: the LXD name prefix is checked", "[flags]") {
+  CHECK(ok({}).lxd_name_prefix == "lxe");
+  CHECK(ok({"--lxd-name-prefix", "node-1"}).lxd_name_prefix == "node-1");
+  CHECK_THAT(error({"--lxd-name-prefix", "Bad"}), Catch::Contains("[a-z0-9-]"));
+  CHECK_THAT(error({"--lxd-name-prefix=x-"}), Catch::Contains("not ending with '-'"));
+}
+
+TEST_CASE("flags: the help lists every flag with its default", "[flags]") {
+  const std::string help = lxe::daemon::usage();
+  CHECK_THAT(help, Catch::StartsWith("Usage: lxe [flags]\n"));
+  for (const char* line : {"  --socket PATH ", "  --lxd-socket PATH ", "  --lxd-remote-config PATH ", "  --db PATH ",
+                           "  --lxd-name-prefix PREFIX ", "  --log-level LEVEL ", "  --verbose ", "  --debug ",
+                           "  -h, --help ", "  --version "})
+    CHECK_THAT(help, Catch::Contains(std::string("\n") + line));
+  for (const char* fallback : {"(default /run/lxe.sock)", "(default /var/lib/lxe/lxe.db)", "(default lxe)",
+                               "(default info)"})
+    CHECK_THAT(help, Catch::Contains(fallback));
+  CHECK(ok({"-h"}).help);
+}
+
 TEST_CASE("lxd remote config: the default remote's unix socket", "[flags]") {
   using lxe::daemon::lxd_socket_from_remote_config_text;
   using lxe::daemon::RemoteConfigError;

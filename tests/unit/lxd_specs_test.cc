@@ -4,6 +4,7 @@
 
 #include <catch2/catch.hpp>
 #include <nlohmann/json.hpp>
+#include <limits>
 #include <stdexcept>
 #include <string>
 
@@ -370,6 +371,14 @@ TEST_CASE("resource_limit_patches", "[lxd_specs]") {
     r.set_cpu_shares(2);
     CHECK(resource_limit_patches(r) == std::vector<lxd::Config>{{{"limits.cpu.allowance", "1%"}}});
     r.set_cpu_shares(8192);
+    CHECK(resource_limit_patches(r) == std::vector<lxd::Config>{{{"limits.cpu.allowance", "100%"}}});
+  }
+  SECTION("shares too large for shares * 100 (fuzzer finding): still 100%, no overflow") {
+    // The product once overflowed int64 (undefined behaviour; in practice it wrapped negative and
+    // the pod got 1% instead of 100%).
+    r.set_cpu_shares(std::numeric_limits<int64_t>::max());
+    CHECK(resource_limit_patches(r) == std::vector<lxd::Config>{{{"limits.cpu.allowance", "100%"}}});
+    r.set_cpu_shares(std::numeric_limits<int64_t>::max() / 100 + 1);
     CHECK(resource_limit_patches(r) == std::vector<lxd::Config>{{{"limits.cpu.allowance", "100%"}}});
   }
   SECTION("shares with a quota: the hard limit wins") {

@@ -100,7 +100,7 @@ TEST_CASE("MemoryLxd: a fault after the effect: LXD acted, the answer was lost",
   CHECK(kind_of([&] { bed.lxd.create_instance(spec("c1")); }) == ErrorKind::Conflict);
 }
 
-TEST_CASE("MemoryLxd: busy is LXD's transient refusal, a failed operation saying 'is busy'", "[memory_lxd]") {
+TEST_CASE("MemoryLxd: busy is LXD's transient refusal, as lxd::Client reports it (ErrorKind::Busy)", "[memory_lxd]") {
   Bed bed;
   bed.lxd.create_instance(spec("c1"));
   bed.lxd.busy_next(Op::DeleteInstance);
@@ -108,7 +108,8 @@ TEST_CASE("MemoryLxd: busy is LXD's transient refusal, a failed operation saying
     bed.lxd.delete_instance("c1");
     FAIL("not busy");
   } catch (const Error& e) {
-    CHECK(e.kind() == ErrorKind::OperationFailed);
+    CHECK(e.kind() == ErrorKind::Busy);
+    CHECK(e.transient());
     CHECK_THAT(e.what(), Catch::Contains("is busy"));
   }
   bed.lxd.delete_instance("c1");

@@ -205,6 +205,10 @@ TEST_CASE("reconciler: events missed while the stream was down are found when it
   bed.lxd.clear_calls();
 
   bed.reconciler.on_lxd_events_connection(true);
+  // The event thread asks LXD nothing: the resync thread catches up.
+  CHECK(bed.lxd.count(Op::ListInstances) == 0);
+  CHECK(bed.reconciler.catch_up());
+  CHECK_FALSE(bed.reconciler.catch_up());  // once per reconnect
   // One list for the resync, one with state for the holders' PIDs.
   CHECK(bed.lxd.count(Op::ListInstances) == 2);
   CHECK(bed.reconciler.queued() == 2);
@@ -265,7 +269,8 @@ TEST_CASE("reconciler: an object LXD cannot be asked about keeps the error and i
     bed.lxd.fail_next(Op::GetProfile, {.kind = ErrorKind::Transport});
     bed.reconciler.enqueue_sandbox(s.id);
     CHECK(bed.reconciler.run_queued() == 1);
-    CHECK_THAT(bed.sandbox(s.id).last_error, Catch::StartsWith("observe: ") && Catch::Contains("LXD unavailable"));
+    CHECK_THAT(bed.sandbox(s.id).last_error, Catch::StartsWith("observe: ") && Catch::Contains("Connection refused"));
+    CHECK(bed.sandbox(s.id).last_error_kind == lxe::store::FailureKind::Unavailable);
     CHECK(bed.sandbox(s.id).observed_generation == 0);
     CHECK(bed.reconciler.queued() == 1);      // delayed
     CHECK(bed.reconciler.run_queued() == 0);  // not yet

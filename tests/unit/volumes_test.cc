@@ -204,6 +204,21 @@ TEST_CASE("volumes: a loop in the image's links fails the staging, naming the pa
   volumes.remove(w.container.id);
 }
 
+TEST_CASE("volumes: container paths that the image's links lead into /.lxe or onto another mount fail the staging",
+          "[volumes]") {
+  World w;
+  const Volumes volumes = w.volumes(false);
+  fs::create_symlink("/.lxe/state", w.rootfs + "/etc/sneaky");
+  w.config.mutable_mounts(1)->set_container_path("/etc/sneaky");
+  CHECK_THROWS_WITH(volumes.prepare(w.container, w.config, w.instance, w.rootfs),
+                    Catch::Contains("mounts[1] at '/etc/sneaky'") && Catch::Contains("/.lxe/state"));
+  w.config.mutable_mounts(1)->set_container_path("/run/data");  // where /var/run/data (mounts[0]) goes
+  CHECK_THROWS_WITH(volumes.prepare(w.container, w.config, w.instance, w.rootfs),
+                    Catch::Contains("mounts[1] at '/run/data' leads to /run/data") && Catch::Contains("mounts[0]"));
+  CHECK_FALSE(fs::exists(w.files.volume_paths_file(w.container.id)));
+  volumes.remove(w.container.id);
+}
+
 TEST_CASE("volumes: without idmapped mounts, the host paths are the sources and only paths are resolved",
           "[volumes]") {
   World w;

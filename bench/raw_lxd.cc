@@ -1,0 +1,138 @@
+#include "raw_lxd.h"
+
+#include <filesystem>
+
+#include "reconcile/naming.h"
+
+namespace lxe::bench {
+
+namespace fs = std::filesystem;
+
+RawLxd::RawLxd(const lxd::Client& lxd, std::string prefix, const std::string& root, const std::string& init_binary,
+               lxd::Config marks)
+    : lxd_(lxd), prefix_(std::move(prefix)), files_(root) {
+  reconcile::make_dirs(files_.root());
+  files_.install_init_binary(init_binary);
+  mapping_.extra_config = std::move(marks);
+}
+
+RawPod RawLxd::pod(const cri::PodSandboxConfig& config) const {
+  // As RuntimeService::RunPodSandbox fills the record (the bench asks for the default handler).
+  RawPod p{{}, config};
+  auto& s = p.record;
+  const auto& m = config.metadata();
+  s.id = reconcile::new_id();
+  s.lxd_name = reconcile::sandbox_lxd_name(prefix_, m.name(), s.id);
+  s.name = m.name();
+  s.namespace_ = m.namespace_();
+  s.uid = m.uid();
+  s.attempt = m.attempt();
+  s.labels = {config.labels().begin(), config.labels().end()};
+  s.annotations = {config.annotations().begin(), config.annotations().end()};
+  s.config_json = reconcile::to_json(config);
+  s.desired_state = store::SandboxState::Ready;
+  return p;
+}
+
+RawContainer RawLxd::container(const RawPod& pod, const cri::ContainerConfig& config) const {
+  // As RuntimeService::CreateContainer fills the record.
+  RawContainer c{{}, config};
+  auto& k = c.record;
+  k.id = reconcile::new_id();
+  k.sandbox_id = pod.record.id;
+  k.name = config.metadata().name();
+  k.attempt = config.metadata().attempt();
+  k.lxd_name = reconcile::container_lxd_name(prefix_, pod.record.name, k.name, k.id);
+  k.image = config.image().image();
+  k.labels = {config.labels().begin(), config.labels().end()};
+  k.annotations = {config.annotations().begin(), config.annotations().end()};
+  k.config_json = reconcile::to_json(config);
+  if (config.has_linux() && config.linux().has_resources())
+    k.resources_json = reconcile::to_json(config.linux().resources());
+  if (!config.log_path().empty())
+    k.log_path = (fs::path(pod.config.log_directory()) / config.log_path()).lexically_normal().string();
+  k.desired_state = store::ContainerState::Created;
+  return c;
+}
+
+lxd::ProfileSpec RawLxd::profile_spec(const RawPod& pod) const {
+  return reconcile::sandbox_profile(pod.record, pod.config, files_, mapping_);
+}
+
+lxd::InstanceSpec RawLxd::holder_spec(const RawPod& pod) const {
+  return reconcile::infra_instance(pod.record, pod.config, files_, mapping_);
+}
+
+lxd::InstanceSpec RawLxd::container_spec(const RawContainer& container, const RawPod& pod) const {
+  return reconcile::container_instance(container.record, container.config, pod.record, pod.config, files_, mapping_);
+}
+
+const std::map<std::string, std::string>& RawLxd::steps() {
+  static const std::map<std::string, std::string> steps = {
+      {"RunPodSandbox", "create profile, GET pause alias, create holder, start, GET /state (init PID)"},
+      {"CreateContainer", "GET image alias, spec.json + log file, create instance, GET instance (idmap), chown"},
+      {"StartContainer", "start"},
+      {"StopContainer", "stop (force)"},
+      {"RemoveContainer", "delete instance"},
+      {"RemovePodSandbox", "stop holder (force), delete holder, delete profile"},
+  };
+  return steps;
+}
+
+// The executor's CreateProfile, CreateInfra (its pause image is there: lxe imported it), StartInfra
+// and RecordInfraPid.
+void RawLxd::run_pod(RawPod& pod) const {
+  if (const std::string dns = reconcile::resolv_conf(pod.config); !dns.empty()) {
+    reconcile::make_dirs(files_.sandbox_dir(pod.record.id));
+    reconcile::write_file_atomic(files_.sandbox_dir(pod.record.id) + "/resolv.conf", dns, 0644);
+  }
+  lxd_.create_profile(profile_spec(pod));
+  lxd_.get_image_alias(mapping_.pause_image_alias);
+  lxd_.create_instance(holder_spec(pod));
+  lxd_.start_instance(pod.record.lxd_name);
+  pod.record.infra_pid = lxd_.get_instance_state(pod.record.lxd_name).pid;
+}
+
+// The facade's image lookup, then the executor's CreateInstance.
+void RawLxd::create(RawContainer& container, const RawPod& pod) const {
+  auto& k = container.record;
+  k.image_ref = lxd_.get_image_alias(k.image).target;
+  const std::string dir = files_.container_dir(k.id);
+  reconcile::make_dirs(dir);
+  files_.clear_run_records(k.id);
+  if (!reconcile::runs_image_init(container.config))
+    reconcile::write_file_atomic(dir + "/spec.json",
+                                 reconcile::init_spec(k, container.config, pod.record, pod.config).dump(2), 0644);
+  if (!k.log_path.empty()) {
+    reconcile::make_dirs(fs::path(k.log_path).parent_path().string());
+    if (!fs::exists(k.log_path)) reconcile::write_file_atomic(k.log_path, "", 0640);
+  }
+  lxd_.create_instance(container_spec(container, pod));
+  const auto [uid, gid] = reconcile::root_host_ids(lxd_.get_instance(k.lxd_name));
+  reconcile::change_owner(dir, uid, gid);
+  if (!k.log_path.empty()) reconcile::change_owner(k.log_path, uid, gid);
+}
+
+void RawLxd::start(const RawContainer& container) const {
+  files_.clear_run_records(container.record.id);
+  lxd_.start_instance(container.record.lxd_name);
+}
+
+// StopContainer with timeout 0, as the bench asks: a forced stop.
+void RawLxd::stop(const RawContainer& container) const {
+  lxd_.stop_instance(container.record.lxd_name, lxd::StopMode::Force);
+}
+
+void RawLxd::remove(const RawContainer& container) const {
+  lxd_.delete_instance(container.record.lxd_name);
+  files_.remove_container_dir(container.record.id);
+}
+
+void RawLxd::remove_pod(const RawPod& pod) const {
+  lxd_.stop_instance(pod.record.lxd_name, lxd::StopMode::Force);
+  lxd_.delete_instance(pod.record.lxd_name);
+  lxd_.delete_profile(pod.record.lxd_name);
+  files_.remove_sandbox_dir(pod.record.id);
+}
+
+}  // namespace lxe::bench

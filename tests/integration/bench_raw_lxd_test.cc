@@ -1,0 +1,126 @@
+// lxe-bench's lifecycle section compares lxe with the same LXD work done directly (bench/raw_lxd.h).
+// That comparison is only fair while the raw side builds the very objects lxe builds: this test
+// has lxe make a pod and a container from the bench's own requests, builds the raw side's objects
+// for the same requests, and compares them with what LXD holds, field by field. Names and IDs
+// differ by construction and are compared by what they stand for.
+#include <catch2/catch.hpp>
+
+#include <filesystem>
+
+#include "lxd_sweep.h"
+#include "raw_lxd.h"
+#include "support/cri_fixture.h"
+#include "support/test_lxd.h"
+#include "workload.h"
+
+using lxe::test::CriFixture;
+namespace bench = lxe::bench;
+
+namespace {
+
+// What each side's own names and IDs stand for.
+using Names = std::vector<std::pair<std::string, std::string>>;
+
+std::string normal(std::string text, const Names& names) {
+  for (const auto& [from, to] : names)
+    for (size_t at = text.find(from); at != std::string::npos; at = text.find(from, at + to.size()))
+      text.replace(at, from.size(), to);
+  return text;
+}
+
+// A config as lxe made it: without what LXD adds itself (volatile.*, image.*). JSON, so that a
+// failure prints it.
+nlohmann::json normal(const lxe::lxd::Config& config, const Names& names) {
+  nlohmann::json out = nlohmann::json::object();
+  for (const auto& [key, value] : config)
+    if (key.rfind("volatile.", 0) != 0 && key.rfind("image.", 0) != 0) out[key] = normal(value, names);
+  return out;
+}
+
+nlohmann::json normal(const lxe::lxd::Devices& devices, const Names& names) {
+  nlohmann::json out = nlohmann::json::object();
+  for (const auto& [name, device] : devices)
+    for (const auto& [key, value] : device) out[name][key] = normal(value, names);
+  return out;
+}
+
+nlohmann::json normal(const std::vector<std::string>& list, const Names& names) {
+  nlohmann::json out = nlohmann::json::array();
+  for (const auto& item : list) out.push_back(normal(item, names));
+  return out;
+}
+
+}  // namespace
+
+TEST_CASE("bench: the raw-LXD side of the lifecycle section builds the LXD objects lxe builds", "[bench][lxd]") {
+  CriFixture fx("benchraw");
+  const lxe::test::TempDir kubelet;   // the host files kubelet would keep (mounts, logs)
+  const lxe::test::TempDir raw_root;  // the raw side's host files, as lxe keeps them next to its store
+  const bench::Workload workload(kubelet.path(), "busybox");
+  const auto pod = workload.pod(fx.pod_name("p"));
+  const auto ctr = workload.container("c", pod);
+  REQUIRE(ctr.linux().resources().cpu_shares() > 0);  // so that the limits lxe derives are compared
+
+  const std::string pod_id = fx.must_run_pod(pod);
+  const std::string ctr_id = fx.must_create_container(pod_id, ctr, pod);
+  const auto status = fx.pod_status(pod_id, true);
+  REQUIRE(status.ok());
+  const auto pod_info = nlohmann::json::parse(status.value.info().at("info"));
+  const std::string holder_name = pod_info.at("lxdInstance");
+  std::string ctr_name;
+  for (const auto& name : fx.lxd_instances())
+    if (name != holder_name) ctr_name = name;
+  REQUIRE(fx.lxd_instances().size() == 2);
+
+  const std::string lxe_init = (std::filesystem::path(LXE_BINARY).parent_path() / "lxe-init").string();
+  const bench::RawLxd raw(fx.lxd(), "rawbench", raw_root.path(), lxe_init,
+                          {{bench::kMarkKey, lxe::test::test_pid_value()}});
+  auto raw_pod = raw.pod(pod);
+  raw_pod.record.infra_pid = pod_info.at("infraPid").get<int64_t>();  // the holder lxe started
+  auto raw_ctr = raw.container(raw_pod, ctr);
+  raw_ctr.record.image_ref = fx.lxd().get_image_alias("busybox").target;  // as raw.create() sets it
+
+  const Names lxe_names = {{fx.dir().path(), "<root>"},
+                           {pod_id, "<sandbox id>"},
+                           {ctr_id, "<container id>"},
+                           {ctr_name, "<container name>"},
+                           {holder_name, "<sandbox name>"}};
+  const Names raw_names = {{raw_root.path(), "<root>"},
+                           {raw_pod.record.id, "<sandbox id>"},
+                           {raw_ctr.record.id, "<container id>"},
+                           {raw_ctr.record.lxd_name, "<container name>"},
+                           {raw_pod.record.lxd_name, "<sandbox name>"}};
+
+  {
+    INFO("the pod's profile");
+    const auto made = fx.lxd().get_profile(holder_name);
+    const auto spec = raw.profile_spec(raw_pod);
+    CHECK(normal(spec.name, raw_names) == normal(made.name, lxe_names));
+    CHECK(normal(spec.description, raw_names) == normal(made.description, lxe_names));
+    CHECK(normal(spec.config, raw_names) == normal(made.config, lxe_names));
+    CHECK(normal(spec.devices, raw_names) == normal(made.devices, lxe_names));
+  }
+  {
+    INFO("the pod's namespace holder");
+    const auto made = fx.lxd().get_instance(holder_name);
+    const auto spec = raw.holder_spec(raw_pod);
+    CHECK(normal(spec.description, raw_names) == normal(made.raw.value("description", ""), lxe_names));
+    CHECK(normal(spec.profiles, raw_names) == normal(made.profiles, lxe_names));
+    CHECK(normal(spec.config, raw_names) == normal(made.config, lxe_names));
+    CHECK(normal(spec.devices, raw_names) == normal(made.devices, lxe_names));
+    CHECK(fx.lxd().get_image_alias(spec.source.alias).target == made.config.at("volatile.base_image"));
+  }
+  {
+    INFO("the container");
+    const auto made = fx.lxd().get_instance(ctr_name);
+    const auto spec = raw.container_spec(raw_ctr, raw_pod);
+    CHECK(normal(spec.description, raw_names) == normal(made.raw.value("description", ""), lxe_names));
+    CHECK(normal(spec.profiles, raw_names) == normal(made.profiles, lxe_names));
+    CHECK(normal(spec.config, raw_names) == normal(made.config, lxe_names));
+    CHECK(normal(spec.devices, raw_names) == normal(made.devices, lxe_names));
+    CHECK(spec.source.fingerprint == made.config.at("volatile.base_image"));
+    // The limits lxe derives from the BestEffort resources are there on both sides.
+    CHECK(made.config.count("limits.cpu.allowance") == 1);
+  }
+  fx.remove_all_pods_and_expect_clean();
+}
