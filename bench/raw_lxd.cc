@@ -9,8 +9,11 @@ namespace lxe::bench {
 namespace fs = std::filesystem;
 
 RawLxd::RawLxd(const lxd::Client& lxd, std::string prefix, const std::string& root, const std::string& init_binary,
-               lxd::Config marks)
-    : lxd_(lxd), prefix_(std::move(prefix)), files_(root) {
+               lxd::Config marks, reconcile::Volumes::Probe volumes_probe)
+    : lxd_(lxd),
+      prefix_(std::move(prefix)),
+      files_(root),
+      volumes_(files_, volumes_probe ? std::move(volumes_probe) : reconcile::Volumes::host_probe(files_, lxd)) {
   reconcile::make_dirs(files_.root());
   files_.install_init_binary(init_binary);
   mapping_.extra_config = std::move(marks);
@@ -64,16 +67,20 @@ lxd::InstanceSpec RawLxd::holder_spec(const RawPod& pod) const {
 }
 
 lxd::InstanceSpec RawLxd::container_spec(const RawContainer& container, const RawPod& pod) const {
-  return reconcile::container_instance(container.record, container.config, pod.record, pod.config, files_, mapping_);
+  return reconcile::container_instance(container.record, container.config, pod.record, pod.config, files_, mapping_,
+                                       volumes_.layout(container.record.id, container.config));
 }
 
 const std::map<std::string, std::string>& RawLxd::steps() {
   static const std::map<std::string, std::string> steps = {
       {"RunPodSandbox", "create profile, GET pause alias, create holder, start, GET /state (init PID)"},
-      {"CreateContainer", "GET image alias, spec.json + log file, create instance, GET instance (idmap), chown"},
-      {"StartContainer", "start"},
+      {"CreateContainer",
+       "GET image alias, spec.json + log file, volumes' mount points, create instance, GET instance (idmap), chown"},
+      {"StartContainer",
+       "GET instance, GET storage pool, container paths resolved in the rootfs, idmapped mounts staged, PATCH "
+       "mount devices, start"},
       {"StopContainer", "stop (force)"},
-      {"RemoveContainer", "delete instance"},
+      {"RemoveContainer", "delete instance, unmount the staged volumes"},
       {"RemovePodSandbox", "stop holder (force), delete holder, delete profile"},
   };
   return steps;
@@ -107,13 +114,17 @@ void RawLxd::create(RawContainer& container, const RawPod& pod) const {
     reconcile::make_dirs(fs::path(k.log_path).parent_path().string());
     if (!fs::exists(k.log_path)) reconcile::write_file_atomic(k.log_path, "", 0640);
   }
+  volumes_.make_mount_points(k.id, container.config);
   lxd_.create_instance(container_spec(container, pod));
   const auto [uid, gid] = reconcile::root_host_ids(lxd_.get_instance(k.lxd_name));
   reconcile::change_owner(dir, uid, gid);
   if (!k.log_path.empty()) reconcile::change_owner(k.log_path, uid, gid);
 }
 
+// The executor's StageVolumes (a container with mounts) and StartInstance.
 void RawLxd::start(const RawContainer& container) const {
+  if (container.config.mounts_size() > 0)
+    reconcile::stage_volumes(volumes_, lxd_, files_, container.record, container.config);
   files_.clear_run_records(container.record.id);
   lxd_.start_instance(container.record.lxd_name);
 }
@@ -125,6 +136,7 @@ void RawLxd::stop(const RawContainer& container) const {
 
 void RawLxd::remove(const RawContainer& container) const {
   lxd_.delete_instance(container.record.lxd_name);
+  volumes_.remove(container.record.id);
   files_.remove_container_dir(container.record.id);
 }
 

@@ -4,7 +4,8 @@
 // It cannot drift from what lxe does: the records are filled from the CRI requests as lxe's facade
 // fills them (src/cri/sandbox_run.cc, container_create.cc), every LXD object comes from lxe's own
 // mapping code (reconcile/lxd_specs.h: sandbox_profile, infra_instance, container_instance,
-// init_spec), and the steps are those of lxe's executor (reconcile/executor.cc) for a new object.
+// init_spec; reconcile/volumes.h for the containers' mounts, decided for this host as lxe decides),
+// and the steps are those of lxe's executor (reconcile/executor.cc) for a new object.
 // tests/integration/bench_raw_lxd_test.cc compares the objects with the ones lxe makes.
 #pragma once
 
@@ -14,6 +15,7 @@
 #include "lxd/client.h"
 #include "reconcile/host_files.h"
 #include "reconcile/lxd_specs.h"
+#include "reconcile/volumes.h"
 #include "runtime/v1/api.pb.h"
 #include "store/records.h"
 
@@ -35,8 +37,10 @@ class RawLxd {
  public:
   // Host files go under `root` (lxe keeps them next to its store); lxe-init is installed there from
   // `init_binary`. Every object gets `marks` (the bench's test-pid mark) as lxe's get LXE_TEST_MARK.
+  // Whether volumes are staged as idmapped mounts is decided as lxe decides it (Volumes::host_probe,
+  // which asks LXD for its PID), unless `volumes_probe` decides instead (a test without LXD).
   RawLxd(const lxd::Client& lxd, std::string prefix, const std::string& root, const std::string& init_binary,
-         lxd::Config marks);
+         lxd::Config marks, reconcile::Volumes::Probe volumes_probe = {});
 
   // The records lxe's facade stores for RunPodSandbox and CreateContainer with these configs (a
   // new ID each). A container's image_ref is set by create(), from LXD, as the facade does.
@@ -65,6 +69,7 @@ class RawLxd {
   const lxd::Client& lxd_;
   std::string prefix_;
   reconcile::HostFiles files_;
+  reconcile::Volumes volumes_;
   reconcile::MappingOptions mapping_;
 };
 

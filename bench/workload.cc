@@ -73,10 +73,10 @@ cri::ContainerConfig Workload::container(const std::string& name, const cri::Pod
   };
   add_mount("/etc/hosts", hosts, false);
   add_mount("/dev/termination-log", termination, false);
-  // Kubelet mounts the token at /var/run/secrets/...; in the busybox image (as in most images)
-  // /var/run is a symlink to /run, and LXC refuses to mount through a symlink ("Too many levels of
-  // symbolic links"): the start fails. The same mount at /run/... works.
-  add_mount("/run/secrets/kubernetes.io/serviceaccount", token, true);
+  // Where kubelet mounts it: in the busybox image (as in most images) /var/run is a symlink to
+  // /run, which lxe resolves in the container's rootfs before the first start (LXC refuses to
+  // mount through a symlink).
+  add_mount("/var/run/secrets/kubernetes.io/serviceaccount", token, true);
   return c;
 }
 

@@ -183,7 +183,8 @@ std::string container_config_problem(const runtime::v1::ContainerConfig& config)
     // resolved later, before the first start: volumes.h checks the result again.)
     std::string where = std::filesystem::path(m.container_path()).lexically_normal().string();
     while (where.size() > 1 && where.back() == '/') where.pop_back();
-    const std::string shown = "mounts[" + std::to_string(i) + "].container_path " + quoted_for_message(m.container_path());
+    const std::string shown =
+        "mounts[" + std::to_string(i) + "].container_path " + quoted_for_message(m.container_path());
     if (where == "/") return shown + " is the container's root, which a mount cannot replace";
     if (where == "/.lxe" || where.rfind("/.lxe/", 0) == 0)
       return shown + " is inside /.lxe, where lxe mounts lxe-init and the container's state and log";

@@ -134,27 +134,6 @@ ContainerObservation Executor::observe_container(const ContainerRecord& containe
   return o;
 }
 
-std::string Executor::rootfs_of(const lxd::Instance& instance) const {
-  // The disk device at "/" (LXD calls it "root" in its default profile, but the name is free).
-  std::string pool;
-  for (const auto& [name, device] : instance.expanded_devices) {
-    const auto type = device.find("type"), path = device.find("path"), p = device.find("pool");
-    if (type != device.end() && type->second == "disk" && path != device.end() && path->second == "/" &&
-        p != device.end())
-      pool = p->second;
-  }
-  if (pool.empty()) throw std::runtime_error("instance " + instance.name + " has no root disk device with a pool");
-  const lxd::StoragePool storage = lxd_.get_storage_pool(pool);
-  // The dir driver keeps a pool in its `source` folder; the others mount it at LXD's
-  // storage-pools/<pool>, next to LXD's socket (/var/lib/lxd, /var/snap/lxd/common/lxd).
-  const auto source = storage.config.find("source");
-  const std::string base =
-      storage.driver == "dir" && source != storage.config.end() && !source->second.empty()
-          ? source->second
-          : std::filesystem::path(lxd_.socket_path()).parent_path().string() + "/storage-pools/" + pool;
-  return base + "/containers/" + instance.name + "/rootfs";
-}
-
 void Executor::remember_device_names(const std::string& lxd_name, const lxd::Devices& wanted) const {
   std::set<std::string> names;
   for (const auto& [name, device] : wanted) names.insert(name);
@@ -289,23 +268,8 @@ std::string Executor::do_container_action(const Action& action, const ContainerR
       break;
     }
     case ActionKind::StageVolumes: {
-      const lxd::Instance instance = lxd_.get_instance(container.lxd_name);
-      // Paths are resolved before the first start only: the rootfs is then the image's, and what a
-      // running container does to its own files never moves a volume.
-      const bool first_start = container.started_at == 0 && !instance.running();
-      const auto notes = volumes_.prepare(container, config, instance, first_start ? rootfs_of(instance) : "");
-      const auto wanted = container_instance(container, config, sandbox, sandbox_config, files_, options_,
-                                             volumes_.layout(container.id, config))
-                              .devices;
-      nlohmann::json devices = nlohmann::json::object();
-      for (int n = 0; n < config.mounts_size(); ++n) {
-        const std::string name = mount_device_name(n);
-        const auto have = instance.devices.find(name);
-        if (have == instance.devices.end() || have->second != wanted.at(name)) devices[name] = wanted.at(name);
-      }
-      if (!devices.empty()) lxd_.patch_instance(container.lxd_name, {{"devices", devices}});
       std::string detail;
-      for (const auto& note : notes) {
+      for (const auto& note : stage_volumes(volumes_, lxd_, files_, container, config)) {
         spdlog::warn("container {}: volumes: {}", container.id.substr(0, 12), note);
         detail += (detail.empty() ? "" : "; ") + note;
       }

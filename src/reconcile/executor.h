@@ -70,8 +70,6 @@ class Executor {
 
   std::optional<InstanceFacts> instance_facts(const std::string& name, const std::string& id,
                                               lxd::Devices* devices = nullptr) const;
-  // The host folder holding the instance's root filesystem, from its root disk's storage pool.
-  std::string rootfs_of(const lxd::Instance& instance) const;
   void remember_device_names(const std::string& lxd_name, const lxd::Devices& wanted) const;
   void forget_device_names(const std::string& lxd_name) const;
 

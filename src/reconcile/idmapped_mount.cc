@@ -14,7 +14,6 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
-#include <nlohmann/json.hpp>
 #include <sstream>
 #include <stdexcept>
 
@@ -95,37 +94,6 @@ bool at_or_below(const std::string& path, const std::string& dir) {
 
 }  // namespace
 
-std::vector<IdRange> parse_lxd_idmap(std::string_view json) {
-  const auto maps = nlohmann::json::parse(json, nullptr, /*allow_exceptions=*/false);
-  if (!maps.is_array()) throw std::runtime_error("LXD's idmap is not a JSON list: " + std::string(json.substr(0, 200)));
-  std::vector<IdRange> out;
-  for (const auto& m : maps) {
-    if (!m.is_object()) throw std::runtime_error("LXD's idmap has an entry that is not an object");
-    const auto number = [&](const char* key) {
-      const auto it = m.find(key);
-      if (it == m.end() || !it->is_number_integer() || it->get<int64_t>() < 0 || it->get<int64_t>() > UINT32_MAX)
-        throw std::runtime_error(std::string("LXD's idmap has an entry without a valid ") + key);
-      return static_cast<uint32_t>(it->get<int64_t>());
-    };
-    IdRange r;
-    r.uid = m.value("Isuid", false);
-    r.gid = m.value("Isgid", false);
-    r.host_id = number("Hostid");
-    r.ns_id = number("Nsid");
-    r.count = number("Maprange");
-    if ((r.uid || r.gid) && r.count > 0) out.push_back(r);
-  }
-  return out;
-}
-
-std::string id_map_file(const std::vector<IdRange>& ranges, bool uid) {
-  std::string text;
-  for (const auto& r : ranges)
-    if (uid ? r.uid : r.gid)
-      text += std::to_string(r.ns_id) + " " + std::to_string(r.host_id) + " " + std::to_string(r.count) + "\n";
-  return text;
-}
-
 UniqueFd make_user_namespace(const std::vector<IdRange>& ranges) {
   const std::string uid_map = id_map_file(ranges, true), gid_map = id_map_file(ranges, false);
   if (uid_map.empty() || gid_map.empty())
@@ -185,7 +153,8 @@ StagedMount stage_bind_mount(const std::string& source, const std::string& targe
     struct mount_attr attr {};
     attr.attr_set = MOUNT_ATTR_RDONLY;
     if (::mount_setattr(tree.get(), "", AT_EMPTY_PATH, &attr, sizeof attr) != 0)
-      fail("cannot make the mount of " + source + " read-only (mount_setattr MOUNT_ATTR_RDONLY); refusing to mount it writable",
+      fail("cannot make the mount of " + source +
+               " read-only (mount_setattr MOUNT_ATTR_RDONLY); refusing to mount it writable",
            errno);
   }
   if (::move_mount(tree.get(), "", AT_FDCWD, target.c_str(), MOVE_MOUNT_F_EMPTY_PATH) != 0)

@@ -22,25 +22,9 @@
 #include <vector>
 
 #include "common/unique_fd.h"
+#include "reconcile/idmap.h"
 
 namespace lxe::reconcile {
-
-// One range of an idmap: `count` IDs from `ns_id` inside the container are `host_id`... on the host.
-struct IdRange {
-  bool uid = false;
-  bool gid = false;
-  uint32_t ns_id = 0;
-  uint32_t host_id = 0;
-  uint32_t count = 0;
-  bool operator==(const IdRange&) const = default;
-};
-
-// LXD's idmap JSON (volatile.idmap.current / .next: [{"Isuid":true,"Isgid":false,"Hostid":100000,
-// "Nsid":0,"Maprange":65536}, ...]). Throws std::runtime_error when it is not that.
-std::vector<IdRange> parse_lxd_idmap(std::string_view json);
-
-// The text for /proc/<pid>/uid_map (`uid`) or gid_map: one "ns_id host_id count" line per range.
-std::string id_map_file(const std::vector<IdRange>& ranges, bool uid);
 
 // A user namespace whose uid_map and gid_map are `ranges`, held by the returned fd. A throwaway
 // child is cloned straight into a new user namespace (raw clone: no fork handlers run in this

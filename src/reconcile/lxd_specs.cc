@@ -138,6 +138,20 @@ std::vector<IdRange> instance_idmap(const lxd::Instance& instance) {
 
 std::string mount_device_name(int index) { return "mount" + std::to_string(index); }
 
+lxd::Devices mount_devices(const store::ContainerRecord& container, const runtime::v1::ContainerConfig& config,
+                           const HostFiles& files, const VolumeLayout& volumes) {
+  lxd::Devices devices;
+  for (int n = 0; n < config.mounts_size(); ++n) {
+    const auto& m = config.mounts(n);
+    const bool resolved = n < static_cast<int>(volumes.container_paths.size()) && !volumes.container_paths[n].empty();
+    // readonly stays on the device when the staged mount is read-only already: LXD makes its own
+    // bind read-only too, so neither alone decides.
+    devices[mount_device_name(n)] = disk(volumes.staged ? files.volume_stage(container.id, n) : m.host_path(),
+                                         resolved ? volumes.container_paths[n] : m.container_path(), m.readonly());
+  }
+  return devices;
+}
+
 std::vector<std::string> drifted_devices(const lxd::Devices& wanted, const lxd::Devices& observed) {
   std::vector<std::string> out;
   for (const auto& [name, device] : wanted) {
@@ -220,15 +234,7 @@ lxd::InstanceSpec container_instance(const store::ContainerRecord& container,
   if (!container.log_path.empty())
     spec.devices["lxe-log"] =
         disk(std::filesystem::path(container.log_path).parent_path().string(), kLogDirInContainer, false);
-  for (int n = 0; n < config.mounts_size(); ++n) {
-    const auto& m = config.mounts(n);
-    const bool resolved = n < static_cast<int>(volumes.container_paths.size()) && !volumes.container_paths[n].empty();
-    // readonly stays on the device when the staged mount is read-only already: LXD makes its own
-    // bind read-only too, so neither alone decides.
-    spec.devices[mount_device_name(n)] =
-        disk(volumes.staged ? files.volume_stage(container.id, n) : m.host_path(),
-             resolved ? volumes.container_paths[n] : m.container_path(), m.readonly());
-  }
+  for (auto& [name, device] : mount_devices(container, config, files, volumes)) spec.devices[name] = std::move(device);
   return spec;
 }
 

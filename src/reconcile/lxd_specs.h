@@ -11,7 +11,7 @@
 
 #include "lxd/types.h"
 #include "reconcile/host_files.h"
-#include "reconcile/idmapped_mount.h"
+#include "reconcile/idmap.h"
 #include "runtime/v1/api.pb.h"
 #include "store/records.h"
 
@@ -36,6 +36,11 @@ struct VolumeLayout {
 
 // The LXD device name of CRI mount `index`.
 std::string mount_device_name(int index);
+
+// The disk devices mount<N> of a container's CRI mounts, laid out as `volumes` says (part of
+// container_instance; alone for stage-volumes, which points these devices at the staged mounts).
+lxd::Devices mount_devices(const store::ContainerRecord& container, const runtime::v1::ContainerConfig& config,
+                           const HostFiles& files, const VolumeLayout& volumes);
 
 lxd::ProfileSpec sandbox_profile(const store::SandboxRecord& sandbox, const runtime::v1::PodSandboxConfig& config,
                                  const HostFiles& files, const MappingOptions& options);

@@ -128,10 +128,10 @@ void Volumes::make_mount_points(const std::string& container_id,
   for (int n = 0; n < config.mounts_size(); ++n) {
     const std::string target = files_.volume_stage(container_id, n);
     if (is_mount_point(target)) continue;
-    std::error_code ec;
     // A host path that is gone again is made a folder, as CreateContainer makes a missing one.
-    const bool directory = !fs::exists(config.mounts(n).host_path(), ec) || fs::is_directory(config.mounts(n).host_path(), ec);
-    make_mount_point(target, directory);
+    const std::string& host = config.mounts(n).host_path();
+    std::error_code ec;
+    make_mount_point(target, !fs::exists(host, ec) || fs::is_directory(host, ec));
   }
 }
 
@@ -197,6 +197,43 @@ std::vector<std::string> Volumes::prepare(const store::ContainerRecord& containe
     const auto staged = stage_bind_mount(m.host_path(), target, userns, m.readonly());
     if (!staged.note.empty()) notes.push_back(mount_device_name(n) + ": " + staged.note);
   }
+  return notes;
+}
+
+std::string instance_rootfs(const lxd::Api& lxd, const lxd::Instance& instance) {
+  // The disk device at "/" (LXD calls it "root" in its default profile, but the name is free).
+  std::string pool;
+  for (const auto& [name, device] : instance.expanded_devices) {
+    const auto type = device.find("type"), path = device.find("path"), p = device.find("pool");
+    if (type != device.end() && type->second == "disk" && path != device.end() && path->second == "/" &&
+        p != device.end())
+      pool = p->second;
+  }
+  if (pool.empty()) throw std::runtime_error("instance " + instance.name + " has no root disk device with a pool");
+  const lxd::StoragePool storage = lxd.get_storage_pool(pool);
+  // The dir driver keeps a pool in its `source` folder; the others mount it at LXD's
+  // storage-pools/<pool>, next to LXD's socket (/var/lib/lxd, /var/snap/lxd/common/lxd).
+  const auto source = storage.config.find("source");
+  const std::string base = storage.driver == "dir" && source != storage.config.end() && !source->second.empty()
+                               ? source->second
+                               : fs::path(lxd.socket_path()).parent_path().string() + "/storage-pools/" + pool;
+  return base + "/containers/" + instance.name + "/rootfs";
+}
+
+std::vector<std::string> stage_volumes(const Volumes& volumes, const lxd::Api& lxd, const HostFiles& files,
+                                       const store::ContainerRecord& container,
+                                       const runtime::v1::ContainerConfig& config) {
+  const lxd::Instance instance = lxd.get_instance(container.lxd_name);
+  // Paths are resolved before the first start only: the rootfs is then the image's, and what a
+  // running container does to its own files never moves a volume.
+  const bool first_start = container.started_at == 0 && !instance.running();
+  auto notes = volumes.prepare(container, config, instance, first_start ? instance_rootfs(lxd, instance) : "");
+  nlohmann::json changed = nlohmann::json::object();
+  for (const auto& [name, device] : mount_devices(container, config, files, volumes.layout(container.id, config))) {
+    const auto have = instance.devices.find(name);
+    if (have == instance.devices.end() || have->second != device) changed[name] = device;
+  }
+  if (!changed.empty()) lxd.patch_instance(container.lxd_name, {{"devices", changed}});
   return notes;
 }
 

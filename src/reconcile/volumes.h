@@ -95,4 +95,17 @@ class Volumes {
   mutable std::optional<VolumeSupport> support_;
 };
 
+// The host folder holding `instance`'s root filesystem: the dir driver's pool `source`, else
+// LXD's storage-pools/<pool> next to its socket, then containers/<name>/rootfs. Looks up the
+// instance's root disk (the disk at "/") and its pool. Throws std::runtime_error without a root
+// disk, lxd::Error when LXD does not know the pool.
+std::string instance_rootfs(const lxd::Api& lxd, const lxd::Instance& instance);
+
+// stage-volumes, in full: prepare() (paths resolved before the first start, staged mounts made),
+// then the mount<N> devices that differ from the layout PATCHed onto the instance. Returns
+// prepare()'s notes. The executor and lxe-bench's raw-LXD side both do it through this.
+std::vector<std::string> stage_volumes(const Volumes& volumes, const lxd::Api& lxd, const HostFiles& files,
+                                       const store::ContainerRecord& container,
+                                       const runtime::v1::ContainerConfig& config);
+
 }  // namespace lxe::reconcile

@@ -9,6 +9,7 @@
 
 #include "lxd_sweep.h"
 #include "raw_lxd.h"
+#include "reconcile/idmapped_mount.h"
 #include "support/cri_fixture.h"
 #include "support/test_lxd.h"
 #include "workload.h"
@@ -121,6 +122,32 @@ TEST_CASE("bench: the raw-LXD side of the lifecycle section builds the LXD objec
     CHECK(spec.source.fingerprint == made.config.at("volatile.base_image"));
     // The limits lxe derives from the BestEffort resources are there on both sides.
     CHECK(made.config.count("limits.cpu.allowance") == 1);
+  }
+  {
+    INFO("the container once started: volumes staged and their paths resolved, on both sides");
+    REQUIRE(fx.start(ctr_id).ok());
+    lxe::test::LxdCleanup cleanup(fx.lxd());
+    auto own_pod = raw.pod(pod);
+    cleanup.profile(own_pod.record.lxd_name);
+    cleanup.instance(own_pod.record.lxd_name);
+    raw.run_pod(own_pod);
+    auto own = raw.container(own_pod, ctr);
+    cleanup.instance(own.record.lxd_name);
+    raw.create(own, own_pod);
+    raw.start(own);
+    const Names own_names = {{raw_root.path(), "<root>"},
+                             {own_pod.record.id, "<sandbox id>"},
+                             {own.record.id, "<container id>"},
+                             {own.record.lxd_name, "<container name>"},
+                             {own_pod.record.lxd_name, "<sandbox name>"}};
+    const auto made = fx.lxd().get_instance(ctr_name);
+    CHECK(normal(fx.lxd().get_instance(own.record.lxd_name).devices, own_names) == normal(made.devices, lxe_names));
+    CHECK(made.devices.at("mount2").at("path") == "/run/secrets/kubernetes.io/serviceaccount");
+    CHECK(lxe::reconcile::is_mount_point(raw.files().volume_stage(own.record.id, 2)));
+    raw.stop(own);
+    raw.remove(own);
+    raw.remove_pod(own_pod);
+    CHECK_FALSE(std::filesystem::exists(raw.files().volume_dir(own.record.id)));
   }
   fx.remove_all_pods_and_expect_clean();
 }

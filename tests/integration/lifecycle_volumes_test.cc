@@ -119,7 +119,8 @@ TEST_CASE("volumes: a 0700 folder of host root is container root's inside, and w
 
   // Listable, readable and writable by container root; owned by it as the container sees it.
   {
-    const auto r = sh(fx, id, "ls -lnd /data | awk '{print $1, $3, $4}'; ls -ln /data | awk 'NR>1 {print $1, $3, $4, $9}'");
+    const auto r =
+        sh(fx, id, "ls -lnd /data | awk '{print $1, $3, $4}'; ls -ln /data | awk 'NR>1 {print $1, $3, $4, $9}'");
     INFO(r.stdout() << r.stderr());
     CHECK(r.exit_code() == 0);
     CHECK(r.stdout() == "drwx------ 0 0\n-rw------- 0 0 secret\n");

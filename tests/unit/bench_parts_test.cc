@@ -101,7 +101,8 @@ TEST_CASE("bench parts: the raw side's records are filled as lxe's facade fills 
   const lxe::test::TempDir dir;
   std::ofstream(dir.file("lxe-init")) << "#!/bin/true\n";
   const lxe::lxd::Client lxd(lxe::lxd::ClientOptions{.socket_path = dir.file("no-lxd.sock")});  // never called
-  const RawLxd raw(lxd, "lxebench-0a1b2c", dir.file("root"), dir.file("lxe-init"), {{kMarkKey, "42"}});
+  const RawLxd raw(lxd, "lxebench-0a1b2c", dir.file("root"), dir.file("lxe-init"), {{kMarkKey, "42"}},
+                   [] { return lxe::reconcile::VolumeSupport{true, ""}; });
   CHECK(std::filesystem::exists(raw.files().init_binary()));
   const Workload workload(dir.path(), "busybox");
   const auto pod = raw.pod(workload.pod("p1"));
@@ -124,6 +125,9 @@ TEST_CASE("bench parts: the raw side's records are filled as lxe's facade fills 
   const auto spec = raw.container_spec(ctr, pod);
   CHECK(spec.config.at(kMarkKey) == "42");
   CHECK(spec.config.at("limits.cpu.allowance") == "1%");
+  // Its volumes as lxe's: the staged mounts, at the paths kubelet gives (resolved at the start).
+  CHECK(spec.devices.at("mount2").at("source") == raw.files().volume_stage(ctr.record.id, 2));
+  CHECK(spec.devices.at("mount2").at("path") == "/var/run/secrets/kubernetes.io/serviceaccount");
   for (const auto& call : lifecycle_calls()) CHECK(RawLxd::steps().count(call) == 1);
 }
 

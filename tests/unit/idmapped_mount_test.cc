@@ -47,7 +47,8 @@ struct stat stat_of(const std::string& path) {
 int create_as(uid_t uid, const std::string& path) {
   const pid_t pid = ::fork();
   if (pid == 0) {
-    if (uid != 0 && (::setgroups(0, nullptr) != 0 || ::setresgid(uid, uid, uid) != 0 || ::setresuid(uid, uid, uid) != 0))
+    if (uid != 0 &&
+        (::setgroups(0, nullptr) != 0 || ::setresgid(uid, uid, uid) != 0 || ::setresuid(uid, uid, uid) != 0))
       ::_exit(255);
     const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL, 0644);
     ::_exit(fd >= 0 ? 0 : errno);
