@@ -39,18 +39,23 @@ bool is_within(const std::string& path, const std::string& mount) {
 
 }  // namespace
 
-std::string mount_point_of(const std::string& path, std::string_view mountinfo) {
-  std::string best = "/";
+std::vector<std::string> mount_points(std::string_view mountinfo) {
+  std::vector<std::string> out;
   std::istringstream lines{std::string(mountinfo)};
   std::string line;
   while (std::getline(lines, line)) {
     // "36 35 98:0 /mnt1 /mnt/parent rw,noatime master:1 - ext3 /dev/root rw": the fifth field.
     std::istringstream fields(line);
     std::string id, parent, device, root, mount;
-    if (!(fields >> id >> parent >> device >> root >> mount)) continue;
-    mount = decode_octal_escapes(mount);
-    if (mount.size() > best.size() && is_within(path, mount)) best = std::move(mount);
+    if (fields >> id >> parent >> device >> root >> mount) out.push_back(decode_octal_escapes(mount));
   }
+  return out;
+}
+
+std::string mount_point_of(const std::string& path, std::string_view mountinfo) {
+  std::string best = "/";
+  for (auto& mount : mount_points(mountinfo))
+    if (mount.size() > best.size() && is_within(path, mount)) best = std::move(mount);
   return best;
 }
 

@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace lxe {
 
@@ -12,6 +13,9 @@ namespace lxe {
 // `path`: the longest mount point that is `path` or one of its parent folders. "/" when none is
 // longer. `path` should already be canonical (symlinks resolved).
 std::string mount_point_of(const std::string& path, std::string_view mountinfo);
+
+// Every mount point in `mountinfo` (proc(5) format), octal escapes decoded, in the order listed.
+std::vector<std::string> mount_points(std::string_view mountinfo);
 
 // The same for this process's mounts, after resolving symlinks in `path`. Empty when `path` does
 // not exist or /proc/self/mountinfo cannot be read.

@@ -36,10 +36,19 @@ namespace fs = std::filesystem;
       return not_found("CreateContainer: image '" + config.image().image() +
                        "' is not in LXD; lxe runs local LXD images only (import it with `lxc image import ... "
                        "--alias NAME`)");
-    // As containerd does: a missing host path of a bind mount is created as a directory.
-    for (const auto& m : config.mounts()) {
+    // As containerd does (WithMounts: MkdirAll of a host path that does not exist): kubelet sends
+    // hostPath volumes of type "" (no check) that may not exist, and relies on the runtime.
+    for (int i = 0; i < config.mounts_size(); ++i) {
+      const auto& m = config.mounts(i);
       std::error_code ec;
-      if (!fs::exists(m.host_path(), ec)) fs::create_directories(m.host_path(), ec);
+      if (fs::exists(m.host_path(), ec)) continue;
+      if (ec && ec != std::errc::no_such_file_or_directory)
+        return invalid("CreateContainer: mounts[" + std::to_string(i) + "].host_path '" + m.host_path() +
+                       "' cannot be looked at: " + ec.message());
+      fs::create_directories(m.host_path(), ec);
+      if (ec)
+        return invalid("CreateContainer: mounts[" + std::to_string(i) + "].host_path '" + m.host_path() +
+                       "' does not exist and cannot be created: " + ec.message());
     }
 
     store::ContainerRecord created;

@@ -16,6 +16,7 @@ class HealthMonitor;
 namespace lxe::reconcile {
 class Reconciler;
 class HostFiles;
+class Volumes;
 }  // namespace lxe::reconcile
 
 namespace lxe::cri {
@@ -24,6 +25,7 @@ struct RuntimeContext {
   store::Registry& registry;
   reconcile::Reconciler& reconciler;
   const reconcile::HostFiles& files;
+  const reconcile::Volumes& volumes;  // whether volumes are idmapped (Status)
   const lxd::Api& lxd;
   lxd::HealthMonitor& lxd_health;
   // Upper bound for a synchronous call waiting on the reconciler, when the caller set no deadline

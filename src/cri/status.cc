@@ -4,6 +4,7 @@
 #include "cri/runtime_service.h"
 #include "lxd/api.h"
 #include "lxd/health.h"
+#include "reconcile/volumes.h"
 
 namespace lxe::cri {
 
@@ -35,6 +36,17 @@ namespace lxe::cri {
           {"serverVersion", health.server_version},
           {"message", health.message}}},
     };
+    // How host-path volumes reach containers: idmapped staged mounts, or LXD's plain disk devices
+    // (host root shows as nobody in the container) and why. null until lxe has decided.
+    const auto volumes = ctx_.volumes.decided();
+    info["volumes"] = {
+        {"idmappedMounts", volumes ? nlohmann::json(volumes->idmapped) : nlohmann::json(nullptr)},
+        {"message", !volumes             ? "not decided yet: LXD has not answered since lxe started"
+                    : volumes->idmapped ? "host paths are staged as mounts idmapped like the container: host root is "
+                                          "container root inside them"
+                                        : "idmapped mounts are not available (" + volumes->reason +
+                                              "): host paths are plain LXD disk devices, where host root shows as "
+                                              "nobody"}};
     (*response->mutable_info())["lxe"] = info.dump();
   }
   return ::grpc::Status::OK;

@@ -124,6 +124,26 @@ std::string resources_problem(const runtime::v1::LinuxContainerResources& r) {
   return "";
 }
 
+std::string mount_problem(const runtime::v1::Mount& m, int index) {
+  const std::string which = "mounts[" + std::to_string(index) + "]";
+  const auto field = [&](const char* name, const std::string& value, const std::string& problem) {
+    return which + "." + name + " " + quoted_for_message(value) + " " + problem;
+  };
+  if (auto p = control_character_problem(m.host_path()); !p.empty()) return field("host_path", m.host_path(), p);
+  if (auto p = control_character_problem(m.container_path()); !p.empty())
+    return field("container_path", m.container_path(), p);
+  if (m.has_image() && !m.image().image().empty())
+    return which + " is an image volume (" + quoted_for_message(m.image().image()) + "), which lxe does not support";
+  if (m.container_path().empty()) return which + ".container_path is empty";
+  if (m.container_path().front() != '/') return field("container_path", m.container_path(), "is not an absolute path");
+  // A relative host path would be taken from lxe's own working directory.
+  if (m.host_path().empty()) return which + ".host_path is empty";
+  if (m.host_path().front() != '/') return field("host_path", m.host_path(), "is not an absolute path");
+  if (m.recursive_read_only() && !m.readonly())
+    return which + " asks for recursive_read_only without readonly (CRI allows it only on a read-only mount)";
+  return "";
+}
+
 std::string container_config_problem(const runtime::v1::ContainerConfig& config) {
   const auto field = [](const std::string& what, std::string_view value, const std::string& problem) {
     return problem.empty() ? "" : what + " " + quoted_for_message(value) + " " + problem;
@@ -155,19 +175,15 @@ std::string container_config_problem(const runtime::v1::ContainerConfig& config)
   std::map<std::string, int> mounted;  // where each mount ends up in the container -> its index
   for (int i = 0; i < config.mounts_size(); ++i) {
     const auto& m = config.mounts(i);
-    const std::string which = "mounts[" + std::to_string(i) + "]";
-    if (auto p = field(which + ".host_path", m.host_path(), control_character_problem(m.host_path())); !p.empty())
-      return p;
-    if (auto p = field(which + ".container_path", m.container_path(), control_character_problem(m.container_path()));
-        !p.empty())
-      return p;
+    if (auto p = mount_problem(m, i); !p.empty()) return p;
     // Each mount becomes an LXD disk device at its container path, as the kernel resolves it. At
     // "/" LXD takes it for the root disk and refuses it; two at one place are refused by LXD or
     // hide each other; under /.lxe one would replace or hide lxe-init, the container's state
-    // directory or its log directory, all of which lxe mounts there.
+    // directory or its log directory, all of which lxe mounts there. (Symlinks in the image are
+    // resolved later, before the first start: volumes.h checks the result again.)
     std::string where = std::filesystem::path(m.container_path()).lexically_normal().string();
     while (where.size() > 1 && where.back() == '/') where.pop_back();
-    const std::string shown = which + ".container_path " + quoted_for_message(m.container_path());
+    const std::string shown = "mounts[" + std::to_string(i) + "].container_path " + quoted_for_message(m.container_path());
     if (where == "/") return shown + " is the container's root, which a mount cannot replace";
     if (where == "/.lxe" || where.rfind("/.lxe/", 0) == 0)
       return shown + " is inside /.lxe, where lxe mounts lxe-init and the container's state and log";
@@ -224,12 +240,7 @@ std::string create_container_problem(const runtime::v1::CreateContainerRequest& 
   if (!config.has_metadata()) return "config.metadata is missing";
   if (config.metadata().name().empty()) return "metadata.name is empty";
   if (!config.has_image() || config.image().image().empty()) return "image is empty";
-  for (const auto& m : config.mounts()) {
-    if (!std::filesystem::path(m.host_path()).is_absolute())
-      return "mount host_path '" + m.host_path() + "' is not an absolute path";
-    if (!std::filesystem::path(m.container_path()).is_absolute())
-      return "mount container_path '" + m.container_path() + "' is not an absolute path";
-  }
+  // Mounts (paths, where they go) are container_config_problem's.
   // tty and stdin are accepted and ignored: lxe has no attach, and output goes to the log either way.
   return container_config_problem(config);
 }

@@ -32,6 +32,14 @@ inline constexpr int64_t kMaxCpus = 8192;
 // billions of entries. "" (not set) is fine.
 std::string cpuset_problem(std::string_view cpus);
 
+// One CRI mount (mounts[`index`]) on its own, as kubelet sends them: host_path and container_path
+// absolute (a relative host path would be taken from lxe's working directory), recursive_read_only
+// only with readonly (CRI's contract), no control character in either path, not an image volume
+// (lxe has none). container_config_problem adds what concerns the mounts together (the root, /.lxe,
+// two at one place). Whether host_path exists is the caller's to check (a missing one is created,
+// as containerd does).
+std::string mount_problem(const runtime::v1::Mount& mount, int index);
+
 // Every string of a container's config that lxe passes on: its name, image, command, args,
 // working directory, environment, mounts, log path and cpusets. "" when all are acceptable;
 // otherwise which field (and which variable or mount) and what is wrong with it.
@@ -48,8 +56,8 @@ std::string resources_problem(const runtime::v1::LinuxContainerResources& resour
 // valid hostname, DNS entries without whitespace, the default runtime handler, no host network.
 std::string run_pod_sandbox_problem(const runtime::v1::RunPodSandboxRequest& request);
 
-// CreateContainer: a sandbox ID, metadata, an image, absolute mount paths, and
-// container_config_problem.
+// CreateContainer: a sandbox ID, metadata, an image, and container_config_problem (which checks
+// the mounts).
 std::string create_container_problem(const runtime::v1::CreateContainerRequest& request);
 
 // CreateContainer's log file: `log_path` inside the sandbox's `log_directory`. Sets `full` to the

@@ -24,6 +24,7 @@
 #include "lxd/health.h"
 #include "reconcile/host_files.h"
 #include "reconcile/reconciler.h"
+#include "reconcile/volumes.h"
 #include "store/registry.h"
 #include "store/store.h"
 
@@ -151,7 +152,10 @@ int serve(const Options& options, const sigset_t& shutdown_signals) {
   // Test hook, off unless set: marks every LXD object with the test process that owns this lxe.
   if (const char* mark = std::getenv("LXE_TEST_MARK"); mark && *mark)
     reconciler_options.mapping.extra_config["user.lxe.test-pid"] = mark;
-  reconcile::Reconciler reconciler(registry, lxd_client, files, reconciler_options);
+  // Whether host paths can be staged as idmapped mounts: decided once, at adoption or at the first
+  // container with volumes (it asks LXD for its PID).
+  const reconcile::Volumes volumes(files, reconcile::Volumes::host_probe(files, lxd_client));
+  reconcile::Reconciler reconciler(registry, lxd_client, files, volumes, reconciler_options);
   reconciler.start();
   // Instance starts, stops and deletions reach the reconciler as they happen; its periodic resync
   // covers whatever the stream misses (while LXD restarts, say).
@@ -160,7 +164,7 @@ int serve(const Options& options, const sigset_t& shutdown_signals) {
       [&](bool connected) { reconciler.on_lxd_events_connection(connected); });
   lxd_events.start();
 
-  cri::RuntimeContext context{registry, reconciler, files, lxd_client, lxd_health};
+  cri::RuntimeContext context{registry, reconciler, files, volumes, lxd_client, lxd_health};
   context.lxd_name_prefix = options.lxd_name_prefix;
   context.crash_points = crash_points;
   cri::RuntimeService runtime_service(context);

@@ -44,8 +44,12 @@ class Api {
   // host: ImageFsInfo looks there. Also what messages about LXD name.
   virtual const std::string& socket_path() const = 0;
 
-  // GET /1.0: whether LXD answers, and its version.
+  // GET /1.0: whether LXD answers, its version, and its PID.
   virtual ServerInfo server_info() const = 0;
+
+  // GET /1.0/storage-pools/<name>: its driver and config (the dir driver's `source` folder holds
+  // the instances' root filesystems). NotFound for a pool that does not exist.
+  virtual StoragePool get_storage_pool(const std::string& name) const = 0;
 
   // Profiles. get_profile carries the ETag; lists do not. A patch merges: config keys (a key sent
   // as "" is removed) and whole devices by name.

@@ -387,6 +387,10 @@ ServerInfo Client::server_info() const {
   return server_info_from_json(request("GET", "/1.0").metadata);
 }
 
+StoragePool Client::get_storage_pool(const std::string& name) const {
+  return storage_pool_from_json(request("GET", "/1.0/storage-pools/" + url_encode(name)).metadata);
+}
+
 // ---- profiles -------------------------------------------------------------------------------
 
 std::vector<Profile> Client::list_profiles() const {

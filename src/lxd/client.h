@@ -62,6 +62,9 @@ class Client final : public Api {
   // GET /1.0
   ServerInfo server_info() const override;
 
+  // GET /1.0/storage-pools/<name>
+  StoragePool get_storage_pool(const std::string& name) const override;
+
   // Profiles.
   std::vector<Profile> list_profiles() const override;
   Profile get_profile(const std::string& name) const override;

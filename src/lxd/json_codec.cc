@@ -103,9 +103,19 @@ ServerInfo server_info_from_json(const json& metadata) {
   if (const json* env = member(metadata, "environment")) {
     info.server_version = get_string(*env, "server_version", "server.environment");
     info.server_name = get_string(*env, "server_name", "server.environment");
+    info.server_pid = get_int(*env, "server_pid", "server.environment");
   }
   info.raw = metadata;
   return info;
+}
+
+StoragePool storage_pool_from_json(const json& metadata) {
+  require_object(metadata, "storage pool");
+  StoragePool p;
+  p.name = get_string(metadata, "name", "storage pool");
+  p.driver = get_string(metadata, "driver", "storage pool");
+  p.config = get_string_map(metadata, "config", "storage pool");
+  return p;
 }
 
 Profile profile_from_json(const json& metadata) {

@@ -14,6 +14,7 @@ namespace lxe::lxd {
 
 ServerInfo server_info_from_json(const nlohmann::json& metadata);
 Profile profile_from_json(const nlohmann::json& metadata);
+StoragePool storage_pool_from_json(const nlohmann::json& metadata);
 Instance instance_from_json(const nlohmann::json& metadata);
 // The same, moving `metadata` into Instance::raw instead of copying it: for lists, where a copy of
 // every instance's JSON doubled the memory and a third of the time of decoding a list of 1000.

@@ -19,8 +19,16 @@ struct ServerInfo {
   std::string api_version;         // "1.0"
   std::string server_version;      // environment.server_version, e.g. "5.0.2"
   std::string server_name;         // environment.server_name
+  int64_t server_pid = 0;          // environment.server_pid: the LXD daemon's PID; 0 when not reported
   std::vector<std::string> api_extensions;
   nlohmann::json raw;
+};
+
+// The part of GET /1.0/storage-pools/<name> lxe reads: where an instance's root filesystem is.
+struct StoragePool {
+  std::string name;
+  std::string driver;  // "dir", "btrfs", "zfs", "lvm", ...
+  Config config;       // "source": the pool's folder for the dir driver
 };
 
 struct Profile {

@@ -25,8 +25,8 @@ bool owned_by(const lxd::Config& config, const std::string& id) {
 }  // namespace
 
 Executor::Executor(store::Registry& registry, const lxd::Api& lxd, const HostFiles& files,
-                   MappingOptions options, CrashPoints crash_points)
-    : registry_(registry), lxd_(lxd), files_(files), options_(std::move(options)),
+                   const Volumes& volumes, MappingOptions options, CrashPoints crash_points)
+    : registry_(registry), lxd_(lxd), files_(files), volumes_(volumes), options_(std::move(options)),
       crash_points_(std::move(crash_points)) {}
 
 void Executor::ensure_pause_image() const {
@@ -121,14 +121,38 @@ ContainerObservation Executor::observe_container(const ContainerRecord& containe
   ContainerObservation o = observe_container_files(container);
   lxd::Devices devices;
   o.instance = instance_facts(container.lxd_name, container.id, &devices);
+  const auto config = parse_container_config(container.config_json);
+  o.mounts = config.mounts_size();
   if (o.instance) {
-    const auto wanted = container_instance(container, parse_container_config(container.config_json), sandbox,
-                                           parse_sandbox_config(sandbox.config_json), files_, options_)
+    const auto wanted = container_instance(container, config, sandbox, parse_sandbox_config(sandbox.config_json),
+                                           files_, options_, volumes_.layout(container.id, config))
                             .devices;
     o.drifted_devices = drifted_devices(wanted, devices);
     remember_device_names(container.lxd_name, wanted);
+    if (o.instance->running) o.unstaged_volumes = volumes_.unstaged(container.id, config);
   }
   return o;
+}
+
+std::string Executor::rootfs_of(const lxd::Instance& instance) const {
+  // The disk device at "/" (LXD calls it "root" in its default profile, but the name is free).
+  std::string pool;
+  for (const auto& [name, device] : instance.expanded_devices) {
+    const auto type = device.find("type"), path = device.find("path"), p = device.find("pool");
+    if (type != device.end() && type->second == "disk" && path != device.end() && path->second == "/" &&
+        p != device.end())
+      pool = p->second;
+  }
+  if (pool.empty()) throw std::runtime_error("instance " + instance.name + " has no root disk device with a pool");
+  const lxd::StoragePool storage = lxd_.get_storage_pool(pool);
+  // The dir driver keeps a pool in its `source` folder; the others mount it at LXD's
+  // storage-pools/<pool>, next to LXD's socket (/var/lib/lxd, /var/snap/lxd/common/lxd).
+  const auto source = storage.config.find("source");
+  const std::string base =
+      storage.driver == "dir" && source != storage.config.end() && !source->second.empty()
+          ? source->second
+          : std::filesystem::path(lxd_.socket_path()).parent_path().string() + "/storage-pools/" + pool;
+  return base + "/containers/" + instance.name + "/rootfs";
 }
 
 void Executor::remember_device_names(const std::string& lxd_name, const lxd::Devices& wanted) const {
@@ -222,9 +246,9 @@ void Executor::do_sandbox_action(const Action& action, const SandboxRecord& sand
   }
 }
 
-void Executor::do_container_action(const Action& action, const ContainerRecord& container,
-                                   const runtime::v1::ContainerConfig& config, const SandboxRecord& sandbox,
-                                   const runtime::v1::PodSandboxConfig& sandbox_config) {
+std::string Executor::do_container_action(const Action& action, const ContainerRecord& container,
+                                          const runtime::v1::ContainerConfig& config, const SandboxRecord& sandbox,
+                                          const runtime::v1::PodSandboxConfig& sandbox_config) {
   switch (action.kind) {
     case ActionKind::CreateInstance: {
       const std::string dir = files_.container_dir(container.id);
@@ -236,8 +260,10 @@ void Executor::do_container_action(const Action& action, const ContainerRecord& 
         make_dirs(std::filesystem::path(container.log_path).parent_path().string());
         if (!std::filesystem::exists(container.log_path)) write_file_atomic(container.log_path, "", 0640);
       }
+      volumes_.make_mount_points(container.id, config);
       try {
-        lxd_.create_instance(container_instance(container, config, sandbox, sandbox_config, files_, options_));
+        lxd_.create_instance(container_instance(container, config, sandbox, sandbox_config, files_, options_,
+                                                volumes_.layout(container.id, config)));
       } catch (const lxd::Error& e) {
         if (e.kind() != lxd::ErrorKind::Conflict || !instance_facts(container.lxd_name, container.id)) throw;
       }
@@ -253,12 +279,37 @@ void Executor::do_container_action(const Action& action, const ContainerRecord& 
       break;
     case ActionKind::RestoreDevices: {
       // Only what differs: LXD re-plugs each device it is sent, and an unchanged one needs nothing.
-      const auto wanted = container_instance(container, config, sandbox, sandbox_config, files_, options_).devices;
+      const auto wanted = container_instance(container, config, sandbox, sandbox_config, files_, options_,
+                                             volumes_.layout(container.id, config))
+                              .devices;
       nlohmann::json devices = nlohmann::json::object();
       for (const auto& name : drifted_devices(wanted, lxd_.get_instance(container.lxd_name).devices))
         devices[name] = wanted.at(name);
       if (!devices.empty()) lxd_.patch_instance(container.lxd_name, {{"devices", devices}});
       break;
+    }
+    case ActionKind::StageVolumes: {
+      const lxd::Instance instance = lxd_.get_instance(container.lxd_name);
+      // Paths are resolved before the first start only: the rootfs is then the image's, and what a
+      // running container does to its own files never moves a volume.
+      const bool first_start = container.started_at == 0 && !instance.running();
+      const auto notes = volumes_.prepare(container, config, instance, first_start ? rootfs_of(instance) : "");
+      const auto wanted = container_instance(container, config, sandbox, sandbox_config, files_, options_,
+                                             volumes_.layout(container.id, config))
+                              .devices;
+      nlohmann::json devices = nlohmann::json::object();
+      for (int n = 0; n < config.mounts_size(); ++n) {
+        const std::string name = mount_device_name(n);
+        const auto have = instance.devices.find(name);
+        if (have == instance.devices.end() || have->second != wanted.at(name)) devices[name] = wanted.at(name);
+      }
+      if (!devices.empty()) lxd_.patch_instance(container.lxd_name, {{"devices", devices}});
+      std::string detail;
+      for (const auto& note : notes) {
+        spdlog::warn("container {}: volumes: {}", container.id.substr(0, 12), note);
+        detail += (detail.empty() ? "" : "; ") + note;
+      }
+      return detail;
     }
     case ActionKind::ApplyLimits:
       for (const auto& patch : limit_patches(managed_limits_from_json(container.resources_json), true))
@@ -286,11 +337,13 @@ void Executor::do_container_action(const Action& action, const ContainerRecord& 
       break;
     case ActionKind::EraseRecord:
       forget_device_names(container.lxd_name);
+      volumes_.remove(container.id);
       files_.remove_container_dir(container.id);
       break;
     default:
       break;  // record-only actions
   }
+  return "";
 }
 
 namespace {
@@ -374,6 +427,7 @@ Outcome Executor::run(const ContainerRecord& planned, const SandboxRecord& sandb
   bool stopped_gracefully = false;
   for (const Action& action : plan) {
     Failure failure;
+    std::string detail;
     const std::string name(to_string(action.kind));
     crash_points_.hit("before:" + name);
     // What lxe-init wrote on the host, read before the registry's write lock is taken: file I/O
@@ -381,7 +435,7 @@ Outcome Executor::run(const ContainerRecord& planned, const SandboxRecord& sandb
     std::optional<int64_t> started_at;
     std::optional<ExitRecord> exit;
     try {
-      do_container_action(action, planned, config, sandbox, sandbox_config);
+      detail = do_container_action(action, planned, config, sandbox, sandbox_config);
       crash_points_.hit("after:" + name);
       if (action.kind == ActionKind::StopInstance) stopped_gracefully = planned.stop_timeout > 0;
       if (action.kind == ActionKind::RecordStarted) started_at = files_.read_started_at(planned.id);
@@ -407,7 +461,6 @@ Outcome Executor::run(const ContainerRecord& planned, const SandboxRecord& sandb
       change.commit();
       return stale ? Outcome::Replan : Outcome::Failed;
     }
-    std::string detail;
     switch (action.kind) {
       case ActionKind::RecordCreated: current->observed_state = store::ContainerObserved::Created; break;
       case ActionKind::RecordStarted:

@@ -15,6 +15,7 @@
 #include "reconcile/host_files.h"
 #include "reconcile/lxd_specs.h"
 #include "reconcile/plan.h"
+#include "reconcile/volumes.h"
 #include "store/registry.h"
 
 namespace lxe::reconcile {
@@ -28,8 +29,8 @@ enum class Outcome {
 
 class Executor {
  public:
-  Executor(store::Registry& registry, const lxd::Api& lxd, const HostFiles& files, MappingOptions options,
-           CrashPoints crash_points = {});
+  Executor(store::Registry& registry, const lxd::Api& lxd, const HostFiles& files, const Volumes& volumes,
+           MappingOptions options, CrashPoints crash_points = {});
 
   SandboxObservation observe_sandbox(const store::SandboxRecord& sandbox) const;
   ContainerObservation observe_container(const store::ContainerRecord& container,
@@ -59,21 +60,25 @@ class Executor {
   void ensure_pause_image() const;
 
  private:
-  // Performs the LXD/host side of one action; throws lxd::Error or std::runtime_error.
+  // Performs the LXD/host side of one action; throws lxd::Error or std::runtime_error. A container
+  // action returns what the event log should say beyond the action's reason ("" for nothing).
   void do_sandbox_action(const Action& action, const store::SandboxRecord& sandbox,
                          const runtime::v1::PodSandboxConfig& config, int64_t& infra_pid);
-  void do_container_action(const Action& action, const store::ContainerRecord& container,
+  std::string do_container_action(const Action& action, const store::ContainerRecord& container,
                            const runtime::v1::ContainerConfig& config, const store::SandboxRecord& sandbox,
                            const runtime::v1::PodSandboxConfig& sandbox_config);
 
   std::optional<InstanceFacts> instance_facts(const std::string& name, const std::string& id,
                                               lxd::Devices* devices = nullptr) const;
+  // The host folder holding the instance's root filesystem, from its root disk's storage pool.
+  std::string rootfs_of(const lxd::Instance& instance) const;
   void remember_device_names(const std::string& lxd_name, const lxd::Devices& wanted) const;
   void forget_device_names(const std::string& lxd_name) const;
 
   store::Registry& registry_;
   const lxd::Api& lxd_;
   const HostFiles& files_;
+  const Volumes& volumes_;
   MappingOptions options_;
   CrashPoints crash_points_;
   lxd::Instance get_instance(const std::string& name) const;  // primed entry or GET

@@ -5,6 +5,10 @@
 //   <root>/containers/<id>/          the container's state directory, mounted at /.lxe/state:
 //       spec.json                    what lxe-init runs (written by lxe)
 //       started.json, exit.json      when the command started and how it ended (by lxe-init)
+//   <root>/volumes/<id>/             the container's volumes (volumes.h), root's alone (0700), never
+//                                    shown to the container:
+//       mount<N>                     the staged (idmapped) mount of CRI mount N, LXD's disk source
+//       paths.json                   the container paths resolved in the container's rootfs
 // exit.json is how an exit code survives lxe being down when the command ends.
 #pragma once
 
@@ -29,6 +33,14 @@ class HostFiles {
   std::string init_binary() const { return root_ + "/lxe-init"; }
   std::string sandbox_dir(const std::string& id) const { return root_ + "/sandboxes/" + id; }
   std::string container_dir(const std::string& id) const { return root_ + "/containers/" + id; }
+  // Not under container_dir: that one is the container's own (/.lxe/state) and is removed with
+  // remove_all, which must never meet a mount of a host path.
+  std::string volumes_dir() const { return root_ + "/volumes"; }
+  std::string volume_dir(const std::string& id) const { return volumes_dir() + "/" + id; }
+  std::string volume_stage(const std::string& id, int mount) const {
+    return volume_dir(id) + "/mount" + std::to_string(mount);
+  }
+  std::string volume_paths_file(const std::string& id) const { return volume_dir(id) + "/paths.json"; }
 
   // Copies `source` to init_binary() unless the same bytes are there already (atomic replace:
   // running containers keep the inode they mounted). Throws std::runtime_error.

@@ -123,6 +123,21 @@ std::pair<int64_t, int64_t> root_host_ids(const lxd::Instance& instance) {
   return {uid, gid};
 }
 
+std::vector<IdRange> instance_idmap(const lxd::Instance& instance) {
+  for (const char* key : {"volatile.idmap.current", "volatile.idmap.next"}) {
+    const auto it = instance.config.find(key);
+    if (it == instance.config.end() || it->second.empty()) continue;
+    try {
+      return parse_lxd_idmap(it->second);
+    } catch (const std::runtime_error& e) {
+      throw std::runtime_error("instance " + instance.name + ": " + key + ": " + e.what());
+    }
+  }
+  return {};
+}
+
+std::string mount_device_name(int index) { return "mount" + std::to_string(index); }
+
 std::vector<std::string> drifted_devices(const lxd::Devices& wanted, const lxd::Devices& observed) {
   std::vector<std::string> out;
   for (const auto& [name, device] : wanted) {
@@ -181,7 +196,7 @@ lxd::InstanceSpec container_instance(const store::ContainerRecord& container,
                                      const runtime::v1::ContainerConfig& config,
                                      const store::SandboxRecord& sandbox,
                                      const runtime::v1::PodSandboxConfig& sandbox_config, const HostFiles& files,
-                                     const MappingOptions& options) {
+                                     const MappingOptions& options, const VolumeLayout& volumes) {
   lxd::InstanceSpec spec;
   spec.name = container.lxd_name;
   spec.description = "lxe container " + container.name + " of pod " + sandbox.namespace_ + "/" + sandbox.name;
@@ -205,9 +220,15 @@ lxd::InstanceSpec container_instance(const store::ContainerRecord& container,
   if (!container.log_path.empty())
     spec.devices["lxe-log"] =
         disk(std::filesystem::path(container.log_path).parent_path().string(), kLogDirInContainer, false);
-  int n = 0;
-  for (const auto& m : config.mounts())
-    spec.devices["mount" + std::to_string(n++)] = disk(m.host_path(), m.container_path(), m.readonly());
+  for (int n = 0; n < config.mounts_size(); ++n) {
+    const auto& m = config.mounts(n);
+    const bool resolved = n < static_cast<int>(volumes.container_paths.size()) && !volumes.container_paths[n].empty();
+    // readonly stays on the device when the staged mount is read-only already: LXD makes its own
+    // bind read-only too, so neither alone decides.
+    spec.devices[mount_device_name(n)] =
+        disk(volumes.staged ? files.volume_stage(container.id, n) : m.host_path(),
+             resolved ? volumes.container_paths[n] : m.container_path(), m.readonly());
+  }
   return spec;
 }
 

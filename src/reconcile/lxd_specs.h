@@ -11,6 +11,7 @@
 
 #include "lxd/types.h"
 #include "reconcile/host_files.h"
+#include "reconcile/idmapped_mount.h"
 #include "runtime/v1/api.pb.h"
 #include "store/records.h"
 
@@ -24,6 +25,18 @@ struct MappingOptions {
   lxd::Config extra_config;
 };
 
+// How a container's CRI mounts become its disk devices mount<N> (volumes.h decides).
+struct VolumeLayout {
+  // The device's source is lxe's staged mount (HostFiles::volume_stage); false: the host path.
+  bool staged = false;
+  // Container paths resolved inside the container's rootfs, by mount index; a mount without one
+  // (or with "") goes to its container_path as given.
+  std::vector<std::string> container_paths;
+};
+
+// The LXD device name of CRI mount `index`.
+std::string mount_device_name(int index);
+
 lxd::ProfileSpec sandbox_profile(const store::SandboxRecord& sandbox, const runtime::v1::PodSandboxConfig& config,
                                  const HostFiles& files, const MappingOptions& options);
 
@@ -35,6 +48,11 @@ std::vector<std::string> drifted_devices(const lxd::Devices& wanted, const lxd::
 // at creation, volatile.idmap.current once it ran); 0/0 when LXD shows neither. lxe gives the
 // container's state and log files to them.
 std::pair<int64_t, int64_t> root_host_ids(const lxd::Instance& instance);
+
+// The instance's whole idmap (volatile.idmap.current once it ran, else volatile.idmap.next): what
+// lxe idmaps the container's volumes with. Empty when LXD shows neither (a privileged container).
+// Throws std::runtime_error when LXD's value cannot be read.
+std::vector<IdRange> instance_idmap(const lxd::Instance& instance);
 
 // Whether `name` is a valid hostname (RFC 1123, at most 63 characters). Only valid names ever
 // reach raw.lxc, which has no quoting: a newline in a name would inject LXC configuration.
@@ -57,7 +75,7 @@ lxd::InstanceSpec container_instance(const store::ContainerRecord& container,
                                      const runtime::v1::ContainerConfig& config,
                                      const store::SandboxRecord& sandbox,
                                      const runtime::v1::PodSandboxConfig& sandbox_config, const HostFiles& files,
-                                     const MappingOptions& options);
+                                     const MappingOptions& options, const VolumeLayout& volumes = {});
 
 // raw.lxc of a container: its init command, the pod's hostname and the pod's namespaces.
 std::string container_raw_lxc(const runtime::v1::ContainerConfig& config, const store::SandboxRecord& sandbox,

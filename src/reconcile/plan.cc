@@ -30,6 +30,7 @@ std::string_view to_string(ActionKind kind) {
     case ActionKind::RecordExit: return "record-exit";
     case ActionKind::ApplyLimits: return "apply-limits";
     case ActionKind::RestoreDevices: return "restore-devices";
+    case ActionKind::StageVolumes: return "stage-volumes";
     case ActionKind::DeleteInstance: return "delete-instance";
     case ActionKind::MarkReconciled: return "mark-reconciled";
     case ActionKind::EraseRecord: return "erase-record";
@@ -196,7 +197,10 @@ std::vector<Action> plan_container_running(const ContainerRecord& c, const Sandb
     // Started once: CRI containers are never started again; kubelet makes a new one.
     if (!running) record_exit_once(plan, c, why_ended(o));
     // Resources change live (limits.* apply without a restart), and edits made behind lxe's
-    // back are put back the same way.
+    // back are put back the same way. A staged volume that is gone is made again first (the
+    // container keeps its own copy and is not touched): a device put back needs it.
+    if (running && !o.unstaged_volumes.empty())
+      plan.push_back({ActionKind::StageVolumes, "staged mounts missing: " + join_names(o.unstaged_volumes)});
     if (running) restore_devices(plan, o);
     if (running && limits_drifted(c, o))
       plan.push_back({ActionKind::ApplyLimits, "limits differ from the record's resources"});
@@ -206,6 +210,8 @@ std::vector<Action> plan_container_running(const ContainerRecord& c, const Sandb
   if (running) {
     // Started, but lxe stopped before it could record that (or adopted after a restart).
     plan.push_back({ActionKind::RecordStarted, "instance running"});
+    if (!o.unstaged_volumes.empty())
+      plan.push_back({ActionKind::StageVolumes, "staged mounts missing: " + join_names(o.unstaged_volumes)});
   } else if (ran(o)) {
     // It ran and already ended while nobody recorded the start (lxe stopped right after starting
     // it). Starting it again would run the command twice.
@@ -215,6 +221,10 @@ std::vector<Action> plan_container_running(const ContainerRecord& c, const Sandb
     if (!sandbox_usable(sandbox)) return {{ActionKind::Wait, "the pod sandbox is not ready"}};
     if (!o.instance) plan.push_back({ActionKind::CreateInstance, "instance missing"});
     restore_devices(plan, o);
+    // Before every start, whatever an observation showed: LXD binds the staged mounts as they are
+    // when it starts the instance, and an empty staging folder would be a silently empty volume.
+    if (o.mounts > 0)
+      plan.push_back({ActionKind::StageVolumes, "volumes are staged and their container paths resolved before a start"});
     if (!o.instance || o.instance->raw_lxc.find(namespace_share_lines(sandbox.infra_pid)) == std::string::npos)
       plan.push_back({ActionKind::SyncNamespaces, "join the pod's namespaces (holder PID " +
                                                       std::to_string(sandbox.infra_pid) + ")"});

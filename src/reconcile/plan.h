@@ -49,6 +49,10 @@ struct ContainerObservation {
   std::optional<int64_t> started_at;  // started.json, written by lxe-init when it ran the command
   std::optional<ExitRecord> exit;     // exit.json, written by lxe-init when the command ended
   std::vector<std::string> drifted_devices;  // lxe's devices the instance lacks or has changed
+  int mounts = 0;                            // the container's CRI mounts (volumes.h)
+  // Mount devices of a running instance whose staged mount lxe made is gone: the container keeps
+  // its own copy, but LXD needs the staged one to plug the device in again.
+  std::vector<std::string> unstaged_volumes;
 };
 
 enum class ActionKind {
@@ -73,6 +77,7 @@ enum class ActionKind {
   RecordExit,        // copies the exit record (or what can be inferred) into the record
   ApplyLimits,       // PATCHes the record's resources into limits.* (live: no restart)
   RestoreDevices,    // PATCHes lxe's devices back (instance, or the pod's profile); LXD hot-plugs them
+  StageVolumes,      // resolves container paths (first start), stages missing mounts, points the devices at them
   DeleteInstance,
   // Both.
   MarkReconciled,    // observed_generation = generation; observed state as planned

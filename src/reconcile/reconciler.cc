@@ -13,8 +13,9 @@
 namespace lxe::reconcile {
 
 Reconciler::Reconciler(store::Registry& registry, const lxd::Api& lxd, const HostFiles& files,
-                       ReconcilerOptions options)
-    : registry_(registry), lxd_(lxd), options_(options), executor_(registry, lxd, files, options.mapping, options.crash_points) {}
+                       const Volumes& volumes, ReconcilerOptions options)
+    : registry_(registry), lxd_(lxd), options_(options), volumes_(volumes),
+      executor_(registry, lxd, files, volumes, options.mapping, options.crash_points) {}
 
 Reconciler::~Reconciler() { stop(); }
 
@@ -29,6 +30,17 @@ void Reconciler::start() {
 }
 
 void Reconciler::adopt() {
+  // Staged volumes of containers removed while lxe was not looking (a crash between unmounting
+  // and erasing, a store restored from a backup): nothing else would ever unmount them.
+  if (const int swept = volumes_.sweep([this](const std::string& id) { return registry_.container(id).has_value(); }))
+    spdlog::info("volumes: removed the staged mounts of {} container(s) the store no longer has", swept);
+  // Decided now, so that CRI Status shows it and the log says it once, before any container needs
+  // it; while LXD does not answer, the first container with volumes decides.
+  try {
+    volumes_.support();
+  } catch (const lxd::Error& e) {
+    spdlog::debug("volumes: idmapped mounts not decided yet: {}", e.what());
+  }
   // Two list calls instead of a GET per object for the first look at everything lxe owns.
   try {
     executor_.prime(lxd_.list_instances("config." + std::string(kManagedKey) + " eq true"), lxd_.list_profiles());

@@ -42,12 +42,14 @@ struct ReconcilerOptions {
 
 class Reconciler {
  public:
-  Reconciler(store::Registry& registry, const lxd::Api& lxd, const HostFiles& files, ReconcilerOptions options);
+  Reconciler(store::Registry& registry, const lxd::Api& lxd, const HostFiles& files, const Volumes& volumes,
+             ReconcilerOptions options);
   ~Reconciler();  // stops the workers and the resync loop
   Reconciler(const Reconciler&) = delete;
   Reconciler& operator=(const Reconciler&) = delete;
 
-  // Starts the workers and the resync loop; queues every stored object (adoption after a restart).
+  // Starts the workers and the resync loop; queues every stored object (adoption after a restart),
+  // and removes the staged volumes of containers the store no longer has.
   // Before that, and before it returns, records the exits lxe-init wrote while lxe was down (host
   // files only, no LXD call), so that what lxe serves right after start is already correct.
   void start();
@@ -100,6 +102,7 @@ class Reconciler {
   store::Registry& registry_;
   const lxd::Api& lxd_;
   ReconcilerOptions options_;
+  const Volumes& volumes_;
   Executor executor_;
   WorkQueue queue_;
 

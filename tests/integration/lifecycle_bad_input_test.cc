@@ -177,6 +177,33 @@ TEST_CASE("lifecycle: bad requests are refused with the right code and change no
     expect("CreateContainer with a relative mount host_path", invalid,
            fx.create_container(pod_id, relative_mount, pod).status);
 
+    // Each refusal names the mount (its index and field).
+    struct BadMount {
+      const char* what;
+      std::string host_path, container_path, must_mention;
+    };
+    const std::string under_a_file = fx.dir().file("a-file") + "/sub";
+    lxe::test::write_file(fx.dir().file("a-file"), "");
+    const BadMount bad_mounts[] = {
+        {"an empty container_path", "/tmp", "", "mounts[0].container_path is empty"},
+        {"a relative container_path", "/tmp", "data", "mounts[0].container_path 'data' is not an absolute path"},
+        {"the container's root as container_path", "/tmp", "/", "the container's root"},
+        {"an empty host_path", "", "/data", "mounts[0].host_path is empty"},
+        // A missing host path is created (as containerd does); one that cannot be is refused.
+        {"a host_path that cannot be created", under_a_file, "/data",
+         "mounts[0].host_path '" + under_a_file + "' does not exist and cannot be created"},
+    };
+    for (const auto& b : bad_mounts) {
+      auto bad = good;
+      auto* bm = bad.add_mounts();
+      bm->set_host_path(b.host_path);
+      bm->set_container_path(b.container_path);
+      const auto status = fx.create_container(pod_id, bad, pod).status;
+      expect((std::string("CreateContainer with ") + b.what).c_str(), invalid, status);
+      INFO(b.what << ": " << status.error_message());
+      CHECK_THAT(status.error_message(), Catch::Contains(b.must_mention));
+    }
+
     // Strings that reach LXD's config (environment.* keys, disk devices, limits) or lxe-init's
     // files: LXD writes most into lxc.conf line by line, so a line break would add LXC config. The
     // first is the reproducer of an injection of a host bind mount through an env name.

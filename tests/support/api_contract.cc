@@ -31,6 +31,14 @@ bool lists(const std::vector<std::string>& names, const std::string& name) {
 void check_api_contract(const lxd::Api& api, const ContractObjects& o) {
   const std::string& name = o.instance;
   CHECK(api.server_info().api_version == "1.0");
+  // The pool scripts/setup.sh makes (volumes look for instances' root filesystems in it).
+  {
+    const auto pool = api.get_storage_pool("default");
+    CHECK(pool.name == "default");
+    CHECK(pool.driver == "dir");
+    CHECK_FALSE(pool.config.at("source").empty());
+  }
+  CHECK(kind_of([&] { api.get_storage_pool(o.missing); }) == ErrorKind::NotFound);
 
   // Missing objects: NotFound, whatever the call.
   CHECK(kind_of([&] { api.get_instance(o.missing); }) == ErrorKind::NotFound);

@@ -10,13 +10,14 @@ InProcessRuntime::InProcessRuntime()
     : store(dir.file("lxe.db"), store::Store::Mode::ReadWrite),
       registry(store),
       files(dir.path()),
+      volumes(files, [] { return reconcile::VolumeSupport{false, "a test without idmapped mounts"}; }),
       client(lxd::ClientOptions{.socket_path = lxd.socket_path(),
                                 .connect_timeout = 1000ms,
                                 .request_timeout = 2000ms,
                                 .operation_timeout = 5000ms}),
       health(client, std::chrono::hours(1)),
-      reconciler(registry, client, files, {}),
-      service(cri::RuntimeContext{registry, reconciler, files, client, health, std::chrono::seconds(2)}) {
+      reconciler(registry, client, files, volumes, {}),
+      service(cri::RuntimeContext{registry, reconciler, files, volumes, client, health, std::chrono::seconds(2)}) {
   store::SandboxRecord s;
   s.id = sandbox_id;
   s.name = "web";

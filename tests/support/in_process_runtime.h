@@ -13,6 +13,7 @@
 #include "lxd/health.h"
 #include "reconcile/host_files.h"
 #include "reconcile/reconciler.h"
+#include "reconcile/volumes.h"
 #include "store/registry.h"
 #include "store/store.h"
 #include "support/fake_lxd.h"
@@ -35,6 +36,8 @@ class InProcessRuntime {
   store::Store store;
   store::Registry registry;
   reconcile::HostFiles files;
+  // Volumes as on a host without idmapped mounts: the fake LXD has no PID to compare namespaces with.
+  reconcile::Volumes volumes;
   lxd::Client client;
   lxd::HealthMonitor health;
   reconcile::Reconciler reconciler;  // never started

@@ -20,6 +20,9 @@ MemoryLxd::Options lxd_options(const TempDir& dir) {
   std::filesystem::create_directories(dir.file("lxd"));
   MemoryLxd::Options options;
   options.socket_path = dir.file("lxd/unix.socket");
+  // The default pool's folder, where volumes look for an instance's rootfs (none unless a test
+  // makes one).
+  options.storage_pool_source = dir.file("lxd/storage-pools/default");
   return options;
 }
 
@@ -30,6 +33,7 @@ MemoryFixture::MemoryFixture()
       store(dir.file("lxe.db"), store::Store::Mode::ReadWrite),
       registry(store),
       files(dir.file("state")),
+      volumes(files, [] { return reconcile::VolumeSupport{false, "MemoryLxd: no idmapped mounts"}; }),
       image_fingerprint(lxd.add_image("busybox rootfs", {kImage})) {}
 
 v1::PodSandboxConfig MemoryFixture::pod_config(const std::string& name) const {
@@ -141,9 +145,9 @@ MemoryRuntime::MemoryRuntime() : MemoryRuntime(Options{}) {}
 
 MemoryRuntime::MemoryRuntime(Options options)
     : health(lxd, std::chrono::hours(1)),
-      reconciler(registry, lxd, files, reconciler_options(options)),
-      runtime(cri::RuntimeContext{registry, reconciler, files, lxd, health, options.max_wait, "lxe", {}}),
-      images(cri::RuntimeContext{registry, reconciler, files, lxd, health, options.max_wait, "lxe", {}}) {
+      reconciler(registry, lxd, files, volumes, reconciler_options(options)),
+      runtime(cri::RuntimeContext{registry, reconciler, files, volumes, lxd, health, options.max_wait, "lxe", {}}),
+      images(cri::RuntimeContext{registry, reconciler, files, volumes, lxd, health, options.max_wait, "lxe", {}}) {
   // As the daemon wires LXD's event stream.
   lxd.on_event([this](const lxd::LifecycleEvent& e) { reconciler.on_lxd_event(e); });
   reconciler.start();

@@ -14,6 +14,7 @@
 #include "lxd/health.h"
 #include "reconcile/host_files.h"
 #include "reconcile/reconciler.h"
+#include "reconcile/volumes.h"
 #include "runtime/v1/api.pb.h"
 #include "store/registry.h"
 #include "store/store.h"
@@ -61,6 +62,9 @@ class MemoryFixture {
   store::Store store;
   store::Registry registry;
   reconcile::HostFiles files;
+  // Volumes as on a host that cannot stage idmapped mounts: host paths are the devices' sources
+  // (tests of staging make a Volumes of their own).
+  reconcile::Volumes volumes;
   const std::string image_fingerprint;  // of kImage
 };
 

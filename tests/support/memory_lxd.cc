@@ -108,6 +108,7 @@ std::string_view to_string(MemoryLxd::Op op) {
   using Op = MemoryLxd::Op;
   switch (op) {
     case Op::ServerInfo: return "server_info";
+    case Op::GetStoragePool: return "get_storage_pool";
     case Op::ListProfiles: return "list_profiles";
     case Op::GetProfile: return "get_profile";
     case Op::CreateProfile: return "create_profile";
@@ -451,7 +452,15 @@ lxd::ServerInfo MemoryLxd::server_info() const {
     info.api_version = "1.0";
     info.server_version = options_.server_version;
     info.server_name = "memory";
+    info.server_pid = options_.server_pid;
     return info;
+  });
+}
+
+lxd::StoragePool MemoryLxd::get_storage_pool(const std::string& name) const {
+  return perform(Op::GetStoragePool, name, nullptr, [&](Events&) {
+    if (name != "default") throw not_found("Storage pool");
+    return lxd::StoragePool{"default", "dir", {{"source", options_.storage_pool_source}}};
   });
 }
 

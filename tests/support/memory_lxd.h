@@ -33,7 +33,9 @@
 //   - lifecycle events (instance-created/-started/-stopped/-shutdown/-updated/-deleted,
 //     profile-created/-updated/-deleted) for every change, to the sink given to on_event, with
 //     LXD's source paths ("/1.0/instances/<name>").
-// Not mirrored: projects, storage, networks, snapshots, VMs, frozen instances, operations (a call
+//   - one storage pool, "default" (driver dir, source Options::storage_pool_source); any other
+//     name: NotFound ("Storage pool not found");
+// Not mirrored: projects, storage volumes and other pools, networks, snapshots, VMs, frozen instances, operations (a call
 // acts at once, so nothing is ever in progress), validation of config keys and devices (any is
 // accepted), the "default" profile's devices (it starts empty).
 //
@@ -67,6 +69,7 @@ class MemoryLxd final : public lxd::Api {
   // The operations of lxd::Api, for the call log and fault injection.
   enum class Op {
     ServerInfo,
+    GetStoragePool,
     ListProfiles,
     GetProfile,
     CreateProfile,
@@ -117,6 +120,9 @@ class MemoryLxd final : public lxd::Api {
     // state and log files to it.
     int64_t idmap_host_base = 1000000;
     std::string server_version = "5.0.2";
+    int64_t server_pid = 0;  // what server_info() reports as LXD's PID (0: none)
+    // The one storage pool, "default" with the dir driver, keeps its instances under this folder.
+    std::string storage_pool_source = "/var/lib/lxd/storage-pools/default";
   };
 
   using ExecScript = std::function<lxd::ExecResult(const std::string& instance, const std::vector<std::string>& command)>;
@@ -131,6 +137,7 @@ class MemoryLxd final : public lxd::Api {
   // ---- lxd::Api ----
   const std::string& socket_path() const override { return options_.socket_path; }
   lxd::ServerInfo server_info() const override;
+  lxd::StoragePool get_storage_pool(const std::string& name) const override;
   std::vector<lxd::Profile> list_profiles() const override;
   lxd::Profile get_profile(const std::string& name) const override;
   void create_profile(const lxd::ProfileSpec& spec) const override;

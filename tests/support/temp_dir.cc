@@ -1,11 +1,14 @@
 #include "support/temp_dir.h"
 
+#include <cstdio>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
 #include <stdexcept>
 #include <vector>
+
+#include "reconcile/idmapped_mount.h"
 
 namespace lxe::test {
 
@@ -20,6 +23,14 @@ TempDir::TempDir() {
 
 TempDir::~TempDir() {
   std::error_code ec;
+  // A test that failed, or an lxe killed on purpose, may leave lxe's staged volumes mounted in
+  // here: remove_all would walk into them and delete the host folders they show.
+  try {
+    lxe::reconcile::unmount_all_under(std::filesystem::weakly_canonical(path_).string());
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "TempDir %s: %s; not removing it\n", path_.c_str(), e.what());
+    return;
+  }
   std::filesystem::remove_all(path_, ec);
 }
 

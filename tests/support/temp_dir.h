@@ -1,4 +1,5 @@
-// A temporary directory removed with everything in it when the test ends.
+// A temporary directory removed with everything in it when the test ends; whatever is mounted in
+// it (lxe's staged volumes) is unmounted first, never walked into.
 #pragma once
 
 #include <string>

@@ -33,7 +33,7 @@ std::vector<lxe::store::ReconcileEvent> errors_of(InProcessRuntime& rt) {
 TEST_CASE("executor: a failure of a plan whose generation has moved on is not the record's last_error",
           "[executor]") {
   InProcessRuntime rt;
-  Executor executor(rt.registry, rt.client, rt.files, {});
+  Executor executor(rt.registry, rt.client, rt.files, rt.volumes, {});
   const auto planned = *rt.registry.container(rt.container_id);
   const auto sandbox = *rt.registry.sandbox(rt.sandbox_id);
   REQUIRE(planned.generation == 1);
@@ -64,7 +64,7 @@ TEST_CASE("executor: a failure of a plan whose generation has moved on is not th
 
 TEST_CASE("executor: a failure of the current generation is the record's last_error", "[executor]") {
   InProcessRuntime rt;
-  Executor executor(rt.registry, rt.client, rt.files, {});
+  Executor executor(rt.registry, rt.client, rt.files, rt.volumes, {});
   const auto planned = *rt.registry.container(rt.container_id);
   const auto sandbox = *rt.registry.sandbox(rt.sandbox_id);
   rt.lxd.on("PUT", kStatePath,
@@ -81,7 +81,7 @@ TEST_CASE("executor: a failure of the current generation is the record's last_er
 // chooses a status code by it and waiting callers decide by it whether to wait on.
 TEST_CASE("executor: a failure is recorded with its kind", "[executor]") {
   InProcessRuntime rt;
-  Executor executor(rt.registry, rt.client, rt.files, {});
+  Executor executor(rt.registry, rt.client, rt.files, rt.volumes, {});
   const auto planned = *rt.registry.container(rt.container_id);
   const auto sandbox = *rt.registry.sandbox(rt.sandbox_id);
   auto kind_after = [&](const std::function<void(httplib::Response&)>& answer) {

@@ -11,9 +11,11 @@
 #include <functional>
 #include <optional>
 #include <string>
+#include <tuple>
 #include <vector>
 
 #include "reconcile/executor.h"
+#include "reconcile/idmapped_mount.h"
 #include "reconcile/lxd_specs.h"
 #include "reconcile/naming.h"
 #include "reconcile/plan.h"
@@ -37,7 +39,7 @@ using Op = MemoryLxd::Op;
 namespace {
 
 struct Bed : lxe::test::MemoryFixture {
-  lxe::reconcile::Executor executor{registry, lxd, files, {}};
+  lxe::reconcile::Executor executor{registry, lxd, files, volumes, {}};
 
   Outcome run(const SandboxRecord& s, std::vector<ActionKind> kinds) {
     std::vector<Action> plan;
@@ -93,6 +95,21 @@ struct Bed : lxe::test::MemoryFixture {
     return out;
   }
 };
+
+// Gives a stored container the CRI mounts `mounts` (host path, container path, read-only).
+ContainerRecord with_mounts(Bed& bed, ContainerRecord c,
+                            const std::vector<std::tuple<std::string, std::string, bool>>& mounts) {
+  auto config = lxe::reconcile::parse_container_config(c.config_json);
+  for (const auto& [host, path, readonly] : mounts) {
+    auto* m = config.add_mounts();
+    m->set_host_path(host);
+    m->set_container_path(path);
+    m->set_readonly(readonly);
+  }
+  c.config_json = lxe::reconcile::to_json(config);
+  bed.put(c);
+  return bed.container(c.id);
+}
 
 // Whether a recorded error says LXD did not answer (the facade answers UNAVAILABLE then). In one
 // place: how the executor records that is being reworked.
@@ -396,6 +413,135 @@ TEST_CASE("executor: restore-devices puts back the container's devices removed o
   CHECK(bed.lxd.instance(c.lxd_name)->running());  // hot-plugged: no restart
 }
 
+namespace {
+
+// A host that stages idmapped volumes, and an image whose rootfs has /var/run -> ../run, in the
+// memory LXD's default pool (the default profile gets the root disk LXD's has).
+struct VolumeBed : Bed {
+  lxe::reconcile::Volumes staged{files, [] { return lxe::reconcile::VolumeSupport{true, ""}; }};
+  lxe::reconcile::Executor staging{registry, lxd, files, staged, {}};
+  std::string host = dir.file("host");
+  std::string host_file = dir.file("host-file");
+
+  VolumeBed() {
+    fs::create_directories(host);
+    lxe::test::write_file(host + "/inside", "x\n");
+    lxe::test::write_file(host_file, "f\n");
+    lxd.edit_profile("default", [](lxe::lxd::Profile& p) {
+      p.devices["root"] = {{"type", "disk"}, {"path", "/"}, {"pool", "default"}};
+    });
+  }
+  Outcome stage_run(const ContainerRecord& c, std::vector<ActionKind> kinds) {
+    std::vector<Action> plan;
+    for (auto k : kinds) plan.push_back({k, "test"});
+    return staging.run(c, sandbox(c.sandbox_id), plan);
+  }
+  // The container's rootfs as LXD unpacks it at creation.
+  void make_rootfs(const ContainerRecord& c) const {
+    const std::string root = dir.file("lxd/storage-pools/default/containers/" + c.lxd_name + "/rootfs");
+    fs::create_directories(root + "/run");
+    fs::create_directories(root + "/var");
+    fs::create_directories(root + "/etc");
+    fs::create_symlink("../run", root + "/var/run");
+  }
+  ContainerRecord container_with_volumes(const SandboxRecord& s) {
+    auto c = with_mounts(*this, add_container(s), {{host, "/var/run/data", true}, {host_file, "/etc/f", false}});
+    REQUIRE(stage_run(c, {ActionKind::CreateInstance, ActionKind::RecordCreated, ActionKind::MarkReconciled}) ==
+            Outcome::Done);
+    make_rootfs(c);
+    return container(c.id);
+  }
+  std::string stage(const ContainerRecord& c, int n) const { return files.volume_stage(c.id, n); }
+};
+
+}  // namespace
+
+TEST_CASE("executor: stage-volumes resolves container paths in the rootfs, stages idmapped mounts and points the "
+          "devices at them; erase-record unmounts them",
+          "[executor][volumes]") {
+  VolumeBed bed;
+  const auto s = bed.ready_sandbox();
+  auto c = bed.container_with_volumes(s);
+  // Created with empty mount points (LXD wants a disk's source to exist) at the paths as given.
+  {
+    const auto devices = bed.lxd.instance(c.lxd_name)->devices;
+    CHECK(devices.at("mount0").at("source") == bed.stage(c, 0));
+    CHECK(devices.at("mount0").at("path") == "/var/run/data");
+    CHECK(fs::is_directory(bed.stage(c, 0)));
+    CHECK(fs::is_regular_file(bed.stage(c, 1)));
+    CHECK_FALSE(lxe::reconcile::is_mount_point(bed.stage(c, 0)));
+  }
+  c = bed.want(c, ContainerState::Running);
+  const size_t patches = bed.lxd.count(Op::PatchInstance);
+  CHECK(bed.stage_run(c, {ActionKind::StageVolumes}) == Outcome::Done);
+  {
+    const auto devices = bed.lxd.instance(c.lxd_name)->devices;
+    CHECK(devices.at("mount0") == std::map<std::string, std::string>{{"type", "disk"},
+                                                                      {"source", bed.stage(c, 0)},
+                                                                      {"path", "/run/data"},
+                                                                      {"readonly", "true"}});
+    CHECK(devices.at("mount1").at("path") == "/etc/f");
+  }
+  CHECK(bed.lxd.count(Op::PatchInstance) == patches + 1);
+  CHECK(lxe::reconcile::is_mount_point(bed.stage(c, 0)));
+  CHECK(lxe::reconcile::is_mount_point(bed.stage(c, 1)));
+  struct stat st {};
+  REQUIRE(::stat((bed.stage(c, 0) + "/inside").c_str(), &st) == 0);
+  CHECK(st.st_uid == 1000000);  // the memory LXD's idmap: host root is the container's root
+  CHECK(bed.actions_logged(c.id, EventOutcome::Ok).back() == "stage-volumes");
+
+  // Again (the next start attempt): nothing to change.
+  CHECK(bed.stage_run(c, {ActionKind::StageVolumes}) == Outcome::Done);
+  CHECK(bed.lxd.count(Op::PatchInstance) == patches + 1);
+
+  // Removed: unmounted and gone, the host's files where they were.
+  c = bed.want(bed.container(c.id), ContainerState::Removed);
+  CHECK(bed.stage_run(c, {ActionKind::DeleteInstance, ActionKind::EraseRecord}) == Outcome::Done);
+  CHECK_FALSE(fs::exists(bed.files.volume_dir(c.id)));
+  CHECK(lxe::test::read_file(bed.host + "/inside") == "x\n");
+}
+
+TEST_CASE("executor: a running container's staged mount that is gone is seen and made again, the instance untouched",
+          "[executor][volumes]") {
+  VolumeBed bed;
+  const auto s = bed.ready_sandbox();
+  auto c = bed.want(bed.container_with_volumes(s), ContainerState::Running);
+  REQUIRE(bed.stage_run(c, {ActionKind::StageVolumes, ActionKind::SyncNamespaces, ActionKind::StartInstance,
+                            ActionKind::RecordStarted, ActionKind::MarkReconciled}) == Outcome::Done);
+  c = bed.container(c.id);
+  const int64_t pid = bed.lxd.get_instance_state(c.lxd_name).pid;
+  CHECK(bed.staging.observe_container(c, s).unstaged_volumes.empty());
+
+  lxe::reconcile::unmount_all_under(bed.stage(c, 0));
+  const auto observed = bed.staging.observe_container(c, s);
+  CHECK(observed.unstaged_volumes == std::vector<std::string>{"mount0"});
+  CHECK(observed.drifted_devices.empty());
+  const size_t patches = bed.lxd.count(Op::PatchInstance), starts = bed.lxd.count(Op::StartInstance);
+  CHECK(bed.stage_run(c, {ActionKind::StageVolumes}) == Outcome::Done);
+  CHECK(lxe::reconcile::is_mount_point(bed.stage(c, 0)));
+  CHECK(bed.lxd.count(Op::PatchInstance) == patches);
+  CHECK(bed.lxd.count(Op::StartInstance) == starts);
+  CHECK(bed.lxd.count(Op::StopInstance) == 0);
+  CHECK(bed.lxd.get_instance_state(c.lxd_name).pid == pid);
+  // The paths stay the ones resolved before the first start, whatever the rootfs says now.
+  CHECK(bed.lxd.instance(c.lxd_name)->devices.at("mount0").at("path") == "/run/data");
+  bed.staged.remove(c.id);
+}
+
+TEST_CASE("executor: stage-volumes of an instance without a root disk, or in a pool LXD does not have, fails naming it",
+          "[executor][volumes]") {
+  VolumeBed bed;
+  const auto s = bed.ready_sandbox();
+  auto c = bed.want(bed.container_with_volumes(s), ContainerState::Running);
+  bed.lxd.edit_profile("default", [](lxe::lxd::Profile& p) { p.devices["root"]["pool"] = "elsewhere"; });
+  CHECK(bed.stage_run(c, {ActionKind::StageVolumes}) == Outcome::Failed);
+  CHECK_THAT(bed.container(c.id).last_error, Catch::StartsWith("stage-volumes: ") && Catch::Contains("not found"));
+  bed.lxd.edit_profile("default", [](lxe::lxd::Profile& p) { p.devices.clear(); });
+  CHECK(bed.stage_run(c, {ActionKind::StageVolumes}) == Outcome::Failed);
+  CHECK_THAT(bed.container(c.id).last_error, Catch::Contains("no root disk"));
+  bed.staged.remove(c.id);
+}
+
 TEST_CASE("executor: delete-instance and erase-record remove a container from LXD, the host and the store",
           "[executor]") {
   Bed bed;
@@ -508,6 +654,16 @@ std::vector<ActionCase> action_cases() {
        [=](Bed& b) {
          auto t = running(b, ContainerState::Running);
          b.lxd.edit_instance(t.container->lxd_name, [](lxe::lxd::Instance& i) { i.devices.erase("lxe-init"); });
+         return t;
+       }},
+      {K::StageVolumes, Op::GetInstance, false,
+       [=](Bed& b) {
+         auto t = created(b, ContainerState::Running);
+         b.lxd.edit_profile("default", [](lxe::lxd::Profile& p) {
+           p.devices["root"] = {{"type", "disk"}, {"path", "/"}, {"pool", "default"}};
+         });
+         fs::create_directories(b.dir.file("volume"));
+         t.container = with_mounts(b, *t.container, {{b.dir.file("volume"), "/data", false}});
          return t;
        }},
       {K::StopInstance, Op::StopInstance, false, [=](Bed& b) { return running(b, ContainerState::Exited); }},

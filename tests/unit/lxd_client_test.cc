@@ -75,16 +75,35 @@ TEST_CASE("lxd client: server info is parsed and requests carry Host: lxd", "[lx
   fake.on("GET", "/1.0", [](const auto&, auto& res) {
     FakeLxd::reply_sync(res, {{"api_version", "1.0"},
                               {"api_extensions", {"etag", "api_filtering"}},
-                              {"environment", {{"server_version", "5.0.2"}, {"server_name", "h1"}}}});
+                              {"environment", {{"server_version", "5.0.2"}, {"server_name", "h1"}, {"server_pid", 25624}}}});
   });
   Client client(options_for(fake));
   const auto info = client.server_info();
   CHECK(info.api_version == "1.0");
   CHECK(info.server_version == "5.0.2");
   CHECK(info.server_name == "h1");
+  CHECK(info.server_pid == 25624);
   CHECK(info.api_extensions.size() == 2);
   REQUIRE(fake.requests().size() == 1);
   CHECK(fake.requests()[0].header("Host") == "lxd");
+}
+
+TEST_CASE("lxd client: a storage pool's driver and source; a server without a PID", "[lxd]") {
+  FakeLxd fake;
+  fake.on("GET", "/1.0/storage-pools/fast pool", [](const auto&, auto& res) {
+    FakeLxd::reply_sync(res, {{"name", "fast pool"},
+                              {"driver", "dir"},
+                              {"config", {{"source", "/var/lib/lxd/storage-pools/fast"}}},
+                              {"used_by", json::array()}});
+  });
+  fake.on("GET", "/1.0", [](const auto&, auto& res) { FakeLxd::reply_sync(res, {{"api_version", "1.0"}}); });
+  Client client(options_for(fake));
+  const auto pool = client.get_storage_pool("fast pool");
+  CHECK(pool.name == "fast pool");
+  CHECK(pool.driver == "dir");
+  CHECK(pool.config.at("source") == "/var/lib/lxd/storage-pools/fast");
+  CHECK(client.server_info().server_pid == 0);
+  CHECK(error_of([&] { client.get_storage_pool("missing"); }).kind() == ErrorKind::NotFound);
 }
 
 TEST_CASE("lxd client: LXD error answers map to error kinds and keep LXD's text", "[lxd]") {

@@ -574,3 +574,61 @@ TEST_CASE("root_host_ids: the host IDs of the container's root, from LXD's idmap
   instance.config["volatile.idmap.current"] = "not json";
   CHECK(lxe::reconcile::root_host_ids(instance) == std::pair<int64_t, int64_t>{1000000, 1000000});
 }
+
+TEST_CASE("instance_idmap: the whole idmap volumes are idmapped with", "[specs]") {
+  lxe::lxd::Instance instance;
+  instance.name = "c1";
+  CHECK(lxe::reconcile::instance_idmap(instance).empty());  // privileged: no idmap
+  instance.config["volatile.idmap.next"] =
+      R"([{"Isuid":true,"Isgid":false,"Hostid":1000000,"Nsid":0,"Maprange":65536},)"
+      R"({"Isuid":false,"Isgid":true,"Hostid":1000000,"Nsid":0,"Maprange":65536}])";
+  CHECK(lxe::reconcile::instance_idmap(instance) ==
+        std::vector<lxe::reconcile::IdRange>{{true, false, 0, 1000000, 65536}, {false, true, 0, 1000000, 65536}});
+  instance.config["volatile.idmap.current"] = R"([{"Isuid":true,"Isgid":true,"Hostid":2000000,"Nsid":0,"Maprange":5}])";
+  CHECK(lxe::reconcile::instance_idmap(instance) ==
+        std::vector<lxe::reconcile::IdRange>{{true, true, 0, 2000000, 5}});
+  // Unlike root_host_ids, an idmap that cannot be read is an error: a volume is not idmapped with
+  // a guess.
+  instance.config["volatile.idmap.current"] = "not json";
+  CHECK_THROWS_WITH(lxe::reconcile::instance_idmap(instance),
+                    Catch::Contains("c1") && Catch::Contains("volatile.idmap.current"));
+}
+
+TEST_CASE("container_instance: volumes from staged mounts, at container paths resolved in the rootfs", "[lxd_specs]") {
+  v1::PodSandboxConfig sandbox_config;
+  v1::ContainerConfig config;
+  config.add_command("/bin/app");
+  auto* m0 = config.add_mounts();
+  m0->set_host_path("/var/lib/kubelet/pods/uid/volumes/token");
+  m0->set_container_path("/var/run/secrets/kubernetes.io/serviceaccount");
+  m0->set_readonly(true);
+  auto* m1 = config.add_mounts();
+  m1->set_host_path("/srv/cache");
+  m1->set_container_path("/cache");
+  auto* m2 = config.add_mounts();
+  m2->set_host_path("/srv/more");
+  m2->set_container_path("/more");
+
+  lxe::reconcile::VolumeLayout layout;
+  layout.staged = true;
+  layout.container_paths = {"/run/secrets/kubernetes.io/serviceaccount", ""};  // mount2: none yet
+  const auto i = container_instance(container(), config, sandbox(1), sandbox_config, kFiles, MappingOptions{}, layout);
+  CHECK(i.devices.at("mount0") ==
+        std::map<std::string, std::string>{{"type", "disk"},
+                                           {"source", "/var/lib/lxe/files/volumes/" + kContainerId + "/mount0"},
+                                           {"path", "/run/secrets/kubernetes.io/serviceaccount"},
+                                           {"readonly", "true"}});
+  CHECK(i.devices.at("mount1") ==
+        std::map<std::string, std::string>{{"type", "disk"},
+                                           {"source", "/var/lib/lxe/files/volumes/" + kContainerId + "/mount1"},
+                                           {"path", "/cache"}});
+  CHECK(i.devices.at("mount2").at("path") == "/more");
+  CHECK(i.devices.at("mount2").at("source") == "/var/lib/lxe/files/volumes/" + kContainerId + "/mount2");
+
+  // Not staged: the host paths themselves, still at the resolved paths.
+  layout.staged = false;
+  const auto plain = container_instance(container(), config, sandbox(1), sandbox_config, kFiles, MappingOptions{}, layout);
+  CHECK(plain.devices.at("mount0").at("source") == "/var/lib/kubelet/pods/uid/volumes/token");
+  CHECK(plain.devices.at("mount0").at("path") == "/run/secrets/kubernetes.io/serviceaccount");
+  CHECK(lxe::reconcile::mount_device_name(7) == "mount7");
+}

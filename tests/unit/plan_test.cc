@@ -242,6 +242,9 @@ struct SandboxWorld {
 // Containers.
 
 enum class Instance { Absent, Stopped, Running };
+// The container's CRI mounts: none, or one whose staged mount is there, or one whose staged mount
+// is gone (seen only while the instance runs: lxe looks at it only then).
+enum class Vols { None, Staged, Unstaged };
 enum class Pod { Usable, NoPidYet, PidNotYetReady, HolderDied, Stopped, Removed };
 
 SandboxRecord pod_record(Pod pod) {
@@ -295,6 +298,7 @@ struct ContainerCase {
   bool raw_has_lines;  // raw.lxc already joins the pod's current namespaces
   bool observed_matches;
   bool gen_matches;
+  Vols volumes = Vols::None;
 };
 
 ContainerRecord container_record(const ContainerCase& c) {
@@ -318,6 +322,8 @@ ContainerObservation container_observation(const ContainerCase& c, int64_t pid) 
     o.instance = InstanceFacts{c.instance == Instance::Running, raw_lxc(c.raw_has_lines, pid)};
   if (c.started_json) o.started_at = 1500;
   if (c.exit_json) o.exit = ExitRecord{3, 0, false, 1800};
+  if (c.volumes != Vols::None) o.mounts = 1;
+  if (c.volumes == Vols::Unstaged && c.instance == Instance::Running) o.unstaged_volumes = {"mount0"};
   return o;
 }
 
@@ -342,14 +348,17 @@ Kinds expected_container(const ContainerCase& c) {
     case ContainerState::Running:
       if (c.started_at) {
         if (!running && !c.finished_at) k.push_back(K::RecordExit);
+        if (running && c.volumes == Vols::Unstaged) k.push_back(K::StageVolumes);
       } else if (running) {
         k.push_back(K::RecordStarted);
+        if (c.volumes == Vols::Unstaged) k.push_back(K::StageVolumes);
       } else if (ran) {
         k.push_back(K::RecordStarted);
         if (!c.finished_at) k.push_back(K::RecordExit);
       } else {
         if (!usable) return {K::Wait};
         if (!present) k.push_back(K::CreateInstance);
+        if (c.volumes != Vols::None) k.push_back(K::StageVolumes);
         if (!present || !c.raw_has_lines) k.push_back(K::SyncNamespaces);
         k.push_back(K::StartInstance);
         k.push_back(K::RecordStarted);
@@ -386,6 +395,7 @@ struct ContainerWorld {
   bool erased = false;
   int starts = 0;
   int64_t clock = 10000;
+  bool volumes_staged = false;  // a stage-volumes ran (before the start it must precede)
 
   void apply(const std::vector<Action>& plan) {
     for (const auto& a : plan) {
@@ -411,6 +421,8 @@ struct ContainerWorld {
           REQUIRE(record.started_at == 0);  // CRI containers start once
           // Never started outside the pod's current namespaces.
           REQUIRE(observed.instance->raw_lxc.find(namespace_share_lines(sandbox.infra_pid)) != std::string::npos);
+          // Never started without its volumes staged (an empty staging folder would be mounted).
+          REQUIRE((observed.mounts == 0 || volumes_staged));
           observed.instance->running = true;
           observed.exit.reset();
           observed.started_at = clock;
@@ -438,6 +450,12 @@ struct ContainerWorld {
         case K::RestoreDevices:
           REQUIRE(observed.instance);
           observed.drifted_devices.clear();
+          break;
+        case K::StageVolumes:
+          REQUIRE(observed.instance);
+          REQUIRE(observed.mounts > 0);
+          observed.unstaged_volumes.clear();
+          volumes_staged = true;
           break;
         case K::RecordCreated:
           REQUIRE(observed.instance);
@@ -698,8 +716,9 @@ TEST_CASE("plan_container: every desired/observed combination", "[plan][containe
   c.raw_has_lines = GENERATE(false, true);
   c.observed_matches = GENERATE(false, true);
   c.gen_matches = GENERATE(false, true);
+  c.volumes = GENERATE(Vols::None, Vols::Staged, Vols::Unstaged);
   CAPTURE(c.desired, static_cast<int>(c.instance), c.started_at, c.finished_at, c.started_json, c.exit_json,
-          pod_name(c.pod), c.raw_has_lines, c.observed_matches, c.gen_matches);
+          pod_name(c.pod), c.raw_has_lines, c.observed_matches, c.gen_matches, static_cast<int>(c.volumes));
 
   const ContainerRecord record = container_record(c);
   const SandboxRecord sandbox = pod_record(c.pod);
@@ -758,6 +777,15 @@ TEST_CASE("plan_container: every desired/observed combination", "[plan][containe
   if (contains(ks, K::SyncNamespaces)) {
     CHECK(plan[index_of(ks, K::SyncNamespaces)].reason.find(std::to_string(kInfraPid)) != std::string::npos);
   }
+  // Volumes are staged before every start, after the instance exists; never without mounts, and
+  // never as part of stopping or removing.
+  if (c.volumes == Vols::None) CHECK_FALSE(contains(ks, K::StageVolumes));
+  if (contains(ks, K::StartInstance) && c.volumes != Vols::None) {
+    REQUIRE(contains(ks, K::StageVolumes));
+    CHECK(index_of(ks, K::StageVolumes) < index_of(ks, K::StartInstance));
+    if (contains(ks, K::CreateInstance)) CHECK(index_of(ks, K::CreateInstance) < index_of(ks, K::StageVolumes));
+  }
+  if (c.desired != ContainerState::Running) CHECK_FALSE(contains(ks, K::StageVolumes));
 
   // Idempotent.
   ContainerWorld world{record, obs, sandbox};
@@ -1079,6 +1107,45 @@ TEST_CASE("plan: devices removed or changed outside lxe are put back, never by a
   SandboxWorld world{pod, so};
   world.apply(plan);
   CHECK(plan_sandbox(world.record, {}, world.observed).empty());
+}
+
+TEST_CASE("plan_container: volumes are staged before every start, and again for a running container without a restart",
+          "[plan][container][volumes]") {
+  const SandboxRecord pod = pod_record(Pod::Usable);
+  ContainerRecord c = container_record({ContainerState::Running, Instance::Absent, false, false, false, false,
+                                        Pod::Usable, false, false, false});
+  ContainerObservation o;
+  o.mounts = 2;
+  {
+    const auto plan = plan_container(c, pod, o);
+    REQUIRE(kinds(plan) == Kinds{K::CreateInstance, K::StageVolumes, K::SyncNamespaces, K::StartInstance,
+                                 K::RecordStarted, K::MarkReconciled});
+    CHECK(plan[1].reason.find("before a start") != std::string::npos);
+  }
+  // The instance exists (created by CreateContainer): staged all the same, whatever was seen.
+  o.instance = InstanceFacts{false, raw_lxc(true, kInfraPid)};
+  CHECK(kinds(plan_container(c, pod, o)) ==
+        Kinds{K::StageVolumes, K::StartInstance, K::RecordStarted, K::MarkReconciled});
+
+  // Running and started: nothing, until a staged mount is gone (an lxe restart found it so).
+  c.started_at = 1000;
+  c.observed_state = ContainerObserved::Running;
+  c.observed_generation = c.generation;
+  o.instance->running = true;
+  o.started_at = 1000;
+  CHECK(plan_container(c, pod, o).empty());
+  o.unstaged_volumes = {"mount1"};
+  o.drifted_devices = {"mount1"};
+  {
+    const auto plan = plan_container(c, pod, o);
+    REQUIRE(kinds(plan) == Kinds{K::StageVolumes, K::RestoreDevices, K::MarkReconciled});
+    CHECK(plan[0].reason.find("mount1") != std::string::npos);
+  }
+  // Stopped by itself with a staged mount gone: only its exit is recorded.
+  o.instance->running = false;
+  o.unstaged_volumes.clear();
+  o.exit = ExitRecord{0, 0, false, 2000};
+  CHECK(kinds(plan_container(c, pod, o)) == Kinds{K::RecordExit, K::MarkReconciled});
 }
 
 TEST_CASE("plan_container: the exit reason names what ended the container", "[plan][container]") {

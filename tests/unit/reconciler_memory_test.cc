@@ -33,7 +33,7 @@ lxe::reconcile::ReconcilerOptions options(std::chrono::milliseconds backoff) {
 }
 
 struct Bed : lxe::test::MemoryFixture {
-  explicit Bed(std::chrono::milliseconds backoff = 250ms) : reconciler(registry, lxd, files, options(backoff)) {
+  explicit Bed(std::chrono::milliseconds backoff = 250ms) : reconciler(registry, lxd, files, volumes, options(backoff)) {
     // LXD's events wait until the test delivers them, as the event stream would, or drops them,
     // as when it is down.
     lxd.on_event([this](const LifecycleEvent& e) {
@@ -300,7 +300,7 @@ TEST_CASE("reconciler: adoption after a restart looks at everything with two lis
   Bed bed;
   const auto [s, c] = bed.running_pod();
   // A new lxe over the same store and LXD.
-  lxe::reconcile::Reconciler restarted(bed.registry, bed.lxd, bed.files, {});
+  lxe::reconcile::Reconciler restarted(bed.registry, bed.lxd, bed.files, bed.volumes, {});
   bed.lxd.clear_calls();
   restarted.adopt();
   CHECK(restarted.queued() == 2);

@@ -250,7 +250,7 @@ TEST_CASE("create_container_problem: CreateContainer's checks", "[validation]") 
   CHECK(lxe::cri::create_container_problem(r).empty());
   auto relative = r;
   relative.mutable_config()->mutable_mounts(0)->set_container_path("data");
-  CHECK(lxe::cri::create_container_problem(relative) == "mount container_path 'data' is not an absolute path");
+  CHECK(lxe::cri::create_container_problem(relative) == "mounts[0].container_path 'data' is not an absolute path");
   auto no_image = r;
   no_image.mutable_config()->clear_image();
   CHECK(lxe::cri::create_container_problem(no_image) == "image is empty");
@@ -318,4 +318,44 @@ TEST_CASE("UpdateContainerResources: the request's checks, the merge, what may c
   (*unified.mutable_unified())["cpu.weight"] = "100";
   CHECK_THAT(lxe::cri::live_update_problem(current, lxe::cri::merged_resources(current, unified)),
              Contains("unified cgroup setting 'cpu.weight'"));
+}
+
+TEST_CASE("mount_problem: kubelet-shaped mounts pass; each bad one is named by its index and field", "[validation]") {
+  const auto mount = [](const std::string& host, const std::string& container) {
+    v1::Mount m;
+    m.set_host_path(host);
+    m.set_container_path(container);
+    return m;
+  };
+  using lxe::cri::mount_problem;
+  CHECK(mount_problem(mount("/var/lib/kubelet/pods/u/volumes/kubernetes.io~projected/kube-api-access",
+                            "/var/run/secrets/kubernetes.io/serviceaccount"),
+                      0)
+            .empty());
+  CHECK(mount_problem(mount("/var/lib/kubelet/pods/u/etc-hosts", "/etc/hosts"), 1).empty());
+  CHECK(mount_problem(mount("/var/lib/kubelet/pods/u/containers/c/x", "/dev/termination-log"), 2).empty());
+  CHECK(mount_problem(mount("/srv", "/data/../other/"), 3).empty());
+
+  CHECK(mount_problem(mount("/srv", ""), 2) == "mounts[2].container_path is empty");
+  CHECK(mount_problem(mount("/srv", "data"), 1) == "mounts[1].container_path 'data' is not an absolute path");
+  CHECK(mount_problem(mount("", "/data"), 4) == "mounts[4].host_path is empty");
+  CHECK(mount_problem(mount("relative/dir", "/data"), 0) == "mounts[0].host_path 'relative/dir' is not an absolute path");
+  CHECK_THAT(mount_problem(mount("/srv\n", "/data"), 0), Contains("mounts[0].host_path") && Contains("line break"));
+
+  auto rro = mount("/srv", "/data");
+  rro.set_recursive_read_only(true);
+  CHECK_THAT(mount_problem(rro, 0), Contains("mounts[0] asks for recursive_read_only without readonly"));
+  rro.set_readonly(true);
+  CHECK(mount_problem(rro, 0).empty());
+
+  auto image = mount("", "/models");
+  image.mutable_image()->set_image("registry.example.com/models:1");
+  CHECK_THAT(mount_problem(image, 0), Contains("image volume") && Contains("registry.example.com/models:1"));
+
+  // container_config_problem names the first bad mount.
+  auto config = good_config();
+  *config.add_mounts() = mount("/srv", "");
+  CHECK(container_config_problem(config) == "mounts[1].container_path is empty");
+  // The root, /.lxe and a second mount at one place are container_config_problem's (above).
+  CHECK(mount_problem(mount("/srv", "/"), 0).empty());
 }
