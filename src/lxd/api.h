@@ -8,10 +8,11 @@
 // with LXD's failures injected at will.
 //
 // The contract is the client's, and the fake mirrors it: every failure is an lxd::Error, whose
-// kind tells LXD not answering (Transport, Timeout: unavailable()) from LXD refusing (NotFound for
-// a missing object, Conflict for a name that is taken, BadRequest for e.g. deleting a running
-// instance, PreconditionFailed for an If-Match whose ETag no longer matches, OperationFailed for an
-// async operation that failed, Server for LXD's 500s).
+// kind tells LXD not answering (Transport, Timeout: unavailable()) from LXD busy for a moment with
+// another operation on the object (Busy: transient()) and from LXD refusing (NotFound for a missing
+// object, Conflict for a name that is taken, BadRequest for e.g. deleting a running instance,
+// PreconditionFailed for an If-Match whose ETag no longer matches, OperationFailed for an async
+// operation that failed, Server for LXD's 500s).
 //
 // Methods are const: an Api is a handle to an LXD and is shared between threads; calling it
 // changes the LXD it stands for, not the handle. Default arguments are repeated, with the same
@@ -75,8 +76,9 @@ class Api {
   virtual void stop_instance(const std::string& name, StopMode mode,
                              std::chrono::seconds graceful_timeout = std::chrono::seconds(30)) const = 0;
   // Runs `command` (argv, no shell, no terminal, no stdin) in a running instance and returns its
-  // exit code and output. BadRequest when the instance does not run; OperationFailed ("Command not
-  // found") when the command cannot be started; Timeout when it still runs at `timeout`.
+  // exit code and output; a command LXD reports as not found is exit code 127 with
+  // command_not_found set. BadRequest when the instance does not run; OperationFailed when the
+  // command cannot be started otherwise; Timeout when it still runs at `timeout`.
   virtual ExecResult exec(const std::string& instance, const std::vector<std::string>& command,
                           const Config& environment = {}, const std::string& cwd = "",
                           std::optional<std::chrono::milliseconds> timeout = std::nullopt) const = 0;

@@ -65,6 +65,8 @@ class Reconciler {
   // reads the holders' PIDs. start() runs it on a thread of its own; tests that drive the
   // reconciler without its threads call it directly.
   void adopt();
+  // Whether adopt() has finished.
+  bool adopted() const { return adopted_.load(); }
 
   // For tests that drive the reconciler on their own thread (start() not called): processes the
   // objects that are ready, and those they queue in turn, until none is ready or `max_objects`

@@ -158,6 +158,7 @@ Error MemoryLxd::error_for(const Fault& fault, Op op) {
     case ErrorKind::PreconditionFailed: message = "ETag doesn't match"; status = 412; break;
     case ErrorKind::Server: message = "Internal server error"; status = 500; break;
     case ErrorKind::OperationFailed: message = "Operation failed"; break;
+    case ErrorKind::Busy: message = "Instance is busy running a \"stop\" operation"; break;
     case ErrorKind::Protocol: message = "answer is not a JSON object"; break;
   }
   if (!fault.message.empty()) message = fault.message;

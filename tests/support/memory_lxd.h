@@ -28,6 +28,8 @@
 //     config.<key> (local config); anything else: Server ("Invalid filter: ...");
 //   - exec of an instance that does not run: BadRequest ("Instance is not running"); its result
 //     is the test's (on_exec), exit code 0 with no output by default;
+//   - LXD busy with another operation on the object (busy_next): Busy, as the client classifies
+//     LXD's "Instance is busy running a ... operation";
 //   - import_image of the same tarball again is fine; an alias already naming another image:
 //     Conflict, and the image uploaded for the call is gone again;
 //   - lifecycle events (instance-created/-started/-stopped/-shutdown/-updated/-deleted,
@@ -166,8 +168,8 @@ class MemoryLxd final : public lxd::Api {
   // ---- faults ----
   // Queues `fault` for `op`; faults of one operation are used in the order queued.
   void fail_next(Op op, Fault fault);
-  // LXD's transient refusal while another operation holds the instance: the operation fails with
-  // "Instance is busy running a "stop" operation" (what LXD 5.0 said right after a command ended).
+  // LXD's transient refusal while another operation holds the instance: Busy, with LXD 5.0's
+  // "Instance is busy running a "stop" operation" (what it said right after a command ended).
   void busy_next(Op op, int times = 1, const std::string& target = "");
   // Drops the faults not used yet.
   void clear_faults();

@@ -4,6 +4,7 @@
 // state out.
 #include <catch2/catch.hpp>
 
+#include <filesystem>
 #include <string>
 #include <vector>
 
@@ -96,6 +97,21 @@ TEST_CASE("CreateContainer: refusals before anything is made", "[cri][container]
   }
   CHECK(rt.registry.containers().empty());
   CHECK(rt.lxd.count(Op::CreateInstance, "") == 1);  // the pod's holder, nothing else
+}
+
+TEST_CASE("CreateContainer: a failure on the host is INTERNAL, and the record is taken down", "[cri][container]") {
+  MemoryRuntime rt;
+  const auto pod = rt.run_pod();
+  REQUIRE(pod.status.ok());
+  // Where the container's log folder must go, a file.
+  const std::string log_directory = rt.pod_config("web").log_directory();
+  std::filesystem::create_directories(std::filesystem::path(log_directory).parent_path());
+  lxe::test::write_file(log_directory, "not a folder");
+  const auto created = rt.create_container(pod.id);
+  CHECK(created.status.error_code() == grpc::StatusCode::INTERNAL);
+  CHECK_THAT(created.status.error_message(), Catch::Contains("CreateContainer"));
+  CHECK(rt.wait_until([&](const Registry::View& view) { return view.containers_of(pod.id).empty(); }));
+  CHECK(rt.lxd.count(Op::CreateInstance) == 1);  // the holder's: nothing was asked of LXD
 }
 
 TEST_CASE("CreateContainer: LXD refusing is UNKNOWN with its reason, and the record is taken down",
@@ -230,7 +246,10 @@ TEST_CASE("RemoveContainer: LXD busy for a moment is waited out; a lasting refus
     CHECK(status.error_code() == grpc::StatusCode::UNKNOWN);
     CHECK_THAT(status.error_message(), Catch::Contains("disk on fire"));
     CHECK(rt.registry.container(id));
+    // Once LXD answers, the reconciler's own retry finishes the removal (waited for: a retried
+    // call made while an attempt that met the failure is still under way gets that failure).
     rt.lxd.clear_faults();
+    CHECK(caught_up(rt, id));
     CHECK(rt.remove_container(id).ok());
   }
   CHECK_FALSE(rt.registry.container(id));

@@ -75,6 +75,15 @@ TEST_CASE("ExecSync: what LXD says becomes the caller's answer", "[cri][exec]") 
     const auto result = exec_sync(rt, id, {"nope"});
     REQUIRE(result.status.ok());
     CHECK(result.response.exit_code() == 127);
+    CHECK_THAT(result.response.stderr(), Catch::Contains("command not found") && Catch::Contains("nope"));
+  }
+  SECTION("a command LXD cannot start otherwise: UNKNOWN with LXD's reason") {
+    rt.lxd.on_exec([](const std::string&, const std::vector<std::string>&) -> ExecResult {
+      throw Error(ErrorKind::OperationFailed, "Executing command failed: permission denied");
+    });
+    const auto result = exec_sync(rt, id, {"nope"});
+    CHECK(result.status.error_code() == grpc::StatusCode::UNKNOWN);
+    CHECK_THAT(result.status.error_message(), Catch::Contains("permission denied"));
   }
   SECTION("lxe-init's timeout: DEADLINE_EXCEEDED") {
     rt.lxd.on_exec([](const std::string&, const std::vector<std::string>&) {

@@ -155,7 +155,11 @@ TEST_CASE("RemovePodSandbox: LXD busy for a moment is waited out; a lasting refu
     CHECK_THAT(status.error_message(), Catch::Contains("disk on fire"));
     // Still there and still listed: nothing is forgotten while LXD has it.
     CHECK(rt.registry.sandbox(pod));
+    CHECK(listed_pods(rt) == std::vector<std::string>{pod});
+    // Once LXD answers, the reconciler's own retry finishes the removal (waited for: a retried
+    // call made while an attempt that met the failure is still under way gets that failure).
     rt.lxd.clear_faults();
+    CHECK(rt.wait_until([&](const lxe::store::Registry::View& view) { return view.sandbox(pod) == nullptr; }));
     CHECK(rt.remove_pod(pod).ok());
   }
   CHECK_FALSE(rt.registry.sandbox(pod));

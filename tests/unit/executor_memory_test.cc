@@ -30,6 +30,7 @@ using lxe::store::ContainerObserved;
 using lxe::store::ContainerRecord;
 using lxe::store::ContainerState;
 using lxe::store::EventOutcome;
+using lxe::store::FailureKind;
 using lxe::store::SandboxObserved;
 using lxe::store::SandboxRecord;
 using lxe::store::SandboxState;
@@ -111,10 +112,6 @@ ContainerRecord with_mounts(Bed& bed, ContainerRecord c,
   return bed.container(c.id);
 }
 
-// Whether a recorded error says LXD did not answer (the facade answers UNAVAILABLE then). In one
-// place: how the executor records that is being reworked.
-bool recorded_as_unavailable(const lxe::store::FailureKind kind) { return kind == lxe::store::FailureKind::Unavailable; }
-
 }  // namespace
 
 // ---- sandbox actions ------------------------------------------------------------------------
@@ -186,7 +183,7 @@ TEST_CASE("executor: record-infra-pid of a holder that has no PID is an error, n
 TEST_CASE("executor: record-ready, record-notready and mark-reconciled only write the record", "[executor]") {
   Bed bed;
   auto s = bed.add_sandbox();
-  s.last_error = "an earlier failure";
+  s.set_failure(FailureKind::Refused, "an earlier failure");
   bed.put(s);
   s = bed.sandbox(s.id);
   bed.lxd.clear_calls();
@@ -197,6 +194,7 @@ TEST_CASE("executor: record-ready, record-notready and mark-reconciled only writ
   CHECK(bed.run(s, {ActionKind::MarkReconciled}) == Outcome::Done);
   CHECK(bed.sandbox(s.id).observed_generation == s.generation);
   CHECK(bed.sandbox(s.id).last_error.empty());
+  CHECK(bed.sandbox(s.id).last_error_kind == FailureKind::None);
   CHECK(bed.lxd.calls().empty());
   CHECK(bed.actions_logged(s.id, EventOutcome::Ok) ==
         std::vector<std::string>{"record-ready", "record-notready", "mark-reconciled"});
@@ -675,21 +673,23 @@ std::vector<ActionCase> action_cases() {
 struct FailureCase {
   const char* name;
   MemoryLxd::Fault fault;
-  bool unavailable;
-  const char* text;  // in the recorded error
+  FailureKind recorded;  // the record's last_error_kind
+  const char* text;      // in the recorded error
 };
 
 std::vector<FailureCase> failure_cases() {
   return {
-      {"transport", {.kind = ErrorKind::Transport, .message = "Connection refused"}, true, "Connection refused"},
-      {"timeout", {.kind = ErrorKind::Timeout, .message = "no answer within 30000 ms"}, true, "no answer"},
-      {"bad request", {.kind = ErrorKind::BadRequest, .message = "Invalid config"}, false, "Invalid config"},
-      {"not found", {.kind = ErrorKind::NotFound, .message = "Instance not found"}, false, "not found"},
-      {"conflict", {.kind = ErrorKind::Conflict, .message = "entry already exists"}, false, "already exists"},
-      {"busy",
-       {.kind = ErrorKind::Busy, .message = "Instance is busy running a \"stop\" operation"},
-       false,
-       "is busy"},
+      {"transport", {.kind = ErrorKind::Transport, .message = "Connection refused"}, FailureKind::Unavailable,
+       "Connection refused"},
+      {"timeout", {.kind = ErrorKind::Timeout, .message = "no answer within 30000 ms"}, FailureKind::Unavailable,
+       "no answer"},
+      {"bad request", {.kind = ErrorKind::BadRequest, .message = "Invalid config"}, FailureKind::Refused,
+       "Invalid config"},
+      {"not found", {.kind = ErrorKind::NotFound, .message = "Instance not found"}, FailureKind::Refused, "not found"},
+      {"conflict", {.kind = ErrorKind::Conflict, .message = "entry already exists"}, FailureKind::Refused,
+       "already exists"},
+      {"busy", {.kind = ErrorKind::Busy, .message = "Instance is busy running a \"stop\" operation"},
+       FailureKind::Busy, "is busy"},
   };
 }
 
@@ -741,7 +741,7 @@ TEST_CASE("executor: every action that calls LXD, with each of LXD's failures: r
       const Outcome outcome = run();
       REQUIRE(bed.lxd.count(a.op, fault.target) >= 1);  // the failure met the action's call
       const std::string last_error = t.container ? bed.container(id).last_error : bed.sandbox(id).last_error;
-      const auto last_error_kind = t.container ? bed.container(id).last_error_kind : bed.sandbox(id).last_error_kind;
+      const FailureKind kind = t.container ? bed.container(id).last_error_kind : bed.sandbox(id).last_error_kind;
       if (a.missing_is_done && f.fault.kind == ErrorKind::NotFound) {
         CHECK(outcome == Outcome::Done);
         CHECK(last_error.empty());
@@ -752,7 +752,7 @@ TEST_CASE("executor: every action that calls LXD, with each of LXD's failures: r
       // own: that lookup's NotFound is the error.
       const bool lookup_failed = a.kind == ActionKind::CreateProfile && f.fault.kind == ErrorKind::Conflict;
       CHECK_THAT(last_error, Catch::StartsWith(action + ": ") && Catch::Contains(lookup_failed ? "not found" : f.text));
-      CHECK(recorded_as_unavailable(last_error_kind) == f.unavailable);
+      CHECK(kind == f.recorded);
       CHECK(kept(bed, t) == before);
       // LXD refused: nothing of it changed.
       const auto lxd_after = bed.lxd.instance(lxd_name);
@@ -781,7 +781,7 @@ TEST_CASE("executor: an answer lost after LXD created the instance: the retry ad
   const auto c = bed.add_container(s);
   bed.lxd.fail_next(Op::CreateInstance, {.kind = ErrorKind::Timeout, .after_effect = true});
   CHECK(bed.run(c, {ActionKind::CreateInstance}) == Outcome::Failed);
-  CHECK(recorded_as_unavailable(bed.container(c.id).last_error_kind));
+  CHECK(bed.container(c.id).last_error_kind == FailureKind::Unavailable);
   REQUIRE(bed.lxd.instance(c.lxd_name));
   CHECK(bed.run(c, {ActionKind::CreateInstance, ActionKind::RecordCreated, ActionKind::MarkReconciled}) ==
         Outcome::Done);
