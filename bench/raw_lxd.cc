@@ -2,7 +2,8 @@
 
 #include <filesystem>
 
-#include "reconcile/naming.h"
+#include "model/naming.h"
+#include "model/stored_config.h"
 
 namespace lxe::bench {
 
@@ -24,15 +25,15 @@ RawPod RawLxd::pod(const cri::PodSandboxConfig& config) const {
   RawPod p{{}, config};
   auto& s = p.record;
   const auto& m = config.metadata();
-  s.id = reconcile::new_id();
-  s.lxd_name = reconcile::sandbox_lxd_name(prefix_, m.name(), s.id);
+  s.id = model::new_id();
+  s.lxd_name = model::sandbox_lxd_name(prefix_, m.name(), s.id);
   s.name = m.name();
   s.namespace_ = m.namespace_();
   s.uid = m.uid();
   s.attempt = m.attempt();
   s.labels = {config.labels().begin(), config.labels().end()};
   s.annotations = {config.annotations().begin(), config.annotations().end()};
-  s.config_json = reconcile::to_json(config);
+  s.config_json = model::to_json(config);
   s.desired_state = store::SandboxState::Ready;
   return p;
 }
@@ -41,17 +42,17 @@ RawContainer RawLxd::container(const RawPod& pod, const cri::ContainerConfig& co
   // As RuntimeService::CreateContainer fills the record.
   RawContainer c{{}, config};
   auto& k = c.record;
-  k.id = reconcile::new_id();
+  k.id = model::new_id();
   k.sandbox_id = pod.record.id;
   k.name = config.metadata().name();
   k.attempt = config.metadata().attempt();
-  k.lxd_name = reconcile::container_lxd_name(prefix_, pod.record.name, k.name, k.id);
+  k.lxd_name = model::container_lxd_name(prefix_, pod.record.name, k.name, k.id);
   k.image = config.image().image();
   k.labels = {config.labels().begin(), config.labels().end()};
   k.annotations = {config.annotations().begin(), config.annotations().end()};
-  k.config_json = reconcile::to_json(config);
+  k.config_json = model::to_json(config);
   if (config.has_linux() && config.linux().has_resources())
-    k.resources_json = reconcile::to_json(config.linux().resources());
+    k.resources_json = model::to_json(config.linux().resources());
   if (!config.log_path().empty())
     k.log_path = (fs::path(pod.config.log_directory()) / config.log_path()).lexically_normal().string();
   k.desired_state = store::ContainerState::Created;

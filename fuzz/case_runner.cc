@@ -14,7 +14,8 @@
 #include "lxd/json_codec.h"
 #include "reconcile/host_files.h"
 #include "reconcile/lxd_specs.h"
-#include "reconcile/naming.h"
+#include "model/naming.h"
+#include "model/stored_config.h"
 #include "store/records.h"
 
 namespace lxe::fuzz {
@@ -104,12 +105,12 @@ void Runner::run(const Case& input) {
   // RunPodSandbox.
   if (!passes("RunPodSandbox", cri::run_pod_sandbox_problem(input.run()))) return;
   const std::string prefix =
-      reconcile::valid_lxd_name_prefix(input.lxd_name_prefix()) ? input.lxd_name_prefix() : "lxe";
+      model::valid_lxd_name_prefix(input.lxd_name_prefix()) ? input.lxd_name_prefix() : "lxe";
   const auto& accepted = input.run().config();
   const auto& m = accepted.metadata();
   Pod pod;
   pod.record.id = kSandboxId;
-  pod.record.lxd_name = reconcile::sandbox_lxd_name(prefix, m.name(), pod.record.id);
+  pod.record.lxd_name = model::sandbox_lxd_name(prefix, m.name(), pod.record.id);
   pod.record.name = m.name();
   pod.record.namespace_ = m.namespace_();
   pod.record.uid = m.uid();
@@ -117,9 +118,9 @@ void Runner::run(const Case& input) {
   pod.record.runtime_handler = input.run().runtime_handler();
   pod.record.labels = {accepted.labels().begin(), accepted.labels().end()};
   pod.record.annotations = {accepted.annotations().begin(), accepted.annotations().end()};
-  pod.record.config_json = reconcile::to_json(accepted);
+  pod.record.config_json = model::to_json(accepted);
   pod.record.infra_pid = input.infra_pid() > 0 ? input.infra_pid() : 0;
-  pod.config = reconcile::parse_sandbox_config(pod.record.config_json);
+  pod.config = model::parse_sandbox_config(pod.record.config_json);
   expect_same(accepted, pod.config, "the PodSandboxConfig read back from the store's JSON");
   if (store::string_map_from_json(store::to_json(pod.record.labels)) != pod.record.labels)
     throw Finding("labels changed through the store's JSON");
@@ -149,15 +150,15 @@ void Runner::run(const Case& input) {
   container.sandbox_id = pod.record.id;
   container.name = config.metadata().name();
   container.attempt = config.metadata().attempt();
-  container.lxd_name = reconcile::container_lxd_name(prefix, pod.record.name, container.name, container.id);
+  container.lxd_name = model::container_lxd_name(prefix, pod.record.name, container.name, container.id);
   container.image = config.image().image();
   container.image_ref = kImageFingerprint;
   container.labels = {config.labels().begin(), config.labels().end()};
   container.annotations = {config.annotations().begin(), config.annotations().end()};
-  container.config_json = reconcile::to_json(config);
+  container.config_json = model::to_json(config);
   if (config.has_linux() && config.linux().has_resources())
-    container.resources_json = reconcile::to_json(config.linux().resources());
-  const auto stored = reconcile::parse_container_config(container.config_json);
+    container.resources_json = model::to_json(config.linux().resources());
+  const auto stored = model::parse_container_config(container.config_json);
   expect_same(config, stored, "the ContainerConfig read back from the store's JSON");
 
   Expected expected{prefix, container.id, {}, !reconcile::runs_image_init(stored), pod.record.infra_pid};
@@ -174,7 +175,7 @@ void Runner::run(const Case& input) {
       throw Finding("the stored resources cannot be read back");
     const auto merged = cri::merged_resources(current, update.linux());
     if (!passes("UpdateContainerResources (live)", cri::live_update_problem(current, merged))) continue;
-    container.resources_json = reconcile::to_json(merged);
+    container.resources_json = model::to_json(merged);
     // The reconciler's PATCHes: every managed key, cleared ones as "".
     const auto wanted = reconcile::managed_limits_from_json(container.resources_json);
     expect_none(check_limits(wanted), "the managed limits");

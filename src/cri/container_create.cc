@@ -6,7 +6,8 @@
 #include "cri/runtime_service.h"
 #include "cri/validation.h"
 #include "reconcile/lxd_specs.h"
-#include "reconcile/naming.h"
+#include "model/naming.h"
+#include "model/stored_config.h"
 #include "reconcile/reconciler.h"
 
 namespace lxe::cri {
@@ -25,7 +26,7 @@ namespace fs = std::filesystem;
         sandbox->observed_state != store::SandboxObserved::Ready)
       return failed_precondition("CreateContainer: pod sandbox " + sandbox->id + " is not ready");
     const auto& config = request->config();
-    const auto sandbox_config = reconcile::parse_sandbox_config(sandbox->config_json);
+    const auto sandbox_config = model::parse_sandbox_config(sandbox->config_json);
 
     std::string log_path;
     if (auto problem = log_path_problem(sandbox_config.log_directory(), config.log_path(), log_path);
@@ -64,19 +65,19 @@ namespace fs = std::filesystem;
                                                                          : "")};
       }
       do {
-        created.id = reconcile::new_id();
+        created.id = model::new_id();
       } while (change.container(created.id) || change.sandbox(created.id));
       created.sandbox_id = sandbox->id;
       created.name = config.metadata().name();
       created.attempt = config.metadata().attempt();
-      created.lxd_name = reconcile::container_lxd_name(ctx_.lxd_name_prefix, sandbox->name, created.name, created.id);
+      created.lxd_name = model::container_lxd_name(ctx_.lxd_name_prefix, sandbox->name, created.name, created.id);
       created.image = config.image().image();
       created.image_ref = image->fingerprint;
       created.labels = {config.labels().begin(), config.labels().end()};
       created.annotations = {config.annotations().begin(), config.annotations().end()};
-      created.config_json = reconcile::to_json(config);
+      created.config_json = model::to_json(config);
       if (config.has_linux() && config.linux().has_resources())
-        created.resources_json = reconcile::to_json(config.linux().resources());
+        created.resources_json = model::to_json(config.linux().resources());
       created.log_path = log_path;
       created.created_at = now_ns();
       created.desired_state = store::ContainerState::Created;

@@ -3,6 +3,7 @@
 #include "cri/errors.h"
 #include "cri/runtime_service.h"
 #include "cri/validation.h"
+#include "model/stored_config.h"
 #include "reconcile/lxd_specs.h"
 #include "reconcile/reconciler.h"
 
@@ -40,7 +41,7 @@ namespace lxe::cri {
       const v1::LinuxContainerResources merged = merged_resources(current, request->linux());
       if (auto problem = live_update_problem(current, merged); !problem.empty())
         return failed_precondition("UpdateContainerResources: " + problem);
-      c->resources_json = reconcile::to_json(merged);
+      c->resources_json = model::to_json(merged);
       for (const auto& [k, v] : request->annotations()) c->annotations[k] = v;
       c->new_generation();
       change.put(*c);

@@ -3,7 +3,8 @@
 #include "cri/runtime_service.h"
 #include "cri/validation.h"
 #include "reconcile/lxd_specs.h"
-#include "reconcile/naming.h"
+#include "model/naming.h"
+#include "model/stored_config.h"
 #include "reconcile/reconciler.h"
 
 namespace lxe::cri {
@@ -29,8 +30,8 @@ namespace lxe::cri {
                                                                        : "")};
       }
       do {
-        created.id = reconcile::new_id();
-        created.lxd_name = reconcile::sandbox_lxd_name(ctx_.lxd_name_prefix, m.name(), created.id);
+        created.id = model::new_id();
+        created.lxd_name = model::sandbox_lxd_name(ctx_.lxd_name_prefix, m.name(), created.id);
       } while (change.sandbox(created.id));
       created.name = m.name();
       created.namespace_ = m.namespace_();
@@ -39,7 +40,7 @@ namespace lxe::cri {
       created.runtime_handler = request->runtime_handler();
       created.labels = {config.labels().begin(), config.labels().end()};
       created.annotations = {config.annotations().begin(), config.annotations().end()};
-      created.config_json = reconcile::to_json(config);
+      created.config_json = model::to_json(config);
       created.created_at = now_ns();
       created.desired_state = store::SandboxState::Ready;
       change.put(created);

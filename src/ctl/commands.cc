@@ -19,7 +19,7 @@
 #include "ctl/render.h"
 #include "ctl/views.h"
 #include "lxd/client.h"
-#include "reconcile/naming.h"
+#include "model/naming.h"
 #include "store/migrations.h"
 
 namespace lxe::ctl {
@@ -377,7 +377,7 @@ int cmd_events(const Context& ctx) {
 // (which the second pass after --settle sorts out).
 DriftReport diff_pass(const Context& ctx, const lxd::Client& client, store::Store& store) {
   LxdSnapshot lxd = asking_lxd(client.options().socket_path, [&] {
-    std::string filter = std::string("config.") + reconcile::kManagedKey + " eq true";
+    std::string filter = std::string("config.") + model::kManagedKey + " eq true";
     return LxdSnapshot{client.list_instances(filter), client.list_profiles()};
   });
   const Records r = read_records(store);

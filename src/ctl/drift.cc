@@ -4,7 +4,7 @@
 #include <set>
 
 #include "reconcile/lxd_specs.h"
-#include "reconcile/naming.h"
+#include "model/naming.h"
 
 namespace lxe::ctl {
 
@@ -40,18 +40,18 @@ bool in_scope(const std::string& name, const std::string& prefix) {
   return prefix.empty() || name.rfind(prefix + "-", 0) == 0;
 }
 
-bool managed(const lxd::Config& config) { return config_value(config, reconcile::kManagedKey) == "true"; }
+bool managed(const lxd::Config& config) { return config_value(config, model::kManagedKey) == "true"; }
 
 // An instance of this name that carries another ID or kind is not this record's: report it and
 // compare nothing else.
 bool check_ownership(const lxd::Instance& instance, const std::string& kind, const std::string& id,
                      const std::string& name, std::vector<DriftItem>& out) {
-  const std::string their_id = config_value(instance.config, reconcile::kIdKey);
-  const std::string their_kind = config_value(instance.config, reconcile::kKindKey);
+  const std::string their_id = config_value(instance.config, model::kIdKey);
+  const std::string their_kind = config_value(instance.config, model::kKindKey);
   if (their_id == id && their_kind == kind) return true;
   out.push_back({DriftKind::Foreign, kind, id, name, instance.name, "",
-                 "instance " + instance.name + " carries " + reconcile::kKindKey + "=" +
-                     (their_kind.empty() ? "(none)" : their_kind) + " " + reconcile::kIdKey + "=" +
+                 "instance " + instance.name + " carries " + model::kKindKey + "=" +
+                     (their_kind.empty() ? "(none)" : their_kind) + " " + model::kIdKey + "=" +
                      (their_id.empty() ? "(none)" : their_id.substr(0, 12)) + ", not this " + kind + "'s"});
   return false;
 }
@@ -85,10 +85,10 @@ void compare_sandbox(const SandboxRecord& s, const std::map<std::string, const l
     out.push_back({DriftKind::Missing, kind, s.id, name, s.lxd_name, "profile", "profile " + s.lxd_name + " is not in LXD"});
   } else {
     const auto& p = *profile->second;
-    const std::string their_id = config_value(p.config, reconcile::kIdKey);
+    const std::string their_id = config_value(p.config, model::kIdKey);
     if (their_id != s.id)
       out.push_back({DriftKind::Foreign, kind, s.id, name, s.lxd_name, "profile",
-                     "profile " + s.lxd_name + " carries " + reconcile::kIdKey + "=" +
+                     "profile " + s.lxd_name + " carries " + model::kIdKey + "=" +
                          (their_id.empty() ? "(none)" : their_id.substr(0, 12)) + ", not this sandbox's"});
   }
   const auto found = instances.find(s.lxd_name);
@@ -189,8 +189,8 @@ DriftReport find_drift(const StoreSnapshot& store, const LxdSnapshot& lxd, const
     if (!in_scope(name, lxd_name_prefix)) continue;
     ++report.lxd_instances;
     if (known_instances.count(name)) continue;
-    const std::string id = config_value(instance->config, reconcile::kIdKey);
-    const std::string kind = config_value(instance->config, reconcile::kKindKey);
+    const std::string id = config_value(instance->config, model::kIdKey);
+    const std::string kind = config_value(instance->config, model::kKindKey);
     report.items.push_back({DriftKind::Unknown, "instance", id, "", name, "",
                             "instance " + name + " (" + instance->status + ") is marked as lxe's (" +
                                 (kind.empty() ? std::string("no kind") : kind) +
@@ -201,7 +201,7 @@ DriftReport find_drift(const StoreSnapshot& store, const LxdSnapshot& lxd, const
     if (!in_scope(name, lxd_name_prefix)) continue;
     ++report.lxd_profiles;
     if (known_profiles.count(name)) continue;
-    const std::string id = config_value(profile->config, reconcile::kIdKey);
+    const std::string id = config_value(profile->config, model::kIdKey);
     report.items.push_back({DriftKind::Unknown, "profile", id, "", name, "",
                             "profile " + name + " is marked as lxe's (" +
                                 (id.empty() ? std::string("no ID") : "sandbox " + id.substr(0, 12)) +

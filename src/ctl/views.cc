@@ -7,7 +7,8 @@
 
 #include "model/cri_states.h"
 #include "reconcile/lxd_specs.h"
-#include "reconcile/naming.h"
+#include "model/naming.h"
+#include "model/stored_config.h"
 
 namespace lxe::ctl {
 
@@ -355,7 +356,7 @@ nlohmann::json container_detail_json(const ContainerRecord& c, const SandboxReco
   out["imageFingerprint"] = c.image_ref;
   nlohmann::json mounts = nlohmann::json::array();
   try {
-    const auto config = reconcile::parse_container_config(c.config_json);
+    const auto config = model::parse_container_config(c.config_json);
     for (const auto& m : config.mounts()) mounts.push_back(stored_json(proto_json(m)));
   } catch (const std::exception&) {
   }
@@ -412,7 +413,7 @@ std::string container_detail_text(const ContainerRecord& c, const SandboxRecord*
   const nlohmann::json resources = resources_json(c);
   std::string mounts;
   try {
-    const auto config = reconcile::parse_container_config(c.config_json);
+    const auto config = model::parse_container_config(c.config_json);
     for (const auto& m : config.mounts())
       mounts += (mounts.empty() ? "" : "\n") + m.host_path() + " -> " + m.container_path() +
                 (m.readonly() ? " (ro)" : "");

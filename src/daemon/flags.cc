@@ -5,7 +5,7 @@
 
 #include "common/cli.h"
 #include "common/defaults.h"
-#include "reconcile/naming.h"
+#include "model/naming.h"
 
 namespace lxe::daemon {
 namespace {
@@ -30,7 +30,7 @@ std::string log_level(const std::string& value) {
 }
 
 std::string name_prefix(const std::string& value) {
-  if (reconcile::valid_lxd_name_prefix(value)) return "";
+  if (model::valid_lxd_name_prefix(value)) return "";
   return "'" + value + "' is not 1 to 20 characters of [a-z0-9-] starting with a letter and not ending with '-'";
 }
 

@@ -30,13 +30,13 @@ constexpr milliseconds kWaitGrace{5000};
 // How much longer than its own shutdown timeout a graceful stop may take before we force it.
 constexpr milliseconds kGracefulStopGrace{15000};
 
-// Percent-encodes everything but RFC 3986's unreserved characters (and '/' when asked).
-std::string url_encode(std::string_view s, bool keep_slash = false) {
+// Percent-encodes everything but RFC 3986's unreserved characters.
+std::string url_encode(std::string_view s) {
   static constexpr char kHex[] = "0123456789ABCDEF";
   std::string out;
   out.reserve(s.size());
   for (unsigned char c : s) {
-    if (std::isalnum(c) || c == '-' || c == '_' || c == '.' || c == '~' || (keep_slash && c == '/')) {
+    if (std::isalnum(c) || c == '-' || c == '_' || c == '.' || c == '~') {
       out.push_back(static_cast<char>(c));
     } else {
       out.push_back('%');
@@ -586,9 +586,9 @@ Image Client::get_image(const std::string& fingerprint) const {
 }
 
 ImageAlias Client::get_image_alias(const std::string& name) const {
-  // Alias names may contain '/', which LXD's route takes as part of the name.
-  return image_alias_from_json(
-      request("GET", "/1.0/images/aliases/" + url_encode(name, /*keep_slash=*/true)).metadata);
+  // Alias names may contain '/' (image references do). They are percent-encoded like any other
+  // name (LXD unescapes the route's name), so no '.' or '..' segment in a name reaches LXD's router.
+  return image_alias_from_json(request("GET", "/1.0/images/aliases/" + url_encode(name)).metadata);
 }
 
 std::string Client::import_image(const std::string& tarball, const std::string& alias,

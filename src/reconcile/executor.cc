@@ -6,7 +6,8 @@
 
 #include "common/time.h"
 #include "reconcile/errors.h"
-#include "reconcile/naming.h"
+#include "model/naming.h"
+#include "model/stored_config.h"
 #include "reconcile/pause_image.h"
 
 namespace lxe::reconcile {
@@ -17,8 +18,8 @@ using store::SandboxRecord;
 namespace {
 
 bool owned_by(const lxd::Config& config, const std::string& id) {
-  const auto managed = config.find(kManagedKey);
-  const auto owner = config.find(kIdKey);
+  const auto managed = config.find(model::kManagedKey);
+  const auto owner = config.find(model::kIdKey);
   return managed != config.end() && managed->second == "true" && owner != config.end() && owner->second == id;
 }
 
@@ -41,14 +42,67 @@ void Executor::ensure_pause_image() const {
                     {{"description", "lxe pod namespace holder"}, {"lxe.managed", "true"}});
 }
 
-void Executor::prime(std::vector<lxd::Instance> instances, std::vector<lxd::Profile> profiles) {
+class Executor::ChangeMark {
+ public:
+  ChangeMark(Executor& executor, std::string name) : executor_(executor), name_(std::move(name)) {
+    std::lock_guard lock(executor_.primed_mutex_);
+    executor_.changed_until_[name_] = std::chrono::steady_clock::time_point::max();
+  }
+  ~ChangeMark() {
+    std::lock_guard lock(executor_.primed_mutex_);
+    const bool prime_in_play =
+        executor_.listings_ > 0 || !executor_.primed_instances_.empty() || !executor_.primed_profiles_.empty();
+    if (prime_in_play)
+      executor_.changed_until_[name_] = std::chrono::steady_clock::now();
+    else
+      executor_.changed_until_.erase(name_);
+  }
+  ChangeMark(const ChangeMark&) = delete;
+  ChangeMark& operator=(const ChangeMark&) = delete;
+
+ private:
+  Executor& executor_;
+  std::string name_;
+};
+
+void Executor::prime(const std::function<Lists()>& list) {
+  std::chrono::steady_clock::time_point asked_at;
+  {
+    std::lock_guard lock(primed_mutex_);
+    ++listings_;
+    asked_at = std::chrono::steady_clock::now();
+  }
+  Lists lists;
+  try {
+    lists = list();
+  } catch (...) {
+    std::lock_guard lock(primed_mutex_);
+    --listings_;
+    throw;
+  }
   std::lock_guard lock(primed_mutex_);
+  --listings_;
   primed_instances_.clear();
   primed_profiles_.clear();
-  for (auto& i : instances) primed_instances_.emplace(i.name, std::move(i));
-  for (auto& p : profiles)
-    if (p.config.count(kManagedKey) != 0) primed_profiles_.emplace(p.name, std::move(p));
-  primed_at_ = std::chrono::steady_clock::now();
+  for (auto& i : lists.first) primed_instances_.emplace(i.name, std::move(i));
+  for (auto& p : lists.second)
+    if (p.config.count(model::kManagedKey) != 0) primed_profiles_.emplace(p.name, std::move(p));
+  primed_at_ = asked_at;
+  // Changes finished before the lists were asked for show in them.
+  for (auto it = changed_until_.begin(); it != changed_until_.end();)
+    it = it->second < asked_at ? changed_until_.erase(it) : std::next(it);
+}
+
+void Executor::forget_primed(const std::string& name) {
+  std::lock_guard lock(primed_mutex_);
+  primed_instances_.erase(name);
+  primed_profiles_.erase(name);
+}
+
+bool Executor::primed_usable(const std::string& name) const {
+  if (std::chrono::steady_clock::now() - primed_at_ >= kPrimedLifetime) return false;
+  const auto changed = changed_until_.find(name);
+  return changed == changed_until_.end() || changed->second < primed_at_;
 }
 
 lxd::Instance Executor::get_instance(const std::string& name) const {
@@ -58,7 +112,7 @@ lxd::Instance Executor::get_instance(const std::string& name) const {
     if (it != primed_instances_.end()) {
       lxd::Instance primed = std::move(it->second);
       primed_instances_.erase(it);
-      if (std::chrono::steady_clock::now() - primed_at_ < kPrimedLifetime) return primed;
+      if (primed_usable(name)) return primed;
     }
   }
   return lxd_.get_instance(name);
@@ -71,7 +125,7 @@ lxd::Profile Executor::get_profile(const std::string& name) const {
     if (it != primed_profiles_.end()) {
       lxd::Profile primed = std::move(it->second);
       primed_profiles_.erase(it);
-      if (std::chrono::steady_clock::now() - primed_at_ < kPrimedLifetime) return primed;
+      if (primed_usable(name)) return primed;
     }
   }
   return lxd_.get_profile(name);
@@ -107,7 +161,7 @@ SandboxObservation Executor::observe_sandbox(const SandboxRecord& sandbox) const
                                                      " exists but was not created by lxe; lxe leaves it alone");
     o.profile_exists = true;
     o.drifted_profile_devices =
-        drifted_devices(sandbox_profile(sandbox, parse_sandbox_config(sandbox.config_json), files_, options_).devices,
+        drifted_devices(sandbox_profile(sandbox, model::parse_sandbox_config(sandbox.config_json), files_, options_).devices,
                         profile.devices);
   } catch (const lxd::Error& e) {
     if (e.kind() != lxd::ErrorKind::NotFound) throw;
@@ -121,10 +175,10 @@ ContainerObservation Executor::observe_container(const ContainerRecord& containe
   ContainerObservation o = observe_container_files(container);
   lxd::Devices devices;
   o.instance = instance_facts(container.lxd_name, container.id, &devices);
-  const auto config = parse_container_config(container.config_json);
+  const auto config = model::parse_container_config(container.config_json);
   o.mounts = config.mounts_size();
   if (o.instance) {
-    const auto wanted = container_instance(container, config, sandbox, parse_sandbox_config(sandbox.config_json),
+    const auto wanted = container_instance(container, config, sandbox, model::parse_sandbox_config(sandbox.config_json),
                                            files_, options_, volumes_.layout(container.id, config))
                             .devices;
     o.drifted_devices = drifted_devices(wanted, devices);
@@ -328,7 +382,8 @@ store::ReconcileEvent event_for(store::ObjectKind kind, const std::string& id, i
 
 Outcome Executor::run(const SandboxRecord& planned, const std::vector<Action>& plan) {
   if (plan.size() == 1 && plan[0].kind == ActionKind::Wait) return Outcome::Waiting;
-  const auto config = parse_sandbox_config(planned.config_json);
+  const ChangeMark changing(*this, planned.lxd_name);
+  const auto config = model::parse_sandbox_config(planned.config_json);
   for (const Action& action : plan) {
     int64_t infra_pid = 0;
     Failure failure;
@@ -386,8 +441,9 @@ Outcome Executor::run(const SandboxRecord& planned, const std::vector<Action>& p
 
 Outcome Executor::run(const ContainerRecord& planned, const SandboxRecord& sandbox, const std::vector<Action>& plan) {
   if (plan.size() == 1 && plan[0].kind == ActionKind::Wait) return Outcome::Waiting;
-  const auto config = parse_container_config(planned.config_json);
-  const auto sandbox_config = parse_sandbox_config(sandbox.config_json);
+  const ChangeMark changing(*this, planned.lxd_name);
+  const auto config = model::parse_container_config(planned.config_json);
+  const auto sandbox_config = model::parse_sandbox_config(sandbox.config_json);
   bool stopped_gracefully = false;
   for (const Action& action : plan) {
     Failure failure;

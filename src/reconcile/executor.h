@@ -4,7 +4,9 @@
 #pragma once
 
 #include <chrono>
+#include <functional>
 #include <map>
+#include <utility>
 #include <mutex>
 #include <set>
 #include <string>
@@ -46,9 +48,14 @@ class Executor {
   // The first observation of each of these objects uses it instead of a GET (a restart with many
   // pods costs two LXD calls, not one per object); every later observation GETs. Only positive
   // hits are used: an object missing from the lists is still looked up, so an object created
-  // after the lists were taken is never taken for absent. Entries older than kPrimedLifetime
-  // are ignored.
-  void prime(std::vector<lxd::Instance> instances, std::vector<lxd::Profile> profiles);
+  // after the lists were taken is never taken for absent. An entry is not used when it is older
+  // than kPrimedLifetime, when lxe changed the object while or after the lists were taken (a CRI
+  // call served during adoption), or when LXD reported an event about it since (forget_primed).
+  // `list` makes the two list calls; what it throws reaches the caller, and nothing is primed.
+  using Lists = std::pair<std::vector<lxd::Instance>, std::vector<lxd::Profile>>;
+  void prime(const std::function<Lists()>& list);
+  // Drops what adoption's lists showed of the LXD object `name` (an event says it changed).
+  void forget_primed(const std::string& name);
   static constexpr std::chrono::seconds kPrimedLifetime{10};
 
   // Whether `listed` (an instance's devices as a list call shows them) lacks a device lxe put on
@@ -82,10 +89,19 @@ class Executor {
   lxd::Instance get_instance(const std::string& name) const;  // primed entry or GET
   lxd::Profile get_profile(const std::string& name) const;    // primed entry or GET
 
+  // While a plan's actions run on the LXD object `name` (a pod's profile and holder share theirs):
+  // adoption's lists taken meanwhile may show it half-changed, so their entries for it are not used.
+  class ChangeMark;
+
   mutable std::mutex primed_mutex_;
   mutable std::map<std::string, lxd::Instance> primed_instances_;
   mutable std::map<std::string, lxd::Profile> primed_profiles_;
-  std::chrono::steady_clock::time_point primed_at_;
+  std::chrono::steady_clock::time_point primed_at_;  // when the lists were asked for
+  int listings_ = 0;                                 // list calls for a prime under way
+  // LXD name -> when lxe last finished changing it (time_point::max() while it is changing). Kept
+  // only while a prime or a listing could be affected.
+  std::map<std::string, std::chrono::steady_clock::time_point> changed_until_;
+  bool primed_usable(const std::string& name) const;  // under primed_mutex_
   mutable std::mutex device_names_mutex_;
   mutable std::map<std::string, std::set<std::string>> device_names_;  // LXD instance -> lxe's devices
 };

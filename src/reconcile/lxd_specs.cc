@@ -6,7 +6,7 @@
 #include <filesystem>
 #include <stdexcept>
 
-#include "reconcile/naming.h"
+#include "model/naming.h"
 
 namespace lxe::reconcile {
 
@@ -15,10 +15,10 @@ namespace {
 lxd::Config ownership_marks(const std::string& kind, const std::string& id, const std::string& sandbox_id,
                             const MappingOptions& options) {
   lxd::Config config = options.extra_config;
-  config[kManagedKey] = "true";
-  config[kKindKey] = kind;
-  config[kIdKey] = id;
-  config[kSandboxIdKey] = sandbox_id;
+  config[model::kManagedKey] = "true";
+  config[model::kKindKey] = kind;
+  config[model::kIdKey] = id;
+  config[model::kSandboxIdKey] = sandbox_id;
   return config;
 }
 
@@ -57,7 +57,7 @@ bool valid_hostname(std::string_view name) {
 std::string hostname_of(const store::SandboxRecord& sandbox, const runtime::v1::PodSandboxConfig& config) {
   if (valid_hostname(config.hostname())) return config.hostname();
   // No (usable) hostname given: the pod's name, made a valid hostname as kubelet would.
-  std::string name = sanitize_name_part(sandbox.name, 63);
+  std::string name = model::sanitize_name_part(sandbox.name, 63);
   return name.empty() ? "pod" : name;
 }
 
@@ -296,36 +296,6 @@ std::vector<lxd::Config> limit_patches(const lxd::Config& wanted, bool include_u
 
 std::vector<lxd::Config> resource_limit_patches(const runtime::v1::LinuxContainerResources& r) {
   return limit_patches(managed_limits(r), false);
-}
-
-namespace {
-
-template <typename Message>
-Message parse_json(const std::string& json, const char* what) {
-  Message m;
-  google::protobuf::util::JsonParseOptions options;
-  options.ignore_unknown_fields = true;
-  const auto status = google::protobuf::util::JsonStringToMessage(json, &m, options);
-  if (!status.ok()) throw std::runtime_error(std::string("stored ") + what + " is malformed: " + status.ToString());
-  return m;
-}
-
-}  // namespace
-
-runtime::v1::PodSandboxConfig parse_sandbox_config(const std::string& json) {
-  return parse_json<runtime::v1::PodSandboxConfig>(json, "PodSandboxConfig");
-}
-
-runtime::v1::ContainerConfig parse_container_config(const std::string& json) {
-  return parse_json<runtime::v1::ContainerConfig>(json, "ContainerConfig");
-}
-
-std::string to_json(const google::protobuf::Message& message) {
-  std::string out;
-  google::protobuf::util::JsonPrintOptions options;
-  options.preserve_proto_field_names = true;
-  (void)google::protobuf::util::MessageToJsonString(message, &out, options);
-  return out;
 }
 
 }  // namespace lxe::reconcile

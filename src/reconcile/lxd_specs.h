@@ -108,9 +108,4 @@ std::vector<lxd::Config> limit_patches(const lxd::Config& wanted, bool include_u
 // Shorthand: limit_patches(managed_limits(resources), false).
 std::vector<lxd::Config> resource_limit_patches(const runtime::v1::LinuxContainerResources& resources);
 
-// Parse a stored config (protobuf JSON); throws std::runtime_error on a malformed one.
-runtime::v1::PodSandboxConfig parse_sandbox_config(const std::string& json);
-runtime::v1::ContainerConfig parse_container_config(const std::string& json);
-std::string to_json(const google::protobuf::Message& message);
-
 }  // namespace lxe::reconcile

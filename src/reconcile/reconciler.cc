@@ -7,7 +7,7 @@
 
 #include "reconcile/errors.h"
 #include "reconcile/lxd_specs.h"
-#include "reconcile/naming.h"
+#include "model/naming.h"
 #include "reconcile/plan.h"
 
 namespace lxe::reconcile {
@@ -43,7 +43,10 @@ void Reconciler::adopt() {
   }
   // Two list calls instead of a GET per object for the first look at everything lxe owns.
   try {
-    executor_.prime(lxd_.list_instances("config." + std::string(kManagedKey) + " eq true"), lxd_.list_profiles());
+    executor_.prime([this] {
+      return Executor::Lists{lxd_.list_instances("config." + std::string(model::kManagedKey) + " eq true"),
+                             lxd_.list_profiles()};
+    });
   } catch (const lxd::Error& e) {
     spdlog::warn("adoption: cannot list LXD's instances and profiles ({}); looking at each object instead",
                  e.what());
@@ -149,7 +152,7 @@ void Reconciler::resync_pass() {
   std::map<std::string, lxd::Config> config_by_name;
   std::set<std::string> lacking_devices;
   try {
-    for (auto& instance : lxd_.list_instances("config." + std::string(kManagedKey) + " eq true")) {
+    for (auto& instance : lxd_.list_instances("config." + std::string(model::kManagedKey) + " eq true")) {
       running_by_name[instance.name] = instance.running();
       if (executor_.lacks_devices(instance.name, instance.devices)) lacking_devices.insert(instance.name);
       config_by_name[instance.name] = std::move(instance.config);
@@ -192,7 +195,7 @@ void Reconciler::resync_pass() {
 void Reconciler::check_holder_pids() {
   std::map<std::string, int64_t> pid_by_name;
   try {
-    for (const auto& instance : lxd_.list_instances("config." + std::string(kKindKey) + " eq sandbox", true))
+    for (const auto& instance : lxd_.list_instances("config." + std::string(model::kKindKey) + " eq sandbox", true))
       if (instance.state && instance.state->pid > 0) pid_by_name[instance.name] = instance.state->pid;
   } catch (const lxd::Error& e) {
     spdlog::debug("holder check: cannot list LXD instances: {}", e.what());
@@ -233,6 +236,8 @@ void Reconciler::on_lxd_event(const lxd::LifecycleEvent& event) {
   // Which record the event is about, by the registry's LXD-name index (events come in bursts).
   const auto named = registry_.by_lxd_name(event.name);
   if (!named) return;
+  // Whatever adoption's lists showed of it may be older than this change.
+  executor_.forget_primed(event.name);
   if (named->kind == store::ObjectKind::Container) {
     if (!profile) enqueue_container(named->id);
     return;

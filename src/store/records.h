@@ -42,26 +42,13 @@ ContainerState parse_container_state(std::string_view s);
 ContainerObserved parse_container_observed(std::string_view s);
 FailureKind parse_failure_kind(std::string_view s);
 
-struct SandboxRecord {
-  std::string id;
-  std::string name;
-  std::string namespace_;
-  std::string uid;
-  uint32_t attempt = 0;
-  std::string lxd_name;
-  std::string runtime_handler;
-  StringMap labels;
-  StringMap annotations;
-  std::string config_json;
-  int64_t infra_pid = 0;
-  int64_t created_at = 0;
-  SandboxState desired_state = SandboxState::Ready;
-  SandboxObserved observed_state = SandboxObserved::Unknown;
+// The reconcile bookkeeping both kinds of record carry: which generation of the desired state the
+// reconciler has to reach and has reached, and how its last attempt failed.
+struct ReconcileProgress {
   int64_t generation = 1;
   int64_t observed_generation = 0;
   std::string last_error;
   FailureKind last_error_kind = FailureKind::None;
-  int64_t updated_at = 0;
 
   // The desired state changed: the reconciler has a new generation to reach, and a failure of an
   // earlier generation is no longer the answer a caller of this one gets.
@@ -79,7 +66,25 @@ struct SandboxRecord {
   }
 };
 
-struct ContainerRecord {
+struct SandboxRecord : ReconcileProgress {
+  std::string id;
+  std::string name;
+  std::string namespace_;
+  std::string uid;
+  uint32_t attempt = 0;
+  std::string lxd_name;
+  std::string runtime_handler;
+  StringMap labels;
+  StringMap annotations;
+  std::string config_json;
+  int64_t infra_pid = 0;
+  int64_t created_at = 0;
+  SandboxState desired_state = SandboxState::Ready;
+  SandboxObserved observed_state = SandboxObserved::Unknown;
+  int64_t updated_at = 0;
+};
+
+struct ContainerRecord : ReconcileProgress {
   std::string id;
   std::string sandbox_id;
   std::string name;
@@ -101,26 +106,7 @@ struct ContainerRecord {
   std::string message;
   ContainerState desired_state = ContainerState::Created;
   ContainerObserved observed_state = ContainerObserved::Unknown;
-  int64_t generation = 1;
-  int64_t observed_generation = 0;
-  std::string last_error;
-  FailureKind last_error_kind = FailureKind::None;
   int64_t updated_at = 0;
-
-  // The desired state changed: the reconciler has a new generation to reach, and a failure of an
-  // earlier generation is no longer the answer a caller of this one gets.
-  void new_generation() {
-    generation += 1;
-    clear_failure();
-  }
-  void set_failure(FailureKind kind, std::string message) {
-    last_error_kind = kind;
-    last_error = std::move(message);
-  }
-  void clear_failure() {
-    last_error_kind = FailureKind::None;
-    last_error.clear();
-  }
 };
 
 enum class ObjectKind { Sandbox, Container };

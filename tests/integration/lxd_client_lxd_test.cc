@@ -233,6 +233,10 @@ TEST_CASE("lxd client on real LXD: what does not exist is NotFound", "[lxd]") {
         ErrorKind::NotFound);
   CHECK(kind_of([&] { client.get_profile(missing); }) == ErrorKind::NotFound);
   CHECK(kind_of([&] { client.get_image_alias(missing); }) == ErrorKind::NotFound);
+  // An alias name is one path segment to LXD however it is spelled: '..', '?' and '#' in it never
+  // reach another route (a GET of ".../x/../../instances" would otherwise list instances).
+  for (const std::string odd : {"/../../instances", "/./x", "?recursion=1", "#frag", "/"})
+    CHECK(kind_of([&] { client.get_image_alias(missing + odd); }) == ErrorKind::NotFound);
   CHECK(kind_of([&] { client.get_image("0000000000000000"); }) == ErrorKind::NotFound);
 
   // Creating from an alias that does not exist is refused before any operation starts.
@@ -416,7 +420,8 @@ TEST_CASE("lxd client on real LXD: import an uncompressed unified image, alias i
   sweep_stale_test_images(client);
   LxdCleanup cleanup(client);
   ImageCleanup images(client);
-  const std::string alias = images.alias(test_name("img"));
+  // Named like an image reference (slashes, a tag), as lxe's aliases are.
+  const std::string alias = images.alias(test_name("img") + "/e2e/busybox:1.29-2");
   const std::string description = "lxe test image " + lxe::test::run_prefix();
   const std::string tarball = make_test_image_tarball(description);
 

@@ -7,7 +7,8 @@
 
 #include "common/time.h"
 #include "reconcile/lxd_specs.h"
-#include "reconcile/naming.h"
+#include "model/naming.h"
+#include "model/stored_config.h"
 
 namespace lxe::test {
 
@@ -61,12 +62,12 @@ v1::ContainerConfig MemoryFixture::container_config(const std::string& name,
 store::SandboxRecord MemoryFixture::add_sandbox(const std::string& name) {
   const auto config = pod_config(name);
   store::SandboxRecord s;
-  s.id = reconcile::new_id();
+  s.id = model::new_id();
   s.name = name;
   s.namespace_ = config.metadata().namespace_();
   s.uid = config.metadata().uid();
-  s.lxd_name = reconcile::sandbox_lxd_name("lxe", name, s.id);
-  s.config_json = reconcile::to_json(config);
+  s.lxd_name = model::sandbox_lxd_name("lxe", name, s.id);
+  s.config_json = model::to_json(config);
   s.created_at = now_ns();
   put(s);
   return sandbox(s.id);
@@ -76,13 +77,13 @@ store::ContainerRecord MemoryFixture::add_container(const store::SandboxRecord& 
                                                     const std::vector<std::string>& command) {
   const auto config = container_config(name, command);
   store::ContainerRecord c;
-  c.id = reconcile::new_id();
+  c.id = model::new_id();
   c.sandbox_id = sandbox.id;
   c.name = name;
-  c.lxd_name = reconcile::container_lxd_name("lxe", sandbox.name, name, c.id);
+  c.lxd_name = model::container_lxd_name("lxe", sandbox.name, name, c.id);
   c.image = kImage;
   c.image_ref = image_fingerprint;
-  c.config_json = reconcile::to_json(config);
+  c.config_json = model::to_json(config);
   c.log_path = pod_config(sandbox.name).log_directory() + "/" + config.log_path();
   c.created_at = now_ns();
   put(c);

@@ -7,7 +7,7 @@
 #include <string>
 #include <vector>
 
-#include "reconcile/naming.h"
+#include "model/naming.h"
 #include "support/memory_fixture.h"
 
 namespace v1 = runtime::v1;

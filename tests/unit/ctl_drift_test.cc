@@ -2,7 +2,7 @@
 #include <catch2/catch.hpp>
 
 #include "ctl/drift.h"
-#include "reconcile/naming.h"
+#include "model/naming.h"
 
 using namespace lxe::ctl;
 using lxe::lxd::Instance;
@@ -20,10 +20,10 @@ const std::string kPodId = "a0" + std::string(62, '1');
 const std::string kAppId = "c0" + std::string(62, '2');
 
 lxe::lxd::Config marks(const std::string& kind, const std::string& id, const std::string& sandbox_id) {
-  return {{lxe::reconcile::kManagedKey, "true"},
-          {lxe::reconcile::kKindKey, kind},
-          {lxe::reconcile::kIdKey, id},
-          {lxe::reconcile::kSandboxIdKey, sandbox_id}};
+  return {{lxe::model::kManagedKey, "true"},
+          {lxe::model::kKindKey, kind},
+          {lxe::model::kIdKey, id},
+          {lxe::model::kSandboxIdKey, sandbox_id}};
 }
 
 // A node where everything matches: one ready pod, one running container with a memory limit.
@@ -256,13 +256,13 @@ TEST_CASE("ctl drift: LXD objects marked as lxe's that the store does not know",
 
 TEST_CASE("ctl drift: an LXD object of the expected name with another ID is foreign", "[ctl]") {
   Node node;
-  node.app_instance().config[lxe::reconcile::kIdKey] = std::string(64, '7');
+  node.app_instance().config[lxe::model::kIdKey] = std::string(64, '7');
   auto r = node.diff();
   REQUIRE(kinds(r) == std::vector<std::string>{"foreign container "});
   CHECK_THAT(r.items[0].detail, Catch::Contains("user.lxe.id=777777777777"));
 
   Node profile;
-  profile.lxd.profiles[0].config[lxe::reconcile::kIdKey] = "x";
+  profile.lxd.profiles[0].config[lxe::model::kIdKey] = "x";
   CHECK(kinds(profile.diff()) == std::vector<std::string>{"foreign sandbox profile"});
 }
 

@@ -17,7 +17,8 @@
 #include "reconcile/executor.h"
 #include "reconcile/idmapped_mount.h"
 #include "reconcile/lxd_specs.h"
-#include "reconcile/naming.h"
+#include "model/naming.h"
+#include "model/stored_config.h"
 #include "reconcile/plan.h"
 #include "support/memory_fixture.h"
 
@@ -100,14 +101,14 @@ struct Bed : lxe::test::MemoryFixture {
 // Gives a stored container the CRI mounts `mounts` (host path, container path, read-only).
 ContainerRecord with_mounts(Bed& bed, ContainerRecord c,
                             const std::vector<std::tuple<std::string, std::string, bool>>& mounts) {
-  auto config = lxe::reconcile::parse_container_config(c.config_json);
+  auto config = lxe::model::parse_container_config(c.config_json);
   for (const auto& [host, path, readonly] : mounts) {
     auto* m = config.add_mounts();
     m->set_host_path(host);
     m->set_container_path(path);
     m->set_readonly(readonly);
   }
-  c.config_json = lxe::reconcile::to_json(config);
+  c.config_json = lxe::model::to_json(config);
   bed.put(c);
   return bed.container(c.id);
 }
@@ -122,8 +123,8 @@ TEST_CASE("executor: create-profile makes the pod's profile, marked as lxe's, an
   CHECK(bed.run(s, {ActionKind::CreateProfile}) == Outcome::Done);
   const auto profile = bed.lxd.profile(s.lxd_name);
   REQUIRE(profile);
-  CHECK(profile->config.at(lxe::reconcile::kIdKey) == s.id);
-  CHECK(profile->config.at(lxe::reconcile::kManagedKey) == "true");
+  CHECK(profile->config.at(lxe::model::kIdKey) == s.id);
+  CHECK(profile->config.at(lxe::model::kManagedKey) == "true");
   CHECK(profile->devices.at("lxe-resolv").at("path") == "/etc/resolv.conf");
   CHECK_THAT(lxe::test::read_file(bed.files.sandbox_dir(s.id) + "/resolv.conf"),
              Catch::Contains("nameserver 10.96.0.10"));
@@ -147,7 +148,7 @@ TEST_CASE("executor: create-infra imports the holder image once and creates the 
   REQUIRE(holder);
   CHECK_FALSE(holder->running());
   CHECK(holder->profiles == std::vector<std::string>{"default", s.lxd_name});
-  CHECK(holder->config.at(lxe::reconcile::kIdKey) == s.id);
+  CHECK(holder->config.at(lxe::model::kIdKey) == s.id);
   CHECK(holder->config.at("volatile.base_image") == bed.lxd.get_image_alias("lxe-pause").target);
   CHECK(bed.lxd.count(Op::ImportImage) == 1);
 
@@ -267,7 +268,7 @@ TEST_CASE("executor: create-instance writes the spec and log file, creates the i
   const auto instance = bed.lxd.instance(c.lxd_name);
   REQUIRE(instance);
   CHECK_FALSE(instance->running());
-  CHECK(instance->config.at(lxe::reconcile::kIdKey) == c.id);
+  CHECK(instance->config.at(lxe::model::kIdKey) == c.id);
   CHECK(instance->config.at("volatile.base_image") == bed.image_fingerprint);
   CHECK(instance->devices.at("lxe-state").at("source") == bed.files.container_dir(c.id));
   CHECK_THAT(lxe::test::read_file(bed.files.container_dir(c.id) + "/spec.json"), Catch::Contains("3600"));

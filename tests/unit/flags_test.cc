@@ -121,4 +121,21 @@ TEST_CASE("lxd remote config: the default remote's unix socket", "[flags]") {
   got = lxd_socket_from_remote_config_text("default-remote: gone\nremotes:\n  local:\n    addr: unix://\n", "c.yml");
   REQUIRE(std::holds_alternative<RemoteConfigError>(got));
   CHECK_THAT(std::get<RemoteConfigError>(got).message, Catch::Contains("'gone' is not among its remotes"));
+
+  // YAML that lxc would also read: flow style, quoted values, comments.
+  got = lxd_socket_from_remote_config_text(
+      "# mine\ndefault-remote: 'l'\nremotes: {l: {addr: \"unix:///run/lxd.sock\"}}\n", "c.yml");
+  REQUIRE(std::holds_alternative<std::string>(got));
+  CHECK(std::get<std::string>(got) == "/run/lxd.sock");
+
+  // Broken or misshapen files are named, never a crash or a silent default.
+  got = lxd_socket_from_remote_config_text("remotes: [\n", "c.yml");
+  REQUIRE(std::holds_alternative<RemoteConfigError>(got));
+  CHECK_THAT(std::get<RemoteConfigError>(got).message, Catch::StartsWith("c.yml: not valid YAML"));
+  got = lxd_socket_from_remote_config_text("- a\n- b\n", "c.yml");
+  REQUIRE(std::holds_alternative<RemoteConfigError>(got));
+  CHECK_THAT(std::get<RemoteConfigError>(got).message, Catch::Contains("expected a YAML mapping"));
+  got = lxd_socket_from_remote_config_text("remotes:\n  local:\n    addr: [1, 2]\n", "c.yml");
+  REQUIRE(std::holds_alternative<RemoteConfigError>(got));
+  CHECK_THAT(std::get<RemoteConfigError>(got).message, Catch::Contains("unexpected shape"));
 }

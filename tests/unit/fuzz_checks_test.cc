@@ -10,7 +10,7 @@
 #include "proto_mutator.h"
 #include "reconcile/host_files.h"
 #include "reconcile/lxd_specs.h"
-#include "reconcile/naming.h"
+#include "model/naming.h"
 
 namespace v1 = runtime::v1;
 namespace fz = lxe::fuzz;
@@ -26,7 +26,7 @@ lxe::store::SandboxRecord sandbox() {
   s.id = kSandboxId;
   s.name = "web";
   s.namespace_ = "shop";
-  s.lxd_name = lxe::reconcile::sandbox_lxd_name("lxe", s.name, s.id);
+  s.lxd_name = lxe::model::sandbox_lxd_name("lxe", s.name, s.id);
   s.infra_pid = 4242;
   return s;
 }
@@ -60,7 +60,7 @@ lxe::store::ContainerRecord container() {
   c.id = kContainerId;
   c.sandbox_id = kSandboxId;
   c.name = "app";
-  c.lxd_name = lxe::reconcile::container_lxd_name("lxe", "web", "app", c.id);
+  c.lxd_name = lxe::model::container_lxd_name("lxe", "web", "app", c.id);
   c.image = "busybox";
   c.image_ref = std::string(64, 'f');
   c.log_path = "/var/log/pods/shop_web/app/0.log";

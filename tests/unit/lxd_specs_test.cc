@@ -10,7 +10,8 @@
 
 #include "reconcile/host_files.h"
 #include "reconcile/lxd_specs.h"
-#include "reconcile/naming.h"
+#include "model/naming.h"
+#include "model/stored_config.h"
 #include "reconcile/plan.h"
 
 using lxe::reconcile::container_instance;
@@ -21,8 +22,8 @@ using lxe::reconcile::infra_instance;
 using lxe::reconcile::init_spec;
 using lxe::reconcile::MappingOptions;
 using lxe::reconcile::namespace_share_lines;
-using lxe::reconcile::parse_container_config;
-using lxe::reconcile::parse_sandbox_config;
+using lxe::model::parse_container_config;
+using lxe::model::parse_sandbox_config;
 using lxe::reconcile::resolv_conf;
 using lxe::reconcile::resource_limit_patches;
 using lxe::reconcile::runs_image_init;
@@ -281,7 +282,7 @@ TEST_CASE("container_instance", "[lxd_specs]") {
   // Limits come from the record's resources (as CreateContainer stores them from the config, and
   // UpdateContainerResources changes them), not from the config itself.
   auto record = container();
-  record.resources_json = lxe::reconcile::to_json(*r);
+  record.resources_json = lxe::model::to_json(*r);
   const auto i = container_instance(record, config, sandbox(999), sandbox_config, kFiles, options);
 
   CHECK(i.name == "lxe-web-app-bbbbbbbbbbbb");
@@ -502,12 +503,12 @@ TEST_CASE("stored configs: to_json and parse_*_config round trip", "[lxd_specs]"
     config.mutable_linux()->mutable_resources()->set_cpuset_cpus("0-1");
     config.mutable_linux()->mutable_security_context()->mutable_run_as_user()->set_value(0);
 
-    const std::string json = lxe::reconcile::to_json(config);
+    const std::string json = lxe::model::to_json(config);
     CHECK(json.find("\"working_dir\"") != std::string::npos);  // proto field names, as stored
     const auto back = parse_container_config(json);
     CHECK(MessageDifferencer::Equals(config, back));
     CHECK(back.linux().security_context().has_run_as_user());
-    CHECK(lxe::reconcile::to_json(back) == json);
+    CHECK(lxe::model::to_json(back) == json);
   }
   SECTION("PodSandboxConfig") {
     v1::PodSandboxConfig config;
@@ -518,7 +519,7 @@ TEST_CASE("stored configs: to_json and parse_*_config round trip", "[lxd_specs]"
     config.mutable_dns_config()->add_servers("10.0.0.10");
     config.mutable_dns_config()->add_options("ndots:5");
     (*config.mutable_labels())["app"] = "web";
-    const auto back = parse_sandbox_config(lxe::reconcile::to_json(config));
+    const auto back = parse_sandbox_config(lxe::model::to_json(config));
     CHECK(MessageDifferencer::Equals(config, back));
   }
   SECTION("camelCase JSON and unknown fields are accepted") {

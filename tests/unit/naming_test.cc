@@ -6,14 +6,14 @@
 #include <string>
 #include <vector>
 
-#include "reconcile/naming.h"
+#include "model/naming.h"
 
-using lxe::reconcile::container_lxd_name;
-using lxe::reconcile::new_id;
-using lxe::reconcile::sandbox_lxd_name;
-using lxe::reconcile::sanitize_name_part;
-using lxe::reconcile::valid_lxd_name;
-using lxe::reconcile::valid_lxd_name_prefix;
+using lxe::model::container_lxd_name;
+using lxe::model::new_id;
+using lxe::model::sandbox_lxd_name;
+using lxe::model::sanitize_name_part;
+using lxe::model::valid_lxd_name;
+using lxe::model::valid_lxd_name_prefix;
 
 namespace {
 

@@ -9,7 +9,7 @@
 #include <string>
 #include <vector>
 
-#include "reconcile/naming.h"
+#include "model/naming.h"
 #include "reconcile/plan.h"
 #include "support/memory_fixture.h"
 
@@ -316,14 +316,35 @@ TEST_CASE("reconciler: adoption after a restart looks at everything with two lis
   CHECK(bed.container(c.id).observed_state == ContainerObserved::Running);
 }
 
-// Known bug, kept visible until it is fixed (then this test passes, Catch reports that, and the
-// [!shouldfail] tag goes): adoption's lists are used for each object's next observation, for up to
-// Executor::kPrimedLifetime, even when lxe itself changed the object after the list was taken.
-// A CRI call served while adoption lists (kubelet retries at once after lxe restarts) can thus be
-// planned from a stale look: here the pod's holder listed stopped, started by lxe right after,
-// is then taken for stopped "outside lxe" and the pod marked NOT READY.
+TEST_CASE("reconciler: an LXD event after adoption's lists makes the next look at that object a GET",
+          "[reconciler]") {
+  Bed bed;
+  const auto [s, c] = bed.running_pod();
+  lxe::reconcile::Reconciler restarted(bed.registry, bed.lxd, bed.files, bed.volumes, {});
+  restarted.adopt();  // the lists show the container running
+  bed.drop_events();
+  bed.lxd.stop_outside(c.lxd_name);  // and then someone stops it
+  std::vector<LifecycleEvent> events;
+  {
+    std::lock_guard lock(bed.mutex);
+    events.swap(bed.sent);
+  }
+  REQUIRE_FALSE(events.empty());
+  for (const auto& e : events) restarted.on_lxd_event(e);
+  bed.lxd.clear_calls();
+  restarted.run_queued();
+  // The pod's look still comes from the lists; the container's, which changed, from LXD.
+  CHECK(bed.lxd.count(Op::GetProfile, s.lxd_name) == 0);
+  CHECK(bed.lxd.count(Op::GetInstance, c.lxd_name) >= 1);
+  CHECK(bed.container(c.id).observed_state == ContainerObserved::Exited);
+}
+
+// Adoption's lists are used for each object's next observation. A CRI call served while adoption
+// lists (kubelet retries at once after lxe restarts) changes objects the lists may show half-way:
+// here the pod's holder listed stopped while lxe started it. Its entry must not be used, or the
+// holder is taken for stopped "outside lxe" and the pod marked NOT READY.
 TEST_CASE("reconciler: adoption's list taken while lxe starts a pod's holder does not make the pod NotReady",
-          "[reconciler][!shouldfail]") {
+          "[reconciler]") {
   Bed bed;
   const auto s = bed.add_sandbox();
   bool adopted = false;

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "cri/translate.h"
+#include "model/stored_config.h"
 #include "reconcile/lxd_specs.h"
 
 using lxe::cri::Ambiguous;
@@ -209,8 +210,8 @@ TEST_CASE("to_container_status", "[translate]") {
   r->set_cpuset_cpus("0-1");
 
   SECTION("everything from the record and its config") {
-    c.config_json = lxe::reconcile::to_json(config);
-    c.resources_json = lxe::reconcile::to_json(*r);  // the resources in force are the record's
+    c.config_json = lxe::model::to_json(config);
+    c.resources_json = lxe::model::to_json(*r);  // the resources in force are the record's
     const auto st = lxe::cri::to_container_status(c);
     CHECK(st.id() == c.id);
     CHECK(st.metadata().name() == "app");
@@ -240,15 +241,15 @@ TEST_CASE("to_container_status", "[translate]") {
     CHECK(st.resources().linux().cpuset_cpus() == "0-1");
   }
   SECTION("with a cache: the same answer, and an update of the resources is seen at once") {
-    c.config_json = lxe::reconcile::to_json(config);
-    c.resources_json = lxe::reconcile::to_json(*r);
+    c.config_json = lxe::model::to_json(config);
+    c.resources_json = lxe::model::to_json(*r);
     lxe::cri::StatusPartsCache cache;
     const auto first = lxe::cri::to_container_status(c, &cache);
     CHECK(google::protobuf::util::MessageDifferencer::Equals(first, lxe::cri::to_container_status(c)));
     CHECK(cache.get(c) == cache.get(c));  // parsed once, kept
     CHECK(google::protobuf::util::MessageDifferencer::Equals(lxe::cri::to_container_status(c, &cache), first));
     r->set_memory_limit_in_bytes(96 << 20);
-    c.resources_json = lxe::reconcile::to_json(*r);
+    c.resources_json = lxe::model::to_json(*r);
     CHECK(lxe::cri::to_container_status(c, &cache).resources().linux().memory_limit_in_bytes() == 96 << 20);
     REQUIRE(lxe::cri::to_container_status(c, &cache).mounts_size() == 2);
   }

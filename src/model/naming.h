@@ -10,7 +10,7 @@
 #include <string>
 #include <string_view>
 
-namespace lxe::reconcile {
+namespace lxe::model {
 
 inline constexpr const char* kManagedKey = "user.lxe.managed";  // "true" on everything lxe made
 inline constexpr const char* kKindKey = "user.lxe.kind";        // "sandbox" or "container"
@@ -34,4 +34,4 @@ bool valid_lxd_name(std::string_view name);
 // A new random 64-hex-digit ID, as CRI runtimes use.
 std::string new_id();
 
-}  // namespace lxe::reconcile
+}  // namespace lxe::model

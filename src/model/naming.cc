@@ -1,10 +1,10 @@
-#include "reconcile/naming.h"
+#include "model/naming.h"
 
 #include <algorithm>
 #include <cctype>
 #include <random>
 
-namespace lxe::reconcile {
+namespace lxe::model {
 
 std::string sanitize_name_part(std::string_view text, size_t max) {
   std::string out;
@@ -90,4 +90,4 @@ std::string new_id() {
   return id;
 }
 
-}  // namespace lxe::reconcile
+}  // namespace lxe::model
