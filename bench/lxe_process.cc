@@ -95,7 +95,7 @@ void LxeProcess::spawn(const std::string& log_level) {
   log_path_ = config_.log_dir + "/lxe." + std::to_string(++starts_) + ".log";
   std::vector<std::string> argv = {config_.binary,         "--socket",    config_.socket,
                                    "--db",                 config_.db,    "--lxd-socket",
-                                   config_.lxd_socket,     "--lxd-name-prefix", config_.prefix,
+                                   config_.lxd_socket,     "--lxd-name-prefix", config_.prefix, "--network-plugin", "none",
                                    "--log-level",          log_level};
   std::vector<char*> args;
   for (auto& a : argv) args.push_back(a.data());

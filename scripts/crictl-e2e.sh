@@ -91,7 +91,7 @@ trap 'echo "FAIL: unexpected error at line $LINENO: $BASH_COMMAND"; echo "$passe
 
 # --- lxe ---------------------------------------------------------------------------------------
 mkdir -p "$log_dir"
-"$lxe_bin" --socket "$sock" --db "$work/state/lxe.db" --lxd-name-prefix "$prefix" --debug 2>"$lxe_log" &
+"$lxe_bin" --socket "$sock" --db "$work/state/lxe.db" --lxd-name-prefix "$prefix" --network-plugin none --debug 2>"$lxe_log" &
 lxe_pid=$!
 up=0
 for _ in $(seq 1 75); do
@@ -279,7 +279,7 @@ wait "$lxe_pid" 2>/dev/null || true
 down_from=$(date +%s)
 sleep 3  # the server keeps printing ticks; lxe-init writes them to the log meanwhile
 down_to=$(date +%s)
-"$lxe_bin" --socket "$sock" --db "$work/state/lxe.db" --lxd-name-prefix "$prefix" --debug 2>>"$lxe_log" &
+"$lxe_bin" --socket "$sock" --db "$work/state/lxe.db" --lxd-name-prefix "$prefix" --network-plugin none --debug 2>>"$lxe_log" &
 lxe_pid=$!
 up=0
 for _ in $(seq 1 75); do

@@ -187,7 +187,7 @@ running_container() { pod_state "$1" | awk -v s="$2" '$1 == "container" && $3 ==
 serving_lines=0
 start_lxe() {
   serving_lines=$(grep -c ' serving CRI ' "$lxe_log" 2>/dev/null || true)
-  "$bin_dir/lxe" --socket "$sock" --db "$db" --lxd-name-prefix "$prefix" --debug 2>>"$lxe_log" &
+  "$bin_dir/lxe" --socket "$sock" --db "$db" --lxd-name-prefix "$prefix" --network-plugin none --debug 2>>"$lxe_log" &
   lxe_pid=$!
 }
 # The lxe just started says it serves (a restarted one appends to the same log).

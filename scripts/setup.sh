@@ -43,6 +43,9 @@ PACKAGES=(
     libsqlite3-dev libsqlitecpp-dev libcpp-httplib-dev nlohmann-json3-dev
     libspdlog-dev catch2 libboost-dev libcli11-dev libyaml-cpp-dev sqlite3
     lxd busybox-static python3
+    # pod networking: LXD makes bridges only with a firewall tool and dnsmasq, and picks its
+    # firewall driver when the daemon starts (so these come before LXD starts); curl for the tests
+    iptables dnsmasq-base curl
     clang libclang-rt-14-dev    # the request fuzzer (scripts/fuzz.sh): libFuzzer, ASan, UBSan
 )
 
@@ -89,8 +92,7 @@ else
     APT_OPTS=(-o DPkg::Lock::Timeout=1800 -o Dpkg::Options::=--force-confdef -o Dpkg::Options::=--force-confold)
     log "apt-get update"
     apt-get "${APT_OPTS[@]}" update
-    # lxd's Recommends (apparmor, dnsmasq-base, lxd-agent) are not needed here:
-    # no AppArmor, no LXD-managed network, no VMs.
+    # lxd's other Recommends (apparmor, lxd-agent) are not needed here: no AppArmor, no VMs.
     log "apt-get install"
     apt-get "${APT_OPTS[@]}" install -y --no-install-recommends "${PACKAGES[@]}"
     mapfile -t MISSING < <(missing_packages)

@@ -5,6 +5,7 @@
 #include <string>
 
 #include "common/crash_points.h"
+#include "reconcile/pod_network.h"
 
 namespace lxe::store {
 class Registry;
@@ -17,6 +18,7 @@ namespace lxe::reconcile {
 class Reconciler;
 class HostFiles;
 class Volumes;
+class BridgeKeeper;
 }  // namespace lxe::reconcile
 
 namespace lxe::cri {
@@ -35,6 +37,10 @@ struct RuntimeContext {
   std::string lxd_name_prefix = "lxe";
   // Test hook (LXE_CRASH_AT): "store-written:<Rpc>" fires after an RPC recorded desired state.
   CrashPoints crash_points;
+  // How pods are networked (--network-plugin and the bridge's flags).
+  reconcile::NetworkOptions network;
+  // Keeps LXD's bridge in bridge mode (Status reads its last check for NetworkReady); null otherwise.
+  const reconcile::BridgeKeeper* bridge = nullptr;
 };
 
 }  // namespace lxe::cri

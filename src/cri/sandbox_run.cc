@@ -5,6 +5,7 @@
 #include "reconcile/lxd_specs.h"
 #include "model/naming.h"
 #include "model/stored_config.h"
+#include "reconcile/pod_network.h"
 #include "reconcile/reconciler.h"
 
 namespace lxe::cri {
@@ -43,6 +44,17 @@ namespace lxe::cri {
       created.config_json = model::to_json(config);
       created.created_at = now_ns();
       created.desired_state = store::SandboxState::Ready;
+      // The pod's address, taken in the same transaction as the pod: never handed out twice.
+      created.pod_network = ctx_.network.pod_network();
+      if (!created.pod_network.empty()) {
+        const auto ip = reconcile::allocate_pod_ip(ctx_.network, change.all_sandboxes());
+        if (!ip)
+          return {::grpc::StatusCode::RESOURCE_EXHAUSTED,
+                  "no free pod address in " + ctx_.network.subnet.to_string() + " on bridge " +
+                      ctx_.network.bridge_name + ": every address is held by a ready pod (stop pods, or give lxe "
+                      "a larger --bridge-subnet)"};
+        created.pod_ip = *ip;
+      }
       change.put(created);
       waits.push_back({store::ObjectKind::Sandbox, created.id, created.generation});
       return ::grpc::Status::OK;

@@ -4,6 +4,7 @@
 #include "cri/runtime_service.h"
 #include "lxd/api.h"
 #include "lxd/health.h"
+#include "reconcile/pod_network.h"
 #include "reconcile/volumes.h"
 
 namespace lxe::cri {
@@ -21,11 +22,16 @@ namespace lxe::cri {
     runtime_ready->set_message(health.message);
   }
 
-  // lxe gives each pod its own network namespace (shared by its containers) and does not depend on
-  // a CNI plugin, so the pod network is always ready.
+  // Each pod has a network namespace of its own (shared by its containers). Without a network
+  // plugin that is all (always ready); with the bridge, ready while the bridge is as configured.
   auto* network_ready = response->mutable_status()->add_conditions();
   network_ready->set_type("NetworkReady");
-  network_ready->set_status(true);
+  const std::string network_problem = ctx_.bridge ? ctx_.bridge->problem() : "";
+  network_ready->set_status(network_problem.empty());
+  if (!network_problem.empty()) {
+    network_ready->set_reason("NetworkPluginNotReady");
+    network_ready->set_message("lxe bridge " + ctx_.network.bridge_name + ": " + network_problem);
+  }
 
   if (request->verbose()) {
     nlohmann::json info = {
@@ -35,6 +41,12 @@ namespace lxe::cri {
           {"reachable", health.reachable},
           {"serverVersion", health.server_version},
           {"message", health.message}}},
+        {"network",
+         {{"plugin", reconcile::to_string(ctx_.network.plugin)},
+          {"bridge", ctx_.bridge ? nlohmann::json(ctx_.network.bridge_name) : nlohmann::json(nullptr)},
+          {"subnet", ctx_.bridge ? nlohmann::json(ctx_.network.subnet.to_string()) : nlohmann::json(nullptr)},
+          {"ready", network_problem.empty()},
+          {"message", network_problem}}},
     };
     // How host-path volumes reach containers: idmapped staged mounts, or LXD's plain disk devices
     // (host root shows as nobody in the container) and why. null until lxe has decided.

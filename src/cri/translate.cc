@@ -9,6 +9,8 @@
 #include <mutex>
 #include <unordered_map>
 
+#include "model/ipv4.h"
+
 namespace lxe::cri {
 
 using store::ContainerRecord;
@@ -54,9 +56,11 @@ runtime::v1::PodSandboxStatus to_pod_sandbox_status(const SandboxRecord& s) {
   ns->set_network(runtime::v1::POD);
   ns->set_pid(runtime::v1::CONTAINER);
   ns->set_ipc(runtime::v1::CONTAINER);
-  // No `network` until the pod has an address: kubelet recreates a sandbox whose network status is
-  // present with an empty IP (kuberuntime's PodSandboxChanged), so an empty one would make it
-  // replace a healthy pod every sync. lxe assigns no pod IPs yet.
+  // No `network` without an address: kubelet recreates a sandbox whose network status is present
+  // with an empty IP (kuberuntime's PodSandboxChanged), so an empty one would make it replace a
+  // healthy pod every sync. A stopped pod has released its address (another pod may hold it now).
+  if (!s.pod_ip.empty() && s.desired_state == store::SandboxState::Ready)
+    st.mutable_network()->set_ip(model::address_part(s.pod_ip));
   fill_maps(st, s.labels, s.annotations);
   st.set_runtime_handler(s.runtime_handler);
   return st;

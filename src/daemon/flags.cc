@@ -5,6 +5,7 @@
 
 #include "common/cli.h"
 #include "common/defaults.h"
+#include "model/ipv4.h"
 #include "model/naming.h"
 
 namespace lxe::daemon {
@@ -34,6 +35,22 @@ std::string name_prefix(const std::string& value) {
   return "'" + value + "' is not 1 to 20 characters of [a-z0-9-] starting with a letter and not ending with '-'";
 }
 
+std::string network_plugin(const std::string& value) {
+  if (value == "bridge" || value == "none") return "";
+  return "'" + value + "' is not a network plugin lxe has: bridge (lxe's own LXD bridge) or none (loopback only)";
+}
+
+// A Linux interface name (at most 15 characters) that LXD takes for a network.
+std::string bridge_name(const std::string& value) {
+  const bool letter_first = !value.empty() && ((value[0] >= 'a' && value[0] <= 'z') || (value[0] >= 'A' && value[0] <= 'Z'));
+  bool ok = letter_first && value.size() <= 15;
+  for (const char c : value)
+    ok = ok && ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' || c == '_');
+  return ok ? "" : "'" + value + "' is not an interface name: 1 to 15 letters, digits, '-' or '_', starting with a letter";
+}
+
+std::string bridge_subnet(const std::string& value) { return model::parse_pod_subnet(value).error; }
+
 // Every flag, bound to `o`: the parser and `lxe --help` both come from these declarations. Values
 // are checked as they are parsed; the last of --log-level, --verbose and --debug wins.
 void declare(CLI::App& app, Options& o) {
@@ -60,6 +77,24 @@ void declare(CLI::App& app, Options& o) {
   text("--lxd-name-prefix", o.lxd_name_prefix, "PREFIX", "first part of the LXD names of lxe's objects")
       ->check(name_prefix, "", "prefix")
       ->default_str(o.lxd_name_prefix);
+  text("--network-plugin", o.network_plugin, "PLUGIN",
+       "how pods are networked: bridge (lxe's own LXD bridge, an\n"
+       "address per pod) or none (loopback only)")
+      ->check(network_plugin, "", "plugin")
+      ->default_str(o.network_plugin);
+  text("--bridge-name", o.bridge_name, "NAME", "the LXD bridge lxe makes and owns (bridge plugin)")
+      ->check(bridge_name, "", "name")
+      ->default_str(o.bridge_name);
+  text("--bridge-subnet", o.bridge_subnet, "CIDR",
+       "pod addresses (bridge plugin); the bridge takes the first;\n"
+       "must not overlap the host's networks")
+      ->check(bridge_subnet, "", "subnet")
+      ->default_str(o.bridge_subnet);
+  app.add_option("--bridge-nat", o.bridge_nat,
+                 "masquerade pod traffic that leaves the host (bridge plugin;\n"
+                 "applies when lxe makes the bridge)")
+      ->option_text("true|false")
+      ->default_str("true");
   text("--log-level", o.log_level, "LEVEL", "trace, debug, info, warn, error, critical or off")
       ->check(log_level, "", "level")
       ->default_str(o.log_level)

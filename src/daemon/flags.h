@@ -15,6 +15,11 @@ struct Options {
   std::string db;                    // the store
   std::string log_level = "info";    // trace, debug, info, warn, error, critical, off
   std::string lxd_name_prefix = "lxe";  // first part of every LXD object name lxe makes
+  // Pod networking (reconcile/pod_network.h).
+  std::string network_plugin = "bridge";    // bridge or none
+  std::string bridge_name = "lxebr0";       // the LXD bridge lxe makes and owns in bridge mode
+  std::string bridge_subnet = "10.233.0.0/16";  // pod addresses; the bridge takes the first
+  bool bridge_nat = true;                   // masquerade pod traffic leaving the host
   bool help = false;
   bool version = false;
 };

@@ -22,7 +22,9 @@
 #include "lxd/client.h"
 #include "lxd/events.h"
 #include "lxd/health.h"
+#include "model/ipv4.h"
 #include "reconcile/host_files.h"
+#include "reconcile/pod_network.h"
 #include "reconcile/reconciler.h"
 #include "reconcile/volumes.h"
 #include "store/registry.h"
@@ -39,6 +41,8 @@ struct StartupError : std::runtime_error {
 // kubelet's own limit for CRI messages; a node with many containers lists more than gRPC's 4 MiB.
 constexpr int kMaxMessageBytes = 16 * 1024 * 1024;
 constexpr auto kHealthInterval = std::chrono::seconds(2);
+// How often the bridge is checked (and made again when it is gone) in bridge mode.
+constexpr auto kBridgeCheckInterval = std::chrono::seconds(10);
 constexpr auto kHealthRequestTimeout = std::chrono::seconds(3);
 constexpr auto kShutdownGrace = std::chrono::seconds(5);
 
@@ -99,7 +103,24 @@ sigset_t block_shutdown_signals() {
   return set;
 }
 
+// The pod network the flags ask for. A subnet that overlaps one of the host's networks would make
+// pods unreachable (or hide host peers): refused before anything starts.
+reconcile::NetworkOptions network_options(const Options& options) {
+  reconcile::NetworkOptions network;
+  network.plugin = options.network_plugin == "bridge" ? reconcile::NetworkPlugin::Bridge : reconcile::NetworkPlugin::None;
+  network.bridge_name = options.bridge_name;
+  network.subnet = *model::parse_pod_subnet(options.bridge_subnet).subnet;  // checked by the flag
+  network.nat = options.bridge_nat;
+  if (network.plugin == reconcile::NetworkPlugin::Bridge) {
+    if (const std::string overlap = reconcile::host_overlap(network.subnet, network.bridge_name); !overlap.empty())
+      throw StartupError("--bridge-subnet " + network.subnet.to_string() + " overlaps a network of this host (" +
+                         overlap + "); choose a subnet no host interface uses");
+  }
+  return network;
+}
+
 int serve(const Options& options, const sigset_t& shutdown_signals) {
+  const reconcile::NetworkOptions network = network_options(options);
   const std::string lxd_socket = resolve_lxd_socket(options);
   const std::string socket = absolute_socket_path(options.socket);
 
@@ -165,6 +186,19 @@ int serve(const Options& options, const sigset_t& shutdown_signals) {
   lxd_events.start();
 
   cri::RuntimeContext context{registry, reconciler, files, volumes, lxd_client, lxd_health};
+  context.network = network;
+  std::unique_ptr<reconcile::Bridge> bridge;
+  std::unique_ptr<reconcile::BridgeKeeper> bridge_keeper;
+  if (network.plugin == reconcile::NetworkPlugin::Bridge) {
+    bridge = std::make_unique<reconcile::Bridge>(network, lxd_client, reconciler_options.mapping.extra_config);
+    bridge_keeper = std::make_unique<reconcile::BridgeKeeper>(*bridge, kBridgeCheckInterval);
+    // A bridge LXD has but that is not lxe's (another type, another subnet) is a mistake in the
+    // flags: say so and stop. While LXD does not answer, the keeper tries again in the background.
+    if (const auto checked = bridge_keeper->check(); checked.mismatch)
+      throw StartupError("pod network: " + checked.problem);
+    bridge_keeper->start();
+    context.bridge = bridge_keeper.get();
+  }
   context.lxd_name_prefix = options.lxd_name_prefix;
   context.crash_points = crash_points;
   cri::RuntimeService runtime_service(context);

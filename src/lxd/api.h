@@ -52,6 +52,12 @@ class Api {
   // the instances' root filesystems). NotFound for a pool that does not exist.
   virtual StoragePool get_storage_pool(const std::string& name) const = 0;
 
+  // Networks (GET and POST /1.0/networks, DELETE /1.0/networks/<name>). NotFound for a network
+  // that does not exist; create is Conflict for one that does.
+  virtual Network get_network(const std::string& name) const = 0;
+  virtual void create_network(const NetworkSpec& spec) const = 0;
+  virtual void delete_network(const std::string& name) const = 0;  // refused while instances use it
+
   // Profiles. get_profile carries the ETag; lists do not. A patch merges: config keys (a key sent
   // as "" is removed) and whole devices by name.
   virtual std::vector<Profile> list_profiles() const = 0;

@@ -391,6 +391,28 @@ StoragePool Client::get_storage_pool(const std::string& name) const {
   return storage_pool_from_json(request("GET", "/1.0/storage-pools/" + url_encode(name)).metadata);
 }
 
+// ---- networks -------------------------------------------------------------------------------
+
+std::vector<Network> Client::list_networks() const {
+  const Response resp = request("GET", "/1.0/networks?recursion=1");
+  if (!resp.metadata.is_array()) throw Error(ErrorKind::Protocol, "GET /1.0/networks: metadata is not a list");
+  std::vector<Network> out;
+  for (const auto& n : resp.metadata) out.push_back(network_from_json(n));
+  return out;
+}
+
+Network Client::get_network(const std::string& name) const {
+  return network_from_json(request("GET", "/1.0/networks/" + url_encode(name)).metadata);
+}
+
+void Client::create_network(const NetworkSpec& spec) const {
+  run_operation(request("POST", "/1.0/networks", network_spec_to_json(spec)));
+}
+
+void Client::delete_network(const std::string& name) const {
+  run_operation(request("DELETE", "/1.0/networks/" + url_encode(name)));
+}
+
 // ---- profiles -------------------------------------------------------------------------------
 
 std::vector<Profile> Client::list_profiles() const {

@@ -118,6 +118,21 @@ StoragePool storage_pool_from_json(const json& metadata) {
   return p;
 }
 
+Network network_from_json(const json& metadata) {
+  require_object(metadata, "network");
+  Network n;
+  n.name = get_string(metadata, "name", "network");
+  n.type = metadata.value("type", "");
+  n.managed = metadata.value("managed", false);
+  n.description = metadata.value("description", "");
+  n.config = get_string_map(metadata, "config", "network");
+  return n;
+}
+
+json network_spec_to_json(const NetworkSpec& spec) {
+  return json{{"name", spec.name}, {"type", spec.type}, {"description", spec.description}, {"config", spec.config}};
+}
+
 Profile profile_from_json(const json& metadata) {
   require_object(metadata, "profile");
   Profile p;

@@ -14,6 +14,8 @@ namespace lxe::lxd {
 
 ServerInfo server_info_from_json(const nlohmann::json& metadata);
 Profile profile_from_json(const nlohmann::json& metadata);
+Network network_from_json(const nlohmann::json& metadata);
+nlohmann::json network_spec_to_json(const NetworkSpec& spec);
 StoragePool storage_pool_from_json(const nlohmann::json& metadata);
 Instance instance_from_json(const nlohmann::json& metadata);
 // The same, moving `metadata` into Instance::raw instead of copying it: for lists, where a copy of

@@ -31,6 +31,23 @@ struct StoragePool {
   Config config;       // "source": the pool's folder for the dir driver
 };
 
+// A network as GET /1.0/networks/<name> shows it (the part lxe reads).
+struct Network {
+  std::string name;
+  std::string type;  // "bridge", "physical", ...
+  bool managed = false;  // made by LXD (lxc network create), not a host interface it found
+  std::string description;
+  Config config;  // "ipv4.address": the bridge's own address with the prefix, "10.233.0.1/16"
+};
+
+// What to create: POST /1.0/networks.
+struct NetworkSpec {
+  std::string name;
+  std::string type = "bridge";
+  std::string description;
+  Config config;
+};
+
 struct Profile {
   std::string name;
   std::string description;

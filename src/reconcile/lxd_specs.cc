@@ -6,7 +6,9 @@
 #include <filesystem>
 #include <stdexcept>
 
+#include "model/ipv4.h"
 #include "model/naming.h"
+#include "reconcile/pod_network.h"
 
 namespace lxe::reconcile {
 
@@ -100,10 +102,29 @@ lxd::InstanceSpec infra_instance(const store::SandboxRecord& sandbox, const runt
   spec.config = ownership_marks("sandbox", sandbox.id, sandbox.id, options);
   never_autostart(spec.config);
   spec.config["raw.lxc"] = std::string("lxc.init.cmd = ") + kInitPathInContainer + " pause\nlxc.uts.name = " +
-                           hostname_of(sandbox, config) + "\n";
+                           hostname_of(sandbox, config) + "\n" + pod_nic_raw_lxc(sandbox);
   spec.devices["lxe-init"] = disk(files.init_binary(), kInitPathInContainer, true);
+  if (const auto nic = pod_nic(sandbox)) spec.devices[kPodNicDevice] = *nic;
   spec.source.alias = options.pause_image_alias;
   return spec;
+}
+
+std::optional<std::map<std::string, std::string>> pod_nic(const store::SandboxRecord& sandbox) {
+  const std::string bridge = bridge_of(sandbox.pod_network);
+  if (bridge.empty() || sandbox.pod_ip.empty()) return std::nullopt;
+  return std::map<std::string, std::string>{{"type", "nic"}, {"network", bridge}, {"name", "eth0"}};
+}
+
+std::string pod_nic_raw_lxc(const store::SandboxRecord& sandbox) {
+  if (!pod_nic(sandbox)) return "";
+  const auto address = model::parse_pod_address(sandbox.pod_ip);
+  // Stored by lxe itself; a value that does not parse never reaches raw.lxc.
+  if (!address) throw std::runtime_error("pod " + sandbox.id + ": stored pod_ip '" + sandbox.pod_ip + "' is malformed");
+  // LXD makes the NIC LXC's first network (lxc.net.0); LXC sets its address and the default route
+  // through the bridge before the holder's init runs, so the pod's network is up when it starts.
+  return "lxc.net.0.ipv4.address = " + model::ipv4_to_string(address->address) + "/" +
+         std::to_string(address->subnet.prefix) + " " + model::ipv4_to_string(address->subnet.broadcast()) +
+         "\nlxc.net.0.ipv4.gateway = " + model::ipv4_to_string(address->subnet.gateway()) + "\n";
 }
 
 std::pair<int64_t, int64_t> root_host_ids(const lxd::Instance& instance) {

@@ -2,6 +2,8 @@
 // instance of a container, its raw.lxc, the spec lxe-init runs, and resource limits.
 #pragma once
 
+#include <map>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -68,6 +70,12 @@ std::string hostname_of(const store::SandboxRecord& sandbox, const runtime::v1::
 
 // The resolv.conf text for a pod's DNSConfig; empty when the config has none.
 std::string resolv_conf(const runtime::v1::PodSandboxConfig& config);
+
+// The holder's NIC on lxe's bridge (device kPodNicDevice), for a pod with a bridge address; and the
+// raw.lxc lines that give it the pod's address and default route. Nothing for other pods.
+inline constexpr const char* kPodNicDevice = "eth0";
+std::optional<std::map<std::string, std::string>> pod_nic(const store::SandboxRecord& sandbox);
+std::string pod_nic_raw_lxc(const store::SandboxRecord& sandbox);
 
 lxd::InstanceSpec infra_instance(const store::SandboxRecord& sandbox, const runtime::v1::PodSandboxConfig& config,
                                  const HostFiles& files, const MappingOptions& options);

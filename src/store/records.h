@@ -81,6 +81,10 @@ struct SandboxRecord : ReconcileProgress {
   int64_t created_at = 0;
   SandboxState desired_state = SandboxState::Ready;
   SandboxObserved observed_state = SandboxObserved::Unknown;
+  // The pod's network, set when it is recorded and never changed (see migrations/0003): "" (loopback
+  // only) or "bridge:<LXD network>", and its address there with the prefix ("10.233.0.5/16").
+  std::string pod_network;
+  std::string pod_ip;
   int64_t updated_at = 0;
 };
 

@@ -54,6 +54,8 @@ void bind_sandbox(SQLite::Statement& st, const SandboxRecord& r) {
   st.bind(":last_error", r.last_error);
   st.bind(":last_error_kind", std::string(to_string(r.last_error_kind)));
   st.bind(":updated_at", r.updated_at);
+  st.bind(":pod_network", r.pod_network);
+  st.bind(":pod_ip", r.pod_ip);
 }
 
 SandboxRecord sandbox_fields(SQLite::Statement& st) {
@@ -77,6 +79,8 @@ SandboxRecord sandbox_fields(SQLite::Statement& st) {
   r.last_error = st.getColumn("last_error").getString();
   r.last_error_kind = parse_failure_kind(st.getColumn("last_error_kind").getString());
   r.updated_at = st.getColumn("updated_at").getInt64();
+  r.pod_network = st.getColumn("pod_network").getString();
+  r.pod_ip = st.getColumn("pod_ip").getString();
   return r;
 }
 
@@ -157,10 +161,10 @@ ContainerRecord container_from_row(SQLite::Statement& st) { return read_record(s
 constexpr const char* kInsertSandbox =
     "INSERT INTO pod_sandboxes (id, name, namespace, uid, attempt, lxd_name, runtime_handler, "
     "labels_json, annotations_json, config_json, infra_pid, created_at, desired_state, observed_state, "
-    "generation, observed_generation, last_error, last_error_kind, updated_at) VALUES (:id, :name, :namespace, :uid, "
-    ":attempt, :lxd_name, :runtime_handler, :labels_json, :annotations_json, :config_json, :infra_pid, "
-    ":created_at, :desired_state, :observed_state, :generation, :observed_generation, :last_error, "
-    ":last_error_kind, :updated_at)";
+    "generation, observed_generation, last_error, last_error_kind, updated_at, pod_network, pod_ip) VALUES (:id, "
+    ":name, :namespace, :uid, :attempt, :lxd_name, :runtime_handler, :labels_json, :annotations_json, :config_json, "
+    ":infra_pid, :created_at, :desired_state, :observed_state, :generation, :observed_generation, :last_error, "
+    ":last_error_kind, :updated_at, :pod_network, :pod_ip)";
 
 // Identity columns never change: they are matched, not set, so an update that tries to change one
 // finds no row.
@@ -171,7 +175,7 @@ constexpr const char* kUpdateSandbox =
     "observed_state = :observed_state, generation = :generation, "
     "observed_generation = :observed_generation, last_error = :last_error, last_error_kind = :last_error_kind, updated_at = :updated_at "
     "WHERE id = :id AND name = :name AND namespace = :namespace AND uid = :uid AND attempt = :attempt "
-    "AND lxd_name = :lxd_name AND created_at = :created_at";
+    "AND lxd_name = :lxd_name AND created_at = :created_at AND pod_network = :pod_network AND pod_ip = :pod_ip";
 
 constexpr const char* kInsertContainer =
     "INSERT INTO containers (id, sandbox_id, name, attempt, lxd_name, image, image_ref, labels_json, "

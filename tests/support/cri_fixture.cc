@@ -1,5 +1,6 @@
 #include "support/cri_fixture.h"
 
+#include <algorithm>
 #include <signal.h>
 #include <spdlog/spdlog.h>
 #include <sys/stat.h>
@@ -88,7 +89,10 @@ std::string describe(const grpc::Status& status) {
   return status.error_message().empty() ? name : name + ": " + status.error_message();
 }
 
-CriFixture::CriFixture(std::string tag) : tag_(std::move(tag)), lxd_(make_test_lxd_client()) {
+CriFixture::CriFixture(std::string tag) : CriFixture(std::move(tag), {}) {}
+
+CriFixture::CriFixture(std::string tag, std::vector<std::string> daemon_args)
+    : tag_(std::move(tag)), daemon_args_(std::move(daemon_args)), lxd_(make_test_lxd_client()) {
   claim_tag(tag_);
   sweep_once(lxd_);
   start_daemon();
@@ -96,6 +100,7 @@ CriFixture::CriFixture(std::string tag) : tag_(std::move(tag)), lxd_(make_test_l
 
 void CriFixture::start_daemon() {
   std::vector<std::string> args = {"--lxd-socket", lxd_socket_path()};
+  args.insert(args.end(), daemon_args_.begin(), daemon_args_.end());
   // For debugging a failing test: LXE_TEST_LOG_LEVEL=debug shows every LXD call in the log that
   // remove_all_pods_and_expect_clean() prints on failure.
   if (const char* level = std::getenv("LXE_TEST_LOG_LEVEL"); level && *level)

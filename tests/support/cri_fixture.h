@@ -49,6 +49,9 @@ class CriFixture {
  public:
   // `tag`: [a-z0-9]+, at most 12 characters, unique among the fixtures of this process.
   explicit CriFixture(std::string tag);
+  // With flags of its own for lxe (DaemonProcess adds `--network-plugin none` unless they name a
+  // network plugin).
+  CriFixture(std::string tag, std::vector<std::string> daemon_args);
   // Best effort, never throws: removes the fixture's pods through lxe, then deletes whatever LXD
   // still has under the fixture's prefix (a failed test must not leave objects behind).
   ~CriFixture();
@@ -145,6 +148,7 @@ class CriFixture {
   void start_daemon();
 
   std::string tag_;
+  std::vector<std::string> daemon_args_;
   TempDir dir_;
   lxd::Client lxd_;
   std::unique_ptr<DaemonProcess> daemon_;

@@ -148,14 +148,15 @@ MemoryRuntime::MemoryRuntime() : MemoryRuntime(Options{}) {}
 MemoryRuntime::MemoryRuntime(Options options)
     : health(lxd, std::chrono::hours(1)),
       reconciler(registry, lxd, files, volumes, reconciler_options(options)),
-      runtime(cri::RuntimeContext{registry, reconciler, files, volumes, lxd, health, options.max_wait, "lxe", {}}),
-      images(cri::RuntimeContext{registry, reconciler, files, volumes, lxd, health, options.max_wait, "lxe", {}}) {
+      runtime(cri::RuntimeContext{registry, reconciler, files, volumes, lxd, health, options.max_wait, "lxe", {},
+                                  options.network}),
+      images(cri::RuntimeContext{registry, reconciler, files, volumes, lxd, health, options.max_wait, "lxe", {},
+                                 options.network}) {
   // As the daemon wires LXD's event stream.
   lxd.on_event([this](const lxd::LifecycleEvent& e) { reconciler.on_lxd_event(e); });
   reconciler.start();
   // Adoption's first look at LXD (on the reconciler's own thread) is over before a test's first
-  // call: what it lists is used for objects' next observation, and a list taken while a call's
-  // actions are under way is stale by then (a known bug, see reconciler_memory_test.cc).
+  // call, so that the calls a test counts are the test's own.
   const auto deadline = std::chrono::steady_clock::now() + 10s;
   while (!reconciler.adopted() && std::chrono::steady_clock::now() < deadline)
     std::this_thread::sleep_for(1ms);

@@ -11,6 +11,7 @@
 
 #include "cri/image_service.h"
 #include "cri/runtime_service.h"
+#include "reconcile/pod_network.h"
 #include "lxd/health.h"
 #include "reconcile/host_files.h"
 #include "reconcile/reconciler.h"
@@ -76,6 +77,8 @@ class MemoryRuntime : public MemoryFixture {
     // How long a CRI call waits for the reconciler when the test passes no gRPC context.
     std::chrono::seconds max_wait{20};
     std::chrono::milliseconds initial_backoff{50};
+    // The pod network the facade hands out addresses on (none: loopback only).
+    reconcile::NetworkOptions network;
   };
   MemoryRuntime();
   explicit MemoryRuntime(Options options);

@@ -109,6 +109,9 @@ std::string_view to_string(MemoryLxd::Op op) {
   switch (op) {
     case Op::ServerInfo: return "server_info";
     case Op::GetStoragePool: return "get_storage_pool";
+    case Op::GetNetwork: return "get_network";
+    case Op::CreateNetwork: return "create_network";
+    case Op::DeleteNetwork: return "delete_network";
     case Op::ListProfiles: return "list_profiles";
     case Op::GetProfile: return "get_profile";
     case Op::CreateProfile: return "create_profile";
@@ -478,6 +481,30 @@ std::vector<lxd::Profile> MemoryLxd::list_profiles() const {
 
 lxd::Profile MemoryLxd::get_profile(const std::string& name) const {
   return perform(Op::GetProfile, name, nullptr, [&](Events&) { return profile_view_locked(profile_locked(name)); });
+}
+
+lxd::Network MemoryLxd::get_network(const std::string& name) const {
+  return perform(Op::GetNetwork, name, nullptr, [&](Events&) {
+    const auto it = networks_.find(name);
+    if (it == networks_.end()) throw Error(ErrorKind::NotFound, "Network not found", 404);
+    return it->second;
+  });
+}
+
+void MemoryLxd::create_network(const lxd::NetworkSpec& spec) const {
+  perform(Op::CreateNetwork, spec.name, json{{"config", spec.config}}, [&](Events& events) {
+    if (networks_.count(spec.name))
+      throw Error(ErrorKind::Conflict, "The network already exists", 409);
+    networks_[spec.name] = lxd::Network{spec.name, spec.type, true, spec.description, spec.config};
+    events.push_back(event("network-created", "networks", spec.name));
+  });
+}
+
+void MemoryLxd::delete_network(const std::string& name) const {
+  perform(Op::DeleteNetwork, name, nullptr, [&](Events& events) {
+    if (networks_.erase(name) == 0) throw Error(ErrorKind::NotFound, "Network not found", 404);
+    events.push_back(event("network-deleted", "networks", name));
+  });
 }
 
 void MemoryLxd::create_profile(const lxd::ProfileSpec& spec) const {

@@ -72,6 +72,9 @@ class MemoryLxd final : public lxd::Api {
   enum class Op {
     ServerInfo,
     GetStoragePool,
+    GetNetwork,
+    CreateNetwork,
+    DeleteNetwork,
     ListProfiles,
     GetProfile,
     CreateProfile,
@@ -140,6 +143,9 @@ class MemoryLxd final : public lxd::Api {
   const std::string& socket_path() const override { return options_.socket_path; }
   lxd::ServerInfo server_info() const override;
   lxd::StoragePool get_storage_pool(const std::string& name) const override;
+  lxd::Network get_network(const std::string& name) const override;
+  void create_network(const lxd::NetworkSpec& spec) const override;
+  void delete_network(const std::string& name) const override;
   std::vector<lxd::Profile> list_profiles() const override;
   lxd::Profile get_profile(const std::string& name) const override;
   void create_profile(const lxd::ProfileSpec& spec) const override;
@@ -265,6 +271,7 @@ class MemoryLxd final : public lxd::Api {
   // LXD's objects are what a call changes; a const call on the handle changes the LXD behind it.
   mutable std::map<std::string, StoredInstance> instances_;
   mutable std::map<std::string, StoredProfile> profiles_;
+  mutable std::map<std::string, lxd::Network> networks_;
   mutable std::map<std::string, lxd::Image> images_;       // by fingerprint
   mutable std::map<std::string, std::string> aliases_;     // alias -> fingerprint
   // Init PIDs above the kernel's largest pid_max (2^22): a signal lxe sends to one reaches no process.

@@ -105,11 +105,15 @@ DaemonProcess::DaemonProcess(const TempDir& dir, std::vector<std::string> extra_
                              std::chrono::milliseconds ready_timeout, std::vector<std::string> extra_env)
     : socket_(dir.file("lxe.sock")), stderr_path_(dir.file("lxe.stderr")) {
   std::vector<std::string> argv = {LXE_BINARY};
-  bool has_socket = false, has_db = false;
+  bool has_socket = false, has_db = false, has_network = false;
   for (const auto& a : extra_args) {
     has_socket |= a.rfind("--socket", 0) == 0;
     has_db |= a.rfind("--db", 0) == 0;
+    has_network |= a.rfind("--network-plugin", 0) == 0;
   }
+  // Pods get loopback only unless a test asks for a network: no bridge for tests that need none
+  // (and never lxe's default bridge and subnet, which belong to the host's own lxe).
+  if (!has_network) argv.insert(argv.end(), {"--network-plugin", "none"});
   if (!has_socket) argv.insert(argv.end(), {"--socket", socket_});
   if (!has_db) argv.insert(argv.end(), {"--db", dir.file("lxe.db")});
   // Every LXD object this lxe makes is named with the test run's prefix and marked with the test

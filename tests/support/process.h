@@ -30,8 +30,8 @@ std::vector<std::string> non_empty_lines(const std::string& text);
 // An lxe daemon on a socket and store of its own in a temporary directory.
 class DaemonProcess {
  public:
-  // Starts `lxe` with --socket and --db in `dir` (unless `extra_args` gives them) and waits until
-  // the CRI socket answers Version. Throws std::runtime_error with the daemon's stderr if it
+  // Starts `lxe` with --socket and --db in `dir` and `--network-plugin none` (unless `extra_args`
+  // gives them) and waits until the CRI socket answers Version. Throws std::runtime_error with the daemon's stderr if it
   // exits or does not answer within `ready_timeout`.
   DaemonProcess(const TempDir& dir, std::vector<std::string> extra_args,
                 std::chrono::milliseconds ready_timeout = std::chrono::seconds(20),

@@ -122,6 +122,18 @@ int sweep_stale_test_objects(const lxd::Client& client) {
     remove_profile(client, profile.name);
     ++removed;
   }
+  // Bridges last: a network in use by an instance cannot be deleted.
+  for (const auto& network : client.list_networks()) {
+    if (!network.managed || !is_stale(network.name, network.config)) continue;
+    spdlog::info("test sweep: deleting network {} left by dead test process {}", network.name,
+                 marker_pid(network.config));
+    try {
+      client.delete_network(network.name);
+    } catch (const lxd::Error& e) {
+      if (!is_not_found(e)) spdlog::warn("test cleanup: deleting network {}: {}", network.name, e.what());
+    }
+    ++removed;
+  }
   return removed;
 }
 

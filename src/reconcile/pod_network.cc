@@ -1,0 +1,168 @@
+#include "reconcile/pod_network.h"
+
+#include <ifaddrs.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+
+#include <memory>
+#include <stdexcept>
+
+#include <spdlog/spdlog.h>
+
+#include "model/naming.h"
+
+namespace lxe::reconcile {
+
+std::string_view to_string(NetworkPlugin plugin) {
+  switch (plugin) {
+    case NetworkPlugin::None: return "none";
+    case NetworkPlugin::Bridge: return "bridge";
+  }
+  return "none";
+}
+
+std::string NetworkOptions::pod_network() const {
+  return plugin == NetworkPlugin::Bridge ? "bridge:" + bridge_name : "";
+}
+
+std::string bridge_of(std::string_view pod_network) {
+  constexpr std::string_view kPrefix = "bridge:";
+  return pod_network.substr(0, kPrefix.size()) == kPrefix ? std::string(pod_network.substr(kPrefix.size())) : "";
+}
+
+std::optional<std::string> allocate_pod_ip(const NetworkOptions& options,
+                                           const std::map<std::string, store::SandboxRecord>& pods) {
+  const std::string network = options.pod_network();
+  std::set<uint32_t> taken;
+  for (const auto& [id, pod] : pods) {
+    // A stopped pod has released its address (its holder is stopped and never started again).
+    if (pod.pod_network != network || pod.desired_state != store::SandboxState::Ready) continue;
+    if (const auto address = model::parse_pod_address(pod.pod_ip)) taken.insert(address->address);
+  }
+  const auto free = model::first_free_address(options.subnet, taken);
+  if (!free) return std::nullopt;
+  return model::pod_address(*free, options.subnet);
+}
+
+std::string host_overlap(const model::Ipv4Subnet& subnet, const std::string& own_bridge) {
+  ifaddrs* raw = nullptr;
+  if (::getifaddrs(&raw) != 0) return "";
+  const std::unique_ptr<ifaddrs, decltype(&::freeifaddrs)> list(raw, &::freeifaddrs);
+  for (const ifaddrs* a = raw; a != nullptr; a = a->ifa_next) {
+    if (a->ifa_addr == nullptr || a->ifa_addr->sa_family != AF_INET || a->ifa_netmask == nullptr) continue;
+    if (own_bridge == a->ifa_name) continue;
+    const uint32_t address = ntohl(reinterpret_cast<const sockaddr_in*>(a->ifa_addr)->sin_addr.s_addr);
+    const uint32_t mask = ntohl(reinterpret_cast<const sockaddr_in*>(a->ifa_netmask)->sin_addr.s_addr);
+    int prefix = 0;
+    for (uint32_t m = mask; m & 0x80000000u; m <<= 1) ++prefix;
+    const model::Ipv4Subnet theirs{address & mask, prefix};
+    // Loopback (127/8) cannot collide with a pod subnet lxe accepts; a /32 still counts.
+    if (theirs.overlaps(subnet))
+      return std::string(a->ifa_name) + " has " + model::ipv4_to_string(address) + "/" + std::to_string(prefix);
+  }
+  return "";
+}
+
+Bridge::Bridge(const NetworkOptions& options, const lxd::Api& lxd, lxd::Config marks)
+    : options_(options), lxd_(lxd), marks_(std::move(marks)) {}
+
+std::string Bridge::mismatch(const lxd::Network& network) const {
+  const std::string wanted = model::pod_address(options_.subnet.gateway(), options_.subnet);
+  if (!network.managed || network.type != "bridge")
+    return "LXD network " + network.name + " exists but is not a managed bridge (type '" + network.type +
+           "'); choose another --bridge-name";
+  const auto it = network.config.find("ipv4.address");
+  const std::string has = it == network.config.end() ? "" : it->second;
+  if (has != wanted)
+    return "LXD bridge " + network.name + " has ipv4.address '" + has + "', but --bridge-subnet " +
+           options_.subnet.to_string() + " needs " + wanted;
+  return "";
+}
+
+void Bridge::ensure() const {
+  try {
+    const std::string why = mismatch(lxd_.get_network(options_.bridge_name));
+    if (!why.empty()) throw BridgeMismatch(why);
+    return;
+  } catch (const lxd::Error& e) {
+    if (e.kind() != lxd::ErrorKind::NotFound) throw;
+  }
+  lxd::NetworkSpec spec;
+  spec.name = options_.bridge_name;
+  spec.description = "lxe pod network";
+  spec.config = marks_;
+  spec.config[model::kManagedKey] = "true";
+  spec.config["ipv4.address"] = model::pod_address(options_.subnet.gateway(), options_.subnet);
+  spec.config["ipv4.nat"] = options_.nat ? "true" : "false";
+  // lxe configures every pod's address itself: no DHCP server to race with, no IPv6 it does not
+  // hand out.
+  spec.config["ipv4.dhcp"] = "false";
+  spec.config["ipv6.address"] = "none";
+  try {
+    lxd_.create_network(spec);
+  } catch (const lxd::Error& e) {
+    // Another lxe (or a retry after a timeout) made it meanwhile: fine if it is the same.
+    if (e.kind() != lxd::ErrorKind::Conflict) throw;
+    const std::string why = mismatch(lxd_.get_network(options_.bridge_name));
+    if (!why.empty()) throw BridgeMismatch(why);
+  }
+}
+
+std::string Bridge::problem() const {
+  try {
+    return mismatch(lxd_.get_network(options_.bridge_name));
+  } catch (const lxd::Error& e) {
+    if (e.kind() != lxd::ErrorKind::NotFound) throw;
+    return "LXD bridge " + options_.bridge_name + " does not exist";
+  }
+}
+
+BridgeKeeper::BridgeKeeper(const Bridge& bridge, std::chrono::milliseconds interval)
+    : bridge_(bridge), interval_(interval) {}
+
+BridgeKeeper::~BridgeKeeper() {
+  {
+    std::lock_guard lock(mutex_);
+    stopping_ = true;
+  }
+  wake_.notify_all();
+  if (thread_.joinable()) thread_.join();
+}
+
+void BridgeKeeper::start() { thread_ = std::thread([this] { loop(); }); }
+
+BridgeKeeper::Check BridgeKeeper::check() {
+  Check result;
+  try {
+    bridge_.ensure();
+  } catch (const BridgeMismatch& e) {
+    result = {e.what(), true};
+  } catch (const std::exception& e) {
+    result = {e.what(), false};
+  }
+  const std::string& problem = result.problem;
+  std::lock_guard lock(mutex_);
+  if (problem != problem_) {
+    if (problem.empty())
+      spdlog::info("pod network: the bridge is ready");
+    else
+      spdlog::warn("pod network: {}", problem);
+  }
+  problem_ = problem;
+  return result;
+}
+
+std::string BridgeKeeper::problem() const {
+  std::lock_guard lock(mutex_);
+  return problem_;
+}
+
+void BridgeKeeper::loop() {
+  for (;;) {
+    check();
+    std::unique_lock lock(mutex_);
+    if (wake_.wait_for(lock, interval_, [this] { return stopping_; })) return;
+  }
+}
+
+}  // namespace lxe::reconcile

@@ -1,0 +1,119 @@
+// How pods are networked (--network-plugin): the settings, the LXD bridge lxe owns in bridge mode,
+// a pod's NIC on its namespace holder, and whether the network is ready (CRI Status).
+//
+// Bridge mode: lxe makes one LXD managed bridge (no DHCP, no IPv6, NAT optional) and gives each
+// pod an address from its subnet when the pod is recorded (the IPAM is the store: see
+// model/ipv4.h and migrations/0003). The holder gets a NIC on the bridge whose address and default
+// route LXC sets up before the holder's init runs; the pod's containers share that namespace.
+#pragma once
+
+#include <chrono>
+#include <condition_variable>
+#include <map>
+#include <mutex>
+#include <thread>
+#include <optional>
+#include <stdexcept>
+#include <set>
+#include <string>
+#include <string_view>
+
+#include "lxd/api.h"
+#include "model/ipv4.h"
+#include "store/records.h"
+
+namespace lxe::reconcile {
+
+enum class NetworkPlugin {
+  None,    // pods get loopback only
+  Bridge,  // lxe's own LXD bridge and IPAM
+};
+
+std::string_view to_string(NetworkPlugin plugin);
+
+struct NetworkOptions {
+  NetworkPlugin plugin = NetworkPlugin::None;
+  std::string bridge_name = "lxebr0";
+  model::Ipv4Subnet subnet{0x0ae90000, 16};  // 10.233.0.0/16
+  bool nat = false;  // masquerade pod traffic leaving the host (LXD's ipv4.nat)
+
+  // What a pod recorded now stores as its pod_network ("" without a network).
+  std::string pod_network() const;
+};
+
+// "bridge:<name>" → "<name>"; "" for anything else.
+std::string bridge_of(std::string_view pod_network);
+
+// The address for a new pod: the lowest one of the subnet that no pod desired ready on the same
+// network holds. nullopt when the subnet is full.
+std::optional<std::string> allocate_pod_ip(const NetworkOptions& options,
+                                           const std::map<std::string, store::SandboxRecord>& pods);
+
+// A host interface whose IPv4 network overlaps `subnet`, described for a person ("eth0 has
+// 10.233.1.4/24"); "" when none does. `own_bridge` (lxe's bridge, which carries the subnet's
+// gateway address) is not counted.
+std::string host_overlap(const model::Ipv4Subnet& subnet, const std::string& own_bridge);
+
+// LXD has a network of the bridge's name that is not the bridge lxe is configured for: a mistake
+// in the flags (or another program's network), never repaired by lxe.
+class BridgeMismatch : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+// LXD's managed bridge for bridge mode.
+class Bridge {
+ public:
+  Bridge(const NetworkOptions& options, const lxd::Api& lxd, lxd::Config marks = {});
+
+  // Makes the bridge unless it exists. An existing network is accepted only when it is a managed
+  // bridge with the configured subnet's gateway address; otherwise throws BridgeMismatch saying
+  // what differs. lxd::Error when LXD refuses or does not answer.
+  void ensure() const;
+
+  // "" when the bridge exists as configured, else why not (for CRI Status's NetworkReady).
+  // Throws lxd::Error when LXD does not answer.
+  std::string problem() const;
+
+ private:
+  std::string mismatch(const lxd::Network& network) const;  // "" when it is lxe's bridge
+
+  NetworkOptions options_;
+  const lxd::Api& lxd_;
+  lxd::Config marks_;
+};
+
+// Keeps the bridge there: checks it (making it again when it is gone) at start and every
+// `interval` on a thread of its own, and remembers the outcome for CRI Status, which must never
+// wait on LXD.
+class BridgeKeeper {
+ public:
+  BridgeKeeper(const Bridge& bridge, std::chrono::milliseconds interval);
+  ~BridgeKeeper();  // stops and joins the thread
+  BridgeKeeper(const BridgeKeeper&) = delete;
+  BridgeKeeper& operator=(const BridgeKeeper&) = delete;
+
+  void start();
+  // Checks (and repairs) now, on the caller's thread.
+  struct Check {
+    std::string problem;     // "" when the bridge is ready
+    bool mismatch = false;   // LXD has another network of that name (BridgeMismatch)
+  };
+  Check check();
+  // The last check's problem; "" when the bridge was as configured. Before the first check:
+  // "not checked yet".
+  std::string problem() const;
+
+ private:
+  void loop();
+
+  const Bridge& bridge_;
+  std::chrono::milliseconds interval_;
+  mutable std::mutex mutex_;
+  std::condition_variable wake_;
+  bool stopping_ = false;
+  std::string problem_ = "the bridge has not been checked yet";
+  std::thread thread_;
+};
+
+}  // namespace lxe::reconcile

@@ -1,0 +1,186 @@
+// Pod networking on the real LXD, bridge plugin: lxe's bridge (a per-run name and subnet), an
+// address per pod, a server in one pod reached from the host and from another pod, the same
+// address after lxe restarts, addresses released by StopPodSandbox, and the flags lxe refuses.
+#include <catch2/catch.hpp>
+
+#include <httplib.h>
+
+#include <chrono>
+#include <random>
+#include <thread>
+
+#include "lxd/error.h"
+#include "model/ipv4.h"
+#include "reconcile/pod_network.h"
+#include "support/cri_fixture.h"
+#include "support/process.h"
+#include "support/temp_dir.h"
+#include "support/test_lxd.h"
+
+using lxe::test::CriFixture;
+using lxe::test::describe;
+namespace cri = ::runtime::v1;
+using namespace std::chrono_literals;
+
+namespace {
+
+// A /24 in 10.200.0.0/13 that no host interface uses (other runs' bridges included).
+std::string free_test_subnet() {
+  std::random_device rd;
+  for (int attempt = 0; attempt < 50; ++attempt) {
+    const std::string cidr = "10." + std::to_string(200 + rd() % 8) + "." + std::to_string(rd() % 256) + ".0/24";
+    if (lxe::reconcile::host_overlap(*lxe::model::parse_pod_subnet(cidr).subnet, "").empty()) return cidr;
+  }
+  FAIL("no free /24 in 10.200.0.0/13 on this host");
+  return "";
+}
+
+// Deletes the run's bridge when the test ends (after the fixture removed the pods using it).
+struct BridgeCleanup {
+  std::string name;
+  ~BridgeCleanup() {
+    try {
+      lxe::test::make_test_lxd_client().delete_network(name);
+    } catch (const lxe::lxd::Error& e) {
+      if (e.kind() != lxe::lxd::ErrorKind::NotFound) WARN("deleting test bridge " << name << ": " << e.what());
+    }
+  }
+};
+
+std::string pod_ip(CriFixture& fx, const std::string& pod_id) {
+  const auto status = fx.pod_status(pod_id);
+  REQUIRE(status.ok());
+  return status.value.status().network().ip();
+}
+
+// A busybox httpd in the pod answering `text` on port 8080.
+cri::ContainerConfig web_server(const std::string& text) {
+  return CriFixture::container_config(
+      "web", {"sh", "-c", "mkdir -p /www && echo " + text + " > /www/index.html && exec httpd -f -p 8080 -h /www"});
+}
+
+// GET http://ip:8080/ from the host, retried for up to 10 s while the server starts.
+std::string fetch_from_host(const std::string& ip) {
+  const auto deadline = std::chrono::steady_clock::now() + 10s;
+  std::string last_error;
+  while (std::chrono::steady_clock::now() < deadline) {
+    httplib::Client client(ip, 8080);
+    client.set_connection_timeout(1, 0);
+    client.set_read_timeout(2, 0);
+    if (auto res = client.Get("/")) return res->body;
+    std::this_thread::sleep_for(200ms);
+  }
+  return "";
+}
+
+}  // namespace
+
+TEST_CASE("bridge: pods get distinct addresses, reachable from the host and from each other, kept across an lxe "
+          "restart and released by StopPodSandbox",
+          "[lxd][network]") {
+  const std::string bridge = lxe::test::run_prefix() + "br";
+  const std::string subnet = free_test_subnet();
+  BridgeCleanup cleanup{bridge};
+  CriFixture fx("netbr", {"--network-plugin", "bridge", "--bridge-name", bridge, "--bridge-subnet", subnet,
+                          "--bridge-nat=false"});
+  const auto net = *lxe::model::parse_pod_subnet(subnet).subnet;
+
+  // lxe made the bridge, with the subnet's first address, and says the network is ready.
+  const auto made = fx.lxd().get_network(bridge);
+  CHECK(made.managed);
+  CHECK(made.config.at("ipv4.address") == lxe::model::pod_address(net.gateway(), net));
+  {
+    grpc::ClientContext ctx;
+    cri::StatusRequest request;
+    cri::StatusResponse response;
+    REQUIRE(fx.runtime().Status(&ctx, request, &response).ok());
+    bool network_ready = false;
+    for (const auto& c : response.status().conditions())
+      if (c.type() == "NetworkReady") network_ready = c.status();
+    CHECK(network_ready);
+  }
+
+  const auto config_a = fx.pod_config("a");
+  const auto config_b = fx.pod_config("b");
+  const std::string pod_a = fx.must_run_pod(config_a);
+  const std::string pod_b = fx.must_run_pod(config_b);
+  const std::string ip_a = pod_ip(fx, pod_a);
+  const std::string ip_b = pod_ip(fx, pod_b);
+  INFO("pod a " << ip_a << ", pod b " << ip_b << ", subnet " << subnet);
+  CHECK(ip_a != ip_b);
+  for (const auto& ip : {ip_a, ip_b}) {
+    const auto address = lxe::model::parse_ipv4(ip);
+    REQUIRE(address);
+    CHECK(net.contains(*address));
+  }
+
+  const std::string web_a = fx.must_run_container(pod_a, web_server("hello-from-a"), config_a);
+  const std::string client_b =
+      fx.must_run_container(pod_b, CriFixture::container_config("client", {"sleep", "3600"}), config_b);
+  // The pod's containers share the holder's interface: the address is theirs too.
+  const auto addr = fx.exec(client_b, {"ip", "-4", "addr", "show", "eth0"});
+  REQUIRE(addr.ok());
+  CHECK_THAT(addr.value.stdout(), Catch::Contains("inet " + ip_b + "/24"));
+  const auto route = fx.exec(client_b, {"ip", "route"});
+  REQUIRE(route.ok());
+  CHECK_THAT(route.value.stdout(), Catch::Contains("default via " + lxe::model::ipv4_to_string(net.gateway())));
+
+  CHECK(fetch_from_host(ip_a) == "hello-from-a\n");
+  // (busybox-static's wget crashes with -T: the exec's own timeout bounds it instead.)
+  const auto from_b = fx.exec(client_b, {"wget", "-q", "-O", "-", "http://" + ip_a + ":8080/"}, 10);
+  REQUIRE(from_b.ok());
+  CHECK(from_b.value.exit_code() == 0);
+  CHECK(from_b.value.stdout() == "hello-from-a\n");
+
+  // lxe restarts: same addresses, the server never stopped.
+  const auto before = fx.container_status(web_a);
+  REQUIRE(before.ok());
+  CHECK(fx.restart_daemon() == 0);
+  CHECK(pod_ip(fx, pod_a) == ip_a);
+  CHECK(pod_ip(fx, pod_b) == ip_b);
+  const auto after = fx.container_status(web_a);
+  REQUIRE(after.ok());
+  CHECK(after.value.state() == cri::CONTAINER_RUNNING);
+  CHECK(after.value.started_at() == before.value.started_at());
+  CHECK(fetch_from_host(ip_a) == "hello-from-a\n");
+
+  // StopPodSandbox releases the address: the next pod gets it.
+  REQUIRE(fx.stop_pod(pod_a).ok());
+  CHECK_FALSE(fx.pod_status(pod_a).value.status().has_network());
+  const std::string pod_c = fx.must_run_pod(fx.pod_config("c"));
+  CHECK(pod_ip(fx, pod_c) == ip_a);
+
+  fx.remove_all_pods_and_expect_clean();
+}
+
+TEST_CASE("bridge: lxe refuses a subnet of the host's and a network of the bridge's name that is not its bridge",
+          "[lxd][network]") {
+  const auto lxd = lxe::test::make_test_lxd_client();
+  {
+    lxe::test::TempDir dir;
+    CHECK_THROWS_WITH(lxe::test::DaemonProcess(dir, {"--lxd-socket", lxe::test::lxd_socket_path(), "--network-plugin",
+                                                     "bridge", "--bridge-name", lxe::test::run_prefix() + "bx",
+                                                     "--bridge-subnet", "127.0.0.0/8"}),
+                      Catch::Contains("overlaps a network of this host (lo has 127.0.0.1/8)"));
+    // Nothing was made.
+    CHECK_THROWS_AS(lxd.get_network(lxe::test::run_prefix() + "bx"), lxe::lxd::Error);
+  }
+  // Someone's bridge under that name, with another subnet: lxe says so and stops; the bridge stays.
+  const std::string name = lxe::test::run_prefix() + "by";
+  const std::string theirs = free_test_subnet();
+  const auto their_net = *lxe::model::parse_pod_subnet(theirs).subnet;
+  BridgeCleanup cleanup{name};
+  lxe::lxd::NetworkSpec spec;
+  spec.name = name;
+  spec.config = {{"ipv4.address", lxe::model::pod_address(their_net.gateway(), their_net)},
+                 {"ipv4.nat", "false"},
+                 {"ipv6.address", "none"}};
+  lxe::test::mark(spec.config);
+  lxd.create_network(spec);
+  const std::string ours = free_test_subnet();
+  lxe::test::TempDir dir;
+  CHECK_THROWS_WITH(lxe::test::DaemonProcess(dir, {"--lxd-socket", lxe::test::lxd_socket_path(), "--network-plugin",
+                                                   "bridge", "--bridge-name", name, "--bridge-subnet", ours}),
+                    Catch::Contains("pod network: LXD bridge " + name + " has ipv4.address"));
+  CHECK(lxd.get_network(name).config.at("ipv4.address") == spec.config.at("ipv4.address"));
+}

@@ -1,0 +1,251 @@
+// Pod networking without LXD: addresses and subnets, the IPAM, the holder's NIC, the bridge
+// against the in-memory LXD, and RunPodSandbox/PodSandboxStatus/StopPodSandbox with a network.
+#include <catch2/catch.hpp>
+
+#include "daemon/flags.h"
+#include "lxd/error.h"
+#include "support/memory_fixture.h"
+#include "support/memory_lxd.h"
+#include "model/ipv4.h"
+#include "reconcile/lxd_specs.h"
+#include "reconcile/pod_network.h"
+
+namespace v1 = runtime::v1;
+using lxe::model::Ipv4Subnet;
+using lxe::model::parse_ipv4;
+using lxe::model::parse_pod_subnet;
+using lxe::reconcile::NetworkOptions;
+using lxe::reconcile::NetworkPlugin;
+using lxe::store::SandboxRecord;
+using lxe::store::SandboxState;
+using lxe::test::MemoryLxd;
+using lxe::test::MemoryRuntime;
+
+namespace {
+
+Ipv4Subnet subnet(const char* text) {
+  const auto parsed = parse_pod_subnet(text);
+  REQUIRE(parsed.subnet);
+  return *parsed.subnet;
+}
+
+NetworkOptions bridge(const char* cidr, const char* name = "lxebr9") {
+  NetworkOptions o;
+  o.plugin = NetworkPlugin::Bridge;
+  o.bridge_name = name;
+  o.subnet = subnet(cidr);
+  return o;
+}
+
+SandboxRecord pod(const std::string& id, const std::string& network, const std::string& ip,
+                  SandboxState state = SandboxState::Ready) {
+  SandboxRecord s;
+  s.id = id;
+  s.pod_network = network;
+  s.pod_ip = ip;
+  s.desired_state = state;
+  return s;
+}
+
+v1::PodSandboxStatusResponse pod_status(MemoryRuntime& rt, const std::string& id) {
+  v1::PodSandboxStatusRequest request;
+  request.set_pod_sandbox_id(id);
+  v1::PodSandboxStatusResponse response;
+  REQUIRE(rt.runtime.PodSandboxStatus(nullptr, &request, &response).ok());
+  return response;
+}
+
+}  // namespace
+
+TEST_CASE("ipv4: addresses and pod subnets parse strictly", "[network]") {
+  CHECK(parse_ipv4("10.233.0.1") == 0x0ae90001u);
+  CHECK(parse_ipv4("255.255.255.255") == 0xffffffffu);
+  for (const char* bad : {"", "10.233.0", "10.233.0.1.2", "10.233.0.256", "10.233.00.1", "a.b.c.d", "10.233.0.1 ",
+                          "-1.0.0.0", "1..2.3"})
+    CHECK_FALSE(parse_ipv4(bad));
+  CHECK(subnet("10.233.0.0/16").to_string() == "10.233.0.0/16");
+  CHECK(subnet("10.233.0.0/16").gateway() == 0x0ae90001u);
+  CHECK(subnet("10.233.0.0/16").broadcast() == 0x0ae9ffffu);
+  CHECK_THAT(parse_pod_subnet("10.233.0.0").error, Catch::Contains("ADDRESS/PREFIX"));
+  CHECK_THAT(parse_pod_subnet("10.233.0.1/16").error, Catch::Contains("host bits set; the subnet is 10.233.0.0/16"));
+  CHECK_THAT(parse_pod_subnet("10.233.0.0/31").error, Catch::Contains("8 to 30"));
+  CHECK_THAT(parse_pod_subnet("10.0.0.0/7").error, Catch::Contains("8 to 30"));
+  CHECK_THAT(parse_pod_subnet("x/16").error, Catch::Contains("not an IPv4 address"));
+  CHECK(subnet("10.0.0.0/8").overlaps(subnet("10.233.0.0/16")));
+  CHECK(subnet("10.233.0.0/16").overlaps(subnet("10.0.0.0/8")));
+  CHECK_FALSE(subnet("10.233.0.0/24").overlaps(subnet("10.233.1.0/24")));
+  const auto a = lxe::model::parse_pod_address("10.233.0.5/16");
+  REQUIRE(a);
+  CHECK(a->address == 0x0ae90005u);
+  CHECK(a->subnet.to_string() == "10.233.0.0/16");
+  CHECK(lxe::model::address_part("10.233.0.5/16") == "10.233.0.5");
+  CHECK_FALSE(lxe::model::parse_pod_address("10.233.0.5"));
+}
+
+TEST_CASE("IPAM: the lowest free address, never the network, gateway or broadcast; stopped pods release theirs",
+          "[network]") {
+  const auto o = bridge("10.9.0.0/29");  // hosts .1 (the bridge) to .6
+  std::map<std::string, SandboxRecord> pods;
+  CHECK(lxe::reconcile::allocate_pod_ip(o, pods) == "10.9.0.2/29");
+  pods["a"] = pod("a", "bridge:lxebr9", "10.9.0.2/29");
+  pods["b"] = pod("b", "bridge:lxebr9", "10.9.0.4/29");
+  CHECK(lxe::reconcile::allocate_pod_ip(o, pods) == "10.9.0.3/29");
+  pods["c"] = pod("c", "bridge:lxebr9", "10.9.0.3/29");
+  CHECK(lxe::reconcile::allocate_pod_ip(o, pods) == "10.9.0.5/29");
+  // Another bridge's, and unnetworked pods', addresses are not this bridge's.
+  pods["x"] = pod("x", "bridge:other", "10.9.0.5/29");
+  pods["y"] = pod("y", "", "");
+  CHECK(lxe::reconcile::allocate_pod_ip(o, pods) == "10.9.0.5/29");
+  pods["d"] = pod("d", "bridge:lxebr9", "10.9.0.5/29");
+  pods["e"] = pod("e", "bridge:lxebr9", "10.9.0.6/29");
+  CHECK_FALSE(lxe::reconcile::allocate_pod_ip(o, pods));  // .7 is the broadcast address
+  // Stopping (or removing) a pod frees its address.
+  pods["b"].desired_state = SandboxState::NotReady;
+  CHECK(lxe::reconcile::allocate_pod_ip(o, pods) == "10.9.0.4/29");
+  pods["b"].desired_state = SandboxState::Removed;
+  CHECK(lxe::reconcile::allocate_pod_ip(o, pods) == "10.9.0.4/29");
+}
+
+TEST_CASE("the holder of a pod with an address gets a NIC on the bridge and LXC sets its address and route",
+          "[network]") {
+  auto s = pod(std::string(64, 'a'), "bridge:lxebr9", "10.9.0.2/24");
+  s.lxd_name = "lxe-web-aaaaaaaaaaaa";
+  s.name = "web";
+  const auto nic = lxe::reconcile::pod_nic(s);
+  REQUIRE(nic);
+  CHECK(*nic == std::map<std::string, std::string>{{"type", "nic"}, {"network", "lxebr9"}, {"name", "eth0"}});
+  CHECK(lxe::reconcile::pod_nic_raw_lxc(s) ==
+        "lxc.net.0.ipv4.address = 10.9.0.2/24 10.9.0.255\nlxc.net.0.ipv4.gateway = 10.9.0.1\n");
+  // Pods without a network (all pods made before networking) get exactly what they had.
+  const auto plain = pod(s.id, "", "");
+  CHECK_FALSE(lxe::reconcile::pod_nic(plain));
+  CHECK(lxe::reconcile::pod_nic_raw_lxc(plain).empty());
+  // A stored address that does not parse never reaches raw.lxc.
+  auto broken = s;
+  broken.pod_ip = "10.9.0.2/24\nlxc.mount.entry = /etc x none bind 0 0";
+  CHECK_THROWS_WITH(lxe::reconcile::pod_nic_raw_lxc(broken), Catch::Contains("malformed"));
+}
+
+TEST_CASE("host_overlap names a host interface in the subnet", "[network]") {
+  CHECK_THAT(lxe::reconcile::host_overlap(subnet("127.0.0.0/8"), ""), Catch::StartsWith("lo has 127.0.0.1/8"));
+  CHECK(lxe::reconcile::host_overlap(subnet("127.0.0.0/8"), "lo").empty());
+}
+
+TEST_CASE("the bridge: made once with the subnet's gateway, no DHCP, no IPv6; another network of its name is refused",
+          "[network]") {
+  MemoryLxd lxd;
+  auto o = bridge("10.9.0.0/24");
+  o.nat = true;
+  const lxe::reconcile::Bridge b(o, lxd, {{"user.mark", "1"}});
+  CHECK(b.problem() == "LXD bridge lxebr9 does not exist");
+  b.ensure();
+  const auto made = lxd.get_network("lxebr9");
+  CHECK(made.config.at("ipv4.address") == "10.9.0.1/24");
+  CHECK(made.config.at("ipv4.nat") == "true");
+  CHECK(made.config.at("ipv4.dhcp") == "false");
+  CHECK(made.config.at("ipv6.address") == "none");
+  CHECK(made.config.at("user.lxe.managed") == "true");
+  CHECK(made.config.at("user.mark") == "1");
+  CHECK(b.problem().empty());
+  b.ensure();  // idempotent
+  CHECK(lxd.count(MemoryLxd::Op::CreateNetwork) == 1);
+
+  // The same name with another subnet: the flags are wrong, and lxe changes nothing.
+  const lxe::reconcile::Bridge other(bridge("10.8.0.0/24"), lxd);
+  CHECK_THROWS_AS(other.ensure(), lxe::reconcile::BridgeMismatch);
+  CHECK_THAT(other.problem(), Catch::Contains("has ipv4.address '10.9.0.1/24', but --bridge-subnet 10.8.0.0/24 needs "
+                                              "10.8.0.1/24"));
+  CHECK(lxd.get_network("lxebr9").config.at("ipv4.address") == "10.9.0.1/24");
+
+  // LXD not answering is LXD's error, for the keeper to retry.
+  lxd.delete_network("lxebr9");
+  lxd.fail_next(MemoryLxd::Op::GetNetwork, {lxe::lxd::ErrorKind::Transport});
+  CHECK_THROWS_AS(b.ensure(), lxe::lxd::Error);
+}
+
+TEST_CASE("the bridge keeper makes a deleted bridge again and tells Status why it is not ready meanwhile",
+          "[network]") {
+  MemoryLxd lxd;
+  const auto o = bridge("10.9.0.0/24");
+  const lxe::reconcile::Bridge b(o, lxd);
+  lxe::reconcile::BridgeKeeper keeper(b, std::chrono::hours(1));
+  CHECK_FALSE(keeper.problem().empty());  // not checked yet
+  CHECK(keeper.check().problem.empty());
+  CHECK(keeper.problem().empty());
+  lxd.delete_network("lxebr9");
+  lxd.fail_next(MemoryLxd::Op::CreateNetwork, {lxe::lxd::ErrorKind::Server});
+  const auto failed = keeper.check();
+  CHECK_FALSE(failed.problem.empty());
+  CHECK_FALSE(failed.mismatch);
+  CHECK(keeper.problem() == failed.problem);
+  CHECK(keeper.check().problem.empty());  // the fault was one call
+  CHECK(lxd.get_network("lxebr9").config.at("ipv4.address") == "10.9.0.1/24");
+}
+
+TEST_CASE("flags: the network plugin and the bridge's name and subnet are checked", "[network][flags]") {
+  using lxe::daemon::FlagError;
+  using lxe::daemon::Options;
+  auto error = [](std::vector<std::string> args) {
+    const auto parsed = lxe::daemon::parse_flags(args);
+    return std::holds_alternative<FlagError>(parsed) ? std::get<FlagError>(parsed).message : std::string();
+  };
+  const auto defaults = std::get<Options>(lxe::daemon::parse_flags({}));
+  CHECK(defaults.network_plugin == "bridge");
+  CHECK(defaults.bridge_name == "lxebr0");
+  CHECK(defaults.bridge_subnet == "10.233.0.0/16");
+  CHECK(defaults.bridge_nat);
+  const auto set = std::get<Options>(lxe::daemon::parse_flags(
+      {"--network-plugin", "none", "--bridge-name", "br-x_1", "--bridge-subnet", "10.9.0.0/24", "--bridge-nat=false"}));
+  CHECK(set.network_plugin == "none");
+  CHECK(set.bridge_name == "br-x_1");
+  CHECK(set.bridge_subnet == "10.9.0.0/24");
+  CHECK_FALSE(set.bridge_nat);
+  CHECK_THAT(error({"--network-plugin", "calico"}), Catch::Contains("'calico' is not a network plugin"));
+  CHECK_THAT(error({"--bridge-name", "a-name-too-long-x"}), Catch::Contains("1 to 15"));
+  CHECK_THAT(error({"--bridge-name", "br0\nx"}), Catch::Contains("not an interface name"));
+  CHECK_THAT(error({"--bridge-subnet", "10.9.0.1/24"}), Catch::Contains("host bits set"));
+  CHECK_THAT(error({"--bridge-nat", "maybe"}), Catch::Contains("--bridge-nat"));
+}
+
+TEST_CASE("RunPodSandbox with the bridge: distinct addresses, reported by PodSandboxStatus, released by StopPodSandbox",
+          "[network][cri]") {
+  MemoryRuntime::Options options;
+  options.network = bridge("10.9.0.0/29");  // room for 5 pods
+  MemoryRuntime rt(options);
+  const auto a = rt.run_pod("a");
+  const auto b = rt.run_pod("b");
+  REQUIRE(a.status.ok());
+  REQUIRE(b.status.ok());
+  CHECK(pod_status(rt, a.id).status().network().ip() == "10.9.0.2");
+  CHECK(pod_status(rt, b.id).status().network().ip() == "10.9.0.3");
+  // The holder carries the NIC and the address.
+  const auto holder = rt.lxd.instance(rt.registry.sandbox(a.id)->lxd_name);
+  REQUIRE(holder);
+  CHECK(holder->devices.at("eth0").at("network") == "lxebr9");
+  CHECK_THAT(holder->config.at("raw.lxc"), Catch::Contains("lxc.net.0.ipv4.address = 10.9.0.2/29"));
+
+  REQUIRE(rt.stop_pod(a.id).ok());
+  CHECK_FALSE(pod_status(rt, a.id).status().has_network());  // released
+  const auto c = rt.run_pod("c");
+  REQUIRE(c.status.ok());
+  CHECK(pod_status(rt, c.id).status().network().ip() == "10.9.0.2");
+
+  // A full subnet: RESOURCE_EXHAUSTED, and nothing recorded.
+  for (const char* name : {"d", "e", "f"}) REQUIRE(rt.run_pod(name).status.ok());
+  const size_t pods_before = rt.registry.sandboxes().size();
+  const auto full = rt.run_pod("g");
+  CHECK(full.status.error_code() == grpc::StatusCode::RESOURCE_EXHAUSTED);
+  CHECK_THAT(full.status.error_message(), Catch::Contains("no free pod address in 10.9.0.0/29"));
+  CHECK(rt.registry.sandboxes().size() == pods_before);
+}
+
+TEST_CASE("RunPodSandbox without a network plugin: no address, no NIC, no network status", "[network][cri]") {
+  MemoryRuntime rt;
+  const auto a = rt.run_pod("a");
+  REQUIRE(a.status.ok());
+  CHECK_FALSE(pod_status(rt, a.id).status().has_network());
+  const auto holder = rt.lxd.instance(rt.registry.sandbox(a.id)->lxd_name);
+  REQUIRE(holder);
+  CHECK(holder->devices.count("eth0") == 0);
+  CHECK(rt.registry.sandbox(a.id)->pod_ip.empty());
+}
