@@ -4,7 +4,7 @@
 #include "cri/runtime_service.h"
 #include "lxd/api.h"
 #include "lxd/health.h"
-#include "reconcile/pod_network.h"
+#include "reconcile/bridge_keeper.h"
 #include "reconcile/volumes.h"
 
 namespace lxe::cri {

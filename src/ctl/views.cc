@@ -6,9 +6,11 @@
 #include <cstdio>
 
 #include "model/cri_states.h"
-#include "reconcile/lxd_specs.h"
+#include "model/ipv4.h"
 #include "model/naming.h"
 #include "model/stored_config.h"
+#include "reconcile/lxd_specs.h"
+#include "reconcile/pod_network.h"
 
 namespace lxe::ctl {
 
@@ -192,6 +194,15 @@ bool matches(const ContainerRecord& c, const SandboxRecord* pod, const ListFilte
   return labels_match(c.labels, f.labels);
 }
 
+// "bridge <name>" or "none (loopback only)", for people; the IP kubelet sees ("" once released).
+std::string network_mode(const SandboxRecord& s) {
+  const std::string bridge = reconcile::bridge_of(s.pod_network);
+  return bridge.empty() ? "none (loopback only)" : "bridge " + bridge;
+}
+std::string pod_ip_shown(const SandboxRecord& s) {
+  return s.desired_state == store::SandboxState::Ready ? model::address_part(s.pod_ip) : "";
+}
+
 nlohmann::json sandbox_json(const SandboxRecord& s, size_t container_count) {
   return {
       {"id", s.id},
@@ -208,6 +219,7 @@ nlohmann::json sandbox_json(const SandboxRecord& s, size_t container_count) {
       {"lastError", s.last_error},
       {"lastErrorKind", to_string(s.last_error_kind)},
       {"infraPid", s.infra_pid},
+      {"network", {{"mode", network_mode(s)}, {"ip", pod_ip_shown(s)}, {"address", s.pod_ip}}},
       {"lxdName", s.lxd_name},
       {"containerCount", container_count},
   };
@@ -245,7 +257,7 @@ nlohmann::json container_json(const ContainerRecord& c, const SandboxRecord* pod
 
 Table sandbox_table(const std::vector<SandboxRecord>& sandboxes, const std::vector<size_t>& container_counts,
                     int64_t now_ns) {
-  Table t({"POD ID", "NAME", "NAMESPACE", "ATTEMPT", "STATE", "DESIRED", "OBSERVED", "CONTAINERS", "AGE",
+  Table t({"POD ID", "NAME", "NAMESPACE", "ATTEMPT", "STATE", "DESIRED", "OBSERVED", "IP", "CONTAINERS", "AGE",
            "LAST ERROR"});
   for (size_t i = 0; i < sandboxes.size(); ++i) {
     const auto& s = sandboxes[i];
@@ -257,6 +269,7 @@ Table sandbox_table(const std::vector<SandboxRecord>& sandboxes, const std::vect
            {state, state_color(state)},
            {std::string(to_string(s.desired_state))},
            {std::string(to_string(s.observed_state))},
+           {dash(pod_ip_shown(s))},
            {std::to_string(i < container_counts.size() ? container_counts[i] : 0)},
            {human_age(s.created_at, now_ns)},
            {dash(one_line(s.last_error, kErrorWidth)), Color::Red}});
@@ -393,6 +406,8 @@ std::string sandbox_detail_text(const SandboxRecord& s, const std::vector<Contai
       {"Updated", {when(s.updated_at, now_ns)}},
       {"Runtime handler", {s.runtime_handler}},
       {"Infra PID", {s.infra_pid == 0 ? "" : std::to_string(s.infra_pid)}},
+      {"Network", {network_mode(s) + (s.pod_ip.empty() ? "" : ", address " + s.pod_ip +
+                                                               (pod_ip_shown(s).empty() ? " (released)" : ""))}},
       {"LXD profile", {s.lxd_name}},
       {"LXD instance", {s.lxd_name + " (namespace holder)"}},
       {"Containers", {members}},

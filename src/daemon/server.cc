@@ -24,7 +24,7 @@
 #include "lxd/health.h"
 #include "model/ipv4.h"
 #include "reconcile/host_files.h"
-#include "reconcile/pod_network.h"
+#include "reconcile/bridge_keeper.h"
 #include "reconcile/reconciler.h"
 #include "reconcile/volumes.h"
 #include "store/registry.h"

@@ -352,3 +352,28 @@ TEST_CASE("ctl views: events as JSON and as fixed-width lines", "[ctl]") {
   CHECK(header.find("ACTION") == line.find("record-infra-pid"));
   CHECK(event_line(e, true).find("\033[31merror\033[0m") != std::string::npos);
 }
+
+TEST_CASE("ctl views: a pod's network and address, released once the pod is stopped", "[ctl][network]") {
+  SandboxRecord web = sandbox(std::string(64, 'a'), "web");
+  web.pod_network = "bridge:lxebr0";
+  web.pod_ip = "10.233.0.7/16";
+  SandboxRecord plain = sandbox(std::string(64, 'b'), "db");
+
+  const auto rows = non_empty_lines(sandbox_table({web, plain}, {1, 0}, kNow).render(false));
+  REQUIRE(rows.size() == 3);
+  CHECK(rows[0].find("OBSERVED   IP") != std::string::npos);
+  CHECK(rows[1].find(" 10.233.0.7 ") != std::string::npos);
+  CHECK(rows[2].find(" ready      -   ") != std::string::npos);
+
+  const auto j = sandbox_json(web, 1);
+  CHECK(j["network"]["mode"] == "bridge lxebr0");
+  CHECK(j["network"]["ip"] == "10.233.0.7");
+  CHECK(j["network"]["address"] == "10.233.0.7/16");
+  CHECK(sandbox_json(plain, 0)["network"]["mode"] == "none (loopback only)");
+  CHECK_THAT(sandbox_detail_text(web, {}, {}, std::nullopt, kNow, false),
+             Catch::Contains("bridge lxebr0, address 10.233.0.7/16"));
+
+  web.desired_state = SandboxState::NotReady;
+  CHECK(sandbox_json(web, 1)["network"]["ip"] == "");
+  CHECK_THAT(sandbox_detail_text(web, {}, {}, std::nullopt, kNow, false), Catch::Contains("10.233.0.7/16 (released)"));
+}

@@ -4,11 +4,12 @@
 
 #include "daemon/flags.h"
 #include "lxd/error.h"
-#include "support/memory_fixture.h"
-#include "support/memory_lxd.h"
 #include "model/ipv4.h"
+#include "reconcile/bridge_keeper.h"
 #include "reconcile/lxd_specs.h"
 #include "reconcile/pod_network.h"
+#include "support/memory_fixture.h"
+#include "support/memory_lxd.h"
 
 namespace v1 = runtime::v1;
 using lxe::model::Ipv4Subnet;
