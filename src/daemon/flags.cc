@@ -42,11 +42,11 @@ std::string network_plugin(const std::string& value) {
 
 // A Linux interface name (at most 15 characters) that LXD takes for a network.
 std::string bridge_name(const std::string& value) {
-  const bool letter_first = !value.empty() && ((value[0] >= 'a' && value[0] <= 'z') || (value[0] >= 'A' && value[0] <= 'Z'));
-  bool ok = letter_first && value.size() <= 15;
-  for (const char c : value)
-    ok = ok && ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' || c == '_');
-  return ok ? "" : "'" + value + "' is not an interface name: 1 to 15 letters, digits, '-' or '_', starting with a letter";
+  auto letter = [](char c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z'); };
+  bool ok = !value.empty() && value.size() <= 15 && letter(value[0]);
+  for (const char c : value) ok = ok && (letter(c) || (c >= '0' && c <= '9') || c == '-' || c == '_');
+  if (ok) return "";
+  return "'" + value + "' is not an interface name: 1 to 15 letters, digits, '-' or '_', starting with a letter";
 }
 
 std::string bridge_subnet(const std::string& value) { return model::parse_pod_subnet(value).error; }

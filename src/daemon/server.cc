@@ -23,8 +23,8 @@
 #include "lxd/events.h"
 #include "lxd/health.h"
 #include "model/ipv4.h"
-#include "reconcile/host_files.h"
 #include "reconcile/bridge_keeper.h"
+#include "reconcile/host_files.h"
 #include "reconcile/reconciler.h"
 #include "reconcile/volumes.h"
 #include "store/registry.h"
@@ -107,7 +107,8 @@ sigset_t block_shutdown_signals() {
 // pods unreachable (or hide host peers): refused before anything starts.
 reconcile::NetworkOptions network_options(const Options& options) {
   reconcile::NetworkOptions network;
-  network.plugin = options.network_plugin == "bridge" ? reconcile::NetworkPlugin::Bridge : reconcile::NetworkPlugin::None;
+  network.plugin =
+      options.network_plugin == "bridge" ? reconcile::NetworkPlugin::Bridge : reconcile::NetworkPlugin::None;
   network.bridge_name = options.bridge_name;
   network.subnet = *model::parse_pod_subnet(options.bridge_subnet).subnet;  // checked by the flag
   network.nat = options.bridge_nat;

@@ -54,7 +54,8 @@ std::optional<int> parse_prefix(std::string_view text) {
 SubnetOrError parse_pod_subnet(std::string_view text) {
   const auto slash = text.find('/');
   if (slash == std::string_view::npos)
-    return {std::nullopt, "'" + std::string(text) + "' is not a subnet: write it as ADDRESS/PREFIX, e.g. 10.233.0.0/16"};
+    return {std::nullopt,
+            "'" + std::string(text) + "' is not a subnet: write it as ADDRESS/PREFIX, e.g. 10.233.0.0/16"};
   const auto address = parse_ipv4(text.substr(0, slash));
   if (!address)
     return {std::nullopt, "'" + std::string(text.substr(0, slash)) + "' is not an IPv4 address (a.b.c.d)"};

@@ -160,9 +160,8 @@ SandboxObservation Executor::observe_sandbox(const SandboxRecord& sandbox) const
       throw lxd::Error(lxd::ErrorKind::Conflict, "LXD profile " + sandbox.lxd_name +
                                                      " exists but was not created by lxe; lxe leaves it alone");
     o.profile_exists = true;
-    o.drifted_profile_devices =
-        drifted_devices(sandbox_profile(sandbox, model::parse_sandbox_config(sandbox.config_json), files_, options_).devices,
-                        profile.devices);
+    const auto wanted = sandbox_profile(sandbox, model::parse_sandbox_config(sandbox.config_json), files_, options_);
+    o.drifted_profile_devices = drifted_devices(wanted.devices, profile.devices);
   } catch (const lxd::Error& e) {
     if (e.kind() != lxd::ErrorKind::NotFound) throw;
   }
