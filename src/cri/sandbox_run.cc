@@ -1,3 +1,6 @@
+#include <map>
+#include <string>
+
 #include "common/time.h"
 #include "cri/errors.h"
 #include "cri/runtime_service.h"
@@ -9,6 +12,35 @@
 #include "reconcile/reconciler.h"
 
 namespace lxe::cri {
+
+namespace {
+
+bool same_host_port(const v1::PortMapping& a, const v1::PortMapping& b) {
+  return a.host_port() == b.host_port() && a.protocol() == b.protocol() &&
+         (a.host_ip() == b.host_ip() || a.host_ip().empty() || b.host_ip().empty());
+}
+
+// Why one of the pod's host ports cannot be had, or "". Other pods' stored configs are read only
+// when this pod publishes a host port: few do.
+std::string host_port_taken(const v1::PodSandboxConfig& config, const std::map<std::string, store::SandboxRecord>& pods) {
+  for (const auto& mine : config.port_mappings()) {
+    if (mine.host_port() <= 0) continue;
+    for (const auto& [id, s] : pods) {
+      if (s.desired_state != store::SandboxState::Ready) continue;
+      const auto theirs = model::parse_sandbox_config(s.config_json);  // kept: the loop reads into it
+      for (const auto& other : theirs.port_mappings())
+        if (same_host_port(mine, other))
+          return "host port " + reconcile::port_mapping_text(mine) + " is published by pod " + s.namespace_ + "/" +
+                 s.name + " (" + id + ") already; stop that pod or choose another hostPort";
+    }
+    if (reconcile::host_port_in_use(mine.protocol() == v1::UDP, mine.host_ip(), mine.host_port()))
+      return "host port " + reconcile::port_mapping_text(mine) +
+             " is already in use on this host; free it or choose another hostPort";
+  }
+  return "";
+}
+
+}  // namespace
 
 ::grpc::Status RuntimeService::RunPodSandbox(::grpc::ServerContext* context, const v1::RunPodSandboxRequest* request,
                                              v1::RunPodSandboxResponse* response) {
@@ -30,6 +62,10 @@ namespace lxe::cri {
                       (s.desired_state == store::SandboxState::Removed ? " (being removed; retry when it is gone)"
                                                                        : "")};
       }
+      // Another ready pod publishing the port holds it even before its holder listens; anything
+      // else on the host holding it is found by a trial bind (checked here, not as a failed start).
+      if (auto taken = host_port_taken(config, change.all_sandboxes()); !taken.empty())
+        return {::grpc::StatusCode::FAILED_PRECONDITION, "RunPodSandbox: " + taken};
       do {
         created.id = model::new_id();
         created.lxd_name = model::sandbox_lxd_name(ctx_.lxd_name_prefix, m.name(), created.id);

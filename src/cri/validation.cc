@@ -5,6 +5,8 @@
 #include <algorithm>
 #include <cstdio>
 #include <filesystem>
+#include <set>
+#include <tuple>
 #include <map>
 #include <utility>
 
@@ -197,6 +199,28 @@ std::string container_config_problem(const runtime::v1::ContainerConfig& config)
   return "";
 }
 
+std::string port_mappings_problem(const runtime::v1::PodSandboxConfig& config) {
+  std::set<std::tuple<int, std::string, int32_t>> seen;  // protocol, host IP, host port
+  for (int i = 0; i < config.port_mappings_size(); ++i) {
+    const auto& p = config.port_mappings(i);
+    const std::string where = "port_mappings[" + std::to_string(i) + "]";
+    if (p.host_port() == 0) continue;  // a container port only: nothing to publish on the host
+    if (p.host_port() < 0 || p.host_port() > 65535)
+      return where + ".host_port " + std::to_string(p.host_port()) + " is not a port (1 to 65535)";
+    if (p.container_port() <= 0 || p.container_port() > 65535)
+      return where + ".container_port " + std::to_string(p.container_port()) + " is not a port (1 to 65535)";
+    if (p.protocol() == runtime::v1::SCTP)
+      return where + ": SCTP host ports are not supported by lxe (LXD's proxy devices carry TCP and UDP)";
+    if (p.protocol() != runtime::v1::TCP && p.protocol() != runtime::v1::UDP)
+      return where + ".protocol " + std::to_string(p.protocol()) + " is not TCP, UDP or SCTP";
+    if (!p.host_ip().empty() && !reconcile::valid_listen_address(p.host_ip()))
+      return where + ".host_ip '" + p.host_ip() + "' is not an IPv4 or IPv6 address";
+    if (!seen.insert({p.protocol(), p.host_ip(), p.host_port()}).second)
+      return where + " publishes " + reconcile::port_mapping_text(p) + " a second time";
+  }
+  return "";
+}
+
 std::string run_pod_sandbox_problem(const runtime::v1::RunPodSandboxRequest& request) {
   if (!request.has_config()) return "config is missing";
   const auto& config = request.config();
@@ -223,6 +247,7 @@ std::string run_pod_sandbox_problem(const runtime::v1::RunPodSandboxRequest& req
             !control_character_problem(value).empty())
           return "dns_config entry '" + value + "' is empty or contains whitespace or a control character";
   }
+  if (auto problem = port_mappings_problem(config); !problem.empty()) return problem;
   if (!request.runtime_handler().empty() && request.runtime_handler() != "lxe")
     return "runtime handler '" + request.runtime_handler() +
            "' is not known; lxe has only its default handler (empty or \"lxe\")";

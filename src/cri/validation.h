@@ -54,6 +54,10 @@ std::string resources_problem(const runtime::v1::LinuxContainerResources& resour
 
 // RunPodSandbox: metadata present and free of control characters, an absolute log_directory, a
 // valid hostname, DNS entries without whitespace, the default runtime handler, no host network.
+// The pod's host ports (PortMapping with a host_port): ports, TCP or UDP, a literal host IP, each
+// published once.
+std::string port_mappings_problem(const runtime::v1::PodSandboxConfig& config);
+
 std::string run_pod_sandbox_problem(const runtime::v1::RunPodSandboxRequest& request);
 
 // CreateContainer: a sandbox ID, metadata, an image, and container_config_problem (which checks

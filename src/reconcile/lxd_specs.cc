@@ -1,5 +1,6 @@
 #include "reconcile/lxd_specs.h"
 
+#include <arpa/inet.h>
 #include <google/protobuf/util/json_util.h>
 
 #include <algorithm>
@@ -105,8 +106,51 @@ lxd::InstanceSpec infra_instance(const store::SandboxRecord& sandbox, const runt
                            hostname_of(sandbox, config) + "\n" + pod_nic_raw_lxc(sandbox);
   spec.devices["lxe-init"] = disk(files.init_binary(), kInitPathInContainer, true);
   if (const auto nic = pod_nic(sandbox)) spec.devices[kPodNicDevice] = *nic;
+  for (auto& [name, device] : port_proxies(sandbox, config)) spec.devices[name] = std::move(device);
   spec.source.alias = options.pause_image_alias;
   return spec;
+}
+
+namespace {
+
+std::string protocol_name(runtime::v1::Protocol protocol) { return protocol == runtime::v1::UDP ? "udp" : "tcp"; }
+
+// "tcp:0.0.0.0:12000", "udp:[::1]:53": LXD's listen/connect syntax.
+std::string proxy_address(runtime::v1::Protocol protocol, const std::string& ip, int32_t port) {
+  const bool v6 = ip.find(':') != std::string::npos;
+  return protocol_name(protocol) + ":" + (v6 ? "[" + ip + "]" : ip) + ":" + std::to_string(port);
+}
+
+}  // namespace
+
+bool valid_listen_address(const std::string& address) {
+  in6_addr v6{};
+  in_addr v4{};
+  return ::inet_pton(AF_INET, address.c_str(), &v4) == 1 || ::inet_pton(AF_INET6, address.c_str(), &v6) == 1;
+}
+
+std::string port_mapping_text(const runtime::v1::PortMapping& p) {
+  return std::to_string(p.host_port()) + "/" + (p.protocol() == runtime::v1::UDP ? "UDP" : "TCP") + " on " +
+         (p.host_ip().empty() ? "0.0.0.0" : p.host_ip());
+}
+
+lxd::Devices port_proxies(const store::SandboxRecord& sandbox, const runtime::v1::PodSandboxConfig& config) {
+  lxd::Devices devices;
+  const std::string target = sandbox.pod_ip.empty() ? "127.0.0.1" : model::address_part(sandbox.pod_ip);
+  for (int i = 0; i < config.port_mappings_size(); ++i) {
+    const auto& p = config.port_mappings(i);
+    if (p.host_port() <= 0) continue;
+    // Only checked mappings reach here (cri/validation); a bad one never becomes a device.
+    if (!p.host_ip().empty() && !valid_listen_address(p.host_ip()))
+      throw std::runtime_error("pod " + sandbox.id + ": port mapping host_ip '" + p.host_ip() + "' is not an address");
+    devices["lxe-port" + std::to_string(i)] = {
+        {"type", "proxy"},
+        {"listen", proxy_address(p.protocol(), p.host_ip().empty() ? "0.0.0.0" : p.host_ip(), p.host_port())},
+        {"connect", proxy_address(p.protocol(), target, p.container_port())},
+        {"bind", "host"},
+    };
+  }
+  return devices;
 }
 
 std::optional<std::map<std::string, std::string>> pod_nic(const store::SandboxRecord& sandbox) {

@@ -77,6 +77,16 @@ inline constexpr const char* kPodNicDevice = "eth0";
 std::optional<std::map<std::string, std::string>> pod_nic(const store::SandboxRecord& sandbox);
 std::string pod_nic_raw_lxc(const store::SandboxRecord& sandbox);
 
+// The pod's host ports: LXD proxy devices lxe-port<N> on the holder, one per PortMapping with a
+// host port (N is its index). LXD listens on the host and connects inside the pod's network
+// namespace, to the pod's address when it has one, else to 127.0.0.1, so servers of every
+// container of the pod are reached. A stopped holder stops listening: its ports are free again.
+lxd::Devices port_proxies(const store::SandboxRecord& sandbox, const runtime::v1::PodSandboxConfig& config);
+// "12000/TCP on 0.0.0.0", for messages.
+std::string port_mapping_text(const runtime::v1::PortMapping& mapping);
+// Whether `address` is a literal IPv4 or IPv6 address (what a proxy device may listen on).
+bool valid_listen_address(const std::string& address);
+
 lxd::InstanceSpec infra_instance(const store::SandboxRecord& sandbox, const runtime::v1::PodSandboxConfig& config,
                                  const HostFiles& files, const MappingOptions& options);
 

@@ -3,6 +3,10 @@
 #include <ifaddrs.h>
 #include <arpa/inet.h>
 #include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cerrno>
 
 #include <memory>
 #include <stdexcept>
@@ -59,6 +63,32 @@ std::string host_overlap(const model::Ipv4Subnet& subnet, const std::string& own
       return std::string(a->ifa_name) + " has " + model::ipv4_to_string(address) + "/" + std::to_string(prefix);
   }
   return "";
+}
+
+bool host_port_in_use(bool udp, const std::string& host_ip, int port) {
+  const bool v6 = host_ip.find(':') != std::string::npos;
+  const int fd = ::socket(v6 ? AF_INET6 : AF_INET, (udp ? SOCK_DGRAM : SOCK_STREAM) | SOCK_CLOEXEC, 0);
+  if (fd < 0) return false;
+  const int one = 1;
+  ::setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+  int rc = -1;
+  errno = 0;
+  if (v6) {
+    sockaddr_in6 a{};
+    a.sin6_family = AF_INET6;
+    a.sin6_port = htons(static_cast<uint16_t>(port));
+    if (::inet_pton(AF_INET6, host_ip.c_str(), &a.sin6_addr) == 1) rc = ::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a);
+  } else {
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_port = htons(static_cast<uint16_t>(port));
+    a.sin_addr.s_addr = htonl(INADDR_ANY);
+    if (host_ip.empty() || ::inet_pton(AF_INET, host_ip.c_str(), &a.sin_addr) == 1)
+      rc = ::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a);
+  }
+  const bool in_use = rc != 0 && errno == EADDRINUSE;
+  ::close(fd);
+  return in_use;
 }
 
 Bridge::Bridge(const NetworkOptions& options, const lxd::Api& lxd, lxd::Config marks)

@@ -50,6 +50,11 @@ std::optional<std::string> allocate_pod_ip(const NetworkOptions& options,
 // gateway address) is not counted.
 std::string host_overlap(const model::Ipv4Subnet& subnet, const std::string& own_bridge);
 
+// Whether something on this host holds `port` for `protocol` on `host_ip` ("" = every address):
+// a trial bind, with SO_REUSEADDR as LXD's proxy listens (so a closing connection is no conflict).
+// The caller refuses the pod before LXD would fail to start its holder.
+bool host_port_in_use(bool udp, const std::string& host_ip, int port);
+
 // LXD has a network of the bridge's name that is not the bridge lxe is configured for: a mistake
 // in the flags (or another program's network), never repaired by lxe.
 class BridgeMismatch : public std::runtime_error {

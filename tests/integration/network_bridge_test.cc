@@ -3,7 +3,11 @@
 // address after lxe restarts, addresses released by StopPodSandbox, and the flags lxe refuses.
 #include <catch2/catch.hpp>
 
+#include <arpa/inet.h>
 #include <httplib.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include <chrono>
 #include <random>
@@ -183,4 +187,83 @@ TEST_CASE("bridge: lxe refuses a subnet of the host's and a network of the bridg
                                                    "bridge", "--bridge-name", name, "--bridge-subnet", ours}),
                     Catch::Contains("pod network: LXD bridge " + name + " has ipv4.address"));
   CHECK(lxd.get_network(name).config.at("ipv4.address") == spec.config.at("ipv4.address"));
+}
+
+namespace {
+
+// A TCP port nothing on this host listens on right now.
+int free_host_port() {
+  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_addr.s_addr = htonl(INADDR_ANY);
+  REQUIRE(::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0);
+  socklen_t len = sizeof a;
+  REQUIRE(::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len) == 0);
+  ::close(fd);
+  return ntohs(a.sin_port);
+}
+
+std::string fetch_local(int port) {
+  const auto deadline = std::chrono::steady_clock::now() + 10s;
+  while (std::chrono::steady_clock::now() < deadline) {
+    httplib::Client client("127.0.0.1", port);
+    client.set_connection_timeout(1, 0);
+    client.set_read_timeout(2, 0);
+    if (auto res = client.Get("/"); res && res->status == 200) return res->body;
+    std::this_thread::sleep_for(200ms);
+  }
+  return "";
+}
+
+}  // namespace
+
+TEST_CASE("host ports: hostPort -> containerPort answers on the host, a taken port is refused, StopPodSandbox frees it",
+          "[lxd][network][ports]") {
+  const std::string bridge = lxe::test::run_prefix() + "bp";
+  const std::string subnet = free_test_subnet();
+  BridgeCleanup cleanup{bridge};
+  CriFixture fx("netport", {"--network-plugin", "bridge", "--bridge-name", bridge, "--bridge-subnet", subnet,
+                            "--bridge-nat=false"});
+  const int port = free_host_port();
+  auto config = fx.pod_config("web");
+  auto* mapping = config.add_port_mappings();
+  mapping->set_host_port(port);
+  mapping->set_container_port(80);
+  const std::string pod = fx.must_run_pod(config);
+  fx.must_run_container(
+      pod,
+      CriFixture::container_config("web", {"sh", "-c", "mkdir -p /www && echo published > /www/index.html && exec "
+                                                       "httpd -f -p 80 -h /www"}),
+      config);
+  CHECK(fetch_local(port) == "published\n");
+
+  // The same host port for another pod: refused before anything is made.
+  auto other = fx.pod_config("other");
+  *other.add_port_mappings() = *mapping;
+  const auto refused = fx.run_pod(other);
+  CHECK(refused.code() == grpc::StatusCode::FAILED_PRECONDITION);
+  CHECK_THAT(refused.status.error_message(), Catch::Contains("is published by pod"));
+  // Something else on the host holding a port: refused too, naming it.
+  const int busy = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  REQUIRE(::bind(busy, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0);
+  REQUIRE(::listen(busy, 1) == 0);
+  socklen_t len = sizeof a;
+  REQUIRE(::getsockname(busy, reinterpret_cast<sockaddr*>(&a), &len) == 0);
+  auto taken = fx.pod_config("taken");
+  auto* t = taken.add_port_mappings();
+  t->set_host_port(ntohs(a.sin_port));
+  t->set_container_port(80);
+  t->set_host_ip("127.0.0.1");
+  const auto in_use = fx.run_pod(taken);
+  ::close(busy);
+  CHECK(in_use.code() == grpc::StatusCode::FAILED_PRECONDITION);
+  CHECK_THAT(in_use.status.error_message(), Catch::Contains("is already in use on this host"));
+
+  REQUIRE(fx.stop_pod(pod).ok());
+  CHECK_FALSE(lxe::reconcile::host_port_in_use(false, "", port));
+  fx.remove_all_pods_and_expect_clean();
 }

@@ -2,6 +2,14 @@
 // against the in-memory LXD, and RunPodSandbox/PodSandboxStatus/StopPodSandbox with a network.
 #include <catch2/catch.hpp>
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <functional>
+
+#include "cri/validation.h"
 #include "daemon/flags.h"
 #include "lxd/error.h"
 #include "model/ipv4.h"
@@ -249,4 +257,105 @@ TEST_CASE("RunPodSandbox without a network plugin: no address, no NIC, no networ
   REQUIRE(holder);
   CHECK(holder->devices.count("eth0") == 0);
   CHECK(rt.registry.sandbox(a.id)->pod_ip.empty());
+}
+
+TEST_CASE("port mappings: checked as the facade receives them", "[network][ports]") {
+  auto problem = [](std::function<void(v1::PortMapping&)> edit) {
+    v1::PodSandboxConfig config;
+    auto* p = config.add_port_mappings();
+    p->set_host_port(12000);
+    p->set_container_port(80);
+    edit(*p);
+    return lxe::cri::port_mappings_problem(config);
+  };
+  CHECK(problem([](auto&) {}).empty());
+  CHECK(problem([](auto& p) { p.set_host_port(0); p.set_container_port(0); }).empty());  // nothing published
+  CHECK_THAT(problem([](auto& p) { p.set_host_port(70000); }), Catch::Contains("port_mappings[0].host_port 70000"));
+  CHECK_THAT(problem([](auto& p) { p.set_container_port(0); }), Catch::Contains("container_port 0 is not a port"));
+  CHECK_THAT(problem([](auto& p) { p.set_protocol(v1::SCTP); }), Catch::Contains("SCTP host ports are not supported"));
+  CHECK_THAT(problem([](auto& p) { p.set_host_ip("127.0.0.1\nlxc.x = y"); }), Catch::Contains("not an IPv4 or IPv6"));
+  CHECK(problem([](auto& p) { p.set_host_ip("::1"); }).empty());
+  v1::PodSandboxConfig twice;
+  for (int i = 0; i < 2; ++i) {
+    auto* p = twice.add_port_mappings();
+    p->set_host_port(12000);
+    p->set_container_port(80 + i);
+  }
+  CHECK_THAT(lxe::cri::port_mappings_problem(twice), Catch::Contains("publishes 12000/TCP on 0.0.0.0 a second time"));
+  twice.mutable_port_mappings(1)->set_protocol(v1::UDP);
+  CHECK(lxe::cri::port_mappings_problem(twice).empty());
+}
+
+TEST_CASE("port mappings become LXD proxy devices on the holder, to the pod's address or its loopback",
+          "[network][ports]") {
+  v1::PodSandboxConfig config;
+  auto* tcp = config.add_port_mappings();
+  tcp->set_host_port(12000);
+  tcp->set_container_port(80);
+  auto* none = config.add_port_mappings();
+  none->set_container_port(8080);  // no host port: not published
+  auto* udp = config.add_port_mappings();
+  udp->set_protocol(v1::UDP);
+  udp->set_host_port(5353);
+  udp->set_container_port(53);
+  udp->set_host_ip("::1");
+  auto s = pod(std::string(64, 'a'), "bridge:lxebr9", "10.9.0.2/24");
+  auto devices = lxe::reconcile::port_proxies(s, config);
+  REQUIRE(devices.size() == 2);
+  CHECK(devices.at("lxe-port0") == std::map<std::string, std::string>{{"type", "proxy"},
+                                                                      {"listen", "tcp:0.0.0.0:12000"},
+                                                                      {"connect", "tcp:10.9.0.2:80"},
+                                                                      {"bind", "host"}});
+  CHECK(devices.at("lxe-port2").at("listen") == "udp:[::1]:5353");
+  CHECK(devices.at("lxe-port2").at("connect") == "udp:10.9.0.2:53");
+  devices = lxe::reconcile::port_proxies(pod(s.id, "", ""), config);
+  CHECK(devices.at("lxe-port0").at("connect") == "tcp:127.0.0.1:80");
+}
+
+TEST_CASE("host_port_in_use sees a port something on the host listens on", "[network][ports]") {
+  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  REQUIRE(fd >= 0);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  REQUIRE(::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0);
+  REQUIRE(::listen(fd, 1) == 0);
+  socklen_t len = sizeof a;
+  REQUIRE(::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len) == 0);
+  const int port = ntohs(a.sin_port);
+  CHECK(lxe::reconcile::host_port_in_use(false, "127.0.0.1", port));
+  CHECK(lxe::reconcile::host_port_in_use(false, "", port));  // every address includes loopback
+  CHECK_FALSE(lxe::reconcile::host_port_in_use(true, "127.0.0.1", port));  // UDP is another port
+  ::close(fd);
+  CHECK_FALSE(lxe::reconcile::host_port_in_use(false, "127.0.0.1", port));
+}
+
+TEST_CASE("RunPodSandbox: a host port another ready pod publishes is refused until that pod stops",
+          "[network][ports][cri]") {
+  MemoryRuntime rt;
+  auto config = rt.pod_config("a");
+  auto* p = config.add_port_mappings();
+  p->set_host_port(43210);
+  p->set_container_port(80);
+  auto run = [&](v1::PodSandboxConfig c, const std::string& name) {
+    c.mutable_metadata()->set_name(name);
+    c.mutable_metadata()->set_uid("uid-" + name);
+    v1::RunPodSandboxRequest request;
+    *request.mutable_config() = c;
+    v1::RunPodSandboxResponse response;
+    const auto status = rt.runtime.RunPodSandbox(nullptr, &request, &response);
+    return std::pair{status, response.pod_sandbox_id()};
+  };
+  const auto [first, first_id] = run(config, "a");
+  REQUIRE(first.ok());
+  const auto holder = rt.lxd.instance(rt.registry.sandbox(first_id)->lxd_name);
+  REQUIRE(holder);
+  CHECK(holder->devices.at("lxe-port0").at("listen") == "tcp:0.0.0.0:43210");
+  const size_t pods = rt.registry.sandboxes().size();
+  const auto [second, second_id] = run(config, "b");
+  CHECK(second.error_code() == grpc::StatusCode::FAILED_PRECONDITION);
+  CHECK_THAT(second.error_message(), Catch::Contains("host port 43210/TCP on 0.0.0.0 is published by pod"));
+  CHECK(rt.registry.sandboxes().size() == pods);
+  REQUIRE(rt.stop_pod(first_id).ok());
+  CHECK(run(config, "c").first.ok());
 }
