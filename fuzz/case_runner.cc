@@ -14,6 +14,7 @@
 #include "lxd/json_codec.h"
 #include "reconcile/host_files.h"
 #include "reconcile/lxd_specs.h"
+#include "reconcile/pod_network.h"
 #include "model/naming.h"
 #include "model/stored_config.h"
 #include "store/records.h"
@@ -120,6 +121,9 @@ void Runner::run(const Case& input) {
   pod.record.annotations = {accepted.annotations().begin(), accepted.annotations().end()};
   pod.record.config_json = model::to_json(accepted);
   pod.record.infra_pid = input.infra_pid() > 0 ? input.infra_pid() : 0;
+  // As RunPodSandbox records it (the facade also checks that --host-netns opens).
+  if (accepted.linux().security_context().namespace_options().network() == v1::NODE)
+    pod.record.pod_network = reconcile::kHostNetwork;
   pod.config = model::parse_sandbox_config(pod.record.config_json);
   expect_same(accepted, pod.config, "the PodSandboxConfig read back from the store's JSON");
   if (store::string_map_from_json(store::to_json(pod.record.labels)) != pod.record.labels)
@@ -127,7 +131,8 @@ void Runner::run(const Case& input) {
 
   const reconcile::HostFiles files(kStateDir);
   const reconcile::MappingOptions options;
-  Expected expected_pod{prefix, pod.record.id, {}, false, pod.record.infra_pid};
+  const std::string host_netns = reconcile::in_host_network(pod.record) ? options.host_netns : "";
+  Expected expected_pod{prefix, pod.record.id, {}, false, pod.record.infra_pid, host_netns};
   const auto profile = reconcile::sandbox_profile(pod.record, pod.config, files, options);
   expect_none(check_profile(profile, expected_pod), "the pod's profile");
   (void)lxd::profile_spec_to_json(profile, true).dump();
@@ -161,7 +166,7 @@ void Runner::run(const Case& input) {
   const auto stored = model::parse_container_config(container.config_json);
   expect_same(config, stored, "the ContainerConfig read back from the store's JSON");
 
-  Expected expected{prefix, container.id, {}, !reconcile::runs_image_init(stored), pod.record.infra_pid};
+  Expected expected{prefix, container.id, {}, !reconcile::runs_image_init(stored), pod.record.infra_pid, host_netns};
   for (const auto& kv : stored.envs()) expected.env_names.insert(kv.key());
   check_container(container, stored, pod, expected);
 

@@ -1,5 +1,7 @@
 #include "invariants.h"
 
+#include <arpa/inet.h>
+
 #include <cstdio>
 #include <filesystem>
 #include <map>
@@ -221,31 +223,46 @@ Violations check_raw_lxc(const std::string& raw, const Expected& expected, bool 
       out.push_back("raw.lxc line " + shown(line) + " has a control character");
       continue;
     }
-    const size_t eq = line.find(" = ");
+    // "key =" alone sets the key to nothing (LXC clears a list key so).
+    const bool cleared = line.size() > 2 && line.compare(line.size() - 2, 2, " =") == 0;
+    const size_t eq = cleared ? line.size() - 2 : line.find(" = ");
     if (eq == std::string::npos) {
       out.push_back("raw.lxc line " + shown(line) + " is not 'lxc.<key> = <value>'");
       continue;
     }
     const std::string key = line.substr(0, eq);
-    const std::string value = line.substr(eq + 3);
+    const std::string value = cleared ? std::string() : line.substr(eq + 3);
     ++count[key];
     if (key == "lxc.init.cmd") {
       const std::string want = holder ? "/.lxe/init pause" : "/.lxe/init run /.lxe/state/spec.json";
       if (value != want) out.push_back("raw.lxc runs " + shown(value) + ", not " + shown(want));
     } else if (key == "lxc.uts.name") {
       if (!is_hostname(value)) out.push_back("raw.lxc hostname " + shown(value) + " is not a valid hostname");
+    } else if (!expected.host_netns.empty() && key == "lxc.namespace.share.net") {
+      if (value != expected.host_netns)
+        out.push_back("raw.lxc " + key + " is " + shown(value) + ", not the host's namespace file");
     } else if (key == "lxc.namespace.share.net" || key == "lxc.namespace.share.user") {
       if (expected.infra_pid <= 0 || value != std::to_string(expected.infra_pid))
         out.push_back("raw.lxc " + key + " is " + shown(value) + ", not the holder's PID");
+    } else if (!expected.host_netns.empty() && key == "lxc.mount.auto") {
+      // Cleared, then LXD's own auto mounts without sysfs, then LXD's shmounts for this instance.
+      if (value != "" && value != "proc:rw cgroup:mixed" && !starts_with(value, "shmounts:"))
+        out.push_back("raw.lxc lxc.mount.auto " + shown(value) + " is not one a host network pod needs");
+    } else if (!expected.host_netns.empty() && key == "lxc.mount.entry") {
+      if (value != "/sys sys none rbind,create=dir 0 0")
+        out.push_back("raw.lxc mounts " + shown(value) + ", not the host's /sys");
     } else {
       out.push_back("raw.lxc sets " + shown(key) + ", a key lxe does not write");
     }
   }
-  const bool shares = !holder && expected.infra_pid > 0;
+  const bool host = !expected.host_netns.empty();
+  const bool shares = !holder && expected.infra_pid > 0 && !host;
   const std::map<std::string, int> want = {{"lxc.init.cmd", holder || expected.runs_lxe_init ? 1 : 0},
                                            {"lxc.uts.name", 1},
-                                           {"lxc.namespace.share.net", shares ? 1 : 0},
-                                           {"lxc.namespace.share.user", shares ? 1 : 0}};
+                                           {"lxc.namespace.share.net", shares || host ? 1 : 0},
+                                           {"lxc.namespace.share.user", shares ? 1 : 0},
+                                           {"lxc.mount.auto", host ? 3 : 0},
+                                           {"lxc.mount.entry", host ? 1 : 0}};
   for (const auto& [key, n] : want) {
     const auto it = count.find(key);
     const int have = it == count.end() ? 0 : it->second;
@@ -296,6 +313,47 @@ Violations check_profile(const lxd::ProfileSpec& spec, const Expected& expected)
   return out;
 }
 
+namespace {
+
+// "tcp:0.0.0.0:80", "udp:[::1]:53": a protocol, a literal address and a port of 1 to 65535.
+bool is_proxy_address(const std::string& text) {
+  if (!starts_with(text, "tcp:") && !starts_with(text, "udp:")) return false;
+  const std::string rest = text.substr(4);
+  const size_t colon = rest.rfind(':');
+  if (colon == std::string::npos) return false;
+  std::string host = rest.substr(0, colon);
+  const std::string port = rest.substr(colon + 1);
+  if (port.empty() || port.size() > 5 || !all_digits(port) || std::stol(port) < 1 || std::stol(port) > 65535)
+    return false;
+  const bool v6 = host.size() > 2 && host.front() == '[' && host.back() == ']';
+  if (v6) host = host.substr(1, host.size() - 2);
+  unsigned char buffer[16];
+  return ::inet_pton(v6 ? AF_INET6 : AF_INET, host.c_str(), buffer) == 1;
+}
+
+// A host port: LXD listens on the host and connects into the pod's namespace; nothing else.
+void check_port_proxy(Violations& out, const std::string& name, const std::map<std::string, std::string>& device,
+                      bool host_network) {
+  if (host_network) out.push_back("device " + name + ": a host network pod's ports need no proxy");
+  static const std::set<std::string> kProperties = {"type", "listen", "connect", "bind"};
+  for (const auto& [key, value] : device) {
+    if (kProperties.count(key) == 0) out.push_back("device " + name + " has the property " + shown(key));
+    check_plain_string(out, "device " + name + " property " + key, value);
+  }
+  const auto get = [&](const char* key) {
+    const auto it = device.find(key);
+    return it == device.end() ? std::string() : it->second;
+  };
+  if (get("type") != "proxy") out.push_back("device " + name + " is not a proxy");
+  if (get("bind") != "host") out.push_back("device " + name + " does not listen on the host");
+  if (!is_proxy_address(get("listen"))) out.push_back("device " + name + " listens on " + shown(get("listen")));
+  if (!is_proxy_address(get("connect"))) out.push_back("device " + name + " connects to " + shown(get("connect")));
+  if (get("listen").substr(0, 4) != get("connect").substr(0, 4))
+    out.push_back("device " + name + " changes the protocol");
+}
+
+}  // namespace
+
 Violations check_infra_instance(const lxd::InstanceSpec& spec, const Expected& expected) {
   Violations out = check_lxd_name(spec.name, expected);
   check_plain_string(out, "instance description", spec.description);
@@ -304,7 +362,14 @@ Violations check_infra_instance(const lxd::InstanceSpec& spec, const Expected& e
   check_config(out, spec.config, kMarks | kAutostart | kRawLxc, expected);
   const auto raw = spec.config.find("raw.lxc");
   for (auto& v : check_raw_lxc(raw == spec.config.end() ? "" : raw->second, expected, true)) out.push_back(std::move(v));
-  check_devices(out, spec.devices, {"lxe-init"}, false);
+  lxd::Devices disks;
+  for (const auto& [name, device] : spec.devices) {
+    if (starts_with(name, "lxe-port") && all_digits(name.substr(8)) && name.size() > 8)
+      check_port_proxy(out, name, device, !expected.host_netns.empty());
+    else
+      disks[name] = device;
+  }
+  check_devices(out, disks, {"lxe-init"}, false);
   if (spec.source.alias.empty()) out.push_back("the holder has no image alias");
   return out;
 }

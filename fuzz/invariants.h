@@ -48,6 +48,9 @@ struct Expected {
   std::set<std::string> env_names;
   bool runs_lxe_init = false;
   int64_t infra_pid = 0;
+  // A host network pod (NamespaceMode NODE): its instances join this namespace file (and bind the
+  // host's /sys) instead of the holder's namespaces. Empty: the pod's own network namespace.
+  std::string host_netns;
 };
 
 // An LXD instance or profile name lxe made.

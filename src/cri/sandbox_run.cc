@@ -49,6 +49,14 @@ std::string host_port_taken(const v1::PodSandboxConfig& config, const std::map<s
       return invalid("RunPodSandbox: " + problem);
     const auto& config = request->config();
     const auto& m = config.metadata();
+    const bool host_network = config.linux().security_context().namespace_options().network() == v1::NODE;
+    if (host_network) {
+      if (auto problem = reconcile::host_netns_problem(ctx_.network.host_netns); !problem.empty())
+        return {::grpc::StatusCode::FAILED_PRECONDITION,
+                "RunPodSandbox: host network pods join the namespace at --host-netns, and " + problem +
+                    " (give lxe --host-netns a network namespace file of the host, e.g. /proc/<pid>/ns/net of a "
+                    "host process)"};
+    }
 
     store::SandboxRecord created;
     std::vector<WaitTarget> targets;
@@ -81,8 +89,8 @@ std::string host_port_taken(const v1::PodSandboxConfig& config, const std::map<s
       created.created_at = now_ns();
       created.desired_state = store::SandboxState::Ready;
       // The pod's address, taken in the same transaction as the pod: never handed out twice.
-      created.pod_network = ctx_.network.pod_network();
-      if (!created.pod_network.empty()) {
+      created.pod_network = host_network ? std::string(reconcile::kHostNetwork) : ctx_.network.pod_network();
+      if (!created.pod_network.empty() && !host_network) {
         const auto ip = reconcile::allocate_pod_ip(ctx_.network, change.all_sandboxes());
         if (!ip)
           return {::grpc::StatusCode::RESOURCE_EXHAUSTED,

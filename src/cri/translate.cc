@@ -10,6 +10,7 @@
 #include <unordered_map>
 
 #include "model/ipv4.h"
+#include "reconcile/pod_network.h"
 
 namespace lxe::cri {
 
@@ -51,9 +52,10 @@ runtime::v1::PodSandboxStatus to_pod_sandbox_status(const SandboxRecord& s) {
   st.set_state(sandbox_state(s));
   st.set_created_at(s.created_at);
   // The pod's network (and user) namespace is its own, held by the namespace holder and shared by
-  // its containers: NamespaceMode POD. PID and IPC namespaces are each container's own.
+  // its containers: NamespaceMode POD; or the host's (NODE). PID and IPC namespaces are each
+  // container's own.
   auto* ns = st.mutable_linux()->mutable_namespaces()->mutable_options();
-  ns->set_network(runtime::v1::POD);
+  ns->set_network(reconcile::in_host_network(s) ? runtime::v1::NODE : runtime::v1::POD);
   ns->set_pid(runtime::v1::CONTAINER);
   ns->set_ipc(runtime::v1::CONTAINER);
   // No `network` without an address: kubelet recreates a sandbox whose network status is present

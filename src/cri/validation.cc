@@ -251,11 +251,6 @@ std::string run_pod_sandbox_problem(const runtime::v1::RunPodSandboxRequest& req
   if (!request.runtime_handler().empty() && request.runtime_handler() != "lxe")
     return "runtime handler '" + request.runtime_handler() +
            "' is not known; lxe has only its default handler (empty or \"lxe\")";
-  if (config.has_linux() && config.linux().has_security_context()) {
-    const auto& ns = config.linux().security_context().namespace_options();
-    if (ns.network() == runtime::v1::NODE)
-      return "host network pods are not supported by lxe: containers get the pod's own network namespace";
-  }
   return "";
 }
 

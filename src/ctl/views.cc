@@ -194,8 +194,10 @@ bool matches(const ContainerRecord& c, const SandboxRecord* pod, const ListFilte
   return labels_match(c.labels, f.labels);
 }
 
-// "bridge <name>" or "none (loopback only)", for people; the IP kubelet sees ("" once released).
+// "bridge <name>", "host" or "none (loopback only)", for people; the IP kubelet sees ("" once
+// released).
 std::string network_mode(const SandboxRecord& s) {
+  if (reconcile::in_host_network(s)) return "host";
   const std::string bridge = reconcile::bridge_of(s.pod_network);
   return bridge.empty() ? "none (loopback only)" : "bridge " + bridge;
 }

@@ -51,6 +51,11 @@ std::string bridge_name(const std::string& value) {
 
 std::string bridge_subnet(const std::string& value) { return model::parse_pod_subnet(value).error; }
 
+std::string absolute_path(const std::string& value) {
+  if (!value.empty() && value.front() == '/') return "";
+  return "'" + value + "' is not an absolute path";
+}
+
 // Every flag, bound to `o`: the parser and `lxe --help` both come from these declarations. Values
 // are checked as they are parsed; the last of --log-level, --verbose and --debug wins.
 void declare(CLI::App& app, Options& o) {
@@ -95,6 +100,11 @@ void declare(CLI::App& app, Options& o) {
                  "applies when lxe makes the bridge)")
       ->option_text("true|false")
       ->default_str("true");
+  text("--host-netns", o.host_netns, "PATH",
+       "the network namespace host network pods join (an absolute\n"
+       "path to a net namespace file)")
+      ->check(absolute_path, "", "path")
+      ->default_str(o.host_netns);
   text("--log-level", o.log_level, "LEVEL", "trace, debug, info, warn, error, critical or off")
       ->check(log_level, "", "level")
       ->default_str(o.log_level)

@@ -20,6 +20,7 @@ struct Options {
   std::string bridge_name = "lxebr0";       // the LXD bridge lxe makes and owns in bridge mode
   std::string bridge_subnet = "10.233.0.0/16";  // pod addresses; the bridge takes the first
   bool bridge_nat = true;                   // masquerade pod traffic leaving the host
+  std::string host_netns = "/proc/1/ns/net";  // the namespace host network pods join
   bool help = false;
   bool version = false;
 };

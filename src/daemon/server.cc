@@ -112,6 +112,7 @@ reconcile::NetworkOptions network_options(const Options& options) {
   network.bridge_name = options.bridge_name;
   network.subnet = *model::parse_pod_subnet(options.bridge_subnet).subnet;  // checked by the flag
   network.nat = options.bridge_nat;
+  network.host_netns = options.host_netns;
   if (network.plugin == reconcile::NetworkPlugin::Bridge) {
     if (const std::string overlap = reconcile::host_overlap(network.subnet, network.bridge_name); !overlap.empty())
       throw StartupError("--bridge-subnet " + network.subnet.to_string() + " overlaps a network of this host (" +
@@ -168,6 +169,10 @@ int serve(const Options& options, const sigset_t& shutdown_signals) {
   lxd::HealthMonitor lxd_health(health_client, kHealthInterval);
 
   reconcile::ReconcilerOptions reconciler_options;
+  reconciler_options.mapping.host_netns = network.host_netns;
+  reconciler_options.mapping.lxd_dir = std::filesystem::path(lxd_socket).parent_path().string();
+  if (auto problem = reconcile::host_netns_problem(network.host_netns); !problem.empty())
+    spdlog::warn("host network pods will be refused: {} (see --host-netns)", problem);
   const CrashPoints crash_points = CrashPoints::from_environment();
   if (!crash_points.empty()) spdlog::warn("crash points armed (LXE_CRASH_AT): lxe will kill itself on purpose");
   reconciler_options.crash_points = crash_points;

@@ -307,7 +307,7 @@ std::string Executor::do_container_action(const Action& action, const ContainerR
     }
     case ActionKind::SyncNamespaces:
       lxd_.patch_instance(container.lxd_name,
-                          {{"config", {{"raw.lxc", container_raw_lxc(config, sandbox, sandbox_config)}}}});
+                          {{"config", {{"raw.lxc", container_raw_lxc(container, config, sandbox, sandbox_config, options_)}}}});
       break;
     case ActionKind::RestoreDevices: {
       // Only what differs: LXD re-plugs each device it is sent, and an unchanged one needs nothing.

@@ -104,6 +104,11 @@ lxd::InstanceSpec infra_instance(const store::SandboxRecord& sandbox, const runt
   never_autostart(spec.config);
   spec.config["raw.lxc"] = std::string("lxc.init.cmd = ") + kInitPathInContainer + " pause\nlxc.uts.name = " +
                            hostname_of(sandbox, config) + "\n" + pod_nic_raw_lxc(sandbox);
+  // The holder of a host network pod joins the host's network namespace when LXC starts it (its
+  // containers then join the holder's, as in every pod).
+  if (in_host_network(sandbox))
+    spec.config["raw.lxc"] += "lxc.namespace.share.net = " + options.host_netns + "\n" +
+                              host_network_mounts(sandbox.lxd_name, options);
   spec.devices["lxe-init"] = disk(files.init_binary(), kInitPathInContainer, true);
   if (const auto nic = pod_nic(sandbox)) spec.devices[kPodNicDevice] = *nic;
   for (auto& [name, device] : port_proxies(sandbox, config)) spec.devices[name] = std::move(device);
@@ -136,6 +141,8 @@ std::string port_mapping_text(const runtime::v1::PortMapping& p) {
 
 lxd::Devices port_proxies(const store::SandboxRecord& sandbox, const runtime::v1::PodSandboxConfig& config) {
   lxd::Devices devices;
+  // In the host's network namespace the pod's servers listen on the host themselves.
+  if (in_host_network(sandbox)) return devices;
   const std::string target = sandbox.pod_ip.empty() ? "127.0.0.1" : model::address_part(sandbox.pod_ip);
   for (int i = 0; i < config.port_mappings_size(); ++i) {
     const auto& p = config.port_mappings(i);
@@ -230,13 +237,29 @@ bool runs_image_init(const runtime::v1::ContainerConfig& config) {
   return config.command().empty() && config.args().empty();
 }
 
-std::string container_raw_lxc(const runtime::v1::ContainerConfig& config, const store::SandboxRecord& sandbox,
-                              const runtime::v1::PodSandboxConfig& sandbox_config) {
+std::string host_network_mounts(const std::string& instance_name, const MappingOptions& options) {
+  return "lxc.mount.auto =\n"
+         "lxc.mount.auto = proc:rw cgroup:mixed\n"
+         "lxc.mount.auto = shmounts:" +
+         options.lxd_dir + "/shmounts/" + instance_name +
+         ":/dev/.lxd-mounts\n"
+         "lxc.mount.entry = /sys sys none rbind,create=dir 0 0\n";
+}
+
+std::string container_raw_lxc(const store::ContainerRecord& container, const runtime::v1::ContainerConfig& config,
+                              const store::SandboxRecord& sandbox, const runtime::v1::PodSandboxConfig& sandbox_config,
+                              const MappingOptions& options) {
   std::string raw;
   if (!runs_image_init(config))
     raw += std::string("lxc.init.cmd = ") + kInitPathInContainer + " run " + kStateDirInContainer + "/spec.json\n";
   raw += "lxc.uts.name = " + hostname_of(sandbox, sandbox_config) + "\n";
-  if (sandbox.infra_pid != 0) raw += namespace_share_lines(sandbox.infra_pid);
+  if (in_host_network(sandbox)) {
+    // The host's namespace directly, as the holder joined it: after joining the holder's user
+    // namespace LXC could no longer enter a network namespace of the host's user namespace.
+    raw += "lxc.namespace.share.net = " + options.host_netns + "\n" + host_network_mounts(container.lxd_name, options);
+  } else if (sandbox.infra_pid != 0) {
+    raw += namespace_share_lines(sandbox.infra_pid);
+  }
   return raw;
 }
 
@@ -282,7 +305,7 @@ lxd::InstanceSpec container_instance(const store::ContainerRecord& container,
   spec.profiles = {"default", sandbox.lxd_name};
   spec.config = ownership_marks("container", container.id, sandbox.id, options);
   never_autostart(spec.config);
-  spec.config["raw.lxc"] = container_raw_lxc(config, sandbox, sandbox_config);
+  spec.config["raw.lxc"] = container_raw_lxc(container, config, sandbox, sandbox_config, options);
   // environment.* reaches the image's init and every exec (ExecSync); lxe-init gets its own copy
   // through spec.json.
   for (const auto& kv : config.envs())

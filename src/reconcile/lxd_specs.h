@@ -25,6 +25,10 @@ struct MappingOptions {
   // Config keys added to every LXD object lxe makes. Tests mark their objects through this
   // (LXE_TEST_MARK) so that leftovers of a killed run can be swept.
   lxd::Config extra_config;
+  // Host network pods: the namespace file their holders join (--host-netns), and LXD's own
+  // directory (where its unix socket is), whose shmounts/ LXD hands to every container.
+  std::string host_netns = "/proc/1/ns/net";
+  std::string lxd_dir = "/var/lib/lxd";
 };
 
 // How a container's CRI mounts become its disk devices mount<N> (volumes.h decides).
@@ -100,9 +104,19 @@ lxd::InstanceSpec container_instance(const store::ContainerRecord& container,
                                      const runtime::v1::PodSandboxConfig& sandbox_config, const HostFiles& files,
                                      const MappingOptions& options, const VolumeLayout& volumes = {});
 
-// raw.lxc of a container: its init command, the pod's hostname and the pod's namespaces.
-std::string container_raw_lxc(const runtime::v1::ContainerConfig& config, const store::SandboxRecord& sandbox,
-                               const runtime::v1::PodSandboxConfig& sandbox_config);
+// raw.lxc of a container: its init command, the pod's hostname and the pod's namespaces: the
+// holder's network and user namespaces, or in a host network pod the host's network namespace
+// (and host_network_mounts) with a user namespace of its own.
+std::string container_raw_lxc(const store::ContainerRecord& container, const runtime::v1::ContainerConfig& config,
+                              const store::SandboxRecord& sandbox, const runtime::v1::PodSandboxConfig& sandbox_config,
+                              const MappingOptions& options);
+
+// raw.lxc lines every instance of a host network pod needs. Its network namespace belongs to the
+// host's user namespace, so the kernel refuses the unprivileged container a sysfs mount of its
+// own (LXC's sys:* auto mount): LXD's auto mounts are replaced by the same ones without sysfs
+// (and with LXD's shmounts, which the replacement drops), and the host's /sys is bound instead,
+// which shows the host's interfaces: the namespace the pod is in.
+std::string host_network_mounts(const std::string& instance_name, const MappingOptions& options);
 
 // The spec.json lxe-init reads.
 nlohmann::json init_spec(const store::ContainerRecord& container, const runtime::v1::ContainerConfig& config,

@@ -1,6 +1,7 @@
 #include "reconcile/plan.h"
 
 #include "reconcile/lxd_specs.h"
+#include "reconcile/pod_network.h"
 
 namespace lxe::reconcile {
 
@@ -225,7 +226,9 @@ std::vector<Action> plan_container_running(const ContainerRecord& c, const Sandb
     // when it starts the instance, and an empty staging folder would be a silently empty volume.
     if (o.mounts > 0)
       plan.push_back({ActionKind::StageVolumes, "volumes are staged and their container paths resolved before a start"});
-    if (!o.instance || o.instance->raw_lxc.find(namespace_share_lines(sandbox.infra_pid)) == std::string::npos)
+    // (A host network pod's containers join the host's namespace, named the same for good.)
+    if (!o.instance || (!in_host_network(sandbox) &&
+                        o.instance->raw_lxc.find(namespace_share_lines(sandbox.infra_pid)) == std::string::npos))
       plan.push_back({ActionKind::SyncNamespaces, "join the pod's namespaces (holder PID " +
                                                       std::to_string(sandbox.infra_pid) + ")"});
     plan.push_back({ActionKind::StartInstance, "start requested"});

@@ -3,10 +3,17 @@
 #include <ifaddrs.h>
 #include <arpa/inet.h>
 #include <netinet/in.h>
+#include <fcntl.h>
+#include <linux/magic.h>
+#include <linux/nsfs.h>
+#include <sched.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
+#include <sys/vfs.h>
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstring>
 
 #include <memory>
 #include <stdexcept>
@@ -30,6 +37,21 @@ std::string NetworkOptions::pod_network() const {
 std::string bridge_of(std::string_view pod_network) {
   constexpr std::string_view kPrefix = "bridge:";
   return pod_network.substr(0, kPrefix.size()) == kPrefix ? std::string(pod_network.substr(kPrefix.size())) : "";
+}
+
+bool in_host_network(const store::SandboxRecord& sandbox) { return sandbox.pod_network == kHostNetwork; }
+
+std::string host_netns_problem(const std::string& path) {
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return "cannot open " + path + ": " + std::strerror(errno);
+  // A namespace file is on nsfs; and it must be a network namespace, not another kind.
+  struct statfs fs {};
+  const bool nsfs = ::fstatfs(fd, &fs) == 0 && fs.f_type == NSFS_MAGIC;
+  const int type = nsfs ? ::ioctl(fd, NS_GET_NSTYPE) : -1;
+  ::close(fd);
+  if (!nsfs) return path + " is not a namespace file";
+  if (type != CLONE_NEWNET) return path + " is not a network namespace";
+  return "";
 }
 
 std::optional<std::string> allocate_pod_ip(const NetworkOptions& options,

@@ -32,6 +32,8 @@ struct NetworkOptions {
   std::string bridge_name = "lxebr0";
   model::Ipv4Subnet subnet{0x0ae90000, 16};  // 10.233.0.0/16
   bool nat = false;  // masquerade pod traffic leaving the host (LXD's ipv4.nat)
+  // The namespace file host network pods join (--host-netns): the host's own network namespace.
+  std::string host_netns = "/proc/1/ns/net";
 
   // What a pod recorded now stores as its pod_network ("" without a network).
   std::string pod_network() const;
@@ -39,6 +41,15 @@ struct NetworkOptions {
 
 // "bridge:<name>" → "<name>"; "" for anything else.
 std::string bridge_of(std::string_view pod_network);
+
+// pod_network of a pod in the host's network namespace (NamespaceMode NODE): no address of its
+// own, no NIC, no host-port proxies; its holder joins the namespace at --host-netns.
+inline constexpr std::string_view kHostNetwork = "host";
+bool in_host_network(const store::SandboxRecord& sandbox);
+
+// Why host network pods cannot join `path`: it does not open, or it is not a network namespace
+// file. "" when it can be joined.
+std::string host_netns_problem(const std::string& path);
 
 // The address for a new pod: the lowest one of the subnet that no pod desired ready on the same
 // network holds. nullopt when the subnet is full.

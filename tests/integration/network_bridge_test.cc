@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <filesystem>
 #include <random>
 #include <thread>
 
@@ -265,5 +266,60 @@ TEST_CASE("host ports: hostPort -> containerPort answers on the host, a taken po
 
   REQUIRE(fx.stop_pod(pod).ok());
   CHECK_FALSE(lxe::reconcile::host_port_in_use(false, "", port));
+  fx.remove_all_pods_and_expect_clean();
+}
+
+TEST_CASE("host network: the pod's containers see the host's interfaces and sockets, and serve on the host",
+          "[lxd][network][host-network]") {
+  // The test process is in the host's network namespace; /proc/1 may not be open to it (as on
+  // machines whose PID 1 is a sandbox's own process), so lxe joins this process's namespace.
+  CriFixture fx("nethost", {"--network-plugin", "none", "--host-netns",
+                            "/proc/" + std::to_string(::getpid()) + "/ns/net"});
+  // Something of the host's: a listening socket and an interface other than lo.
+  const int listener = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  REQUIRE(::bind(listener, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0);
+  REQUIRE(::listen(listener, 1) == 0);
+  socklen_t len = sizeof a;
+  REQUIRE(::getsockname(listener, reinterpret_cast<sockaddr*>(&a), &len) == 0);
+  const int host_listening = ntohs(a.sin_port);
+  std::string host_interface;
+  for (const auto& entry : std::filesystem::directory_iterator("/sys/class/net"))
+    if (entry.path().filename() != "lo") host_interface = entry.path().filename();
+  REQUIRE_FALSE(host_interface.empty());
+
+  auto config = fx.pod_config("web");
+  config.mutable_linux()->mutable_security_context()->mutable_namespace_options()->set_network(cri::NODE);
+  const std::string pod = fx.must_run_pod(config);
+  const auto status = fx.pod_status(pod);
+  REQUIRE(status.ok());
+  CHECK(status.value.status().linux().namespaces().options().network() == cri::NODE);
+  CHECK_FALSE(status.value.status().has_network());
+
+  // An unprivileged container may not bind ports below 1024 in the host's namespace: a high one.
+  const int port = free_host_port();
+  const std::string container = fx.must_run_container(
+      pod,
+      CriFixture::container_config("web", {"sh", "-c", "mkdir -p /www && echo on-the-host > /www/index.html && exec "
+                                                       "httpd -f -p " + std::to_string(port) + " -h /www"}),
+      config);
+  CHECK(fetch_local(port) == "on-the-host\n");
+  const auto sockets = fx.exec(container, {"netstat", "-ltn"});
+  REQUIRE(sockets.ok());
+  CHECK_THAT(sockets.value.stdout(), Catch::Contains("127.0.0.1:" + std::to_string(host_listening)));
+  const auto interfaces = fx.exec(container, {"ls", "/sys/class/net"});
+  REQUIRE(interfaces.ok());
+  CHECK_THAT(interfaces.value.stdout(), Catch::Contains(host_interface));
+  ::close(listener);
+
+  // A second container of the pod is in the same (host) namespace.
+  const std::string second = fx.must_run_container(pod, CriFixture::container_config("side", {"sleep", "3600"}), config);
+  const auto seen = fx.exec(second, {"netstat", "-ltn"});
+  REQUIRE(seen.ok());
+  CHECK_THAT(seen.value.stdout(), Catch::Contains(":" + std::to_string(port)));
+
+  REQUIRE(fx.stop_pod(pod).ok());
   fx.remove_all_pods_and_expect_clean();
 }

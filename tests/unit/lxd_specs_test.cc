@@ -215,7 +215,7 @@ TEST_CASE("raw.lxc never carries a hostname that could inject configuration", "[
   config.add_command("sh");
   SandboxRecord s = sandbox(77);
   s.name = "pod\nlxc.cap.drop =";
-  const auto raw = container_raw_lxc(config, s, sandbox_config);
+  const auto raw = container_raw_lxc(container(), config, s, sandbox_config, {});
   CHECK(raw.find("apparmor") == std::string::npos);
   CHECK(raw.find("cap.drop") == std::string::npos);
   CHECK(raw == "lxc.init.cmd = /.lxe/init run /.lxe/state/spec.json\nlxc.uts.name = pod-lxc-cap-drop\n" +
@@ -230,33 +230,72 @@ TEST_CASE("container_raw_lxc", "[lxd_specs]") {
   v1::ContainerConfig config;
   SECTION("the image's init: no lxc.init.cmd, and no namespaces before the holder has a PID") {
     REQUIRE(runs_image_init(config));
-    CHECK(container_raw_lxc(config, sandbox(0), sandbox_config) == "lxc.uts.name = web\n");
+    CHECK(container_raw_lxc(container(), config, sandbox(0), sandbox_config, {}) == "lxc.uts.name = web\n");
   }
   SECTION("a command: lxe-init runs it") {
     config.add_command("/bin/sh");
     REQUIRE_FALSE(runs_image_init(config));
-    CHECK(container_raw_lxc(config, sandbox(0), sandbox_config) ==
+    CHECK(container_raw_lxc(container(), config, sandbox(0), sandbox_config, {}) ==
           "lxc.init.cmd = /.lxe/init run /.lxe/state/spec.json\nlxc.uts.name = web\n");
   }
   SECTION("args alone are a command too") {
     config.add_args("sleep");
     REQUIRE_FALSE(runs_image_init(config));
-    CHECK(container_raw_lxc(config, sandbox(0), sandbox_config).rfind("lxc.init.cmd = /.lxe/init run ", 0) == 0);
+    CHECK(container_raw_lxc(container(), config, sandbox(0), sandbox_config, {}).rfind("lxc.init.cmd = /.lxe/init run ", 0) == 0);
   }
   SECTION("the pod's hostname and namespaces") {
     sandbox_config.set_hostname("web-host");
     config.add_command("top");
-    CHECK(container_raw_lxc(config, sandbox(4321), sandbox_config) ==
+    CHECK(container_raw_lxc(container(), config, sandbox(4321), sandbox_config, {}) ==
           "lxc.init.cmd = /.lxe/init run /.lxe/state/spec.json\nlxc.uts.name = web-host\n"
           "lxc.namespace.share.net = 4321\nlxc.namespace.share.user = 4321\n");
-    CHECK(container_raw_lxc(config, sandbox(4321), sandbox_config).find(namespace_share_lines(4321)) !=
+    CHECK(container_raw_lxc(container(), config, sandbox(4321), sandbox_config, {}).find(namespace_share_lines(4321)) !=
           std::string::npos);
   }
   SECTION("cpu shares are not a raw.lxc key") {
     config.mutable_linux()->mutable_resources()->set_cpu_shares(512);
-    CHECK(container_raw_lxc(config, sandbox(7), sandbox_config) ==
+    CHECK(container_raw_lxc(container(), config, sandbox(7), sandbox_config, {}) ==
           "lxc.uts.name = web\n" + namespace_share_lines(7));
   }
+}
+
+TEST_CASE("a host network pod: its holder joins --host-netns, no NIC, no proxies; its instances bind the host's /sys",
+          "[lxd_specs][network]") {
+  MappingOptions options;
+  options.host_netns = "/run/test/host-net";
+  options.lxd_dir = "/var/snap/lxd/common/lxd";
+  SandboxRecord s = sandbox();
+  s.pod_network = "host";
+  v1::PodSandboxConfig sandbox_config;
+  auto* port = sandbox_config.add_port_mappings();
+  port->set_host_port(8080);
+  port->set_container_port(8080);
+  const auto holder = infra_instance(s, sandbox_config, kFiles, options);
+  CHECK(holder.config.at("raw.lxc") ==
+        "lxc.init.cmd = /.lxe/init pause\nlxc.uts.name = web\n"
+        "lxc.namespace.share.net = /run/test/host-net\n"
+        "lxc.mount.auto =\n"
+        "lxc.mount.auto = proc:rw cgroup:mixed\n"
+        "lxc.mount.auto = shmounts:/var/snap/lxd/common/lxd/shmounts/lxe-web-aaaaaaaaaaaa:/dev/.lxd-mounts\n"
+        "lxc.mount.entry = /sys sys none rbind,create=dir 0 0\n");
+  // Only lxe-init: no NIC on a bridge and no proxy (the pod's servers listen on the host).
+  CHECK(holder.devices.size() == 1);
+  CHECK(holder.devices.count("lxe-init") == 1);
+
+  v1::ContainerConfig config;
+  config.add_command("sh");
+  s.infra_pid = 99;
+  const auto raw = container_raw_lxc(container(), config, s, sandbox_config, options);
+  // The host's namespace, not the holder's PID (LXC could not enter it from the holder's user
+  // namespace), and a user namespace of its own.
+  CHECK(raw == "lxc.init.cmd = /.lxe/init run /.lxe/state/spec.json\nlxc.uts.name = web\n"
+               "lxc.namespace.share.net = /run/test/host-net\n" +
+                   lxe::reconcile::host_network_mounts(container().lxd_name, options));
+  CHECK(raw.find("share.user") == std::string::npos);
+  CHECK(raw.find("shmounts/lxe-web-app-bbbbbbbbbbbb:") != std::string::npos);
+  // A pod in its own namespace gets none of it.
+  s.pod_network = "";
+  CHECK(container_raw_lxc(container(), config, s, sandbox_config, options).find("lxc.mount") == std::string::npos);
 }
 
 TEST_CASE("container_instance", "[lxd_specs]") {

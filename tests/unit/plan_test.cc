@@ -950,6 +950,17 @@ TEST_CASE("plan_container: the namespace lines must name the current holder exac
   CHECK(lines == "lxc.namespace.share.net = 4242\nlxc.namespace.share.user = 4242\n");
 }
 
+TEST_CASE("plan_container: a host network pod's containers join the host's namespace, whatever the holder's PID",
+          "[plan][container][host-network]") {
+  SandboxRecord pod = pod_record(Pod::Usable);
+  pod.pod_network = "host";
+  const ContainerRecord c = container_record({ContainerState::Running, Instance::Stopped, false, false, false, false,
+                                              Pod::Usable, true, true, true});
+  ContainerObservation o;
+  o.instance = InstanceFacts{false, "lxc.namespace.share.net = /proc/1/ns/net\n"};
+  CHECK(kinds(plan_container(c, pod, o)) == Kinds{K::StartInstance, K::RecordStarted, K::MarkReconciled});
+}
+
 TEST_CASE("plan_container: idempotent along the main paths, by hand", "[plan][container]") {
   const SandboxRecord pod = pod_record(Pod::Usable);
   ContainerRecord c = container_record({ContainerState::Created, Instance::Absent, false, false, false, false,

@@ -203,6 +203,10 @@ TEST_CASE("flags: the network plugin and the bridge's name and subnet are checke
   CHECK(defaults.bridge_name == "lxebr0");
   CHECK(defaults.bridge_subnet == "10.233.0.0/16");
   CHECK(defaults.bridge_nat);
+  CHECK(defaults.host_netns == "/proc/1/ns/net");
+  CHECK(std::get<Options>(lxe::daemon::parse_flags({"--host-netns", "/run/netns/host"})).host_netns ==
+        "/run/netns/host");
+  CHECK_THAT(error({"--host-netns", "proc/1/ns/net"}), Catch::Contains("not an absolute path"));
   const auto set = std::get<Options>(lxe::daemon::parse_flags(
       {"--network-plugin", "none", "--bridge-name", "br-x_1", "--bridge-subnet", "10.9.0.0/24", "--bridge-nat=false"}));
   CHECK(set.network_plugin == "none");
@@ -358,4 +362,64 @@ TEST_CASE("RunPodSandbox: a host port another ready pod publishes is refused unt
   CHECK(rt.registry.sandboxes().size() == pods);
   REQUIRE(rt.stop_pod(first_id).ok());
   CHECK(run(config, "c").first.ok());
+}
+
+namespace {
+
+std::pair<grpc::Status, std::string> run_host_network_pod(MemoryRuntime& rt, const std::string& name) {
+  auto config = rt.pod_config(name);
+  config.mutable_linux()->mutable_security_context()->mutable_namespace_options()->set_network(v1::NODE);
+  v1::RunPodSandboxRequest request;
+  *request.mutable_config() = config;
+  v1::RunPodSandboxResponse response;
+  const auto status = rt.runtime.RunPodSandbox(nullptr, &request, &response);
+  return {status, response.pod_sandbox_id()};
+}
+
+}  // namespace
+
+TEST_CASE("RunPodSandbox of a host network pod: no address, NODE in its status, no NIC, the holder joins --host-netns",
+          "[network][host-network][cri]") {
+  MemoryRuntime::Options options;
+  options.network = bridge("10.9.0.0/29");
+  options.network.host_netns = "/proc/self/ns/net";  // this test's own: a network namespace file
+  MemoryRuntime rt(options);
+  const auto [ok, id] = run_host_network_pod(rt, "host");
+  REQUIRE(ok.ok());
+  const auto status = pod_status(rt, id).status();
+  CHECK(status.linux().namespaces().options().network() == v1::NODE);
+  CHECK_FALSE(status.has_network());  // kubelet gives a host network pod the node's addresses
+  const auto record = rt.registry.sandbox(id);
+  CHECK(record->pod_network == "host");
+  CHECK(record->pod_ip.empty());
+  const auto holder = rt.lxd.instance(record->lxd_name);
+  REQUIRE(holder);
+  CHECK(holder->devices.count("eth0") == 0);
+  // A pod in its own namespace still gets the first address: the host pod took none.
+  const auto own = rt.run_pod("own");
+  REQUIRE(own.status.ok());
+  CHECK(pod_status(rt, own.id).status().network().ip() == "10.9.0.2");
+  CHECK(pod_status(rt, own.id).status().linux().namespaces().options().network() == v1::POD);
+}
+
+TEST_CASE("RunPodSandbox of a host network pod: a namespace file lxe cannot join is refused, nothing recorded",
+          "[network][host-network][cri]") {
+  for (const char* bad : {"/nonexistent/netns", "/proc/self/ns/uts", "/etc/hostname"}) {
+    CAPTURE(bad);
+    MemoryRuntime::Options options;
+    options.network.host_netns = bad;
+    MemoryRuntime rt(options);
+    const auto [refused, none] = run_host_network_pod(rt, "host");
+    CHECK(refused.error_code() == grpc::StatusCode::FAILED_PRECONDITION);
+    CHECK_THAT(refused.error_message(), Catch::Contains("--host-netns") && Catch::Contains(bad));
+    CHECK(rt.registry.sandboxes().empty());
+    CHECK(rt.lxd.instance_names().empty());
+  }
+}
+
+TEST_CASE("host_netns_problem: only a network namespace file will do", "[network][host-network]") {
+  CHECK(lxe::reconcile::host_netns_problem("/proc/self/ns/net").empty());
+  CHECK_THAT(lxe::reconcile::host_netns_problem("/proc/self/ns/ipc"), Catch::Contains("is not a network namespace"));
+  CHECK_THAT(lxe::reconcile::host_netns_problem("/etc/hostname"), Catch::Contains("is not a namespace file"));
+  CHECK_THAT(lxe::reconcile::host_netns_problem("/no/such/file"), Catch::Contains("cannot open /no/such/file"));
 }

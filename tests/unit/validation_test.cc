@@ -204,6 +204,10 @@ v1::RunPodSandboxRequest good_pod() {
 
 TEST_CASE("run_pod_sandbox_problem: RunPodSandbox's checks, each naming the field", "[validation]") {
   CHECK(lxe::cri::run_pod_sandbox_problem(good_pod()).empty());
+  auto host_network = good_pod();  // accepted: the facade checks --host-netns (pod_network_test)
+  host_network.mutable_config()->mutable_linux()->mutable_security_context()->mutable_namespace_options()->set_network(
+      v1::NODE);
+  CHECK(lxe::cri::run_pod_sandbox_problem(host_network).empty());
   struct Case {
     const char* what;
     void (*spoil)(v1::RunPodSandboxRequest&);
@@ -228,12 +232,6 @@ TEST_CASE("run_pod_sandbox_problem: RunPodSandbox's checks, each naming the fiel
        "dns_config entry 'a b' is empty or contains whitespace"},
       {"unknown runtime handler", [](v1::RunPodSandboxRequest& r) { r.set_runtime_handler("runc"); },
        "runtime handler 'runc' is not known"},
-      {"host network",
-       [](v1::RunPodSandboxRequest& r) {
-         r.mutable_config()->mutable_linux()->mutable_security_context()->mutable_namespace_options()->set_network(
-             v1::NODE);
-       },
-       "host network pods are not supported"},
   };
   for (const auto& c : cases) {
     auto request = good_pod();
