@@ -22,7 +22,8 @@ CREATE TABLE pod_sandboxes (
   observed_generation INTEGER NOT NULL DEFAULT 0,          -- the generation LXD was last brought to
   last_error          TEXT    NOT NULL DEFAULT '',         -- last reconcile failure, '' when none
   updated_at          INTEGER NOT NULL, last_error_kind TEXT NOT NULL DEFAULT ''
-  CHECK (last_error_kind IN ('', 'unavailable', 'busy', 'refused', 'host')), pod_network TEXT NOT NULL DEFAULT '', pod_ip TEXT NOT NULL DEFAULT '',
+  CHECK (last_error_kind IN ('', 'unavailable', 'busy', 'refused', 'host')), pod_network TEXT NOT NULL DEFAULT '', pod_ip TEXT NOT NULL DEFAULT '', cni_network TEXT NOT NULL DEFAULT '', cni_state TEXT NOT NULL DEFAULT ''
+  CHECK (cni_state IN ('', 'adding', 'added')), cni_result TEXT NOT NULL DEFAULT '',
   UNIQUE (namespace, name, uid, attempt)
 );
 CREATE TABLE containers (
@@ -75,4 +76,4 @@ END;
 CREATE UNIQUE INDEX pod_sandboxes_ready_ip ON pod_sandboxes (pod_network, pod_ip)
   WHERE pod_ip <> '' AND desired_state = 'ready';
 
-PRAGMA user_version = 3;
+PRAGMA user_version = 4;

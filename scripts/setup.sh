@@ -46,6 +46,7 @@ PACKAGES=(
     # pod networking: LXD makes bridges only with a firewall tool and dnsmasq, and picks its
     # firewall driver when the daemon starts (so these come before LXD starts); curl for the tests
     iptables dnsmasq-base curl
+    containernetworking-plugins   # CNI mode (--network-plugin cni) and its tests: /usr/lib/cni
     clang libclang-rt-14-dev    # the request fuzzer (scripts/fuzz.sh): libFuzzer, ASan, UBSan
 )
 

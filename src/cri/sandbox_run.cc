@@ -1,4 +1,5 @@
 #include <map>
+#include <optional>
 #include <string>
 
 #include "common/time.h"
@@ -58,6 +59,16 @@ std::string host_port_taken(const v1::PodSandboxConfig& config, const std::map<s
                     "host process)"};
     }
 
+    // CNI: the network the conf dir holds now is the pod's for its whole life (stored with it).
+    std::optional<reconcile::cni::Network> cni_network;
+    if (ctx_.network.plugin == reconcile::NetworkPlugin::Cni && !host_network) {
+      auto loaded = reconcile::cni::load_network(ctx_.network.cni);
+      if (!loaded.network)
+        return {::grpc::StatusCode::FAILED_PRECONDITION,
+                "RunPodSandbox: the CNI network is not ready: " + loaded.problem};
+      cni_network = std::move(loaded.network);
+    }
+
     store::SandboxRecord created;
     std::vector<WaitTarget> targets;
     auto status = record("RunPodSandbox", [&](store::Registry::Change& change,
@@ -90,7 +101,11 @@ std::string host_port_taken(const v1::PodSandboxConfig& config, const std::map<s
       created.desired_state = store::SandboxState::Ready;
       // The pod's address, taken in the same transaction as the pod: never handed out twice.
       created.pod_network = host_network ? std::string(reconcile::kHostNetwork) : ctx_.network.pod_network();
-      if (!created.pod_network.empty() && !host_network) {
+      if (cni_network) {
+        // The address comes from the plugins' ADD, once the holder runs.
+        created.pod_network = reconcile::cni_pod_network(cni_network->name);
+        created.cni_network = cni_network->to_json().dump();
+      } else if (ctx_.network.plugin == reconcile::NetworkPlugin::Bridge && !host_network) {
         const auto ip = reconcile::allocate_pod_ip(ctx_.network, change.all_sandboxes());
         if (!ip)
           return {::grpc::StatusCode::RESOURCE_EXHAUSTED,

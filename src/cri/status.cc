@@ -5,6 +5,8 @@
 #include "lxd/api.h"
 #include "lxd/health.h"
 #include "reconcile/bridge_keeper.h"
+#include "reconcile/cni.h"
+#include "reconcile/pod_network.h"
 #include "reconcile/volumes.h"
 
 namespace lxe::cri {
@@ -26,11 +28,20 @@ namespace lxe::cri {
   // plugin that is all (always ready); with the bridge, ready while the bridge is as configured.
   auto* network_ready = response->mutable_status()->add_conditions();
   network_ready->set_type("NetworkReady");
-  const std::string network_problem = ctx_.bridge ? ctx_.bridge->problem() : "";
+  // With CNI, ready while the conf dir has a usable network: read at each call (a small
+  // directory), so a config put there or fixed counts at once, without an lxe restart.
+  std::string network_problem;
+  if (ctx_.bridge) {
+    network_problem = ctx_.bridge->problem();
+    if (!network_problem.empty()) network_problem = "lxe bridge " + ctx_.network.bridge_name + ": " + network_problem;
+  } else if (ctx_.network.plugin == reconcile::NetworkPlugin::Cni) {
+    network_problem = reconcile::cni::load_network(ctx_.network.cni).problem;
+    if (!network_problem.empty()) network_problem = "cni: " + network_problem;
+  }
   network_ready->set_status(network_problem.empty());
   if (!network_problem.empty()) {
     network_ready->set_reason("NetworkPluginNotReady");
-    network_ready->set_message("lxe bridge " + ctx_.network.bridge_name + ": " + network_problem);
+    network_ready->set_message(network_problem);
   }
 
   if (request->verbose()) {

@@ -10,6 +10,7 @@
 #include <unordered_map>
 
 #include "model/ipv4.h"
+#include "reconcile/cni.h"
 #include "reconcile/pod_network.h"
 
 namespace lxe::cri {
@@ -61,8 +62,15 @@ runtime::v1::PodSandboxStatus to_pod_sandbox_status(const SandboxRecord& s) {
   // No `network` without an address: kubelet recreates a sandbox whose network status is present
   // with an empty IP (kuberuntime's PodSandboxChanged), so an empty one would make it replace a
   // healthy pod every sync. A stopped pod has released its address (another pod may hold it now).
-  if (!s.pod_ip.empty() && s.desired_state == store::SandboxState::Ready)
+  if (!s.pod_ip.empty() && s.desired_state == store::SandboxState::Ready) {
     st.mutable_network()->set_ip(model::address_part(s.pod_ip));
+    // CNI may give more than one address (IPv6 next to IPv4): the others are additional_ips.
+    if (!s.cni_result.empty()) {
+      const auto addresses = reconcile::cni::result_addresses(nlohmann::json::parse(s.cni_result, nullptr, false));
+      for (size_t i = 1; i < addresses.size(); ++i)
+        st.mutable_network()->add_additional_ips()->set_ip(model::address_part(addresses[i]));
+    }
+  }
   fill_maps(st, s.labels, s.annotations);
   st.set_runtime_handler(s.runtime_handler);
   return st;

@@ -198,6 +198,7 @@ bool matches(const ContainerRecord& c, const SandboxRecord* pod, const ListFilte
 // released).
 std::string network_mode(const SandboxRecord& s) {
   if (reconcile::in_host_network(s)) return "host";
+  if (reconcile::set_up_by_cni(s)) return "cni " + s.pod_network.substr(4);
   const std::string bridge = reconcile::bridge_of(s.pod_network);
   return bridge.empty() ? "none (loopback only)" : "bridge " + bridge;
 }

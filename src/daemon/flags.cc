@@ -1,5 +1,6 @@
 #include "daemon/flags.h"
 
+#include <algorithm>
 #include <array>
 #include <memory>
 
@@ -36,8 +37,9 @@ std::string name_prefix(const std::string& value) {
 }
 
 std::string network_plugin(const std::string& value) {
-  if (value == "bridge" || value == "none") return "";
-  return "'" + value + "' is not a network plugin lxe has: bridge (lxe's own LXD bridge) or none (loopback only)";
+  if (value == "bridge" || value == "cni" || value == "none") return "";
+  return "'" + value +
+         "' is not a network plugin lxe has: bridge (lxe's own LXD bridge), cni (CNI plugins) or none (loopback only)";
 }
 
 // A Linux interface name (at most 15 characters) that LXD takes for a network.
@@ -54,6 +56,16 @@ std::string bridge_subnet(const std::string& value) { return model::parse_pod_su
 std::string absolute_path(const std::string& value) {
   if (!value.empty() && value.front() == '/') return "";
   return "'" + value + "' is not an absolute path";
+}
+
+std::string absolute_paths(const std::string& value) {
+  size_t start = 0;
+  while (start <= value.size()) {
+    const size_t end = std::min(value.find(':', start), value.size());
+    if (auto problem = absolute_path(value.substr(start, end - start)); !problem.empty()) return problem;
+    start = end + 1;
+  }
+  return "";
 }
 
 // Every flag, bound to `o`: the parser and `lxe --help` both come from these declarations. Values
@@ -84,7 +96,8 @@ void declare(CLI::App& app, Options& o) {
       ->default_str(o.lxd_name_prefix);
   text("--network-plugin", o.network_plugin, "PLUGIN",
        "how pods are networked: bridge (lxe's own LXD bridge, an\n"
-       "address per pod) or none (loopback only)")
+       "address per pod), cni (the CNI network of --cni-conf-dir)\n"
+       "or none (loopback only)")
       ->check(network_plugin, "", "plugin")
       ->default_str(o.network_plugin);
   text("--bridge-name", o.bridge_name, "NAME", "the LXD bridge lxe makes and owns (bridge plugin)")
@@ -100,6 +113,16 @@ void declare(CLI::App& app, Options& o) {
                  "applies when lxe makes the bridge)")
       ->option_text("true|false")
       ->default_str("true");
+  text("--cni-conf-dir", o.cni_conf_dir, "DIR",
+       "CNI network configs (cni plugin): the first .conf, .conflist\n"
+       "or .json file in lexical order is used")
+      ->check(absolute_path, "", "path")
+      ->default_str(o.cni_conf_dir);
+  text("--cni-bin-dir", o.cni_bin_dir, "DIRS",
+       "CNI plugins (cni plugin), ':'-separated; Debian's /usr/lib/cni\n"
+       "is searched after them")
+      ->check(absolute_paths, "", "paths")
+      ->default_str(o.cni_bin_dir);
   text("--host-netns", o.host_netns, "PATH",
        "the network namespace host network pods join (an absolute\n"
        "path to a net namespace file)")

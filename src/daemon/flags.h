@@ -16,11 +16,13 @@ struct Options {
   std::string log_level = "info";    // trace, debug, info, warn, error, critical, off
   std::string lxd_name_prefix = "lxe";  // first part of every LXD object name lxe makes
   // Pod networking (reconcile/pod_network.h).
-  std::string network_plugin = "bridge";    // bridge or none
+  std::string network_plugin = "bridge";    // bridge, cni or none
   std::string bridge_name = "lxebr0";       // the LXD bridge lxe makes and owns in bridge mode
   std::string bridge_subnet = "10.233.0.0/16";  // pod addresses; the bridge takes the first
   bool bridge_nat = true;                   // masquerade pod traffic leaving the host
   std::string host_netns = "/proc/1/ns/net";  // the namespace host network pods join
+  std::string cni_conf_dir = "/etc/cni/net.d";  // CNI mode: the network configs
+  std::string cni_bin_dir = "/opt/cni/bin";     // CNI mode: plugins (":"-separated; /usr/lib/cni is searched too)
   bool help = false;
   bool version = false;
 };

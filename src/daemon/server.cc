@@ -6,6 +6,7 @@
 #include <spdlog/spdlog.h>
 #include <sys/stat.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
@@ -107,8 +108,20 @@ sigset_t block_shutdown_signals() {
 // pods unreachable (or hide host peers): refused before anything starts.
 reconcile::NetworkOptions network_options(const Options& options) {
   reconcile::NetworkOptions network;
-  network.plugin =
-      options.network_plugin == "bridge" ? reconcile::NetworkPlugin::Bridge : reconcile::NetworkPlugin::None;
+  network.plugin = options.network_plugin == "bridge" ? reconcile::NetworkPlugin::Bridge
+                   : options.network_plugin == "cni"  ? reconcile::NetworkPlugin::Cni
+                                                      : reconcile::NetworkPlugin::None;
+  network.cni.conf_dir = options.cni_conf_dir;
+  network.cni.bin_dirs.clear();
+  size_t start = 0;
+  while (start <= options.cni_bin_dir.size()) {
+    const size_t end = std::min(options.cni_bin_dir.find(':', start), options.cni_bin_dir.size());
+    network.cni.bin_dirs.push_back(options.cni_bin_dir.substr(start, end - start));
+    start = end + 1;
+  }
+  // Debian's containernetworking-plugins install there.
+  if (std::find(network.cni.bin_dirs.begin(), network.cni.bin_dirs.end(), "/usr/lib/cni") == network.cni.bin_dirs.end())
+    network.cni.bin_dirs.push_back("/usr/lib/cni");
   network.bridge_name = options.bridge_name;
   network.subnet = *model::parse_pod_subnet(options.bridge_subnet).subnet;  // checked by the flag
   network.nat = options.bridge_nat;
@@ -170,6 +183,13 @@ int serve(const Options& options, const sigset_t& shutdown_signals) {
 
   reconcile::ReconcilerOptions reconciler_options;
   reconciler_options.mapping.host_netns = network.host_netns;
+  reconciler_options.mapping.cni = network.cni;
+  if (network.plugin == reconcile::NetworkPlugin::Cni) {
+    if (const auto loaded = reconcile::cni::load_network(network.cni); loaded.network)
+      spdlog::info("CNI network {} from {}", loaded.network->name, loaded.network->file);
+    else
+      spdlog::warn("CNI: {} (NetworkReady stays false until there is one)", loaded.problem);
+  }
   reconciler_options.mapping.lxd_dir = std::filesystem::path(lxd_socket).parent_path().string();
   if (auto problem = reconcile::host_netns_problem(network.host_netns); !problem.empty())
     spdlog::warn("host network pods will be refused: {} (see --host-netns)", problem);

@@ -13,6 +13,7 @@
 #include <string_view>
 #include <utility>
 
+#include "common/sigpipe_block.h"
 #include "lxd/json_codec.h"
 
 namespace lxe::lxd {
@@ -85,39 +86,7 @@ ErrorKind kind_for(int http_status, std::string_view text) {
 }
 
 // httplib (0.11) writes with plain send(): a peer that closed first raises SIGPIPE, which kills
-// the process unless it is ignored. Rather than changing the process's disposition, a request
-// blocks SIGPIPE in its own thread and discards one raised meanwhile; the write then just fails
-// with EPIPE.
-class SigpipeBlock {
- public:
-  SigpipeBlock() {
-    sigemptyset(&pipe_);
-    sigaddset(&pipe_, SIGPIPE);
-    pthread_sigmask(SIG_BLOCK, &pipe_, &old_mask_);
-    was_pending_ = pending();
-  }
-  ~SigpipeBlock() {
-    if (!was_pending_ && pending()) {
-      const timespec zero{0, 0};
-      while (sigtimedwait(&pipe_, nullptr, &zero) == -1 && errno == EINTR) {
-      }
-    }
-    pthread_sigmask(SIG_SETMASK, &old_mask_, nullptr);
-  }
-  SigpipeBlock(const SigpipeBlock&) = delete;
-  SigpipeBlock& operator=(const SigpipeBlock&) = delete;
-
- private:
-  static bool pending() {
-    sigset_t set;
-    sigemptyset(&set);
-    return sigpending(&set) == 0 && sigismember(&set, SIGPIPE) == 1;
-  }
-
-  sigset_t pipe_;
-  sigset_t old_mask_;
-  bool was_pending_ = false;
-};
+// the process unless it is ignored; each request holds a SigpipeBlock.
 
 // Turns one HTTP answer into a Response, or into the Error it stands for.
 Response decode(const std::string& where, const httplib::Response& res) {

@@ -3,6 +3,8 @@
 #include <spdlog/spdlog.h>
 
 #include <filesystem>
+#include <fstream>
+#include <iterator>
 
 #include "common/time.h"
 #include "reconcile/errors.h"
@@ -216,7 +218,7 @@ ContainerObservation Executor::observe_container_files(const ContainerRecord& co
 }
 
 void Executor::do_sandbox_action(const Action& action, const SandboxRecord& sandbox,
-                                 const runtime::v1::PodSandboxConfig& config, int64_t& infra_pid) {
+                                 const runtime::v1::PodSandboxConfig& config, SandboxActionResult& result) {
   switch (action.kind) {
     case ActionKind::CreateProfile: {
       const std::string dns = resolv_conf(config);
@@ -241,8 +243,8 @@ void Executor::do_sandbox_action(const Action& action, const SandboxRecord& sand
       lxd_.start_instance(sandbox.lxd_name);
       break;
     case ActionKind::RecordInfraPid:
-      infra_pid = lxd_.get_instance_state(sandbox.lxd_name).pid;
-      if (infra_pid <= 0)
+      result.infra_pid = lxd_.get_instance_state(sandbox.lxd_name).pid;
+      if (result.infra_pid <= 0)
         throw lxd::Error(lxd::ErrorKind::Server, "the namespace holder of " + sandbox.lxd_name + " has no PID");
       break;
     case ActionKind::RestoreDevices: {
@@ -273,9 +275,81 @@ void Executor::do_sandbox_action(const Action& action, const SandboxRecord& sand
     case ActionKind::EraseRecord:
       files_.remove_sandbox_dir(sandbox.id);
       break;
+    case ActionKind::NetworkAdd:
+      network_add(sandbox, config, result);
+      break;
+    case ActionKind::NetworkDel:
+      network_del(sandbox, config);
+      break;
     default:
       break;  // record-only actions
   }
+}
+
+namespace {
+
+cni::PodRef cni_pod(const SandboxRecord& sandbox) {
+  return {sandbox.id, sandbox.name, sandbox.namespace_, sandbox.uid};
+}
+
+std::vector<cni::PortMapping> cni_ports(const runtime::v1::PodSandboxConfig& config) {
+  std::vector<cni::PortMapping> ports;
+  for (const auto& p : config.port_mappings()) {
+    if (p.host_port() <= 0) continue;
+    const char* protocol = p.protocol() == runtime::v1::UDP ? "udp" : p.protocol() == runtime::v1::SCTP ? "sctp" : "tcp";
+    ports.push_back({p.host_port(), p.container_port(), protocol, p.host_ip()});
+  }
+  return ports;
+}
+
+// The network namespace of the pod's holder while that process runs; "" once it is gone (the PID
+// may be another process's by then: a holder's command line is lxe-init's "pause").
+std::string holder_netns(int64_t infra_pid) {
+  if (infra_pid <= 0) return "";
+  const std::string proc = "/proc/" + std::to_string(infra_pid);
+  std::ifstream in(proc + "/cmdline", std::ios::binary);
+  std::string cmdline((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  if (cmdline != std::string(kInitPathInContainer) + std::string("\0pause\0", 7)) return "";
+  return proc + "/ns/net";
+}
+
+}  // namespace
+
+void Executor::network_add(const SandboxRecord& planned, const runtime::v1::PodSandboxConfig& config,
+                           SandboxActionResult& result) {
+  // The holder's PID as recorded by now (this plan may have started the holder).
+  const auto current = registry_.sandbox(planned.id);
+  const std::string netns = holder_netns(current ? current->infra_pid : 0);
+  if (netns.empty()) throw std::runtime_error("CNI ADD: the pod's namespace holder is not running");
+  const auto network = cni::Network::from_json(nlohmann::json::parse(planned.cni_network));
+  if (planned.cni_state == "adding") {
+    // An ADD that lxe started and never saw finish (a crash, or a failure): the plugins may hold
+    // an address or rules for this pod. DEL releases them before ADD runs again.
+    try {
+      cni::del(options_.cni, network, cni_pod(planned), netns, nullptr, cni_ports(config));
+    } catch (const cni::Error& e) {
+      spdlog::warn("sandbox {}: CNI DEL before a new ADD: {}", planned.id.substr(0, 12), e.what());
+    }
+  }
+  const auto added = cni::add(options_.cni, network, cni_pod(planned), netns, cni_ports(config));
+  const auto addresses = cni::result_addresses(added);
+  if (addresses.empty()) {
+    try {
+      cni::del(options_.cni, network, cni_pod(planned), netns, added, cni_ports(config));
+    } catch (const cni::Error&) {
+    }
+    throw cni::Error("CNI ADD of network " + network.name + " gave the pod no address");
+  }
+  result.cni_result = added.dump();
+  result.pod_ip = addresses.front();
+}
+
+void Executor::network_del(const SandboxRecord& planned, const runtime::v1::PodSandboxConfig& config) {
+  const auto current = registry_.sandbox(planned.id);
+  const auto network = cni::Network::from_json(nlohmann::json::parse(planned.cni_network));
+  const auto prev = planned.cni_result.empty() ? nlohmann::json() : nlohmann::json::parse(planned.cni_result, nullptr, false);
+  cni::del(options_.cni, network, cni_pod(planned), holder_netns(current ? current->infra_pid : 0),
+           prev.is_discarded() ? nlohmann::json() : prev, cni_ports(config));
 }
 
 std::string Executor::do_container_action(const Action& action, const ContainerRecord& container,
@@ -384,12 +458,12 @@ Outcome Executor::run(const SandboxRecord& planned, const std::vector<Action>& p
   const ChangeMark changing(*this, planned.lxd_name);
   const auto config = model::parse_sandbox_config(planned.config_json);
   for (const Action& action : plan) {
-    int64_t infra_pid = 0;
+    SandboxActionResult result;
     Failure failure;
     const std::string name(to_string(action.kind));
     crash_points_.hit("before:" + name);
     try {
-      do_sandbox_action(action, planned, config, infra_pid);
+      do_sandbox_action(action, planned, config, result);
       crash_points_.hit("after:" + name);
     } catch (const std::exception& e) {
       failure = failure_of(e);
@@ -413,7 +487,17 @@ Outcome Executor::run(const SandboxRecord& planned, const std::vector<Action>& p
       return stale ? Outcome::Replan : Outcome::Failed;
     }
     switch (action.kind) {
-      case ActionKind::RecordInfraPid: current->infra_pid = infra_pid; break;
+      case ActionKind::RecordInfraPid: current->infra_pid = result.infra_pid; break;
+      case ActionKind::RecordNetworkAdding: current->cni_state = "adding"; break;
+      case ActionKind::NetworkAdd:
+        current->cni_state = "added";
+        current->cni_result = result.cni_result;
+        current->pod_ip = result.pod_ip;
+        break;
+      case ActionKind::NetworkDel:
+        current->cni_state.clear();
+        current->cni_result.clear();
+        break;
       case ActionKind::RecordReady: current->observed_state = store::SandboxObserved::Ready; break;
       case ActionKind::RecordNotReady: current->observed_state = store::SandboxObserved::NotReady; break;
       case ActionKind::MarkReconciled:
@@ -429,7 +513,9 @@ Outcome Executor::run(const SandboxRecord& planned, const std::vector<Action>& p
     }
     change.log(event_for(store::ObjectKind::Sandbox, planned.id, planned.generation, action,
                          store::EventOutcome::Ok,
-                         action.kind == ActionKind::RecordInfraPid ? "pid " + std::to_string(infra_pid) : ""));
+                         action.kind == ActionKind::RecordInfraPid ? "pid " + std::to_string(result.infra_pid)
+                         : action.kind == ActionKind::NetworkAdd   ? "address " + result.pod_ip
+                                                                   : ""));
     change.commit();
     crash_points_.hit("committed:" + name);
     if (action.kind == ActionKind::EraseRecord) return Outcome::Done;

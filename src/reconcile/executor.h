@@ -69,8 +69,18 @@ class Executor {
  private:
   // Performs the LXD/host side of one action; throws lxd::Error or std::runtime_error. A container
   // action returns what the event log should say beyond the action's reason ("" for nothing).
+  // What a sandbox action learned, for the record.
+  struct SandboxActionResult {
+    int64_t infra_pid = 0;   // RecordInfraPid
+    std::string cni_result;  // NetworkAdd: ADD's result (JSON)
+    std::string pod_ip;      // NetworkAdd: its first address
+  };
   void do_sandbox_action(const Action& action, const store::SandboxRecord& sandbox,
-                         const runtime::v1::PodSandboxConfig& config, int64_t& infra_pid);
+                         const runtime::v1::PodSandboxConfig& config, SandboxActionResult& result);
+  // CNI ADD (with DEL first after an unfinished ADD) and DEL for a pod.
+  void network_add(const store::SandboxRecord& planned, const runtime::v1::PodSandboxConfig& config,
+                   SandboxActionResult& result);
+  void network_del(const store::SandboxRecord& planned, const runtime::v1::PodSandboxConfig& config);
   std::string do_container_action(const Action& action, const store::ContainerRecord& container,
                            const runtime::v1::ContainerConfig& config, const store::SandboxRecord& sandbox,
                            const runtime::v1::PodSandboxConfig& sandbox_config);

@@ -141,8 +141,9 @@ std::string port_mapping_text(const runtime::v1::PortMapping& p) {
 
 lxd::Devices port_proxies(const store::SandboxRecord& sandbox, const runtime::v1::PodSandboxConfig& config) {
   lxd::Devices devices;
-  // In the host's network namespace the pod's servers listen on the host themselves.
-  if (in_host_network(sandbox)) return devices;
+  // In the host's network namespace the pod's servers listen on the host themselves; CNI pods'
+  // ports are the portmap plugin's (runtimeConfig.portMappings).
+  if (in_host_network(sandbox) || set_up_by_cni(sandbox)) return devices;
   const std::string target = sandbox.pod_ip.empty() ? "127.0.0.1" : model::address_part(sandbox.pod_ip);
   for (int i = 0; i < config.port_mappings_size(); ++i) {
     const auto& p = config.port_mappings(i);

@@ -12,6 +12,7 @@
 #include <nlohmann/json.hpp>
 
 #include "lxd/types.h"
+#include "reconcile/cni.h"
 #include "reconcile/host_files.h"
 #include "reconcile/idmap.h"
 #include "runtime/v1/api.pb.h"
@@ -29,6 +30,9 @@ struct MappingOptions {
   // directory (where its unix socket is), whose shmounts/ LXD hands to every container.
   std::string host_netns = "/proc/1/ns/net";
   std::string lxd_dir = "/var/lib/lxd";
+  // CNI mode: where the plugins are (the executor runs ADD and DEL; the network itself is the
+  // pod's, stored with it).
+  cni::Options cni;
 };
 
 // How a container's CRI mounts become its disk devices mount<N> (volumes.h decides).

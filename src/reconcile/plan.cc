@@ -21,6 +21,9 @@ std::string_view to_string(ActionKind kind) {
     case ActionKind::StopInfra: return "stop-infra";
     case ActionKind::DeleteInfra: return "delete-infra";
     case ActionKind::DeleteProfile: return "delete-profile";
+    case ActionKind::RecordNetworkAdding: return "record-network-adding";
+    case ActionKind::NetworkAdd: return "network-add";
+    case ActionKind::NetworkDel: return "network-del";
     case ActionKind::CreateInstance: return "create-instance";
     case ActionKind::RecordCreated: return "record-created";
     case ActionKind::SyncNamespaces: return "sync-namespaces";
@@ -100,14 +103,28 @@ std::vector<Action> plan_sandbox_ready(const SandboxRecord& s, const SandboxObse
   if (!infra_running) plan.push_back({ActionKind::StartInfra, "namespace holder not running"});
   if (!infra_running || s.infra_pid == 0)
     plan.push_back({ActionKind::RecordInfraPid, "containers join the holder's namespaces by PID"});
+  // CNI: ADD once the holder's namespace exists, and never again once its result is stored.
+  if (set_up_by_cni(s) && s.cni_state != "added") {
+    if (s.cni_state.empty()) plan.push_back({ActionKind::RecordNetworkAdding, "CNI ADD is about to run"});
+    plan.push_back({ActionKind::NetworkAdd, s.cni_state.empty()
+                                                ? "the pod's network (CNI ADD)"
+                                                : "an earlier CNI ADD did not finish: DEL, then ADD again"});
+  }
   if (s.observed_state != store::SandboxObserved::Ready || !plan.empty())
     plan.push_back({ActionKind::RecordReady, "namespace holder running"});
   finish(plan, s.generation, s.observed_generation);
   return plan;
 }
 
+// CNI: DEL while the holder's namespace is still there (before the holder stops), whenever ADD
+// ran or may have run.
+void tear_down_network(std::vector<Action>& plan, const SandboxRecord& s, const char* why) {
+  if (set_up_by_cni(s) && !s.cni_state.empty()) plan.push_back({ActionKind::NetworkDel, why});
+}
+
 std::vector<Action> plan_sandbox_not_ready(const SandboxRecord& s, const SandboxObservation& o) {
   std::vector<Action> plan;
+  tear_down_network(plan, s, "sandbox stopped");
   if (o.infra && o.infra->running) plan.push_back({ActionKind::StopInfra, "sandbox stopped"});
   if (s.observed_state != store::SandboxObserved::NotReady || !plan.empty())
     plan.push_back({ActionKind::RecordNotReady, "sandbox stopped"});
@@ -115,11 +132,12 @@ std::vector<Action> plan_sandbox_not_ready(const SandboxRecord& s, const Sandbox
   return plan;
 }
 
-std::vector<Action> plan_sandbox_removed(const std::vector<ContainerRecord>& containers,
+std::vector<Action> plan_sandbox_removed(const SandboxRecord& s, const std::vector<ContainerRecord>& containers,
                                          const SandboxObservation& o) {
   if (!containers.empty())
     return {{ActionKind::Wait, std::to_string(containers.size()) + " container(s) still being removed"}};
   std::vector<Action> plan;
+  tear_down_network(plan, s, "sandbox removed");
   if (o.infra && o.infra->running) plan.push_back({ActionKind::StopInfra, "sandbox removed"});
   if (o.infra) plan.push_back({ActionKind::DeleteInfra, "sandbox removed"});
   if (o.profile_exists) plan.push_back({ActionKind::DeleteProfile, "sandbox removed"});
@@ -134,7 +152,7 @@ std::vector<Action> plan_sandbox(const SandboxRecord& sandbox, const std::vector
   switch (sandbox.desired_state) {
     case SandboxState::Ready: return plan_sandbox_ready(sandbox, observed);
     case SandboxState::NotReady: return plan_sandbox_not_ready(sandbox, observed);
-    case SandboxState::Removed: return plan_sandbox_removed(containers, observed);
+    case SandboxState::Removed: return plan_sandbox_removed(sandbox, containers, observed);
   }
   return {};
 }

@@ -66,6 +66,9 @@ enum class ActionKind {
   StopInfra,
   DeleteInfra,
   DeleteProfile,
+  RecordNetworkAdding,  // CNI: cni_state 'adding', committed before ADD runs (a crash leaves it)
+  NetworkAdd,           // CNI ADD in the holder's namespace (DEL first after an unfinished ADD)
+  NetworkDel,           // CNI DEL (with the holder's namespace while it runs)
   // Container.
   CreateInstance,    // prepares the state directory and spec, then creates the LXD instance
   RecordCreated,     // observed state: created

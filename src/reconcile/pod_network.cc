@@ -26,6 +26,7 @@ std::string_view to_string(NetworkPlugin plugin) {
   switch (plugin) {
     case NetworkPlugin::None: return "none";
     case NetworkPlugin::Bridge: return "bridge";
+    case NetworkPlugin::Cni: return "cni";
   }
   return "none";
 }
@@ -40,6 +41,10 @@ std::string bridge_of(std::string_view pod_network) {
 }
 
 bool in_host_network(const store::SandboxRecord& sandbox) { return sandbox.pod_network == kHostNetwork; }
+
+std::string cni_pod_network(const std::string& network_name) { return "cni:" + network_name; }
+
+bool set_up_by_cni(const store::SandboxRecord& sandbox) { return !sandbox.cni_network.empty(); }
 
 std::string host_netns_problem(const std::string& path) {
   const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);

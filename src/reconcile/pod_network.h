@@ -16,6 +16,7 @@
 
 #include "lxd/api.h"
 #include "model/ipv4.h"
+#include "reconcile/cni.h"
 #include "store/records.h"
 
 namespace lxe::reconcile {
@@ -23,6 +24,7 @@ namespace lxe::reconcile {
 enum class NetworkPlugin {
   None,    // pods get loopback only
   Bridge,  // lxe's own LXD bridge and IPAM
+  Cni,     // CNI plugins set up each pod's namespace (cni.h)
 };
 
 std::string_view to_string(NetworkPlugin plugin);
@@ -34,13 +36,18 @@ struct NetworkOptions {
   bool nat = false;  // masquerade pod traffic leaving the host (LXD's ipv4.nat)
   // The namespace file host network pods join (--host-netns): the host's own network namespace.
   std::string host_netns = "/proc/1/ns/net";
+  cni::Options cni;  // CNI mode: the conf dir and the plugins' dirs
 
-  // What a pod recorded now stores as its pod_network ("" without a network).
+  // What a pod recorded now stores as its pod_network ("" without a network; CNI pods take the
+  // name of the network loaded when they are recorded: cni_pod_network).
   std::string pod_network() const;
 };
 
 // "bridge:<name>" → "<name>"; "" for anything else.
 std::string bridge_of(std::string_view pod_network);
+// "cni:<network name>" for a pod set up by CNI; whether a pod was.
+std::string cni_pod_network(const std::string& network_name);
+bool set_up_by_cni(const store::SandboxRecord& sandbox);
 
 // pod_network of a pod in the host's network namespace (NamespaceMode NODE): no address of its
 // own, no NIC, no host-port proxies; its holder joins the namespace at --host-netns.

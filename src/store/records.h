@@ -85,6 +85,11 @@ struct SandboxRecord : ReconcileProgress {
   // only) or "bridge:<LXD network>", and its address there with the prefix ("10.233.0.5/16").
   std::string pod_network;
   std::string pod_ip;
+  // CNI mode (migrations/0004): the network list the pod is set up with (JSON), how far ADD got
+  // ("", "adding", "added") and ADD's result (JSON). pod_ip is set from the result.
+  std::string cni_network;
+  std::string cni_state;
+  std::string cni_result;
   int64_t updated_at = 0;
 };
 

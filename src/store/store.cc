@@ -56,6 +56,9 @@ void bind_sandbox(SQLite::Statement& st, const SandboxRecord& r) {
   st.bind(":updated_at", r.updated_at);
   st.bind(":pod_network", r.pod_network);
   st.bind(":pod_ip", r.pod_ip);
+  st.bind(":cni_network", r.cni_network);
+  st.bind(":cni_state", r.cni_state);
+  st.bind(":cni_result", r.cni_result);
 }
 
 SandboxRecord sandbox_fields(SQLite::Statement& st) {
@@ -81,6 +84,9 @@ SandboxRecord sandbox_fields(SQLite::Statement& st) {
   r.updated_at = st.getColumn("updated_at").getInt64();
   r.pod_network = st.getColumn("pod_network").getString();
   r.pod_ip = st.getColumn("pod_ip").getString();
+  r.cni_network = st.getColumn("cni_network").getString();
+  r.cni_state = st.getColumn("cni_state").getString();
+  r.cni_result = st.getColumn("cni_result").getString();
   return r;
 }
 
@@ -161,10 +167,11 @@ ContainerRecord container_from_row(SQLite::Statement& st) { return read_record(s
 constexpr const char* kInsertSandbox =
     "INSERT INTO pod_sandboxes (id, name, namespace, uid, attempt, lxd_name, runtime_handler, "
     "labels_json, annotations_json, config_json, infra_pid, created_at, desired_state, observed_state, "
-    "generation, observed_generation, last_error, last_error_kind, updated_at, pod_network, pod_ip) VALUES (:id, "
+    "generation, observed_generation, last_error, last_error_kind, updated_at, pod_network, pod_ip, cni_network, cni_state, cni_result) "
+    "VALUES (:id, "
     ":name, :namespace, :uid, :attempt, :lxd_name, :runtime_handler, :labels_json, :annotations_json, :config_json, "
     ":infra_pid, :created_at, :desired_state, :observed_state, :generation, :observed_generation, :last_error, "
-    ":last_error_kind, :updated_at, :pod_network, :pod_ip)";
+    ":last_error_kind, :updated_at, :pod_network, :pod_ip, :cni_network, :cni_state, :cni_result)";
 
 // Identity columns never change: they are matched, not set, so an update that tries to change one
 // finds no row.
@@ -173,9 +180,10 @@ constexpr const char* kUpdateSandbox =
     "annotations_json = :annotations_json, config_json = :config_json, infra_pid = :infra_pid, "
     "desired_state = :desired_state, "
     "observed_state = :observed_state, generation = :generation, "
-    "observed_generation = :observed_generation, last_error = :last_error, last_error_kind = :last_error_kind, updated_at = :updated_at "
+    "observed_generation = :observed_generation, last_error = :last_error, last_error_kind = :last_error_kind, updated_at = :updated_at, "
+    "pod_ip = :pod_ip, cni_state = :cni_state, cni_result = :cni_result "
     "WHERE id = :id AND name = :name AND namespace = :namespace AND uid = :uid AND attempt = :attempt "
-    "AND lxd_name = :lxd_name AND created_at = :created_at AND pod_network = :pod_network AND pod_ip = :pod_ip";
+    "AND lxd_name = :lxd_name AND created_at = :created_at AND pod_network = :pod_network AND cni_network = :cni_network";
 
 constexpr const char* kInsertContainer =
     "INSERT INTO containers (id, sandbox_id, name, attempt, lxd_name, image, image_ref, labels_json, "

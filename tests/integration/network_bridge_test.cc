@@ -4,41 +4,34 @@
 #include <catch2/catch.hpp>
 
 #include <arpa/inet.h>
-#include <httplib.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
 #include <chrono>
 #include <filesystem>
-#include <random>
-#include <thread>
 
 #include "lxd/error.h"
 #include "model/ipv4.h"
 #include "reconcile/pod_network.h"
 #include "support/cri_fixture.h"
+#include "support/network_helpers.h"
 #include "support/process.h"
 #include "support/temp_dir.h"
 #include "support/test_lxd.h"
 
 using lxe::test::CriFixture;
 using lxe::test::describe;
+using lxe::test::fetch_from_host;
+using lxe::test::fetch_local;
+using lxe::test::free_host_port;
+using lxe::test::free_test_subnet;
+using lxe::test::pod_ip;
+using lxe::test::web_server;
 namespace cri = ::runtime::v1;
 using namespace std::chrono_literals;
 
 namespace {
-
-// A /24 in 10.200.0.0/13 that no host interface uses (other runs' bridges included).
-std::string free_test_subnet() {
-  std::random_device rd;
-  for (int attempt = 0; attempt < 50; ++attempt) {
-    const std::string cidr = "10." + std::to_string(200 + rd() % 8) + "." + std::to_string(rd() % 256) + ".0/24";
-    if (lxe::reconcile::host_overlap(*lxe::model::parse_pod_subnet(cidr).subnet, "").empty()) return cidr;
-  }
-  FAIL("no free /24 in 10.200.0.0/13 on this host");
-  return "";
-}
 
 // Deletes the run's bridge when the test ends (after the fixture removed the pods using it).
 struct BridgeCleanup {
@@ -51,32 +44,6 @@ struct BridgeCleanup {
     }
   }
 };
-
-std::string pod_ip(CriFixture& fx, const std::string& pod_id) {
-  const auto status = fx.pod_status(pod_id);
-  REQUIRE(status.ok());
-  return status.value.status().network().ip();
-}
-
-// A busybox httpd in the pod answering `text` on port 8080.
-cri::ContainerConfig web_server(const std::string& text) {
-  return CriFixture::container_config(
-      "web", {"sh", "-c", "mkdir -p /www && echo " + text + " > /www/index.html && exec httpd -f -p 8080 -h /www"});
-}
-
-// GET http://ip:8080/ from the host, retried for up to 10 s while the server starts.
-std::string fetch_from_host(const std::string& ip) {
-  const auto deadline = std::chrono::steady_clock::now() + 10s;
-  std::string last_error;
-  while (std::chrono::steady_clock::now() < deadline) {
-    httplib::Client client(ip, 8080);
-    client.set_connection_timeout(1, 0);
-    client.set_read_timeout(2, 0);
-    if (auto res = client.Get("/")) return res->body;
-    std::this_thread::sleep_for(200ms);
-  }
-  return "";
-}
 
 }  // namespace
 
@@ -190,34 +157,6 @@ TEST_CASE("bridge: lxe refuses a subnet of the host's and a network of the bridg
   CHECK(lxd.get_network(name).config.at("ipv4.address") == spec.config.at("ipv4.address"));
 }
 
-namespace {
-
-// A TCP port nothing on this host listens on right now.
-int free_host_port() {
-  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_addr.s_addr = htonl(INADDR_ANY);
-  REQUIRE(::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0);
-  socklen_t len = sizeof a;
-  REQUIRE(::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len) == 0);
-  ::close(fd);
-  return ntohs(a.sin_port);
-}
-
-std::string fetch_local(int port) {
-  const auto deadline = std::chrono::steady_clock::now() + 10s;
-  while (std::chrono::steady_clock::now() < deadline) {
-    httplib::Client client("127.0.0.1", port);
-    client.set_connection_timeout(1, 0);
-    client.set_read_timeout(2, 0);
-    if (auto res = client.Get("/"); res && res->status == 200) return res->body;
-    std::this_thread::sleep_for(200ms);
-  }
-  return "";
-}
-
-}  // namespace
 
 TEST_CASE("host ports: hostPort -> containerPort answers on the host, a taken port is refused, StopPodSandbox frees it",
           "[lxd][network][ports]") {

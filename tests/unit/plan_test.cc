@@ -607,6 +607,48 @@ TEST_CASE("plan_sandbox: the main paths, written out", "[plan][sandbox]") {
   }
 }
 
+TEST_CASE("plan_sandbox: CNI ADD once the holder runs, never again once done, and DEL before the holder stops",
+          "[plan][sandbox][cni]") {
+  struct Row {
+    const char* name;
+    SandboxState desired;
+    Infra infra;
+    int64_t pid;
+    const char* cni_state;
+    int containers;
+    Kinds expected;
+  };
+  const std::vector<Row> rows = {
+      {"new pod", SandboxState::Ready, Infra::Absent, 0, "", 0,
+       {K::CreateInfra, K::StartInfra, K::RecordInfraPid, K::RecordNetworkAdding, K::NetworkAdd, K::RecordReady,
+        K::MarkReconciled}},
+      {"crash before ADD ran (or while it ran)", SandboxState::Ready, Infra::Running, kInfraPid, "adding", 0,
+       {K::NetworkAdd, K::RecordReady, K::MarkReconciled}},
+      {"ADD done, then lxe restarted", SandboxState::Ready, Infra::Running, kInfraPid, "added", 0,
+       {K::RecordReady, K::MarkReconciled}},
+      {"holder died after ADD: NotReady, no new ADD", SandboxState::Ready, Infra::Stopped, kInfraPid, "added", 0,
+       {K::RecordNotReady, K::MarkReconciled}},
+      {"stop", SandboxState::NotReady, Infra::Running, kInfraPid, "added", 0,
+       {K::NetworkDel, K::StopInfra, K::RecordNotReady, K::MarkReconciled}},
+      {"stop after an unfinished ADD", SandboxState::NotReady, Infra::Running, kInfraPid, "adding", 0,
+       {K::NetworkDel, K::StopInfra, K::RecordNotReady, K::MarkReconciled}},
+      {"stop, DEL done", SandboxState::NotReady, Infra::Stopped, kInfraPid, "", 0, {K::RecordNotReady, K::MarkReconciled}},
+      {"remove without a stop", SandboxState::Removed, Infra::Running, kInfraPid, "added", 0,
+       {K::NetworkDel, K::StopInfra, K::DeleteInfra, K::DeleteProfile, K::EraseRecord}},
+      {"remove, containers still there", SandboxState::Removed, Infra::Running, kInfraPid, "added", 2, {K::Wait}},
+  };
+  for (const auto& row : rows) {
+    INFO(row.name);
+    auto record = sandbox_record(row.desired, row.pid, SandboxObserved::Unknown, false);
+    record.pod_network = "cni:podnet";
+    record.cni_network = R"({"name":"podnet","cniVersion":"1.0.0","plugins":[{"type":"bridge"}]})";
+    record.cni_state = row.cni_state;
+    const auto plan = plan_sandbox(record, some_containers(row.containers, record.id),
+                                   sandbox_observation(true, row.infra));
+    CHECK(kinds(plan) == row.expected);
+  }
+}
+
 TEST_CASE("plan_sandbox: a holder that died after the pod was ready is reported NotReady and never restarted",
           "[plan][sandbox]") {
   SandboxRecord s = sandbox_record(SandboxState::Ready, 0, SandboxObserved::Unknown, false);

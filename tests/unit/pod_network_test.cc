@@ -18,6 +18,7 @@
 #include "reconcile/pod_network.h"
 #include "support/memory_fixture.h"
 #include "support/memory_lxd.h"
+#include "support/temp_dir.h"
 
 namespace v1 = runtime::v1;
 using lxe::model::Ipv4Subnet;
@@ -422,4 +423,51 @@ TEST_CASE("host_netns_problem: only a network namespace file will do", "[network
   CHECK_THAT(lxe::reconcile::host_netns_problem("/proc/self/ns/ipc"), Catch::Contains("is not a network namespace"));
   CHECK_THAT(lxe::reconcile::host_netns_problem("/etc/hostname"), Catch::Contains("is not a namespace file"));
   CHECK_THAT(lxe::reconcile::host_netns_problem("/no/such/file"), Catch::Contains("cannot open /no/such/file"));
+}
+
+TEST_CASE("CNI mode: NetworkReady follows the conf dir without a restart, and no usable config refuses RunPodSandbox",
+          "[network][cni][cri]") {
+  lxe::test::TempDir conf;
+  MemoryRuntime::Options options;
+  options.network.plugin = NetworkPlugin::Cni;
+  options.network.cni.conf_dir = conf.path();
+  options.network.cni.bin_dirs = {"/usr/lib/cni", "/bin"};
+  options.network.host_netns = "/proc/self/ns/net";
+  MemoryRuntime rt(options);
+  auto network_ready = [&] {
+    v1::StatusRequest request;
+    v1::StatusResponse response;
+    REQUIRE(rt.runtime.Status(nullptr, &request, &response).ok());
+    for (const auto& c : response.status().conditions())
+      if (c.type() == "NetworkReady") return std::pair{c.status(), c.message()};
+    FAIL("no NetworkReady condition");
+    return std::pair{false, std::string()};
+  };
+  auto [ready, message] = network_ready();
+  CHECK_FALSE(ready);
+  CHECK_THAT(message, Catch::Contains("no CNI network config") && Catch::Contains(conf.path()));
+  const auto refused = rt.run_pod("a");
+  CHECK(refused.status.error_code() == grpc::StatusCode::FAILED_PRECONDITION);
+  CHECK_THAT(refused.status.error_message(), Catch::Contains("the CNI network is not ready"));
+  CHECK(rt.registry.sandboxes().empty());
+  CHECK(rt.lxd.instance_names().empty());
+
+  // A config whose plugin is not there: still not ready, and it says which.
+  lxe::test::write_file(conf.file("10-pods.conflist"),
+                        R"({"cniVersion": "1.0.0", "name": "pods", "plugins": [{"type": "no-such-plugin"}]})");
+  std::tie(ready, message) = network_ready();
+  CHECK_FALSE(ready);
+  CHECK_THAT(message, Catch::Contains("CNI plugin 'no-such-plugin' is not in"));
+  // Fixed (sh stands in for a plugin binary: only its presence counts here): ready.
+  lxe::test::write_file(conf.file("10-pods.conflist"),
+                        R"({"cniVersion": "1.0.0", "name": "pods", "plugins": [{"type": "sh"}]})");
+  std::tie(ready, message) = network_ready();
+  CHECK(ready);
+  CHECK(message.empty());
+  // A host network pod needs no CNI network at all.
+  lxe::test::write_file(conf.file("10-pods.conflist"), "{broken");
+  CHECK_FALSE(network_ready().first);
+  const auto [host, host_id] = run_host_network_pod(rt, "host");
+  CHECK(host.ok());
+  CHECK(rt.registry.sandbox(host_id)->cni_network.empty());
 }

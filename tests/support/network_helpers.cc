@@ -1,0 +1,78 @@
+#include "support/network_helpers.h"
+
+#include <arpa/inet.h>
+#include <httplib.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <catch2/catch.hpp>
+#include <chrono>
+#include <random>
+#include <thread>
+
+#include "model/ipv4.h"
+#include "reconcile/pod_network.h"
+
+namespace lxe::test {
+
+using namespace std::chrono_literals;
+
+std::string free_test_subnet() {
+  std::random_device rd;
+  for (int attempt = 0; attempt < 50; ++attempt) {
+    const std::string cidr = "10." + std::to_string(200 + rd() % 8) + "." + std::to_string(rd() % 256) + ".0/24";
+    if (reconcile::host_overlap(*model::parse_pod_subnet(cidr).subnet, "").empty()) return cidr;
+  }
+  FAIL("no free /24 in 10.200.0.0/13 on this host");
+  return "";
+}
+
+int free_host_port() {
+  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_addr.s_addr = htonl(INADDR_ANY);
+  REQUIRE(::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0);
+  socklen_t len = sizeof a;
+  REQUIRE(::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len) == 0);
+  ::close(fd);
+  return ntohs(a.sin_port);
+}
+
+std::string pod_ip(CriFixture& fx, const std::string& pod_id) {
+  const auto status = fx.pod_status(pod_id);
+  REQUIRE(status.ok());
+  return status.value.status().network().ip();
+}
+
+cri::ContainerConfig web_server(const std::string& text) {
+  return CriFixture::container_config(
+      "web", {"sh", "-c", "mkdir -p /www && echo " + text + " > /www/index.html && exec httpd -f -p 8080 -h /www"});
+}
+
+std::string fetch_from_host(const std::string& ip) {
+  const auto deadline = std::chrono::steady_clock::now() + 10s;
+  while (std::chrono::steady_clock::now() < deadline) {
+    httplib::Client client(ip, 8080);
+    client.set_connection_timeout(1, 0);
+    client.set_read_timeout(2, 0);
+    if (auto res = client.Get("/")) return res->body;
+    std::this_thread::sleep_for(200ms);
+  }
+  return "";
+}
+
+std::string fetch_local(int port) {
+  const auto deadline = std::chrono::steady_clock::now() + 10s;
+  while (std::chrono::steady_clock::now() < deadline) {
+    httplib::Client client("127.0.0.1", port);
+    client.set_connection_timeout(1, 0);
+    client.set_read_timeout(2, 0);
+    if (auto res = client.Get("/"); res && res->status == 200) return res->body;
+    std::this_thread::sleep_for(200ms);
+  }
+  return "";
+}
+
+}  // namespace lxe::test

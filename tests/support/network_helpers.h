@@ -1,0 +1,30 @@
+// Helpers of the pod networking tests (real LXD): free test subnets and host ports, a web server
+// container, and fetching from it.
+#pragma once
+
+#include <string>
+
+#include "support/cri_fixture.h"
+
+namespace lxe::test {
+
+// A /24 in 10.200.0.0/13 that no host interface uses (other runs' bridges included).
+std::string free_test_subnet();
+
+// A TCP port nothing on this host listens on right now.
+int free_host_port();
+
+// The pod's IP as PodSandboxStatus reports it (REQUIREs the call to succeed).
+std::string pod_ip(CriFixture& fx, const std::string& pod_id);
+
+// A busybox httpd container answering `text` on port 8080.
+cri::ContainerConfig web_server(const std::string& text);
+
+// GET http://ip:8080/ from the host, retried for up to 10 s while the server starts; "" if it
+// never answered.
+std::string fetch_from_host(const std::string& ip);
+
+// GET http://127.0.0.1:port/ (status 200 only), retried for up to 10 s; "" if it never answered.
+std::string fetch_local(int port);
+
+}  // namespace lxe::test
