@@ -45,7 +45,7 @@ std::string show(const Snapshot& s) {
 }  // namespace
 
 TEST_CASE("lifecycle: bad requests are refused with the right code and change nothing", "[lifecycle][lxd]") {
-  CriFixture fx("bad");
+  CriFixture fx("bad", {"--host-netns", "/nonexistent/netns"});
   const auto pod = fx.pod_config("p");
   const std::string pod_id = fx.must_run_pod(pod);
   const std::string container_id =
@@ -117,7 +117,9 @@ TEST_CASE("lifecycle: bad requests are refused with the right code and change no
 
     auto host_network = fx.pod_config("x");
     host_network.mutable_linux()->mutable_security_context()->mutable_namespace_options()->set_network(cri::NODE);
-    expect("RunPodSandbox with host network", invalid, fx.run_pod(host_network).status);
+    // This lxe's --host-netns names no namespace it can join.
+    expect("RunPodSandbox with host network, no usable --host-netns", grpc::StatusCode::FAILED_PRECONDITION,
+           fx.run_pod(host_network).status);
 
     // The same metadata (name, namespace, uid, attempt) as the running pod.
     expect("RunPodSandbox of an existing pod", grpc::StatusCode::ALREADY_EXISTS, fx.run_pod(pod).status);
