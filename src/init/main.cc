@@ -14,7 +14,8 @@ constexpr int kUsage = 2;
 
 int usage() {
   lxe::init::message(
-      "usage: lxe-init run SPEC.json | lxe-init pause | lxe-init exec --timeout SECONDS [--spec SPEC.json] -- COMMAND [ARG...]");
+      "usage: lxe-init run SPEC.json | lxe-init pause | lxe-init exec --timeout SECONDS [--spec SPEC.json] -- COMMAND [ARG...] | "
+      "lxe-init ifup NAME ADDRESS/PREFIX GATEWAY");
   return kUsage;
 }
 
@@ -33,6 +34,7 @@ int main(int argc, char** argv) {
     if (args[0] == "run" && args.size() == 2) return run_container(args[1]);
     if (args[0] == "pause" && args.size() == 1) return pause_forever();
     if (args[0] == "exec") return exec_command({args.begin() + 1, args.end()});
+    if (args[0] == "ifup") return interface_up({args.begin() + 1, args.end()});
   } catch (const std::exception& e) {
     message(e.what());
     return kUsage;

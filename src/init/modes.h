@@ -1,4 +1,4 @@
-// The three ways lxe starts lxe-init; each returns the process's exit code.
+// The ways lxe starts lxe-init; each returns the process's exit code.
 #pragma once
 
 #include <string>
@@ -15,5 +15,9 @@ int pause_forever();
 // `lxe-init exec --timeout SECONDS -- ARGV...`: ExecSync's command through LXD's exec API.
 // `args` are the words after "exec".
 int exec_command(const std::vector<std::string>& args);
+
+// `lxe-init ifup NAME ADDRESS/PREFIX GATEWAY`: in a namespace holder, gives a re-plugged pod NIC
+// its address, brings it up and adds the default route (see ifup_mode.cc).
+int interface_up(const std::vector<std::string>& args);
 
 }  // namespace lxe::init

@@ -10,7 +10,9 @@
 #include "reconcile/errors.h"
 #include "model/naming.h"
 #include "model/stored_config.h"
+#include "model/ipv4.h"
 #include "reconcile/pause_image.h"
+#include "reconcile/pod_network.h"
 
 namespace lxe::reconcile {
 
@@ -167,7 +169,21 @@ SandboxObservation Executor::observe_sandbox(const SandboxRecord& sandbox) const
   } catch (const lxd::Error& e) {
     if (e.kind() != lxd::ErrorKind::NotFound) throw;
   }
-  o.infra = instance_facts(sandbox.lxd_name, sandbox.id);
+  lxd::Devices holder_devices;
+  o.infra = instance_facts(sandbox.lxd_name, sandbox.id, &holder_devices);
+  if (o.infra && sandbox.desired_state == store::SandboxState::Ready) {
+    // The holder's NIC and proxies (lxe-init is needed only when the holder starts, never twice).
+    auto wanted = infra_instance(sandbox, model::parse_sandbox_config(sandbox.config_json), files_, options_).devices;
+    wanted.erase("lxe-init");
+    o.drifted_holder_devices = drifted_devices(wanted, holder_devices);
+    remember_device_names(sandbox.lxd_name, wanted);
+    if (o.infra->running && has_pod_interface(sandbox)) {
+      if (const auto seen = look_at_pod_interface(sandbox)) {
+        o.pod_interface_present = seen->present;
+        if (!set_up_by_cni(sandbox)) o.pod_address_present = seen->has_address;
+      }
+    }
+  }
   return o;
 }
 
@@ -259,6 +275,7 @@ void Executor::do_sandbox_action(const Action& action, const SandboxRecord& sand
       lxd_.stop_instance(sandbox.lxd_name, lxd::StopMode::Force);
       break;
     case ActionKind::DeleteInfra:
+      forget_device_names(sandbox.lxd_name);
       try {
         lxd_.delete_instance(sandbox.lxd_name);
       } catch (const lxd::Error& e) {
@@ -278,6 +295,26 @@ void Executor::do_sandbox_action(const Action& action, const SandboxRecord& sand
     case ActionKind::NetworkAdd:
       network_add(sandbox, config, result);
       break;
+    case ActionKind::RestoreHolderNetwork: {
+      auto wanted = infra_instance(sandbox, config, files_, options_).devices;
+      wanted.erase("lxe-init");
+      nlohmann::json devices = nlohmann::json::object();
+      for (const auto& name : drifted_devices(wanted, lxd_.get_instance(sandbox.lxd_name).devices))
+        devices[name] = wanted.at(name);
+      if (!devices.empty()) lxd_.patch_instance(sandbox.lxd_name, {{"devices", devices}});
+      // A NIC LXD plugs into a running holder comes up bare: the stored address and route, as
+      // LXC set them at the start.
+      if (const auto address = model::parse_pod_address(sandbox.pod_ip); address && pod_nic(sandbox)) {
+        const auto r = lxd_.exec(sandbox.lxd_name,
+                                 {kInitPathInContainer, "ifup", kPodNicDevice,
+                                  model::ipv4_to_string(address->address) + "/" + std::to_string(address->subnet.prefix),
+                                  model::ipv4_to_string(address->subnet.gateway())},
+                                 {}, "", std::chrono::seconds(30));
+        if (r.exit_code != 0)
+          throw std::runtime_error("setting the pod's address on eth0 again failed: " + r.stderr_data);
+      }
+      break;
+    }
     case ActionKind::NetworkDel:
       network_del(sandbox, config);
       break;
@@ -300,17 +337,6 @@ std::vector<cni::PortMapping> cni_ports(const runtime::v1::PodSandboxConfig& con
     ports.push_back({p.host_port(), p.container_port(), protocol, p.host_ip()});
   }
   return ports;
-}
-
-// The network namespace of the pod's holder while that process runs; "" once it is gone (the PID
-// may be another process's by then: a holder's command line is lxe-init's "pause").
-std::string holder_netns(int64_t infra_pid) {
-  if (infra_pid <= 0) return "";
-  const std::string proc = "/proc/" + std::to_string(infra_pid);
-  std::ifstream in(proc + "/cmdline", std::ios::binary);
-  std::string cmdline((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-  if (cmdline != std::string(kInitPathInContainer) + std::string("\0pause\0", 7)) return "";
-  return proc + "/ns/net";
 }
 
 }  // namespace

@@ -1,5 +1,7 @@
 #include "reconcile/plan.h"
 
+#include <algorithm>
+
 #include "reconcile/lxd_specs.h"
 #include "reconcile/pod_network.h"
 
@@ -21,6 +23,7 @@ std::string_view to_string(ActionKind kind) {
     case ActionKind::StopInfra: return "stop-infra";
     case ActionKind::DeleteInfra: return "delete-infra";
     case ActionKind::DeleteProfile: return "delete-profile";
+    case ActionKind::RestoreHolderNetwork: return "restore-holder-network";
     case ActionKind::RecordNetworkAdding: return "record-network-adding";
     case ActionKind::NetworkAdd: return "network-add";
     case ActionKind::NetworkDel: return "network-del";
@@ -94,6 +97,31 @@ std::vector<Action> plan_sandbox_ready(const SandboxRecord& s, const SandboxObse
     }
     finish(plan, s.generation, s.observed_generation);
     return plan;
+  }
+  // The pod's interface, removed or changed behind lxe's back while the holder runs. On lxe's
+  // bridge it is put back with the same address (the stored one); a CNI pod is reported NotReady
+  // (ADD is never run twice) and kubelet makes a new sandbox. An interface deleted inside the
+  // namespace while LXD still has the NIC cannot be plugged again without a restart of the holder:
+  // NotReady too.
+  if (infra_running && s.infra_pid != 0) {
+    const bool bridged = !bridge_of(s.pod_network).empty() && !s.pod_ip.empty();
+    const bool interface_lost = o.pod_interface_present == false;
+    const bool nic_drifted = std::find(o.drifted_holder_devices.begin(), o.drifted_holder_devices.end(),
+                                       std::string(kPodNicDevice)) != o.drifted_holder_devices.end();
+    if ((set_up_by_cni(s) && interface_lost) || (bridged && interface_lost && !nic_drifted)) {
+      plan.push_back({ActionKind::RecordNotReady,
+                      "the pod's interface eth0 is gone from its network namespace (removed outside lxe)"});
+      finish(plan, s.generation, s.observed_generation);
+      return plan;
+    }
+    if (bridged && (!o.drifted_holder_devices.empty() || o.pod_address_present == false))
+      plan.push_back({ActionKind::RestoreHolderNetwork,
+                      o.drifted_holder_devices.empty()
+                          ? "the pod's address is gone from eth0 (removed outside lxe)"
+                          : "holder devices removed or changed outside lxe: " + join_names(o.drifted_holder_devices)});
+    else if (!o.drifted_holder_devices.empty())  // host-port proxies of a pod without an address
+      plan.push_back({ActionKind::RestoreHolderNetwork,
+                      "holder devices removed or changed outside lxe: " + join_names(o.drifted_holder_devices)});
   }
   if (!o.profile_exists) plan.push_back({ActionKind::CreateProfile, "profile missing"});
   else if (!o.drifted_profile_devices.empty())

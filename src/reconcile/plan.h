@@ -34,6 +34,14 @@ struct SandboxObservation {
   bool profile_exists = false;
   std::vector<std::string> drifted_profile_devices;  // lxe's profile devices missing or changed
   std::optional<InstanceFacts> infra;  // the pod's namespace holder
+  // The holder's network devices (its NIC on lxe's bridge, its host-port proxies) missing or
+  // changed in LXD.
+  std::vector<std::string> drifted_holder_devices;
+  // Looked at only in a running holder of a pod that has an interface (an address on lxe's
+  // bridge, or a finished CNI ADD): whether eth0 is in its namespace, and (bridge) whether it
+  // carries the pod's address.
+  std::optional<bool> pod_interface_present;
+  std::optional<bool> pod_address_present;
 };
 
 // What the container's init (lxe-init) recorded in its state directory on the host.
@@ -66,6 +74,7 @@ enum class ActionKind {
   StopInfra,
   DeleteInfra,
   DeleteProfile,
+  RestoreHolderNetwork,  // bridge: PATCHes the holder's NIC and proxies back, sets the address (lxe-init ifup)
   RecordNetworkAdding,  // CNI: cni_state 'adding', committed before ADD runs (a crash leaves it)
   NetworkAdd,           // CNI ADD in the holder's namespace (DEL first after an unfinished ADD)
   NetworkDel,           // CNI DEL (with the holder's namespace while it runs)

@@ -15,10 +15,13 @@
 #include <cerrno>
 #include <cstring>
 
+#include <fstream>
+#include <iterator>
 #include <memory>
 #include <stdexcept>
 
 #include "model/naming.h"
+#include "reconcile/lxd_specs.h"
 
 namespace lxe::reconcile {
 
@@ -41,6 +44,42 @@ std::string bridge_of(std::string_view pod_network) {
 }
 
 bool in_host_network(const store::SandboxRecord& sandbox) { return sandbox.pod_network == kHostNetwork; }
+
+std::string holder_netns(int64_t infra_pid) {
+  if (infra_pid <= 0) return "";
+  const std::string proc = "/proc/" + std::to_string(infra_pid);
+  std::ifstream in(proc + "/cmdline", std::ios::binary);
+  const std::string cmdline((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  if (cmdline != std::string(kInitPathInContainer) + std::string("\0pause\0", 7)) return "";
+  return proc + "/ns/net";
+}
+
+bool has_pod_interface(const store::SandboxRecord& sandbox) {
+  return (!bridge_of(sandbox.pod_network).empty() && !sandbox.pod_ip.empty()) ||
+         (set_up_by_cni(sandbox) && sandbox.cni_state == "added");
+}
+
+std::optional<PodInterface> look_at_pod_interface(const store::SandboxRecord& sandbox) {
+  if (holder_netns(sandbox.infra_pid).empty()) return std::nullopt;
+  const std::string proc = "/proc/" + std::to_string(sandbox.infra_pid) + "/net/";
+  PodInterface seen;
+  std::ifstream dev(proc + "dev");
+  for (std::string line; std::getline(dev, line);) {
+    const size_t start = line.find_first_not_of(' ');
+    if (start != std::string::npos && line.compare(start, 5, "eth0:") == 0) seen.present = true;
+  }
+  const std::string address = model::address_part(sandbox.pod_ip);
+  if (address.empty()) return seen;
+  std::ifstream fib(proc + "fib_trie");
+  const std::string trie((std::istreambuf_iterator<char>(fib)), std::istreambuf_iterator<char>());
+  // "|-- 10.233.0.2" followed by a line "/32 host LOCAL": an address of this namespace.
+  const std::string entry = "|-- " + address + "\n";
+  for (size_t at = trie.find(entry); at != std::string::npos && !seen.has_address; at = trie.find(entry, at + 1)) {
+    const size_t start = at + entry.size();
+    seen.has_address = trie.substr(start, trie.find('\n', start) - start).find("host LOCAL") != std::string::npos;
+  }
+  return seen;
+}
 
 std::string cni_pod_network(const std::string& network_name) { return "cni:" + network_name; }
 

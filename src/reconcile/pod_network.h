@@ -54,6 +54,24 @@ bool set_up_by_cni(const store::SandboxRecord& sandbox);
 inline constexpr std::string_view kHostNetwork = "host";
 bool in_host_network(const store::SandboxRecord& sandbox);
 
+// The network namespace file of a pod's namespace holder while that process runs
+// ("/proc/<pid>/ns/net"); "" once it is gone (the PID may be another process's by then: a
+// holder's command line is lxe-init's "pause").
+std::string holder_netns(int64_t infra_pid);
+
+// Whether the pod has an interface of its own to look after: an address on lxe's bridge, or a
+// finished CNI ADD.
+bool has_pod_interface(const store::SandboxRecord& sandbox);
+
+// What the holder's namespace shows of the pod's interface: eth0 in /proc/<pid>/net/dev, and the
+// pod's stored address among the namespace's local ones (/proc/<pid>/net/fib_trie). nullopt when
+// the holder's PID is no holder (any more). Two small reads of /proc, no LXD call.
+struct PodInterface {
+  bool present = false;
+  bool has_address = false;
+};
+std::optional<PodInterface> look_at_pod_interface(const store::SandboxRecord& sandbox);
+
 // Why host network pods cannot join `path`: it does not open, or it is not a network namespace
 // file. "" when it can be joined.
 std::string host_netns_problem(const std::string& path);

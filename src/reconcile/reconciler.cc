@@ -9,6 +9,7 @@
 #include "reconcile/lxd_specs.h"
 #include "model/naming.h"
 #include "reconcile/plan.h"
+#include "reconcile/pod_network.h"
 
 namespace lxe::reconcile {
 
@@ -168,7 +169,13 @@ void Reconciler::resync_pass() {
   // Under the registry's read lock, without copying the records: this runs every few seconds over
   // every record.
   registry_.for_each_sandbox([&](const store::SandboxRecord& s) {
-    const bool drifted = s.observed_state == store::SandboxObserved::Ready && !running(s.lxd_name);
+    const bool ready = s.observed_state == store::SandboxObserved::Ready;
+    bool drifted = ready && (!running(s.lxd_name) || lacking_devices.count(s.lxd_name) != 0);
+    // The pod's interface, changed inside its namespace (no LXD event tells of that).
+    if (ready && !drifted && has_pod_interface(s)) {
+      const auto seen = look_at_pod_interface(s);
+      drifted = seen && (!seen->present || (!set_up_by_cni(s) && !seen->has_address));
+    }
     if (drifted || s.observed_generation < s.generation) enqueue_sandbox(s.id);
   });
   // A managed limit edited behind lxe's back (lxc config set ...) is put back by the plan.

@@ -73,20 +73,7 @@ std::string volume_dir(const CriFixture& fx, const std::string& container_id) {
   return fx.dir().path() + "/volumes/" + container_id;
 }
 
-// `lxc ARGS...` against the LXD the tests use, as an operator would type it, again while LXD is
-// busy with another change of the object.
-lxe::test::CommandResult lxc(const std::vector<std::string>& args) {
-  std::vector<std::string> argv = {"/usr/bin/env",
-                                   "LXD_DIR=" + fs::path(lxe::test::lxd_socket_path()).parent_path().string(), "lxc"};
-  argv.insert(argv.end(), args.begin(), args.end());
-  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
-  for (;;) {
-    auto r = lxe::test::run_command(argv);
-    if (r.exit_code == 0 || !lxe::test::lxd_says_busy(r.out + r.err) || std::chrono::steady_clock::now() > deadline)
-      return r;
-    std::this_thread::sleep_for(std::chrono::milliseconds(200));
-  }
-}
+lxe::test::CommandResult lxc(const std::vector<std::string>& args) { return lxe::test::lxc_command(args); }
 
 nlohmann::json verbose_status(CriFixture& fx) {
   auto ctx = lxe::test::context_with_deadline();

@@ -22,20 +22,7 @@ bool eventually(Fn&& done) {
   return done();
 }
 
-// `lxc ARGS...` against the LXD the tests use, as an operator would type it.
-lxe::test::CommandResult lxc(const std::vector<std::string>& args) {
-  std::vector<std::string> argv = {"/usr/bin/env", "LXD_DIR=" + std::filesystem::path(lxe::test::lxd_socket_path()).parent_path().string(),
-                                   "lxc"};
-  argv.insert(argv.end(), args.begin(), args.end());
-  // As a person would: run it again while LXD is busy with another change of the object (lxe's
-  // repair of an earlier edit, or LXD applying a profile change to its instances).
-  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
-  for (;;) {
-    auto r = lxe::test::run_command(argv);
-    if (r.exit_code == 0 || !lxe::test::lxd_says_busy(r.out + r.err) || std::chrono::steady_clock::now() > deadline) return r;
-    std::this_thread::sleep_for(std::chrono::milliseconds(200));
-  }
-}
+lxe::test::CommandResult lxc(const std::vector<std::string>& args) { return lxe::test::lxc_command(args); }
 
 }  // namespace
 

@@ -10,6 +10,7 @@
 
 #include <chrono>
 #include <filesystem>
+#include <thread>
 
 #include "lxd/error.h"
 #include "model/ipv4.h"
@@ -260,5 +261,49 @@ TEST_CASE("host network: the pod's containers see the host's interfaces and sock
   CHECK_THAT(seen.value.stdout(), Catch::Contains(":" + std::to_string(port)));
 
   REQUIRE(fx.stop_pod(pod).ok());
+  fx.remove_all_pods_and_expect_clean();
+}
+
+TEST_CASE("bridge: a pod NIC removed outside lxe comes back with the same address, without a restart",
+          "[lxd][network][drift]") {
+  const std::string bridge = lxe::test::run_prefix() + "bd";
+  const std::string subnet = free_test_subnet();
+  BridgeCleanup cleanup{bridge};
+  CriFixture fx("netdrift", {"--network-plugin", "bridge", "--bridge-name", bridge, "--bridge-subnet", subnet,
+                             "--bridge-nat=false"});
+  const int port = free_host_port();
+  auto config = fx.pod_config("web");
+  auto* mapping = config.add_port_mappings();
+  mapping->set_host_port(port);
+  mapping->set_container_port(8080);
+  const std::string pod = fx.must_run_pod(config);
+  const std::string ip = pod_ip(fx, pod);
+  fx.must_run_container(pod, web_server("still-here"), config);
+  REQUIRE(fetch_from_host(ip) == "still-here\n");
+  std::string holder;
+  for (const auto& name : fx.lxd_instances())
+    if (name.size() > 12 && name.compare(name.size() - 12, 12, pod.substr(0, 12)) == 0) holder = name;
+  REQUIRE_FALSE(holder.empty());
+  const int64_t holder_pid = fx.lxd().get_instance_state(holder).pid;
+
+  // `lxc config device remove` of the pod's NIC, then of its host-port proxy: the interface
+  // leaves the pod's namespace, and the port stops answering.
+  const auto removed = lxe::test::lxc_command({"config", "device", "remove", holder, "eth0", "lxe-port0"});
+  INFO("lxc: " << removed.out << removed.err);
+  REQUIRE(removed.exit_code == 0);
+  // lxe puts both back (LXD's update event, or the next resync) and sets the stored address again.
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(40);
+  auto both_back = [&] {
+    const auto devices = fx.lxd().get_instance(holder).devices;
+    return devices.count("eth0") == 1 && devices.count("lxe-port0") == 1;
+  };
+  while (!both_back() && std::chrono::steady_clock::now() < deadline)
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  CHECK(both_back());
+  CHECK(fetch_from_host(ip, std::chrono::seconds(20)) == "still-here\n");
+  CHECK(fetch_local(port, std::chrono::seconds(20)) == "still-here\n");
+  CHECK(pod_ip(fx, pod) == ip);
+  CHECK(fx.pod_status(pod).value.status().state() == cri::SANDBOX_READY);
+  CHECK(fx.lxd().get_instance_state(holder).pid == holder_pid);  // hot-plugged, not restarted
   fx.remove_all_pods_and_expect_clean();
 }

@@ -8,13 +8,16 @@
 
 #include <cerrno>
 #include <cstdio>
+#include <chrono>
 #include <set>
+#include <thread>
 #include <filesystem>
 
 #include "model/ipv4.h"
 #include "store/store.h"
 #include "support/cri_fixture.h"
 #include "support/network_helpers.h"
+#include "support/process.h"
 #include "support/temp_dir.h"
 #include "support/test_lxd.h"
 
@@ -156,6 +159,24 @@ TEST_CASE("cni: the plugins' addresses, reachable from the host and between pods
   CHECK(fetch_local(host_port) == "from-cni-a\n");
   CHECK(network_adds(fx.dir().file("lxe.db"), a) == 1);
   CHECK(network_adds(fx.dir().file("lxe.db"), b) == 1);
+
+  // Pod b's interface deleted inside its namespace behind lxe's back: b is reported NotReady (ADD
+  // is never run twice; kubelet would make a new sandbox), and a keeps running.
+  std::string holder_b;
+  for (const auto& name : fx.lxd_instances())
+    if (name.size() > 12 && name.compare(name.size() - 12, 12, b.substr(0, 12)) == 0) holder_b = name;
+  REQUIRE_FALSE(holder_b.empty());
+  const auto deleted = lxe::test::run_command(
+      {"/usr/bin/nsenter", "--net=/proc/" + std::to_string(fx.lxd().get_instance_state(holder_b).pid) + "/ns/net", "/usr/sbin/ip", "link",
+       "delete", "eth0"});
+  INFO("nsenter: " << deleted.out << deleted.err);
+  REQUIRE(deleted.exit_code == 0);
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+  while (fx.pod_status(b).value.status().state() != cri::SANDBOX_NOTREADY && std::chrono::steady_clock::now() < deadline)
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  CHECK(fx.pod_status(b).value.status().state() == cri::SANDBOX_NOTREADY);
+  CHECK(network_adds(fx.dir().file("lxe.db"), b) == 1);
+  CHECK(fx.pod_status(a).value.status().state() == cri::SANDBOX_READY);
 
   // StopPodSandbox runs DEL: the address is free again and the host port gone.
   REQUIRE(fx.stop_pod(a).ok());

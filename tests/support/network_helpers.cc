@@ -51,8 +51,8 @@ cri::ContainerConfig web_server(const std::string& text) {
       "web", {"sh", "-c", "mkdir -p /www && echo " + text + " > /www/index.html && exec httpd -f -p 8080 -h /www"});
 }
 
-std::string fetch_from_host(const std::string& ip) {
-  const auto deadline = std::chrono::steady_clock::now() + 10s;
+std::string fetch_from_host(const std::string& ip, std::chrono::seconds wait) {
+  const auto deadline = std::chrono::steady_clock::now() + wait;
   while (std::chrono::steady_clock::now() < deadline) {
     httplib::Client client(ip, 8080);
     client.set_connection_timeout(1, 0);
@@ -63,8 +63,8 @@ std::string fetch_from_host(const std::string& ip) {
   return "";
 }
 
-std::string fetch_local(int port) {
-  const auto deadline = std::chrono::steady_clock::now() + 10s;
+std::string fetch_local(int port, std::chrono::seconds wait) {
+  const auto deadline = std::chrono::steady_clock::now() + wait;
   while (std::chrono::steady_clock::now() < deadline) {
     httplib::Client client("127.0.0.1", port);
     client.set_connection_timeout(1, 0);

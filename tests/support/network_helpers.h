@@ -2,6 +2,7 @@
 // container, and fetching from it.
 #pragma once
 
+#include <chrono>
 #include <string>
 
 #include "support/cri_fixture.h"
@@ -20,11 +21,11 @@ std::string pod_ip(CriFixture& fx, const std::string& pod_id);
 // A busybox httpd container answering `text` on port 8080.
 cri::ContainerConfig web_server(const std::string& text);
 
-// GET http://ip:8080/ from the host, retried for up to 10 s while the server starts; "" if it
+// GET http://ip:8080/ from the host, retried for up to `wait` while the server starts; "" if it
 // never answered.
-std::string fetch_from_host(const std::string& ip);
+std::string fetch_from_host(const std::string& ip, std::chrono::seconds wait = std::chrono::seconds(10));
 
-// GET http://127.0.0.1:port/ (status 200 only), retried for up to 10 s; "" if it never answered.
-std::string fetch_local(int port);
+// GET http://127.0.0.1:port/ (status 200 only), retried for up to `wait`; "" if it never answered.
+std::string fetch_local(int port, std::chrono::seconds wait = std::chrono::seconds(10));
 
 }  // namespace lxe::test

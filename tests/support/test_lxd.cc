@@ -10,6 +10,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <random>
+#include <thread>
 
 namespace lxe::test {
 namespace {
@@ -78,6 +79,18 @@ std::string lxd_socket_path() {
     if (std::filesystem::exists(candidate, ec)) return candidate;
   }
   return {};
+}
+
+CommandResult lxc_command(const std::vector<std::string>& args) {
+  std::vector<std::string> argv = {"/usr/bin/env",
+                                   "LXD_DIR=" + std::filesystem::path(lxd_socket_path()).parent_path().string(), "lxc"};
+  argv.insert(argv.end(), args.begin(), args.end());
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+  for (;;) {
+    auto r = run_command(argv);
+    if (r.exit_code == 0 || !lxd_says_busy(r.out + r.err) || std::chrono::steady_clock::now() > deadline) return r;
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  }
 }
 
 lxd::Client make_test_lxd_client() {

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "lxd/client.h"
+#include "support/process.h"
 
 namespace lxe::test {
 
@@ -26,6 +27,10 @@ std::string lxd_socket_path();
 // profile that just changed): a person would run the command again. For tests' out-of-band
 // changes only; lxe itself never decides on an error's text.
 bool lxd_says_busy(std::string_view text);
+
+// `lxc ARGS...` against the LXD the tests use, as an operator would type it; run again while LXD
+// says it is busy with another change of the object (for up to 20 s), as a person would.
+CommandResult lxc_command(const std::vector<std::string>& args);
 
 // A client for the LXD at lxd_socket_path(), with test-friendly timeouts.
 lxd::Client make_test_lxd_client();

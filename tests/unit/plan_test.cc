@@ -649,6 +649,45 @@ TEST_CASE("plan_sandbox: CNI ADD once the holder runs, never again once done, an
   }
 }
 
+TEST_CASE("plan_sandbox: a pod interface removed outside lxe is put back on the bridge, and NotReady with CNI",
+          "[plan][sandbox][drift]") {
+  auto bridged = sandbox_record(SandboxState::Ready, kInfraPid, SandboxObserved::Ready, true);
+  bridged.pod_network = "bridge:lxebr0";
+  bridged.pod_ip = "10.233.0.2/16";
+  auto cni_pod = sandbox_record(SandboxState::Ready, kInfraPid, SandboxObserved::Ready, true);
+  cni_pod.pod_network = "cni:podnet";
+  cni_pod.cni_network = R"({"name":"podnet","cniVersion":"1.0.0","plugins":[{"type":"bridge"}]})";
+  cni_pod.cni_state = "added";
+  cni_pod.pod_ip = "10.22.0.5/24";
+  auto loopback_only = sandbox_record(SandboxState::Ready, kInfraPid, SandboxObserved::Ready, true);
+  auto observed = [](std::vector<std::string> drifted, std::optional<bool> interface, std::optional<bool> address) {
+    auto o = sandbox_observation(true, Infra::Running);
+    o.drifted_holder_devices = std::move(drifted);
+    o.pod_interface_present = interface;
+    o.pod_address_present = address;
+    return o;
+  };
+  const Kinds restore = {K::RestoreHolderNetwork, K::RecordReady, K::MarkReconciled};
+  const Kinds not_ready = {K::RecordNotReady, K::MarkReconciled};
+  // All there: nothing to do.
+  CHECK(kinds(plan_sandbox(bridged, {}, observed({}, true, true))).empty());
+  CHECK(kinds(plan_sandbox(cni_pod, {}, observed({}, true, std::nullopt))).empty());
+  // Bridge: the NIC device removed in LXD (its interface went with it), or only the address: put back.
+  CHECK(kinds(plan_sandbox(bridged, {}, observed({"eth0"}, false, false))) == restore);
+  CHECK(kinds(plan_sandbox(bridged, {}, observed({}, true, false))) == restore);
+  CHECK(kinds(plan_sandbox(bridged, {}, observed({"lxe-port0"}, true, true))) == restore);
+  // Bridge: the interface deleted inside the namespace while LXD still has the NIC: NotReady.
+  CHECK(kinds(plan_sandbox(bridged, {}, observed({}, false, false))) == not_ready);
+  // CNI: never ADDed again; NotReady, and kubelet makes a new sandbox.
+  CHECK(kinds(plan_sandbox(cni_pod, {}, observed({}, false, std::nullopt))) == not_ready);
+  // A pod without an address: only its proxies can drift.
+  CHECK(kinds(plan_sandbox(loopback_only, {}, observed({"lxe-port1"}, std::nullopt, std::nullopt))) == restore);
+  // Reported NotReady once: stays so, nothing is repaired in a pod kubelet will replace.
+  auto reported = cni_pod;
+  reported.observed_state = SandboxObserved::NotReady;
+  CHECK(kinds(plan_sandbox(reported, {}, observed({}, false, std::nullopt))).empty());
+}
+
 TEST_CASE("plan_sandbox: a holder that died after the pod was ready is reported NotReady and never restarted",
           "[plan][sandbox]") {
   SandboxRecord s = sandbox_record(SandboxState::Ready, 0, SandboxObserved::Unknown, false);
