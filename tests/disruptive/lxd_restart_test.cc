@@ -6,7 +6,12 @@
 #include <catch2/catch.hpp>
 #include <thread>
 
+#include <filesystem>
+
 #include "support/cri_fixture.h"
+#include "support/network_helpers.h"
+#include "support/temp_dir.h"
+#include "support/test_lxd.h"
 #include "support/process.h"
 
 namespace v1 = ::runtime::v1;
@@ -85,4 +90,76 @@ TEST_CASE("LXD restarts under lxe: nothing restarts and lxe recovers by itself",
   const auto again = fx.run_pod(fx.pod_config("r"));
   CHECK(again.ok());
   fx.remove_all_pods_and_expect_clean();
+}
+
+TEST_CASE("LXD restarts under lxe: pods keep their addresses, servers and host ports (bridge and CNI)",
+          "[lxd][disruptive][network]") {
+  using lxe::test::CriFixture;
+  // Bridge mode, with a host port.
+  const std::string bridge = lxe::test::run_prefix() + "rb";
+  struct BridgeCleanup {
+    std::string name;
+    ~BridgeCleanup() {
+      try {
+        lxe::test::make_test_lxd_client().delete_network(name);
+      } catch (const std::exception&) {
+      }
+    }
+  } bridge_cleanup{bridge};
+  CriFixture bridged("lxdrsb", {"--network-plugin", "bridge", "--bridge-name", bridge, "--bridge-subnet",
+                                lxe::test::free_test_subnet(), "--bridge-nat=false"});
+  const int bridge_port = lxe::test::free_host_port();
+  auto bridged_config = bridged.pod_config("web");
+  auto* mapping = bridged_config.add_port_mappings();
+  mapping->set_host_port(bridge_port);
+  mapping->set_container_port(8080);
+  const std::string bridged_pod = bridged.must_run_pod(bridged_config);
+  bridged.must_run_container(bridged_pod, lxe::test::web_server("bridged"), bridged_config);
+  const std::string bridged_ip = lxe::test::pod_ip(bridged, bridged_pod);
+
+  // CNI mode, Debian's plugins.
+  lxe::test::sweep_stale_cni_bridges();
+  const lxe::test::CniBridgeCleanup cni_bridge_cleanup{lxe::test::cni_bridge_name()};
+  lxe::test::TempDir conf;
+  std::filesystem::create_directories(conf.file("net.d"));
+  lxe::test::write_file(conf.file("net.d/10-lxe-test.conflist"),
+                        lxe::test::cni_test_conflist(lxe::test::cni_bridge_name(), lxe::test::free_test_subnet(),
+                                                     conf.file("ipam")));
+  CriFixture cni("lxdrsc", {"--network-plugin", "cni", "--cni-conf-dir", conf.file("net.d")});
+  const int cni_port = lxe::test::free_host_port();
+  auto cni_config = cni.pod_config("web");
+  auto* cni_mapping = cni_config.add_port_mappings();
+  cni_mapping->set_host_port(cni_port);
+  cni_mapping->set_container_port(8080);
+  const std::string cni_pod = cni.must_run_pod(cni_config);
+  cni.must_run_container(cni_pod, lxe::test::web_server("cni"), cni_config);
+  const std::string cni_ip = lxe::test::pod_ip(cni, cni_pod);
+  REQUIRE(lxe::test::fetch_from_host(bridged_ip) == "bridged\n");
+  REQUIRE(lxe::test::fetch_from_host(cni_ip) == "cni\n");
+
+  const int64_t lxd_pid = bridged.lxd().server_info().raw["environment"].value("server_pid", int64_t{0});
+  REQUIRE(lxd_pid > 0);
+  REQUIRE(::kill(static_cast<pid_t>(lxd_pid), SIGTERM) == 0);
+  struct RestartLxd {
+    ~RestartLxd() {
+      lxe::test::run_command({"/bin/bash", LXE_SOURCE_DIR "/scripts/setup.sh", "--no-build"}, std::chrono::seconds(180));
+    }
+  } restart_lxd_at_exit;
+  CHECK(eventually([&] { return !runtime_ready(bridged); }, std::chrono::seconds(20)));
+  // While LXD is down, the pods' networks do not depend on it.
+  CHECK(lxe::test::fetch_from_host(bridged_ip) == "bridged\n");
+  CHECK(lxe::test::fetch_from_host(cni_ip) == "cni\n");
+  start_lxd();
+  CHECK(eventually([&] { return runtime_ready(bridged) && runtime_ready(cni); }));
+
+  CHECK(lxe::test::pod_ip(bridged, bridged_pod) == bridged_ip);
+  CHECK(lxe::test::pod_ip(cni, cni_pod) == cni_ip);
+  CHECK(lxe::test::fetch_from_host(bridged_ip) == "bridged\n");
+  CHECK(lxe::test::fetch_from_host(cni_ip) == "cni\n");
+  CHECK(lxe::test::fetch_local(bridge_port) == "bridged\n");
+  CHECK(lxe::test::fetch_local(cni_port) == "cni\n");
+  CHECK(bridged.pod_status(bridged_pod).value.status().state() == v1::SANDBOX_READY);
+  CHECK(cni.pod_status(cni_pod).value.status().state() == v1::SANDBOX_READY);
+  cni.remove_all_pods_and_expect_clean();
+  bridged.remove_all_pods_and_expect_clean();
 }

@@ -21,7 +21,11 @@
 #include "support/temp_dir.h"
 #include "support/test_lxd.h"
 
+using lxe::test::cni_bridge_name;
+using lxe::test::cni_test_conflist;
+using lxe::test::CniBridgeCleanup;
 using lxe::test::CriFixture;
+using lxe::test::sweep_stale_cni_bridges;
 using lxe::test::fetch_from_host;
 using lxe::test::fetch_local;
 using lxe::test::free_host_port;
@@ -32,47 +36,6 @@ namespace cri = ::runtime::v1;
 namespace fs = std::filesystem;
 
 namespace {
-
-// The CNI bridge plugin makes a host bridge of this name: lxn<test PID in hex>, so that a later
-// run can tell a killed run's bridge (its PID is gone) and remove it.
-std::string cni_bridge_name() {
-  char name[IFNAMSIZ];
-  std::snprintf(name, sizeof name, "lxn%x", static_cast<unsigned>(::getpid()));
-  return name;
-}
-
-void delete_link(const std::string& name) {
-  const std::string command = "ip link delete " + name + " 2>/dev/null";
-  if (std::system(command.c_str()) != 0) WARN("could not delete the test's CNI bridge " << name);
-}
-
-// Bridges lxn<pid> of test processes that are gone; this run's is removed when its test ends.
-void sweep_stale_cni_bridges() {
-  for (const auto& entry : fs::directory_iterator("/sys/class/net")) {
-    const std::string name = entry.path().filename();
-    if (name.rfind("lxn", 0) != 0 || name.size() < 4) continue;
-    unsigned pid = 0;
-    if (std::sscanf(name.c_str() + 3, "%x", &pid) != 1 || pid == static_cast<unsigned>(::getpid())) continue;
-    if (::kill(static_cast<pid_t>(pid), 0) != 0 && errno == ESRCH) delete_link(name);
-  }
-}
-
-struct CniBridgeCleanup {
-  std::string name;
-  ~CniBridgeCleanup() {
-    if (fs::exists("/sys/class/net/" + name)) delete_link(name);
-  }
-};
-
-// A conflist of Debian's plugins: a bridge with its gateway, host-local addresses kept under
-// `ipam_dir`, and portmap for host ports.
-std::string conflist(const std::string& bridge, const std::string& subnet, const std::string& ipam_dir) {
-  return R"({"cniVersion": "1.0.0", "name": "lxe-test", "plugins": [
-    {"type": "bridge", "bridge": ")" + bridge + R"(", "isGateway": true, "ipMasq": false,
-     "ipam": {"type": "host-local", "ranges": [[{"subnet": ")" + subnet + R"("}]],
-              "routes": [{"dst": "0.0.0.0/0"}], "dataDir": ")" + ipam_dir + R"("}},
-    {"type": "portmap", "capabilities": {"portMappings": true}, "snat": true}]})";
-}
 
 // The addresses host-local holds: one file per address in its data dir.
 std::set<std::string> held_addresses(const std::string& ipam_dir) {
@@ -108,7 +71,7 @@ TEST_CASE("cni: the plugins' addresses, reachable from the host and between pods
   const std::string ipam_dir = conf.file("ipam");
   const std::string subnet = free_test_subnet();
   fs::create_directories(conf.file("net.d"));
-  lxe::test::write_file(conf.file("net.d/10-lxe-test.conflist"), conflist(bridge, subnet, ipam_dir));
+  lxe::test::write_file(conf.file("net.d/10-lxe-test.conflist"), cni_test_conflist(bridge, subnet, ipam_dir));
   CriFixture fx("cni", {"--network-plugin", "cni", "--cni-conf-dir", conf.file("net.d"), "--cni-bin-dir",
                         "/usr/lib/cni"});
   const auto net = *lxe::model::parse_pod_subnet(subnet).subnet;

@@ -1,13 +1,19 @@
 #include "support/network_helpers.h"
 
 #include <arpa/inet.h>
+#include <net/if.h>
+#include <signal.h>
 #include <httplib.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
 #include <catch2/catch.hpp>
+#include <cerrno>
 #include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
 #include <random>
 #include <thread>
 
@@ -73,6 +79,43 @@ std::string fetch_local(int port, std::chrono::seconds wait) {
     std::this_thread::sleep_for(200ms);
   }
   return "";
+}
+
+namespace {
+
+void delete_link(const std::string& name) {
+  const std::string command = "ip link delete " + name + " 2>/dev/null";
+  if (std::system(command.c_str()) != 0) WARN("could not delete the test's CNI bridge " << name);
+}
+
+}  // namespace
+
+std::string cni_bridge_name() {
+  char name[IFNAMSIZ];
+  std::snprintf(name, sizeof name, "lxn%x", static_cast<unsigned>(::getpid()));
+  return name;
+}
+
+void sweep_stale_cni_bridges() {
+  for (const auto& entry : std::filesystem::directory_iterator("/sys/class/net")) {
+    const std::string name = entry.path().filename();
+    if (name.rfind("lxn", 0) != 0 || name.size() < 4) continue;
+    unsigned pid = 0;
+    if (std::sscanf(name.c_str() + 3, "%x", &pid) != 1 || pid == static_cast<unsigned>(::getpid())) continue;
+    if (::kill(static_cast<pid_t>(pid), 0) != 0 && errno == ESRCH) delete_link(name);
+  }
+}
+
+CniBridgeCleanup::~CniBridgeCleanup() {
+  if (std::filesystem::exists("/sys/class/net/" + name)) delete_link(name);
+}
+
+std::string cni_test_conflist(const std::string& bridge, const std::string& subnet, const std::string& ipam_dir) {
+  return R"({"cniVersion": "1.0.0", "name": "lxe-test", "plugins": [
+    {"type": "bridge", "bridge": ")" + bridge + R"(", "isGateway": true, "ipMasq": false,
+     "ipam": {"type": "host-local", "ranges": [[{"subnet": ")" + subnet + R"("}]],
+              "routes": [{"dst": "0.0.0.0/0"}], "dataDir": ")" + ipam_dir + R"("}},
+    {"type": "portmap", "capabilities": {"portMappings": true}, "snat": true}]})";
 }
 
 }  // namespace lxe::test

@@ -28,4 +28,18 @@ std::string fetch_from_host(const std::string& ip, std::chrono::seconds wait = s
 // GET http://127.0.0.1:port/ (status 200 only), retried for up to `wait`; "" if it never answered.
 std::string fetch_local(int port, std::chrono::seconds wait = std::chrono::seconds(10));
 
+// CNI tests: the host bridge Debian's bridge plugin makes for this test process,
+// lxn<PID in hex>, so that a later run can tell a killed run's bridge (its PID is gone).
+std::string cni_bridge_name();
+// Deletes the bridges of test processes that are gone.
+void sweep_stale_cni_bridges();
+// Deletes the bridge `name` when the test ends.
+struct CniBridgeCleanup {
+  std::string name;
+  ~CniBridgeCleanup();
+};
+// A conflist named "lxe-test" of Debian's plugins: a bridge with its gateway, host-local addresses
+// in `subnet` kept under `ipam_dir`, and portmap for host ports.
+std::string cni_test_conflist(const std::string& bridge, const std::string& subnet, const std::string& ipam_dir);
+
 }  // namespace lxe::test
