@@ -195,7 +195,9 @@ EOF
   fi
 
   local host_if
-  host_if=$(ls /sys/class/net | grep -v '^lo$' | head -n 1)
+  # The default route's interface: other runs' bridges and veths come and go meanwhile.
+  host_if=$(ip -4 route show default | awk '{print $5; exit}')
+  [[ -n $host_if ]] || host_if=lo
   if h=$(crictl_ runp "$work/pod-h.json" 2>&1) && host_c=$(crictl_ create "$h" "$work/sleep.json" "$work/pod-h.json" 2>&1) &&
     crictl_ start "$host_c" >/dev/null 2>&1 && out=$(crictl_ exec -s "$host_c" ls /sys/class/net 2>&1) &&
     grep -qx "$host_if" <<<"$out"; then

@@ -3,6 +3,7 @@
 # LXD name prefix) and a standalone kubelet (no API server: static pods from a manifest folder; its
 # own root folder; healthz on 127.0.0.1 only, no other port), and checks, one PASS/FAIL line each:
 #
+#   - pods are on lxe's bridge (a bridge and a /24 of the run's own): the static pod has an address
 #   - a static pod reaches Running and stays on the same sandbox and container for STABLE_SECONDS
 #     (attempt 0, restart count 0), with its log where kubelet puts it (/var/log/pods/...)
 #   - an exec liveness probe and a readiness probe run in the container (through ExecSync)
@@ -63,6 +64,12 @@ tag=$(od -An -N3 -tx1 /dev/urandom | tr -d ' \n')
 work=$(mktemp -d /tmp/lxe-kubelet-e2e.XXXXXX)
 echo "$$ $tag" >"$work/run"          # lets a later run sweep what a killed run left
 prefix="lxekube-$tag"                # every LXD object lxe makes for this run
+bridge="lxk$tag"                     # lxe's pod bridge for this run, on a /24 no host route covers
+subnet=""
+for _ in $(seq 1 50); do
+  candidate="10.$((200 + RANDOM % 8)).$((RANDOM % 256))"
+  if ! ip -4 route | grep -q "^$candidate\."; then subnet="$candidate.0/24"; break; fi
+done
 ns="lxe-e2e-$tag"                    # the pods' namespace: /var/log/pods/<ns>_*
 node="lxe-e2e-$tag"                  # --hostname-override: static pod "web" is "web-<node>"
 sock=$work/lxe.sock
@@ -89,6 +96,7 @@ sweep_run() {
   while read -r kind name; do
     [[ $kind == profile ]] && lxc profile delete "$name" >/dev/null 2>&1
   done < <(lxd_objects "lxekube-$t-")
+  lxc network delete "lxk$t" >/dev/null 2>&1
   rm -rf /var/log/pods/lxe-e2e-"$t"_* 2>/dev/null
   find /var/log/containers -maxdepth 1 -name "*_lxe-e2e-${t}_*" -delete 2>/dev/null
   # kubelet may have mounted volumes below its root folder: deepest first.
@@ -187,7 +195,8 @@ running_container() { pod_state "$1" | awk -v s="$2" '$1 == "container" && $3 ==
 serving_lines=0
 start_lxe() {
   serving_lines=$(grep -c ' serving CRI ' "$lxe_log" 2>/dev/null || true)
-  "$bin_dir/lxe" --socket "$sock" --db "$db" --lxd-name-prefix "$prefix" --network-plugin none --debug 2>>"$lxe_log" &
+  "$bin_dir/lxe" --socket "$sock" --db "$db" --lxd-name-prefix "$prefix" --network-plugin bridge \
+    --bridge-name "$bridge" --bridge-subnet "$subnet" --bridge-nat=false --debug 2>>"$lxe_log" &
   lxe_pid=$!
 }
 # The lxe just started says it serves (a restarted one appends to the same log).
@@ -315,6 +324,19 @@ else
   fail "static pod web-$node did not reach Running within 120 s" "$(pod_state web; grep '^E' "$kubelet_log" | tail -n 10)"
 fi
 require "the static pod"
+# The pod is on lxe's bridge: an address of the run's subnet, which kubelet took as the pod's IP.
+web_ip=$("$bin_dir/lxe-ctl" --db "$db" pods --json 2>/dev/null | python3 -c '
+import json, sys
+for s in json.load(sys.stdin)["sandboxes"]:
+    if s["metadata"]["name"] == sys.argv[1] and s["state"] == "SANDBOX_READY":
+        print(s["network"]["ip"])' "web-$node" 2>/dev/null | head -n 1)
+if [[ -n $web_ip && $web_ip == "${subnet%.0/24}."* ]] && grep -q "$web_ip" "$kubelet_log"; then
+  pass "the pod has $web_ip on lxe's bridge $bridge ($subnet), and kubelet logged it"
+elif [[ -n $web_ip && $web_ip == "${subnet%.0/24}."* ]]; then
+  pass "the pod has $web_ip on lxe's bridge $bridge ($subnet)"
+else
+  fail "the pod has no address of $subnet (got '$web_ip')"
+fi
 snapshot() { pod_state "$1" | awk '{print $1, $2, $3, $4, $5, $6, $7, $8}'; }
 first=$(snapshot web)
 sandbox_id=$(ready_sandbox web | head -n 1)

@@ -10,6 +10,8 @@
 
 #include <chrono>
 #include <filesystem>
+#include <fstream>
+#include <sstream>
 #include <thread>
 
 #include "lxd/error.h"
@@ -205,6 +207,10 @@ TEST_CASE("host ports: hostPort -> containerPort answers on the host, a taken po
   CHECK_THAT(in_use.status.error_message(), Catch::Contains("is already in use on this host"));
 
   REQUIRE(fx.stop_pod(pod).ok());
+  // LXD's proxy process ends with the holder, a moment after the stop.
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  while (lxe::reconcile::host_port_in_use(false, "", port) && std::chrono::steady_clock::now() < deadline)
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
   CHECK_FALSE(lxe::reconcile::host_port_in_use(false, "", port));
   fx.remove_all_pods_and_expect_clean();
 }
@@ -225,9 +231,20 @@ TEST_CASE("host network: the pod's containers see the host's interfaces and sock
   socklen_t len = sizeof a;
   REQUIRE(::getsockname(listener, reinterpret_cast<sockaddr*>(&a), &len) == 0);
   const int host_listening = ntohs(a.sin_port);
+  // The interface of the host's default route: one that other tests running meanwhile do not
+  // make and delete (their bridges and veths come and go).
   std::string host_interface;
-  for (const auto& entry : std::filesystem::directory_iterator("/sys/class/net"))
-    if (entry.path().filename() != "lo") host_interface = entry.path().filename();
+  {
+    std::ifstream routes("/proc/net/route");
+    std::string line;
+    std::getline(routes, line);  // the header
+    while (std::getline(routes, line) && host_interface.empty()) {
+      std::istringstream fields(line);
+      std::string name, destination;
+      fields >> name >> destination;
+      if (destination == "00000000") host_interface = name;
+    }
+  }
   REQUIRE_FALSE(host_interface.empty());
 
   auto config = fx.pod_config("web");
