@@ -213,6 +213,8 @@ std::string port_mappings_problem(const runtime::v1::PodSandboxConfig& config) {
       return where + ": SCTP host ports are not supported by lxe (LXD's proxy devices carry TCP and UDP)";
     if (p.protocol() != runtime::v1::TCP && p.protocol() != runtime::v1::UDP)
       return where + ".protocol " + std::to_string(p.protocol()) + " is not TCP, UDP or SCTP";
+    if (auto problem = control_character_problem(p.host_ip()); !problem.empty())
+      return where + ".host_ip " + problem;
     if (!p.host_ip().empty() && !reconcile::valid_listen_address(p.host_ip()))
       return where + ".host_ip '" + p.host_ip() + "' is not an IPv4 or IPv6 address";
     if (!seen.insert({p.protocol(), p.host_ip(), p.host_port()}).second)

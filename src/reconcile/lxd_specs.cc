@@ -129,6 +129,8 @@ std::string proxy_address(runtime::v1::Protocol protocol, const std::string& ip,
 }  // namespace
 
 bool valid_listen_address(const std::string& address) {
+  // inet_pton reads up to the first NUL: "127.0.0.1\0junk" must not pass as 127.0.0.1.
+  if (address.find('\0') != std::string::npos) return false;
   in6_addr v6{};
   in_addr v4{};
   return ::inet_pton(AF_INET, address.c_str(), &v4) == 1 || ::inet_pton(AF_INET6, address.c_str(), &v6) == 1;

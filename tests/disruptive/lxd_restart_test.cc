@@ -45,6 +45,22 @@ void start_lxd() {
   REQUIRE(r.exit_code == 0);
 }
 
+// Stops the LXD daemon with SIGTERM (its instances keep running) and, whatever happens in the test,
+// starts it again when it goes out of scope: the rest of the suite needs LXD.
+class LxdStopped {
+ public:
+  explicit LxdStopped(lxe::test::CriFixture& fx) {
+    const int64_t lxd_pid = fx.lxd().server_info().raw["environment"].value("server_pid", int64_t{0});
+    REQUIRE(lxd_pid > 0);
+    REQUIRE(::kill(static_cast<pid_t>(lxd_pid), SIGTERM) == 0);
+  }
+  ~LxdStopped() {
+    lxe::test::run_command({"/bin/bash", LXE_SOURCE_DIR "/scripts/setup.sh", "--no-build"}, std::chrono::seconds(180));
+  }
+  LxdStopped(const LxdStopped&) = delete;
+  LxdStopped& operator=(const LxdStopped&) = delete;
+};
+
 }  // namespace
 
 TEST_CASE("LXD restarts under lxe: nothing restarts and lxe recovers by itself", "[lxd][disruptive]") {
@@ -62,15 +78,7 @@ TEST_CASE("LXD restarts under lxe: nothing restarts and lxe recovers by itself",
   REQUIRE(runtime_ready(fx));
 
   // Stop the LXD daemon (SIGTERM leaves instances running; their processes do not depend on it).
-  const int64_t lxd_pid = fx.lxd().server_info().raw["environment"].value("server_pid", int64_t{0});
-  REQUIRE(lxd_pid > 0);
-  REQUIRE(::kill(static_cast<pid_t>(lxd_pid), SIGTERM) == 0);
-  struct RestartLxd {
-    ~RestartLxd() {
-      // Whatever happens in the test, LXD must be up again for the rest of the suite.
-      lxe::test::run_command({"/bin/bash", LXE_SOURCE_DIR "/scripts/setup.sh", "--no-build"}, std::chrono::seconds(180));
-    }
-  } restart_lxd_at_exit;
+  const LxdStopped lxd_stopped(fx);
 
   // lxe notices, says why, and keeps answering from its store.
   CHECK(eventually([&] { return !runtime_ready(fx); }, std::chrono::seconds(20)));
@@ -137,14 +145,7 @@ TEST_CASE("LXD restarts under lxe: pods keep their addresses, servers and host p
   REQUIRE(lxe::test::fetch_from_host(bridged_ip) == "bridged\n");
   REQUIRE(lxe::test::fetch_from_host(cni_ip) == "cni\n");
 
-  const int64_t lxd_pid = bridged.lxd().server_info().raw["environment"].value("server_pid", int64_t{0});
-  REQUIRE(lxd_pid > 0);
-  REQUIRE(::kill(static_cast<pid_t>(lxd_pid), SIGTERM) == 0);
-  struct RestartLxd {
-    ~RestartLxd() {
-      lxe::test::run_command({"/bin/bash", LXE_SOURCE_DIR "/scripts/setup.sh", "--no-build"}, std::chrono::seconds(180));
-    }
-  } restart_lxd_at_exit;
+  const LxdStopped lxd_stopped(bridged);
   CHECK(eventually([&] { return !runtime_ready(bridged); }, std::chrono::seconds(20)));
   // While LXD is down, the pods' networks do not depend on it.
   CHECK(lxe::test::fetch_from_host(bridged_ip) == "bridged\n");

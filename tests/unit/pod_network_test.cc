@@ -278,7 +278,13 @@ TEST_CASE("port mappings: checked as the facade receives them", "[network][ports
   CHECK_THAT(problem([](auto& p) { p.set_host_port(70000); }), Catch::Contains("port_mappings[0].host_port 70000"));
   CHECK_THAT(problem([](auto& p) { p.set_container_port(0); }), Catch::Contains("container_port 0 is not a port"));
   CHECK_THAT(problem([](auto& p) { p.set_protocol(v1::SCTP); }), Catch::Contains("SCTP host ports are not supported"));
-  CHECK_THAT(problem([](auto& p) { p.set_host_ip("127.0.0.1\nlxc.x = y"); }), Catch::Contains("not an IPv4 or IPv6"));
+  CHECK_THAT(problem([](auto& p) { p.set_host_ip("127.0.0.1\nlxc.x = y"); }),
+             Catch::Contains("port_mappings[0].host_ip contains a line break"));
+  // inet_pton stops at a NUL: the bytes after it must not ride along into a proxy device.
+  CHECK_THAT(problem([](auto& p) { p.set_host_ip(std::string("127.0.0.1\0\0junk", 15)); }),
+             Catch::Contains("host_ip contains a NUL byte"));
+  CHECK_THAT(problem([](auto& p) { p.set_host_ip("localhost"); }), Catch::Contains("not an IPv4 or IPv6"));
+  CHECK_FALSE(lxe::reconcile::valid_listen_address(std::string("::1\0", 4)));
   CHECK(problem([](auto& p) { p.set_host_ip("::1"); }).empty());
   v1::PodSandboxConfig twice;
   for (int i = 0; i < 2; ++i) {
