@@ -47,6 +47,7 @@ PACKAGES=(
     # firewall driver when the daemon starts (so these come before LXD starts); curl for the tests
     iptables dnsmasq-base curl
     containernetworking-plugins   # CNI mode (--network-plugin cni) and its tests: /usr/lib/cni
+    iproute2 util-linux           # the network tests: ip, ss, nsenter
     clang libclang-rt-14-dev    # the request fuzzer (scripts/fuzz.sh): libFuzzer, ASan, UBSan
 )
 
