@@ -62,6 +62,9 @@ std::string host_port_taken(const v1::PodSandboxConfig& config, const std::map<s
     // CNI: the network the conf dir holds now is the pod's for its whole life (stored with it).
     std::optional<reconcile::cni::Network> cni_network;
     if (ctx_.network.plugin == reconcile::NetworkPlugin::Cni && !host_network) {
+      // Name, namespace and uid go into CNI_ARGS, whose pairs are split at ';' and '='.
+      if (auto problem = reconcile::cni::pod_ref_problem({"", m.name(), m.namespace_(), m.uid()}); !problem.empty())
+        return invalid("RunPodSandbox: " + problem);
       auto loaded = reconcile::cni::load_network(ctx_.network.cni);
       if (!loaded.network)
         return {::grpc::StatusCode::FAILED_PRECONDITION,

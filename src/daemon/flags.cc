@@ -58,6 +58,15 @@ std::string absolute_path(const std::string& value) {
   return "'" + value + "' is not an absolute path";
 }
 
+// A path that goes into raw.lxc, which has no quoting: absolute, no whitespace or control character.
+std::string raw_lxc_path(const std::string& value) {
+  if (auto problem = absolute_path(value); !problem.empty()) return problem;
+  for (const char c : value)
+    if (static_cast<unsigned char>(c) <= 0x20 || c == 0x7f)
+      return "'" + value + "' contains whitespace or a control character (it goes into LXC's config)";
+  return "";
+}
+
 std::string absolute_paths(const std::string& value) {
   size_t start = 0;
   while (start <= value.size()) {
@@ -126,7 +135,7 @@ void declare(CLI::App& app, Options& o) {
   text("--host-netns", o.host_netns, "PATH",
        "the network namespace host network pods join (an absolute\n"
        "path to a net namespace file)")
-      ->check(absolute_path, "", "path")
+      ->check(raw_lxc_path, "", "path")
       ->default_str(o.host_netns);
   text("--log-level", o.log_level, "LEVEL", "trace, debug, info, warn, error, critical or off")
       ->check(log_level, "", "level")

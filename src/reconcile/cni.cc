@@ -257,6 +257,15 @@ Network Network::from_json(const nlohmann::json& stored) {
   return n;
 }
 
+std::string pod_ref_problem(const PodRef& pod) {
+  for (const auto& [what, value] : {std::pair<const char*, const std::string&>{"metadata.name", pod.name},
+                                    {"metadata.namespace", pod.namespace_},
+                                    {"metadata.uid", pod.uid}})
+    if (value.find_first_of(";=") != std::string::npos)
+      return std::string(what) + " '" + value + "' contains ';' or '=', which CNI_ARGS cannot carry";
+  return "";
+}
+
 std::string find_plugin(const Options& options, const std::string& type) {
   if (type.empty() || type.find('/') != std::string::npos || type == "." || type == "..") return "";
   for (const auto& dir : options.bin_dirs) {

@@ -60,6 +60,10 @@ struct PodRef {
   std::string uid;
 };
 
+// Why `pod` cannot be passed in CNI_ARGS (a ';' or '=' in its name, namespace or uid would add
+// or change a pair the plugins read); "" when it can.
+std::string pod_ref_problem(const PodRef& pod);
+
 // runtimeConfig.portMappings, for plugins whose capabilities ask for it (portmap).
 struct PortMapping {
   int host_port = 0;

@@ -45,6 +45,25 @@ void start_lxd() {
   REQUIRE(r.exit_code == 0);
 }
 
+// A pod with a web server answering `text` on 8080, published on a free host port.
+struct WebPod {
+  std::string id;
+  std::string ip;
+  int host_port = 0;
+};
+WebPod run_web_pod(lxe::test::CriFixture& fx, const std::string& text) {
+  WebPod web;
+  web.host_port = lxe::test::free_host_port();
+  auto config = fx.pod_config("web");
+  auto* mapping = config.add_port_mappings();
+  mapping->set_host_port(web.host_port);
+  mapping->set_container_port(8080);
+  web.id = fx.must_run_pod(config);
+  fx.must_run_container(web.id, lxe::test::web_server(text), config);
+  web.ip = lxe::test::pod_ip(fx, web.id);
+  return web;
+}
+
 // Stops the LXD daemon with SIGTERM (its instances keep running) and, whatever happens in the test,
 // starts it again when it goes out of scope: the rest of the suite needs LXD.
 class LxdStopped {
@@ -116,14 +135,10 @@ TEST_CASE("LXD restarts under lxe: pods keep their addresses, servers and host p
   } bridge_cleanup{bridge};
   CriFixture bridged("lxdrsb", {"--network-plugin", "bridge", "--bridge-name", bridge, "--bridge-subnet",
                                 lxe::test::free_test_subnet(), "--bridge-nat=false"});
-  const int bridge_port = lxe::test::free_host_port();
-  auto bridged_config = bridged.pod_config("web");
-  auto* mapping = bridged_config.add_port_mappings();
-  mapping->set_host_port(bridge_port);
-  mapping->set_container_port(8080);
-  const std::string bridged_pod = bridged.must_run_pod(bridged_config);
-  bridged.must_run_container(bridged_pod, lxe::test::web_server("bridged"), bridged_config);
-  const std::string bridged_ip = lxe::test::pod_ip(bridged, bridged_pod);
+  const WebPod bridged_web = run_web_pod(bridged, "bridged");
+  const std::string& bridged_pod = bridged_web.id;
+  const std::string& bridged_ip = bridged_web.ip;
+  const int bridge_port = bridged_web.host_port;
 
   // CNI mode, Debian's plugins.
   lxe::test::sweep_stale_cni_bridges();
@@ -134,14 +149,10 @@ TEST_CASE("LXD restarts under lxe: pods keep their addresses, servers and host p
                         lxe::test::cni_test_conflist(lxe::test::cni_bridge_name(), lxe::test::free_test_subnet(),
                                                      conf.file("ipam")));
   CriFixture cni("lxdrsc", {"--network-plugin", "cni", "--cni-conf-dir", conf.file("net.d")});
-  const int cni_port = lxe::test::free_host_port();
-  auto cni_config = cni.pod_config("web");
-  auto* cni_mapping = cni_config.add_port_mappings();
-  cni_mapping->set_host_port(cni_port);
-  cni_mapping->set_container_port(8080);
-  const std::string cni_pod = cni.must_run_pod(cni_config);
-  cni.must_run_container(cni_pod, lxe::test::web_server("cni"), cni_config);
-  const std::string cni_ip = lxe::test::pod_ip(cni, cni_pod);
+  const WebPod cni_web = run_web_pod(cni, "cni");
+  const std::string& cni_pod = cni_web.id;
+  const std::string& cni_ip = cni_web.ip;
+  const int cni_port = cni_web.host_port;
   REQUIRE(lxe::test::fetch_from_host(bridged_ip) == "bridged\n");
   REQUIRE(lxe::test::fetch_from_host(cni_ip) == "cni\n");
 

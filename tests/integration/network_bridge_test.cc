@@ -297,10 +297,7 @@ TEST_CASE("bridge: a pod NIC removed outside lxe comes back with the same addres
   const std::string ip = pod_ip(fx, pod);
   fx.must_run_container(pod, web_server("still-here"), config);
   REQUIRE(fetch_from_host(ip) == "still-here\n");
-  std::string holder;
-  for (const auto& name : fx.lxd_instances())
-    if (name.size() > 12 && name.compare(name.size() - 12, 12, pod.substr(0, 12)) == 0) holder = name;
-  REQUIRE_FALSE(holder.empty());
+  const std::string holder = lxe::test::holder_instance(fx, pod);
   const int64_t holder_pid = fx.lxd().get_instance_state(holder).pid;
 
   // `lxc config device remove` of the pod's NIC, then of its host-port proxy: the interface

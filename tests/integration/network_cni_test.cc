@@ -94,11 +94,7 @@ TEST_CASE("cni: the plugins' addresses, reachable from the host and between pods
   }
   CHECK(held_addresses(ipam_dir) == std::set<std::string>{ip_a, ip_b});
   // No LXD NIC and no proxy device: the plugins own the pod's interface and its ports.
-  std::string holder_name;
-  for (const auto& name : fx.lxd_instances())
-    if (name.size() > 12 && name.compare(name.size() - 12, 12, a.substr(0, 12)) == 0) holder_name = name;
-  REQUIRE_FALSE(holder_name.empty());
-  const auto holder = fx.lxd().get_instance(holder_name);
+  const auto holder = fx.lxd().get_instance(lxe::test::holder_instance(fx, a));
   CHECK(holder.devices.count("eth0") == 0);
   CHECK(holder.devices.count("lxe-port0") == 0);
 
@@ -125,10 +121,7 @@ TEST_CASE("cni: the plugins' addresses, reachable from the host and between pods
 
   // Pod b's interface deleted inside its namespace behind lxe's back: b is reported NotReady (ADD
   // is never run twice; kubelet would make a new sandbox), and a keeps running.
-  std::string holder_b;
-  for (const auto& name : fx.lxd_instances())
-    if (name.size() > 12 && name.compare(name.size() - 12, 12, b.substr(0, 12)) == 0) holder_b = name;
-  REQUIRE_FALSE(holder_b.empty());
+  const std::string holder_b = lxe::test::holder_instance(fx, b);
   const auto deleted = lxe::test::run_command(
       {"/usr/bin/nsenter", "--net=/proc/" + std::to_string(fx.lxd().get_instance_state(holder_b).pid) + "/ns/net", "/usr/sbin/ip", "link",
        "delete", "eth0"});

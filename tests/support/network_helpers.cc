@@ -46,6 +46,14 @@ int free_host_port() {
   return ntohs(a.sin_port);
 }
 
+std::string holder_instance(CriFixture& fx, const std::string& pod_id) {
+  const std::string tail = pod_id.substr(0, 12);
+  for (const auto& name : fx.lxd_instances())
+    if (name.size() > tail.size() && name.compare(name.size() - tail.size(), tail.size(), tail) == 0) return name;
+  FAIL("no LXD instance of pod " << pod_id);
+  return "";
+}
+
 std::string pod_ip(CriFixture& fx, const std::string& pod_id) {
   const auto status = fx.pod_status(pod_id);
   REQUIRE(status.ok());

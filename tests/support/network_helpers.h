@@ -15,6 +15,10 @@ std::string free_test_subnet();
 // A TCP port nothing on this host listens on right now.
 int free_host_port();
 
+// The LXD name of the pod's namespace holder (the instance whose name ends with the pod ID's first
+// 12 hex digits); REQUIREs there is one.
+std::string holder_instance(CriFixture& fx, const std::string& pod_id);
+
 // The pod's IP as PodSandboxStatus reports it (REQUIREs the call to succeed).
 std::string pod_ip(CriFixture& fx, const std::string& pod_id);
 

@@ -208,6 +208,9 @@ TEST_CASE("flags: the network plugin and the bridge's name and subnet are checke
   CHECK(std::get<Options>(lxe::daemon::parse_flags({"--host-netns", "/run/netns/host"})).host_netns ==
         "/run/netns/host");
   CHECK_THAT(error({"--host-netns", "proc/1/ns/net"}), Catch::Contains("not an absolute path"));
+  CHECK_THAT(error({"--host-netns", "/proc/1/ns/net\nlxc.apparmor.profile = unconfined"}),
+             Catch::Contains("whitespace or a control character"));
+  CHECK_THAT(error({"--host-netns", "/run/my netns"}), Catch::Contains("whitespace or a control character"));
   const auto set = std::get<Options>(lxe::daemon::parse_flags(
       {"--network-plugin", "none", "--bridge-name", "br-x_1", "--bridge-subnet", "10.9.0.0/24", "--bridge-nat=false"}));
   CHECK(set.network_plugin == "none");
@@ -452,6 +455,13 @@ TEST_CASE("CNI mode: NetworkReady follows the conf dir without a restart, and no
   auto [ready, message] = network_ready();
   CHECK_FALSE(ready);
   CHECK_THAT(message, Catch::Contains("no CNI network config") && Catch::Contains(conf.path()));
+  // Metadata that would add a pair to CNI_ARGS: refused before anything else.
+  for (const char* hostile : {"web;K8S_POD_UID=other", "a=b"}) {
+    CAPTURE(hostile);
+    const auto injected = rt.run_pod(hostile);
+    CHECK(injected.status.error_code() == grpc::StatusCode::INVALID_ARGUMENT);
+    CHECK_THAT(injected.status.error_message(), Catch::Contains("which CNI_ARGS cannot carry"));
+  }
   const auto refused = rt.run_pod("a");
   CHECK(refused.status.error_code() == grpc::StatusCode::FAILED_PRECONDITION);
   CHECK_THAT(refused.status.error_message(), Catch::Contains("the CNI network is not ready"));
