@@ -48,6 +48,8 @@ PACKAGES=(
     iptables dnsmasq-base curl
     containernetworking-plugins   # CNI mode (--network-plugin cni) and its tests: /usr/lib/cni
     iproute2 util-linux           # the network tests: ip, ss, nsenter
+    zlib1g-dev                    # the streaming server: SPDY/3.1 header compression
+    tmux                          # crictl-e2e drives `crictl exec -it` in a terminal
     clang libclang-rt-14-dev    # the request fuzzer (scripts/fuzz.sh): libFuzzer, ASan, UBSan
 )
 

@@ -1,11 +1,14 @@
 #include <optional>
 
 #include "cri/errors.h"
+#include "cri/exec_command.h"
 #include "cri/runtime_service.h"
+#include "cri/validation.h"
 #include "lxd/client.h"
 #include "model/stored_config.h"
 #include "reconcile/host_files.h"
 #include "reconcile/lxd_specs.h"
+#include "streaming/server.h"
 
 namespace lxe::cri {
 
@@ -18,17 +21,6 @@ constexpr const char* kTimeoutMarker = "lxe-init: exec timed out after";
 // How an lxe-init without --spec refuses it.
 constexpr int kUsageExitCode = 2;
 constexpr const char* kOldUsagePrefix = "lxe-init: usage: lxe-init exec --timeout SECONDS -- ";
-
-std::vector<std::string> exec_command(int64_t timeout, bool with_spec, const std::vector<std::string>& cmd) {
-  std::vector<std::string> command = {reconcile::kInitPathInContainer, "exec", "--timeout", std::to_string(timeout)};
-  if (with_spec) {
-    command.push_back("--spec");
-    command.push_back(std::string(reconcile::kStateDirInContainer) + "/spec.json");
-  }
-  command.push_back("--");
-  command.insert(command.end(), cmd.begin(), cmd.end());
-  return command;
-}
 
 }  // namespace
 
@@ -54,7 +46,7 @@ std::vector<std::string> exec_command(int64_t timeout, bool with_spec, const std
     const auto run = [&](bool spec) -> std::optional<lxd::ExecResult> {
       lxd::ExecResult result;
       try {
-        result = ctx_.lxd.exec(c->lxd_name, exec_command(request->timeout(), spec, cmd), {}, "", bound);
+        result = ctx_.lxd.exec(c->lxd_name, lxe_init_exec_command(request->timeout(), spec, cmd), {}, "", bound);
       } catch (const lxd::Error& e) {
         // The container stopped after the store last saw it run (kubelet goes on running readiness
         // probes while it stops a pod), and LXD refuses the exec as a bad request. That is the
@@ -85,6 +77,40 @@ std::vector<std::string> exec_command(int64_t timeout, bool with_spec, const std
     response->set_stdout(result.stdout_data);
     response->set_stderr(result.stderr_data);
     response->set_exit_code(result.exit_code);
+    return ::grpc::Status::OK;
+  });
+}
+
+}  // namespace lxe::cri
+
+namespace lxe::cri {
+
+::grpc::Status RuntimeService::streaming_url(const std::string& call, streaming::Request request, std::string& url) const {
+  if (!ctx_.streaming) return {::grpc::StatusCode::UNAVAILABLE, call + ": lxe's streaming server is not running"};
+  auto made = ctx_.streaming->url_for(std::move(request));
+  if (const auto* error = std::get_if<streaming::UrlError>(&made))
+    return {::grpc::StatusCode::RESOURCE_EXHAUSTED, call + ": " + error->message};
+  url = std::get<std::string>(made);
+  return ::grpc::Status::OK;
+}
+
+::grpc::Status RuntimeService::Exec(::grpc::ServerContext*, const v1::ExecRequest* request, v1::ExecResponse* response) {
+  return guarded([&]() -> ::grpc::Status {
+    std::optional<store::ContainerRecord> c;
+    if (auto status = find_container(request->container_id(), c); !status.ok()) return status;
+    if (request->cmd().empty()) return invalid("Exec: cmd is empty");
+    for (const auto& arg : request->cmd())
+      if (auto problem = nul_problem(arg); !problem.empty()) return invalid("Exec: cmd: " + problem);
+    if (auto problem = stream_choice_problem(request->tty(), request->stdin(), request->stdout(), request->stderr());
+        !problem.empty())
+      return invalid("Exec: " + problem);
+    if (c->observed_state != store::ContainerObserved::Running)
+      return failed_precondition("Exec: container " + c->id + " is not running");
+    streaming::ExecRequest exec{c->id, {request->cmd().begin(), request->cmd().end()}, request->tty(),
+                                request->stdin(), request->stdout(), request->stderr()};
+    std::string url;
+    if (auto status = streaming_url("Exec", std::move(exec), url); !status.ok()) return status;
+    response->set_url(url);
     return ::grpc::Status::OK;
   });
 }

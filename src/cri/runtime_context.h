@@ -21,6 +21,10 @@ class Volumes;
 class BridgeKeeper;
 }  // namespace lxe::reconcile
 
+namespace lxe::streaming {
+class Server;
+}
+
 namespace lxe::cri {
 
 struct RuntimeContext {
@@ -41,6 +45,8 @@ struct RuntimeContext {
   reconcile::NetworkOptions network;
   // Keeps LXD's bridge in bridge mode (Status reads its last check for NetworkReady); null otherwise.
   const reconcile::BridgeKeeper* bridge = nullptr;
+  // Hands out the URLs of Exec, Attach and PortForward; null where no server runs (some tests).
+  streaming::Server* streaming = nullptr;
 };
 
 }  // namespace lxe::cri

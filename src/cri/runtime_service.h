@@ -14,6 +14,7 @@
 #include "reconcile/errors.h"
 #include "runtime/v1/api.grpc.pb.h"
 #include "store/registry.h"
+#include "streaming/requests.h"
 
 namespace lxe::cri {
 
@@ -58,6 +59,10 @@ class RuntimeService final : public v1::RuntimeService::Service {
   ::grpc::Status ListContainers(::grpc::ServerContext*, const v1::ListContainersRequest*,
                                 v1::ListContainersResponse*) override;
   ::grpc::Status ExecSync(::grpc::ServerContext*, const v1::ExecSyncRequest*, v1::ExecSyncResponse*) override;
+  // container_exec.cc, container_attach.cc, sandbox_portforward.cc: URLs on the streaming server
+  ::grpc::Status Exec(::grpc::ServerContext*, const v1::ExecRequest*, v1::ExecResponse*) override;
+  ::grpc::Status Attach(::grpc::ServerContext*, const v1::AttachRequest*, v1::AttachResponse*) override;
+  ::grpc::Status PortForward(::grpc::ServerContext*, const v1::PortForwardRequest*, v1::PortForwardResponse*) override;
   ::grpc::Status ReopenContainerLog(::grpc::ServerContext*, const v1::ReopenContainerLogRequest*,
                                     v1::ReopenContainerLogResponse*) override;
   // container_events.cc
@@ -112,6 +117,10 @@ class RuntimeService final : public v1::RuntimeService::Service {
   // Waits until `done(view)` holds, bounded by the call's deadline and ctx_.max_wait.
   bool wait_for(::grpc::ServerContext* context,
                 const std::function<bool(const store::Registry::View&)>& done) const;
+
+  // The URL for a validated streaming request (UNAVAILABLE without a server, RESOURCE_EXHAUSTED
+  // when too many URLs wait).
+  ::grpc::Status streaming_url(const std::string& call, streaming::Request request, std::string& url) const;
 
   RuntimeContext ctx_;
   StatusPartsCache status_parts_;  // ContainerStatus and GetContainerEvents: parsed record JSON

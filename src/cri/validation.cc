@@ -77,6 +77,12 @@ std::string nul_problem(std::string_view value) {
   return value.find('\0') == std::string_view::npos ? "" : "contains a NUL byte";
 }
 
+std::string stream_choice_problem(bool tty, bool in, bool out, bool err) {
+  if (tty && err) return "tty and stderr cannot both be true (a terminal merges stderr into stdout)";
+  if (!in && !out && !err) return "one of stdin, stdout and stderr must be true";
+  return "";
+}
+
 std::string env_name_problem(std::string_view name) {
   if (name.empty()) return "is empty";
   if (auto problem = control_character_problem(name); !problem.empty()) return problem;

@@ -20,6 +20,10 @@ std::string control_character_problem(std::string_view value);
 // container's command and args, where a line break is an ordinary part of a shell script).
 std::string nul_problem(std::string_view value);
 
+// The streams an Exec or Attach asks for, as kubelet's streaming server checks them: at least
+// one, and no stderr beside a tty (a terminal merges it into stdout).
+std::string stream_choice_problem(bool tty, bool in, bool out, bool err);
+
 // An environment variable's name: not empty, no '=', no control character.
 std::string env_name_problem(std::string_view name);
 

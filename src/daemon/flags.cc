@@ -1,5 +1,7 @@
 #include "daemon/flags.h"
 
+#include <arpa/inet.h>
+
 #include <algorithm>
 #include <array>
 #include <memory>
@@ -65,6 +67,14 @@ std::string raw_lxc_path(const std::string& value) {
     if (static_cast<unsigned char>(c) <= 0x20 || c == 0x7f)
       return "'" + value + "' contains whitespace or a control character (it goes into LXC's config)";
   return "";
+}
+
+std::string ip_literal(const std::string& value) {
+  std::string address = value;
+  if (address.size() > 2 && address.front() == '[' && address.back() == ']') address = address.substr(1, address.size() - 2);
+  unsigned char bytes[16];
+  if (::inet_pton(AF_INET, address.c_str(), bytes) == 1 || ::inet_pton(AF_INET6, address.c_str(), bytes) == 1) return "";
+  return "'" + value + "' is not an IP address";
 }
 
 std::string absolute_paths(const std::string& value) {
@@ -137,6 +147,15 @@ void declare(CLI::App& app, Options& o) {
        "path to a net namespace file)")
       ->check(raw_lxc_path, "", "path")
       ->default_str(o.host_netns);
+  text("--streaming-bindaddr", o.streaming_bindaddr, "ADDR",
+       "the IP address of the streaming server (exec, attach,\n"
+       "port-forward); kubelet on this node connects to it")
+      ->check(ip_literal, "", "address")
+      ->default_str(o.streaming_bindaddr);
+  app.add_option("--streaming-port", o.streaming_port, "its TCP port; 0 takes a free one")
+      ->option_text("PORT")
+      ->check(CLI::Range(0, 65535))
+      ->default_str("0");
   text("--log-level", o.log_level, "LEVEL", "trace, debug, info, warn, error, critical or off")
       ->check(log_level, "", "level")
       ->default_str(o.log_level)

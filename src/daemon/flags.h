@@ -23,6 +23,10 @@ struct Options {
   std::string host_netns = "/proc/1/ns/net";  // the namespace host network pods join
   std::string cni_conf_dir = "/etc/cni/net.d";  // CNI mode: the network configs
   std::string cni_bin_dir = "/opt/cni/bin";     // CNI mode: plugins (":"-separated; /usr/lib/cni is searched too)
+  // The streaming server (Exec, Attach, PortForward URLs): loopback by default, as kubelet runs on
+  // the same node.
+  std::string streaming_bindaddr = "127.0.0.1";
+  int streaming_port = 0;  // 0: a free port
   bool help = false;
   bool version = false;
 };

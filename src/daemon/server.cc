@@ -18,6 +18,7 @@
 #include "cri/call_interceptor.h"
 #include "cri/image_service.h"
 #include "cri/runtime_service.h"
+#include "cri/streaming_runtime.h"
 #include "daemon/lxd_remote_config.h"
 #include "daemon/socket_lock.h"
 #include "lxd/client.h"
@@ -30,6 +31,7 @@
 #include "reconcile/volumes.h"
 #include "store/registry.h"
 #include "store/store.h"
+#include "streaming/server.h"
 
 namespace lxe::daemon {
 namespace {
@@ -227,6 +229,19 @@ int serve(const Options& options, const sigset_t& shutdown_signals) {
   }
   context.lxd_name_prefix = options.lxd_name_prefix;
   context.crash_points = crash_points;
+  // The streaming server's sessions talk to LXD on their own connections (exec websockets).
+  cri::StreamingRuntime streaming_runtime(registry, lxd_client);
+  std::unique_ptr<streaming::Server> streaming_server;
+  try {
+    streaming_server = std::make_unique<streaming::Server>(
+        streaming::ServerOptions{.address = options.streaming_bindaddr,
+                                 .port = static_cast<uint16_t>(options.streaming_port)},
+        streaming_runtime);
+  } catch (const std::runtime_error& e) {
+    throw StartupError(std::string(e.what()) + " (see --streaming-bindaddr and --streaming-port)");
+  }
+  streaming_server->start();
+  context.streaming = streaming_server.get();
   cri::RuntimeService runtime_service(context);
   cri::ImageService image_service(context);
 
@@ -252,6 +267,7 @@ int serve(const Options& options, const sigset_t& shutdown_signals) {
   server->Shutdown(std::chrono::system_clock::now() + kShutdownGrace);
   spdlog::debug("gRPC server shut down");
   server->Wait();
+  streaming_server->stop();
   lxd_events.stop();
   reconciler.stop();
   return 0;

@@ -8,6 +8,7 @@
 // containerd runs an exec with the container's process spec and only the arguments replaced
 // (kubelet's exec probes in a runAsNonRoot pod must not run as root).
 #include <poll.h>
+#include <sys/prctl.h>
 #include <signal.h>
 #include <sys/wait.h>
 #include <termios.h>
@@ -101,23 +102,33 @@ ExecPlan make_plan(const ExecArgs& args) {
   return plan;
 }
 
-[[noreturn]] void exec_child(const ExecPlan& plan) {
+[[noreturn]] void exec_child(const ExecPlan& plan, pid_t parent) {
   // Its own process group, so that the timeout also kills what the command started.
   ::setpgid(0, 0);
+
   // With a terminal, the new group must be its foreground group or reading it stops the command.
   if (::isatty(STDIN_FILENO)) {
     ::signal(SIGTTOU, SIG_IGN);
     ::tcsetpgrp(STDIN_FILENO, ::getpid());
   }
   reset_signals_for_child();
+  // lxe ends a streaming exec whose client went away with SIGHUP, which we pass on, and SIGKILL
+  // when that is not enough; SIGKILL reaches only us, so the command must not outlive us. Set
+  // after the identity change, which clears it.
+  const auto die_with_parent = [parent] {
+    ::prctl(PR_SET_PDEATHSIG, SIGKILL);
+    if (::getppid() != parent) ::_exit(kCannotExec);
+  };
   int error = 0;
   if (plan.spec) {
     if (auto failure = enter_identity_and_cwd(*plan.spec)) {
       message(*failure);
       ::_exit(kSetupFailed);
     }
+    die_with_parent();
     error = exec_first(plan.candidates, plan.c_argv.data(), plan.c_envp.data());
   } else {
+    die_with_parent();
     ::execvp(plan.c_argv[0], plan.c_argv.data());
     error = errno;
   }
@@ -168,12 +179,13 @@ int exec_command(const std::vector<std::string>& args) {
     return kSetupFailed;
   }
   Fd signals = block_signals_into_fd({SIGCHLD, SIGTERM, SIGINT, SIGHUP, SIGQUIT});
+  const pid_t parent = ::getpid();
   const pid_t child = ::fork();
   if (child < 0) {
     message("cannot fork: " + errno_text(errno));
     return kCannotExec;
   }
-  if (child == 0) exec_child(plan);
+  if (child == 0) exec_child(plan, parent);
   ::setpgid(child, child);  // also here, so that the group exists whichever of us runs first
 
   std::optional<std::chrono::steady_clock::time_point> deadline;

@@ -1,0 +1,36 @@
+// Exec and attach over SPDY: kubelet's remotecommand protocols channel.k8s.io (v1) to
+// v4.channel.k8s.io. The client opens one stream per channel, named by its `streamType` header
+// (error, stdin, stdout, stderr, resize); the command starts once all the request asked for are
+// open; the error stream carries how it ended (v4: a metav1.Status in JSON, whose NonZeroExitCode
+// reason carries the exit code; earlier versions: the error's text).
+#pragma once
+
+#include <chrono>
+#include <string>
+#include <vector>
+
+#include "streaming/requests.h"
+#include "streaming/runtime.h"
+#include "streaming/session_io.h"
+
+namespace lxe::streaming {
+
+class SpdyConnection;
+
+// Newest first: the server's preference when the client offers several.
+const std::vector<std::string>& remote_command_protocols();
+
+// The bytes of the error stream for `outcome` under `protocol` ("" when nothing is written:
+// success before v4).
+std::string status_message(const std::string& protocol, const SessionOutcome& outcome);
+
+// Serves one exec or attach session on `connection` (not yet started) until it ends; `stopping`
+// is the server's, set when lxe shuts down.
+void serve_remote_command(SpdyConnection& connection, const std::string& protocol, const Request& request,
+                          Runtime& runtime, Cancellation& cancelled, std::chrono::milliseconds stream_timeout);
+
+// Reads the JSON terminal sizes a client sends ({"Width":80,"Height":24}, one after another) from
+// `source` into `sizes` until the source ends; then closes `sizes`.
+void read_resize_events(InboundPipe& source, ResizeQueue& sizes);
+
+}  // namespace lxe::streaming
