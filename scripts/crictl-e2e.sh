@@ -4,6 +4,7 @@
 # nothing behind in LXD.
 #
 #   runp -> create -> start -> ps (Running) -> logs (hello) -> exec -s (output, exit code)
+#   -> exec, exec -i, exec -r websocket, exec -it in tmux (resize, exit code) -> port-forward
 #   -> update --memory/--cpu-quota (live: LXD limits and the cgroup change, same init PID)
 #   -> kill -9 lxe, restart it: ps shows the same container Running, same init PID, and logs
 #      has what it printed while lxe was down
@@ -132,7 +133,7 @@ cat >"$work/server.json" <<'EOF'
 {
   "metadata": {"name": "server", "attempt": 0},
   "image": {"image": "busybox"},
-  "command": ["sh", "-c", "echo hello; (while true; do echo tick $(date +%s); sleep 1; done) & nc -l -p 8080 -e echo hi; sleep 3600"],
+  "command": ["sh", "-c", "echo hello; mkdir -p /w && echo pf-page > /w/index.html && httpd -p 127.0.0.1:8081 -h /w; (while true; do echo tick $(date +%s); sleep 1; done) & nc -l -p 8080 -e echo hi; sleep 3600"],
   "log_path": "server.log",
   "linux": {}
 }
@@ -245,6 +246,74 @@ if out=$(crictl_ exec -s "$server" cat /etc/resolv.conf 2>&1) &&
 else
   fail "exec -s: /etc/resolv.conf does not follow dns_config" "$out"
 fi
+
+# --- streaming: exec, exec -i, exec -it (in tmux), port-forward -------------------------------------
+# crictl 1.32's streaming exec turns a non-zero exit code into "command terminated with exit code N"
+# and exit status 1.
+if out=$(crictl_ exec "$server" sh -c 'echo stream-out; echo stream-err >&2; exit 3' 2>&1); then
+  fail "exec: 'exit 3' succeeded, want exit code 3" "$out"
+elif [[ $out == *"command terminated with exit code 3"* && $out == *stream-out* && $out == *stream-err* ]]; then
+  pass "exec: output on both streams and exit code 3 (streaming server, SPDY)"
+else
+  fail "exec: output or exit code 3 missing" "$out"
+fi
+if out=$(printf 'typed line\n' | crictl_ exec -i "$server" sh -c 'read l; echo "got: $l"' 2>&1) && [[ $out == "got: typed line" ]]; then
+  pass "exec -i: stdin reaches the command"
+else
+  fail "exec -i: stdin did not reach the command" "$out"
+fi
+if out=$(crictl_ exec -r websocket "$server" echo over-websocket 2>&1) && [[ $out == over-websocket ]]; then
+  pass "exec -r websocket: output"
+else
+  fail "exec -r websocket" "$out"
+fi
+if command -v tmux >/dev/null 2>&1; then
+  tmux_session="lxe-e2e-$$"
+  tmux new-session -d -s "$tmux_session" -x 120 -y 40 \
+    "crictl --config '$work/crictl.yaml' exec -it '$server' sh; echo \"crictl-exit=\$?\"; sleep 60"
+  pane() { tmux capture-pane -t "$tmux_session" -p -J; }  # -J: wrapped lines joined
+  pane_has() { pane | grep -q -- "$1"; }
+  wait_for 15 pane_has '/ #' || true
+  tmux send-keys -t "$tmux_session" 'stty size' Enter
+  wait_for 10 pane_has '^40 120' || true
+  tmux resize-window -t "$tmux_session" -x 100 -y 30
+  sleep 1
+  tmux send-keys -t "$tmux_session" 'stty size; tty' Enter
+  wait_for 10 pane_has '^30 100' || true
+  tmux send-keys -t "$tmux_session" 'exit 5' Enter
+  wait_for 15 pane_has 'crictl-exit=' || true
+  screen=$(pane)
+  tmux kill-session -t "$tmux_session" 2>/dev/null || true
+  if grep -q '^40 120' <<<"$screen" && grep -q '^30 100' <<<"$screen" && grep -q '^/dev/pts/' <<<"$screen" &&
+     grep -q 'command terminated with exit code 5' <<<"$screen"; then
+    pass "exec -it: interactive shell in a terminal, resized from 120x40 to 100x30, exit code 5"
+  else
+    fail "exec -it in tmux" "$screen"
+  fi
+else
+  fail "exec -it: tmux is not installed (scripts/setup.sh installs it)"
+fi
+pf_port=$((20000 + RANDOM % 20000))
+crictl_ port-forward "$pod" "$pf_port:8081" >"$work/port-forward.log" 2>&1 &
+pf_pid=$!
+fetch_pf() { curl -s -m 5 "http://127.0.0.1:$pf_port/" | grep -qx pf-page; }
+if wait_for 15 fetch_pf && fetch_pf; then
+  pass "port-forward: 127.0.0.1:$pf_port reaches the pod's 127.0.0.1:8081 (two requests)"
+else
+  fail "port-forward" "$(cat "$work/port-forward.log")"
+fi
+kill "$pf_pid" 2>/dev/null || true
+wait "$pf_pid" 2>/dev/null || true
+pf_port=$((20000 + RANDOM % 20000))
+crictl_ port-forward -r websocket "$pod" "$pf_port:8081" >"$work/port-forward.log" 2>&1 &
+pf_pid=$!
+if wait_for 15 fetch_pf; then
+  pass "port-forward -r websocket: SPDY tunnelled through a WebSocket reaches the pod"
+else
+  fail "port-forward -r websocket" "$(cat "$work/port-forward.log")"
+fi
+kill "$pf_pid" 2>/dev/null || true
+wait "$pf_pid" 2>/dev/null || true
 
 # --- update: live limits, same init PID -----------------------------------------------------------
 instance=$({ lxc list --format csv -c n 2>/dev/null || true; } | grep -- "-${server:0:12}$" || true)

@@ -14,6 +14,7 @@
 namespace lxe::streaming {
 namespace {
 
+constexpr const char* kV5 = "v5.channel.k8s.io";
 constexpr const char* kV4 = "v4.channel.k8s.io";
 constexpr const char* kV3 = "v3.channel.k8s.io";
 
@@ -24,7 +25,7 @@ std::vector<std::string> wanted_streams(const std::string& protocol, bool tty, b
   if (in) wanted.push_back("stdin");
   if (out) wanted.push_back("stdout");
   if (err && !tty) wanted.push_back("stderr");
-  if (tty && (protocol == kV4 || protocol == kV3)) wanted.push_back("resize");
+  if (tty && (protocol == kV4 || protocol == kV3 || protocol == kV5)) wanted.push_back("resize");
   return wanted;
 }
 
@@ -83,6 +84,11 @@ const std::vector<std::string>& remote_command_protocols() {
   return protocols;
 }
 
+const std::vector<std::string>& websocket_remote_command_protocols() {
+  static const std::vector<std::string> protocols{kV5, kV4};
+  return protocols;
+}
+
 std::string status_message(const std::string& protocol, const SessionOutcome& outcome) {
   const bool success = outcome.exit_code && *outcome.exit_code == 0;
   std::string message;
@@ -90,7 +96,7 @@ std::string status_message(const std::string& protocol, const SessionOutcome& ou
     message = outcome.exit_code ? "command terminated with non-zero exit code: exit status " +
                                       std::to_string(*outcome.exit_code)
                                 : outcome.error;
-  if (protocol != kV4) return message;
+  if (protocol != kV4 && protocol != kV5) return message;
   nlohmann::json status{{"metadata", nlohmann::json::object()}};
   if (success) {
     status["status"] = "Success";
@@ -128,6 +134,37 @@ void read_resize_events(InboundPipe& source, ResizeQueue& sizes) {
   sizes.close();
 }
 
+void run_remote_command(const std::string& protocol, const Request& request, Runtime& runtime,
+                        const CommandChannels& channels, Cancellation& cancelled) {
+  const auto* exec = std::get_if<ExecRequest>(&request);
+  const auto* attach = std::get_if<AttachRequest>(&request);
+  ResizeQueue sizes;
+  SessionIo io;
+  io.stdin_pipe = channels.stdin_pipe;
+  io.stdout_sink = channels.stdout_sink;
+  io.stderr_sink = channels.stderr_sink;
+  io.resize = channels.resize ? &sizes : nullptr;
+  io.cancelled = &cancelled;
+  std::thread resize_reader;
+  if (channels.resize) resize_reader = std::thread([&] { read_resize_events(*channels.resize, sizes); });
+
+  SessionOutcome outcome;
+  try {
+    outcome = exec ? runtime.exec(*exec, io) : runtime.attach(*attach, io);
+  } catch (const std::exception& e) {
+    outcome = SessionOutcome::failed(e.what());
+  }
+  // The output ends before the status, so that the client has all of it when it learns how the
+  // command ended.
+  if (channels.stdout_sink) channels.stdout_sink->close();
+  if (channels.stderr_sink) channels.stderr_sink->close();
+  if (const std::string status = status_message(protocol, outcome); !status.empty()) channels.error->write(status);
+  channels.error->close();
+  if (channels.resize) channels.resize->abort();
+  if (channels.stdin_pipe) channels.stdin_pipe->abort();
+  if (resize_reader.joinable()) resize_reader.join();
+}
+
 void serve_remote_command(SpdyConnection& connection, const std::string& protocol, const Request& request,
                           Runtime& runtime, Cancellation& cancelled, std::chrono::milliseconds stream_timeout) {
   const auto* exec = std::get_if<ExecRequest>(&request);
@@ -152,33 +189,14 @@ void serve_remote_command(SpdyConnection& connection, const std::string& protoco
   streams.reset_others(wanted);
 
   const auto in = streams.get("stdin"), out = streams.get("stdout"), err = streams.get("stderr");
-  const auto resize_stream = streams.get("resize");
-  ResizeQueue sizes;
-  SessionIo io;
-  io.stdin_pipe = in ? &in->inbound() : nullptr;
-  io.stdout_sink = out.get();
-  io.stderr_sink = err.get();
-  io.resize = resize_stream ? &sizes : nullptr;
-  io.cancelled = &cancelled;
-  std::thread resize_reader;
-  if (resize_stream) resize_reader = std::thread([&] { read_resize_events(resize_stream->inbound(), sizes); });
-
-  SessionOutcome outcome;
-  try {
-    outcome = exec ? runtime.exec(*exec, io) : runtime.attach(*attach, io);
-  } catch (const std::exception& e) {
-    outcome = SessionOutcome::failed(e.what());
-  }
-  // The output streams end before the status, so that the client has all output when it learns
-  // how the command ended.
-  if (out) out->close();
-  if (err) err->close();
-  const auto error = streams.get("error");
-  if (const std::string status = status_message(protocol, outcome); !status.empty()) error->write(status);
-  error->close();
-  if (resize_stream) resize_stream->inbound().abort();
-  if (in) in->inbound().abort();
-  if (resize_reader.joinable()) resize_reader.join();
+  const auto resize = streams.get("resize"), error = streams.get("error");
+  CommandChannels channels;
+  channels.stdin_pipe = in ? &in->inbound() : nullptr;
+  channels.stdout_sink = out.get();
+  channels.stderr_sink = err.get();
+  channels.resize = resize ? &resize->inbound() : nullptr;
+  channels.error = error.get();
+  run_remote_command(protocol, request, runtime, channels, cancelled);
   connection.finish();
 }
 

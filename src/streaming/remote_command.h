@@ -17,15 +17,31 @@ namespace lxe::streaming {
 
 class SpdyConnection;
 
-// Newest first: the server's preference when the client offers several.
+// Newest first: the server's preference when the client offers several. SPDY carries v1 to v4;
+// WebSocket v4 and v5 (v5 adds the close signal with which a client ends its stdin).
 const std::vector<std::string>& remote_command_protocols();
+const std::vector<std::string>& websocket_remote_command_protocols();
 
 // The bytes of the error stream for `outcome` under `protocol` ("" when nothing is written:
 // success before v4).
 std::string status_message(const std::string& protocol, const SessionOutcome& outcome);
 
-// Serves one exec or attach session on `connection` (not yet started) until it ends; `stopping`
-// is the server's, set when lxe shuts down.
+// The client's channels of one session, whatever carries them; null where the request has none.
+struct CommandChannels {
+  InboundPipe* stdin_pipe = nullptr;
+  Sink* stdout_sink = nullptr;
+  Sink* stderr_sink = nullptr;
+  InboundPipe* resize = nullptr;  // JSON terminal sizes (tty)
+  Sink* error = nullptr;          // required: how the session ended
+};
+
+// Runs one exec or attach on `channels` until the command or attachment ends or `cancelled` is
+// set: the output channels end first, then the status goes to the error channel.
+void run_remote_command(const std::string& protocol, const Request& request, Runtime& runtime,
+                        const CommandChannels& channels, Cancellation& cancelled);
+
+// Serves one exec or attach session on `connection` (not yet started) until it ends. `cancelled`
+// is the connection's: set when the client goes away or lxe shuts down.
 void serve_remote_command(SpdyConnection& connection, const std::string& protocol, const Request& request,
                           Runtime& runtime, Cancellation& cancelled, std::chrono::milliseconds stream_timeout);
 

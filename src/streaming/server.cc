@@ -14,6 +14,7 @@
 #include "streaming/port_forward.h"
 #include "streaming/remote_command.h"
 #include "streaming/spdy_connection.h"
+#include "streaming/websocket_connection.h"
 
 namespace lxe::streaming {
 namespace {
@@ -97,9 +98,10 @@ ReadRequest read_request(int fd, std::chrono::milliseconds timeout) {
 
 // The subprotocols a client offers, in its order: every X-Stream-Protocol-Version header, each
 // maybe a comma-separated list.
-std::vector<std::string> offered_protocols(const http::request<http::empty_body>& request) {
+std::vector<std::string> offered_protocols(const http::request<http::empty_body>& request,
+                                          const char* header = "X-Stream-Protocol-Version") {
   std::vector<std::string> offered;
-  const auto [first, last] = request.equal_range("X-Stream-Protocol-Version");
+  const auto [first, last] = request.equal_range(header);
   for (auto field = first; field != last; ++field) {
     const std::string value(field->value());
     size_t start = 0;
@@ -267,9 +269,14 @@ void Server::serve(Connection& connection) {
     return;
   }
   const std::string upgrade(request[http::field::upgrade]);
+  if (iequals(upgrade, "websocket")) {
+    serve_websocket(connection, request, kind, *session);
+    return;
+  }
   if (!iequals(upgrade, "SPDY/3.1")) {
     respond(fd, 400, "Bad Request",
-            "streaming needs a connection upgrade to SPDY/3.1 (got '" + upgrade + "'); use kubectl, crictl or kubelet");
+            "streaming needs a connection upgrade to SPDY/3.1 or WebSocket (got '" + upgrade +
+                "'); use kubectl, crictl or kubelet");
     return;
   }
   const auto offered = offered_protocols(request);
@@ -301,6 +308,54 @@ void Server::serve(Connection& connection) {
     serve_port_forward(spdy, *forward, runtime_, connection.cancelled);
   else
     serve_remote_command(spdy, protocol, *session, runtime_, connection.cancelled, options_.stream_creation_timeout);
+  spdlog::info("streaming: {} session ended", kind);
+}
+
+void Server::serve_websocket(Connection& connection, const http::request<http::empty_body>& request,
+                             const std::string& kind, const Request& session) {
+  const int fd = connection.fd.get();
+  const auto offered = offered_protocols(request, "Sec-WebSocket-Protocol");
+  const std::vector<std::string> accepted = kind == "portforward"
+                                                ? std::vector<std::string>{kPortForwardTunnelProtocol}
+                                                : websocket_remote_command_protocols();
+  std::string protocol;
+  for (const auto& candidate : offered)
+    if (std::find(accepted.begin(), accepted.end(), candidate) != accepted.end()) {
+      protocol = candidate;
+      break;
+    }
+  if (protocol.empty()) {
+    std::string list;
+    for (const auto& one : accepted) list += (list.empty() ? "" : ", ") + one;
+    respond(fd, 400, "Bad Request", "the WebSocket request offers none of the subprotocols lxe speaks (" + list + ")");
+    return;
+  }
+  WebSocketConnection ws(fd, request, protocol);
+  spdlog::info("streaming: {} session started (WebSocket, {})", kind, protocol);
+  if (const auto* forward = std::get_if<PortForwardRequest>(&session)) {
+    const int tunnel = ws.start_tunnel([&] { connection.cancelled.cancel(); });
+    {
+      SpdyConnection spdy(tunnel, "");
+      serve_port_forward(spdy, *forward, runtime_, connection.cancelled);
+    }
+    ws.finish(std::chrono::milliseconds(0));
+  } else {
+    const auto* exec = std::get_if<ExecRequest>(&session);
+    const auto* attach = std::get_if<AttachRequest>(&session);
+    const bool tty = exec ? exec->tty : attach->tty;
+    const bool in = exec ? exec->stdin : attach->stdin;
+    const bool out = exec ? exec->stdout : attach->stdout;
+    const bool err = (exec ? exec->stderr : attach->stderr) && !tty;
+    ws.start_channels([&] { connection.cancelled.cancel(); });
+    CommandChannels channels;
+    channels.stdin_pipe = in ? &ws.inbound(0) : nullptr;
+    channels.stdout_sink = out ? &ws.outbound(1) : nullptr;
+    channels.stderr_sink = err ? &ws.outbound(2) : nullptr;
+    channels.resize = tty ? &ws.inbound(4) : nullptr;
+    channels.error = &ws.outbound(3);
+    run_remote_command(protocol, session, runtime_, channels, connection.cancelled);
+    ws.finish();
+  }
   spdlog::info("streaming: {} session ended", kind);
 }
 

@@ -17,6 +17,9 @@
 #include <thread>
 #include <variant>
 
+#include <boost/beast/http/empty_body.hpp>
+#include <boost/beast/http/message.hpp>
+
 #include "common/unique_fd.h"
 #include "streaming/requests.h"
 #include "streaming/runtime.h"
@@ -70,6 +73,8 @@ class Server {
   };
   void accept_loop();
   void serve(Connection& connection);
+  void serve_websocket(Connection& connection, const boost::beast::http::request<boost::beast::http::empty_body>& request,
+                       const std::string& kind, const Request& session);
   void reap_finished();  // mutex_ held
 
   const ServerOptions options_;

@@ -68,6 +68,24 @@ UniqueFd dial(const Url& url) {
 
 }  // namespace
 
+HttpAnswer http_exchange(const std::string& url, const std::string& method, const std::vector<std::string>& headers) {
+  const Url parsed = parse_url(url);
+  UniqueFd fd = dial(parsed);
+  std::string request = method + " " + parsed.path + " HTTP/1.1\r\nHost: " + parsed.host + "\r\n";
+  for (const auto& header : headers) request += header + "\r\n";
+  send_all(fd.get(), request + "\r\n");
+  std::string answer;
+  char buffer[4096];
+  ssize_t n;
+  while ((n = ::recv(fd.get(), buffer, sizeof buffer, 0)) > 0) answer.append(buffer, static_cast<size_t>(n));
+  HttpAnswer out;
+  const size_t head_end = answer.find("\r\n\r\n");
+  out.head = answer.substr(0, head_end);
+  if (out.head.size() >= 12) out.status = std::stoi(out.head.substr(9, 3));
+  if (head_end != std::string::npos) out.body = answer.substr(head_end + 4);
+  return out;
+}
+
 std::variant<std::unique_ptr<SpdyClient>, HttpAnswer> SpdyClient::connect(const std::string& url,
                                                                           const std::vector<std::string>& protocols,
                                                                           const std::string& upgrade) {

@@ -26,6 +26,10 @@ struct HttpAnswer {
   std::string body;
 };
 
+// Sends one request with `headers` ("Name: value") and reads the answer up to the end of the
+// connection (for refusals, which close it).
+HttpAnswer http_exchange(const std::string& url, const std::string& method, const std::vector<std::string>& headers);
+
 class SpdyClient {
  public:
   // POSTs the upgrade to `url` offering `protocols` (none: no X-Stream-Protocol-Version header;

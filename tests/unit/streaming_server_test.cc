@@ -14,6 +14,7 @@
 #include "streaming/remote_command.h"
 #include "streaming/server.h"
 #include "support/spdy_client.h"
+#include "support/websocket_client.h"
 
 using namespace std::chrono_literals;
 using lxe::streaming::ExecRequest;
@@ -424,4 +425,62 @@ TEST_CASE("streaming: too many waiting URLs are refused, and stop() ends open se
   CHECK(fx.runtime.running == 0);
   CHECK(fx.runtime.cancelled_sessions == 1);
   CHECK(client.wait_closed(5s));
+}
+
+TEST_CASE("streaming: exec over WebSocket v5 and v4 channels", "[streaming]") {
+  using lxe::test::WebSocketRun;
+  Fixture fx;
+  auto three = lxe::test::run_websocket_command(fx.exec_url({"echo", "ws-out", "ws-err"}), {});
+  CHECK(three.http_status == 101);
+  CHECK(three.protocol == "v5.channel.k8s.io");
+  CHECK(three.out == "ws-out");
+  CHECK(three.err == "ws-err");
+  CHECK(lxe::test::exit_code_of(three.status) == 0);
+  CHECK(three.closed_normally);
+
+  auto code = lxe::test::run_websocket_command(fx.exec_url({"exit", "7"}), {});
+  CHECK(lxe::test::exit_code_of(code.status) == 7);
+
+  // v5's close signal is stdin's end.
+  WebSocketRun cat;
+  cat.stdin_data = "through the socket\n";
+  auto echoed = lxe::test::run_websocket_command(fx.exec_url({"cat"}, false, true), cat);
+  CHECK(echoed.out == "through the socket\n");
+  CHECK(lxe::test::exit_code_of(echoed.status) == 0);
+
+  // The client's order of preference; v4 has the same status JSON.
+  WebSocketRun v4;
+  v4.protocols = {"v4.channel.k8s.io", "v5.channel.k8s.io"};
+  auto older = lxe::test::run_websocket_command(fx.exec_url({"exit", "2"}), v4);
+  CHECK(older.protocol == "v4.channel.k8s.io");
+  CHECK(lxe::test::exit_code_of(older.status) == 2);
+
+  auto big = lxe::test::run_websocket_command(fx.exec_url({"big", std::to_string(5 << 20)}), {});
+  CHECK(big.out.size() == size_t{5} << 20);
+
+  WebSocketRun sizes;
+  sizes.resizes = {R"({"Width":81,"Height":25})"};
+  sizes.stdin_data = "";
+  auto resized = lxe::test::run_websocket_command(fx.exec_url({"sizes"}, true, true), sizes);
+  CHECK(resized.out == "81x25\n");
+  CHECK(resized.err.empty());
+  CHECK(fx.wait_idle());
+}
+
+TEST_CASE("streaming: WebSocket requests without a known subprotocol or a valid URL are refused", "[streaming]") {
+  Fixture fx;
+  const auto unknown = lxe::test::websocket_refusal(fx.exec_url({"echo", "a", "b"}), {"base64.channel.k8s.io"});
+  CHECK(unknown.status == 400);
+  CHECK_THAT(unknown.body, Catch::Contains("v5.channel.k8s.io"));
+  CHECK(lxe::test::websocket_refusal(fx.exec_url({"echo", "a", "b"}), {}).status == 400);
+  const std::string url = fx.exec_url({"echo", "a", "b"});
+  CHECK(lxe::test::run_websocket_command(url, {}).out == "a");
+  CHECK(lxe::test::websocket_refusal(url, {"v5.channel.k8s.io"}).status == 404);
+  CHECK(lxe::test::run_websocket_command(url, {}).http_status == 0);
+  // A port-forward URL speaks only SPDY tunnelled through the WebSocket.
+  const std::string forward = std::get<std::string>(fx.server.url_for(PortForwardRequest{"p1", {}}));
+  const auto channels = lxe::test::websocket_refusal(forward, {"v5.channel.k8s.io"});
+  CHECK(channels.status == 400);
+  CHECK_THAT(channels.body, Catch::Contains("SPDY/3.1+portforward.k8s.io"));
+  CHECK(fx.wait_idle());
 }

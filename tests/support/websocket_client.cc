@@ -1,0 +1,83 @@
+#include "support/websocket_client.h"
+
+#include "support/spdy_client.h"
+
+#include <boost/asio/connect.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+#include <boost/beast/websocket.hpp>
+
+namespace lxe::test {
+namespace {
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace websocket = beast::websocket;
+using tcp = asio::ip::tcp;
+
+}  // namespace
+
+WebSocketResult run_websocket_command(const std::string& url, const WebSocketRun& run) {
+  WebSocketResult result;
+  // http://HOST:PORT/PATH
+  const size_t host_start = url.find("://") + 3;
+  const size_t path_start = url.find('/', host_start);
+  const std::string authority = url.substr(host_start, path_start - host_start);
+  const size_t colon = authority.rfind(':');
+  const std::string host = authority.substr(0, colon), port = authority.substr(colon + 1);
+  asio::io_context io;
+  websocket::stream<tcp::socket> ws(io);
+  tcp::resolver resolver(io);
+  asio::connect(ws.next_layer(), resolver.resolve(host, port));
+  std::string offered;
+  for (const auto& p : run.protocols) offered += (offered.empty() ? "" : ", ") + p;
+  ws.set_option(websocket::stream_base::decorator([offered](websocket::request_type& request) {
+    if (!offered.empty()) request.set(beast::http::field::sec_websocket_protocol, offered);
+  }));
+  websocket::response_type response;
+  beast::error_code ec;
+  ws.handshake(response, authority, url.substr(path_start), ec);
+  result.http_status = ec ? 0 : 101;
+  // Beast 1.74 does not hand over a declined handshake's answer: refusals are read with
+  // websocket_refusal().
+  if (ec) return result;
+  result.protocol = std::string(response[beast::http::field::sec_websocket_protocol]);
+  ws.binary(true);
+  auto send = [&](uint8_t channel, const std::string& data) {
+    std::string message(1, static_cast<char>(channel));
+    message += data;
+    ws.write(asio::buffer(message));
+  };
+  for (const auto& size : run.resizes) send(4, size + "\n");
+  if (run.stdin_data) send(0, *run.stdin_data);
+  if (run.stdin_data && run.close_stdin) send(255, std::string(1, '\0'));
+  beast::flat_buffer buffer;
+  while (true) {
+    ws.read(buffer, ec);
+    if (ec) {
+      result.closed_normally = ec == websocket::error::closed && ws.reason().code == websocket::close_code::normal;
+      break;
+    }
+    const std::string message = beast::buffers_to_string(buffer.data());
+    buffer.consume(buffer.size());
+    if (message.empty()) continue;
+    const std::string data = message.substr(1);
+    switch (message[0]) {
+      case 1: result.out += data; break;
+      case 2: result.err += data; break;
+      case 3: result.status += data; break;
+      default: break;
+    }
+  }
+  return result;
+}
+
+HttpAnswer websocket_refusal(const std::string& url, const std::vector<std::string>& protocols) {
+  std::vector<std::string> headers{"Connection: Upgrade", "Upgrade: websocket", "Sec-WebSocket-Version: 13",
+                                   "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ=="};
+  for (const auto& p : protocols) headers.push_back("Sec-WebSocket-Protocol: " + p);
+  return http_exchange(url, "GET", headers);
+}
+
+}  // namespace lxe::test
