@@ -3,6 +3,7 @@
 #include <grpcpp/grpcpp.h>
 
 #include <catch2/catch.hpp>
+#include <future>
 #include <thread>
 
 #include "support/cri_fixture.h"
@@ -150,6 +151,35 @@ TEST_CASE("streaming: exec through lxe's streaming server into a real container"
       if (!gone) std::this_thread::sleep_for(100ms);
     }
     CHECK(gone);
+    // Nor does LXD keep the exec's operation.
+    std::string instance;
+    for (const auto& name : fx.lxd_instances())
+      if (name.size() > 12 && name.compare(name.size() - 12, 12, id.substr(0, 12)) == 0) instance = name;
+    REQUIRE_FALSE(instance.empty());
+    bool operation_left = true;
+    for (int i = 0; i < 50 && operation_left; ++i) {
+      operation_left = false;
+      const auto operations = fx.lxd().request("GET", "/1.0/operations?recursion=1").metadata;
+      for (const auto& op : operations.value("running", nlohmann::json::array()))
+        for (const auto& resource : op["resources"].value("instances", nlohmann::json::array()))
+          if (resource.get<std::string>().find(instance) != std::string::npos) operation_left = true;
+      if (operation_left) std::this_thread::sleep_for(100ms);
+    }
+    CHECK_FALSE(operation_left);
+  }
+
+  // Twenty at once.
+  {
+    std::vector<std::future<lxe::test::RemoteCommandResult>> runs;
+    for (int i = 0; i < 20; ++i)
+      runs.push_back(std::async(std::launch::async, [url = must_exec_url(fx, id, {"echo", "run-" + std::to_string(i)})] {
+        return lxe::test::run_remote_command(url, RemoteCommandRun{});
+      }));
+    for (int i = 0; i < 20; ++i) {
+      const auto result = runs[static_cast<size_t>(i)].get();
+      CHECK(result.out == "run-" + std::to_string(i) + "\n");
+      CHECK(lxe::test::exit_code_of(result.status) == 0);
+    }
   }
 
   // Port forwarding into the pod's own loopback (this fixture's pods have no other network).
