@@ -50,6 +50,7 @@ PACKAGES=(
     iproute2 util-linux           # the network tests: ip, ss, nsenter
     zlib1g-dev                    # the streaming server: SPDY/3.1 header compression
     tmux                          # crictl-e2e drives `crictl exec -it` in a terminal
+    libssl-dev openssl            # the streaming server's TLS; its tests make a certificate
     clang libclang-rt-14-dev    # the request fuzzer (scripts/fuzz.sh): libFuzzer, ASan, UBSan
 )
 

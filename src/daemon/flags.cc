@@ -156,6 +156,12 @@ void declare(CLI::App& app, Options& o) {
       ->option_text("PORT")
       ->check(CLI::Range(0, 65535))
       ->default_str("0");
+  text("--streaming-tls-cert", o.streaming_tls_cert, "PATH",
+       "a PEM certificate (chain): the streaming server speaks TLS\n"
+       "(https URLs); needs --streaming-tls-key")
+      ->check(absolute_path, "", "path");
+  text("--streaming-tls-key", o.streaming_tls_key, "PATH", "the PEM private key of --streaming-tls-cert")
+      ->check(absolute_path, "", "path");
   text("--log-level", o.log_level, "LEVEL", "trace, debug, info, warn, error, critical or off")
       ->check(log_level, "", "level")
       ->default_str(o.log_level)
@@ -189,6 +195,8 @@ std::variant<Options, FlagError> parse_flags(const std::vector<std::string>& arg
   } catch (const CLI::ParseError& e) {
     return FlagError{cli::describe(e)};
   }
+  if (options.streaming_tls_cert.empty() != options.streaming_tls_key.empty())
+    return FlagError{"--streaming-tls-cert and --streaming-tls-key go together: give both or neither"};
   if (const std::string word = cli::first_unplaced(app); !word.empty()) {
     if (word.size() > 1 && word[0] == '-') return FlagError{"unknown flag " + word + " (see lxe --help)"};
     return FlagError{"unexpected argument '" + word + "': lxe takes flags only (see lxe --help)"};

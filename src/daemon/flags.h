@@ -27,6 +27,8 @@ struct Options {
   // the same node.
   std::string streaming_bindaddr = "127.0.0.1";
   int streaming_port = 0;  // 0: a free port
+  std::string streaming_tls_cert;  // PEM; with the key, the streaming server speaks TLS only
+  std::string streaming_tls_key;
   bool help = false;
   bool version = false;
 };

@@ -235,10 +235,12 @@ int serve(const Options& options, const sigset_t& shutdown_signals) {
   try {
     streaming_server = std::make_unique<streaming::Server>(
         streaming::ServerOptions{.address = options.streaming_bindaddr,
-                                 .port = static_cast<uint16_t>(options.streaming_port)},
+                                 .port = static_cast<uint16_t>(options.streaming_port),
+                                 .tls_cert = options.streaming_tls_cert,
+                                 .tls_key = options.streaming_tls_key},
         streaming_runtime);
   } catch (const std::runtime_error& e) {
-    throw StartupError(std::string(e.what()) + " (see --streaming-bindaddr and --streaming-port)");
+    throw StartupError(std::string(e.what()) + " (see --streaming-bindaddr, --streaming-port and --streaming-tls-*)");
   }
   streaming_server->start();
   context.streaming = streaming_server.get();

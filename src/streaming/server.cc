@@ -6,6 +6,7 @@
 #include <spdlog/spdlog.h>
 #include <sys/socket.h>
 
+#include <boost/asio/ssl/context.hpp>
 #include <boost/beast/http.hpp>
 #include <cerrno>
 #include <cstring>
@@ -14,6 +15,7 @@
 #include "streaming/port_forward.h"
 #include "streaming/remote_command.h"
 #include "streaming/spdy_connection.h"
+#include "streaming/tls_bridge.h"
 #include "streaming/websocket_connection.h"
 
 namespace lxe::streaming {
@@ -155,11 +157,16 @@ Server::Server(ServerOptions options, Runtime& runtime)
   socklen_t bound_length = sizeof bound;
   ::getsockname(listener_.get(), reinterpret_cast<sockaddr*>(&bound), &bound_length);
   port_ = ntohs(v6 ? reinterpret_cast<sockaddr_in6*>(&bound)->sin6_port : reinterpret_cast<sockaddr_in*>(&bound)->sin_port);
+  if (!options_.tls_cert.empty() || !options_.tls_key.empty()) {
+    if (options_.tls_cert.empty() || options_.tls_key.empty())
+      throw std::runtime_error("TLS for the streaming server needs both a certificate and a key");
+    tls_ = make_tls_server_context(options_.tls_cert, options_.tls_key);
+  }
   // A wildcard address is no place to connect to: clients (kubelet on this node) use loopback.
   std::string host = address;
   if (host == "0.0.0.0") host = "127.0.0.1";
   if (host == "::") host = "::1";
-  base_url_ = "http://" + (v6 ? "[" + host + "]" : host) + ":" + std::to_string(port_);
+  base_url_ = std::string(tls_ ? "https://" : "http://") + (v6 ? "[" + host + "]" : host) + ":" + std::to_string(port_);
 }
 
 Server::~Server() { stop(); }
@@ -247,7 +254,19 @@ void Server::accept_loop() {
 }
 
 void Server::serve(Connection& connection) {
-  const int fd = connection.fd.get();
+  if (!tls_) {
+    serve_http(connection, connection.fd.get());
+    return;
+  }
+  TlsBridge bridge(connection.fd.get(), *tls_);
+  if (const std::string problem = bridge.handshake(options_.request_timeout); !problem.empty()) {
+    spdlog::debug("streaming: TLS handshake failed: {}", problem);
+    return;
+  }
+  serve_http(connection, bridge.start());
+}
+
+void Server::serve_http(Connection& connection, int fd) {
   auto read = read_request(fd, options_.request_timeout);
   if (!read.request) {
     if (read.problem.rfind("bad request", 0) == 0) respond(fd, 400, "Bad Request", read.problem);
@@ -270,7 +289,7 @@ void Server::serve(Connection& connection) {
   }
   const std::string upgrade(request[http::field::upgrade]);
   if (iequals(upgrade, "websocket")) {
-    serve_websocket(connection, request, kind, *session);
+    serve_websocket(connection, fd, request, kind, *session);
     return;
   }
   if (!iequals(upgrade, "SPDY/3.1")) {
@@ -311,9 +330,8 @@ void Server::serve(Connection& connection) {
   spdlog::info("streaming: {} session ended", kind);
 }
 
-void Server::serve_websocket(Connection& connection, const http::request<http::empty_body>& request,
+void Server::serve_websocket(Connection& connection, int fd, const http::request<http::empty_body>& request,
                              const std::string& kind, const Request& session) {
-  const int fd = connection.fd.get();
   const auto offered = offered_protocols(request, "Sec-WebSocket-Protocol");
   const std::vector<std::string> accepted = kind == "portforward"
                                                 ? std::vector<std::string>{kPortForwardTunnelProtocol}

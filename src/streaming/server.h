@@ -4,6 +4,7 @@
 //
 // Each connection has a thread of its own (sessions are few and long; kubelet's own server works
 // the same way), bounded by max_sessions. Nothing here survives a restart: old URLs answer 404.
+// With a certificate and key, every connection is TLS (https URLs), ended by a TlsBridge.
 #pragma once
 
 #include <atomic>
@@ -21,6 +22,7 @@
 #include <boost/beast/http/message.hpp>
 
 #include "common/unique_fd.h"
+#include "streaming/tls_bridge.h"
 #include "streaming/requests.h"
 #include "streaming/runtime.h"
 
@@ -35,6 +37,9 @@ struct ServerOptions {
   // How long the client has to send its request, and to open its streams once upgraded.
   std::chrono::milliseconds request_timeout{std::chrono::seconds(10)};
   std::chrono::milliseconds stream_creation_timeout{std::chrono::seconds(30)};
+  // PEM files: with both, the server speaks TLS only and its URLs are https.
+  std::string tls_cert;
+  std::string tls_key;
 };
 
 // Refusals of a request for a URL.
@@ -73,13 +78,16 @@ class Server {
   };
   void accept_loop();
   void serve(Connection& connection);
-  void serve_websocket(Connection& connection, const boost::beast::http::request<boost::beast::http::empty_body>& request,
+  // After TLS, if any: `fd` is the plaintext side.
+  void serve_http(Connection& connection, int fd);
+  void serve_websocket(Connection& connection, int fd, const boost::beast::http::request<boost::beast::http::empty_body>& request,
                        const std::string& kind, const Request& session);
   void reap_finished();  // mutex_ held
 
   const ServerOptions options_;
   Runtime& runtime_;
   RequestCache requests_;
+  std::shared_ptr<boost::asio::ssl::context> tls_;
   UniqueFd listener_;
   uint16_t port_ = 0;
   std::string base_url_;

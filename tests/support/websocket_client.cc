@@ -6,7 +6,9 @@
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
+#include <boost/asio/ssl.hpp>
 #include <boost/beast/websocket.hpp>
+#include <boost/beast/websocket/ssl.hpp>
 
 namespace lxe::test {
 namespace {
@@ -16,20 +18,9 @@ namespace beast = boost::beast;
 namespace websocket = beast::websocket;
 using tcp = asio::ip::tcp;
 
-}  // namespace
-
-WebSocketResult run_websocket_command(const std::string& url, const WebSocketRun& run) {
+template <typename Ws>
+WebSocketResult drive(Ws& ws, const std::string& authority, const std::string& target, const WebSocketRun& run) {
   WebSocketResult result;
-  // http://HOST:PORT/PATH
-  const size_t host_start = url.find("://") + 3;
-  const size_t path_start = url.find('/', host_start);
-  const std::string authority = url.substr(host_start, path_start - host_start);
-  const size_t colon = authority.rfind(':');
-  const std::string host = authority.substr(0, colon), port = authority.substr(colon + 1);
-  asio::io_context io;
-  websocket::stream<tcp::socket> ws(io);
-  tcp::resolver resolver(io);
-  asio::connect(ws.next_layer(), resolver.resolve(host, port));
   std::string offered;
   for (const auto& p : run.protocols) offered += (offered.empty() ? "" : ", ") + p;
   ws.set_option(websocket::stream_base::decorator([offered](websocket::request_type& request) {
@@ -37,10 +28,10 @@ WebSocketResult run_websocket_command(const std::string& url, const WebSocketRun
   }));
   websocket::response_type response;
   beast::error_code ec;
-  ws.handshake(response, authority, url.substr(path_start), ec);
-  result.http_status = ec ? 0 : 101;
+  ws.handshake(response, authority, target, ec);
   // Beast 1.74 does not hand over a declined handshake's answer: refusals are read with
   // websocket_refusal().
+  result.http_status = ec ? 0 : 101;
   if (ec) return result;
   result.protocol = std::string(response[beast::http::field::sec_websocket_protocol]);
   ws.binary(true);
@@ -71,6 +62,33 @@ WebSocketResult run_websocket_command(const std::string& url, const WebSocketRun
     }
   }
   return result;
+}
+
+}  // namespace
+
+WebSocketResult run_websocket_command(const std::string& url, const WebSocketRun& run) {
+  // http(s)://HOST:PORT/PATH
+  const size_t host_start = url.find("://") + 3;
+  const size_t path_start = url.find('/', host_start);
+  const std::string authority = url.substr(host_start, path_start - host_start);
+  const size_t colon = authority.rfind(':');
+  const std::string host = authority.substr(0, colon), port = authority.substr(colon + 1);
+  asio::io_context io;
+  tcp::resolver resolver(io);
+  if (url.rfind("https://", 0) == 0) {
+    // The tests' server certificates are their own: not verified.
+    asio::ssl::context context(asio::ssl::context::tls_client);
+    context.set_verify_mode(asio::ssl::verify_none);
+    websocket::stream<asio::ssl::stream<tcp::socket>> ws(io, context);
+    asio::connect(ws.next_layer().next_layer(), resolver.resolve(host, port));
+    beast::error_code ec;
+    ws.next_layer().handshake(asio::ssl::stream_base::client, ec);
+    if (ec) return {};
+    return drive(ws, authority, url.substr(path_start), run);
+  }
+  websocket::stream<tcp::socket> ws(io);
+  asio::connect(ws.next_layer(), resolver.resolve(host, port));
+  return drive(ws, authority, url.substr(path_start), run);
 }
 
 HttpAnswer websocket_refusal(const std::string& url, const std::vector<std::string>& protocols) {

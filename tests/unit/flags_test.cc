@@ -139,3 +139,25 @@ TEST_CASE("lxd remote config: the default remote's unix socket", "[flags]") {
   REQUIRE(std::holds_alternative<RemoteConfigError>(got));
   CHECK_THAT(std::get<RemoteConfigError>(got).message, Catch::Contains("unexpected shape"));
 }
+
+TEST_CASE("flags: the streaming server's address, port and TLS files", "[flags]") {
+  const auto defaults = std::get<Options>(lxe::daemon::parse_flags({}));
+  CHECK(defaults.streaming_bindaddr == "127.0.0.1");
+  CHECK(defaults.streaming_port == 0);
+  CHECK(defaults.streaming_tls_cert.empty());
+  const auto set = std::get<Options>(lxe::daemon::parse_flags(
+      {"--streaming-bindaddr", "::1", "--streaming-port", "10010", "--streaming-tls-cert", "/etc/lxe/c.pem",
+       "--streaming-tls-key", "/etc/lxe/k.pem"}));
+  CHECK(set.streaming_bindaddr == "::1");
+  CHECK(set.streaming_port == 10010);
+  CHECK(set.streaming_tls_cert == "/etc/lxe/c.pem");
+  CHECK(set.streaming_tls_key == "/etc/lxe/k.pem");
+  CHECK(std::get<Options>(lxe::daemon::parse_flags({"--streaming-bindaddr", "[::]"})).streaming_bindaddr == "[::]");
+  CHECK_THAT(error({"--streaming-bindaddr", "localhost"}), Catch::Contains("not an IP address"));
+  CHECK_THAT(error({"--streaming-bindaddr", "10.0.0.1:80"}), Catch::Contains("not an IP address"));
+  CHECK_THAT(error({"--streaming-port", "65536"}), Catch::Contains("--streaming-port"));
+  CHECK_THAT(error({"--streaming-port", "-1"}), Catch::Contains("--streaming-port"));
+  CHECK_THAT(error({"--streaming-tls-cert", "/etc/lxe/c.pem"}), Catch::Contains("give both or neither"));
+  CHECK_THAT(error({"--streaming-tls-key", "k.pem", "--streaming-tls-cert", "/c"}),
+             Catch::Contains("not an absolute path"));
+}

@@ -14,6 +14,8 @@
 #include "streaming/remote_command.h"
 #include "streaming/server.h"
 #include "support/spdy_client.h"
+#include "support/process.h"
+#include "support/temp_dir.h"
 #include "support/websocket_client.h"
 
 using namespace std::chrono_literals;
@@ -483,4 +485,37 @@ TEST_CASE("streaming: WebSocket requests without a known subprotocol or a valid 
   CHECK(channels.status == 400);
   CHECK_THAT(channels.body, Catch::Contains("SPDY/3.1+portforward.k8s.io"));
   CHECK(fx.wait_idle());
+}
+
+TEST_CASE("streaming: with a certificate the server speaks TLS only, with https URLs", "[streaming]") {
+  lxe::test::TempDir dir;
+  const std::string cert = dir.file("cert.pem"), key = dir.file("key.pem");
+  const auto made = lxe::test::run_command({"/usr/bin/openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
+                                            "-subj", "/CN=localhost", "-keyout", key, "-out", cert});
+  INFO(made.err);
+  REQUIRE(made.exit_code == 0);
+  ServerOptions options;
+  options.tls_cert = cert;
+  options.tls_key = key;
+  Fixture fx(options);
+  CHECK_THAT(fx.server.base_url(), Catch::StartsWith("https://127.0.0.1:"));
+  const std::string url = fx.exec_url({"echo", "over-tls", "err"});
+  CHECK_THAT(url, Catch::StartsWith("https://"));
+  auto result = lxe::test::run_websocket_command(url, {});
+  CHECK(result.http_status == 101);
+  CHECK(result.out == "over-tls");
+  CHECK(lxe::test::exit_code_of(result.status) == 0);
+  auto big = lxe::test::run_websocket_command(fx.exec_url({"big", std::to_string(3 << 20)}), {});
+  CHECK(big.out.size() == size_t{3} << 20);
+  // Plain HTTP on the TLS port gets nothing.
+  std::string plain_url = fx.exec_url({"echo", "a", "b"});
+  plain_url.replace(0, 5, "http");
+  CHECK(lxe::test::http_exchange(plain_url, "POST", {"Upgrade: SPDY/3.1"}).status == 0);
+  CHECK(fx.wait_idle());
+
+  ServerOptions missing;
+  missing.tls_cert = dir.file("absent.pem");
+  missing.tls_key = key;
+  FakeRuntime runtime;
+  CHECK_THROWS_WITH(Server(missing, runtime), Catch::Contains("cannot use the TLS certificate") && Catch::Contains("absent.pem"));
 }
