@@ -1,5 +1,7 @@
 #include "streaming/port_forward.h"
 
+#include "common/socket_io.h"
+
 #include <poll.h>
 #include <spdlog/spdlog.h>
 #include <sys/socket.h>
@@ -17,19 +19,6 @@
 
 namespace lxe::streaming {
 namespace {
-
-bool send_all(int fd, const char* data, size_t size) {
-  while (size > 0) {
-    const ssize_t n = ::send(fd, data, size, MSG_NOSIGNAL);
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      return false;
-    }
-    data += n;
-    size -= static_cast<size_t>(n);
-  }
-  return true;
-}
 
 std::optional<int32_t> parse_port(const std::string& text) {
   int32_t port = 0;
@@ -136,7 +125,7 @@ void splice(int pod_fd, InboundPipe& from_client, Sink& to_client, const Cancell
   std::thread upstream([&] {
     char buffer[32 * 1024];
     while (const size_t n = from_client.read(buffer, sizeof buffer))
-      if (!send_all(pod_fd, buffer, n)) break;
+      if (!send_all(pod_fd, std::string_view(buffer, n))) break;
     ::shutdown(pod_fd, SHUT_WR);
   });
   char buffer[32 * 1024];

@@ -12,6 +12,7 @@
 #include <cstring>
 #include <stdexcept>
 
+#include "common/socket_io.h"
 #include "streaming/port_forward.h"
 #include "streaming/remote_command.h"
 #include "streaming/spdy_connection.h"
@@ -24,17 +25,6 @@ namespace {
 namespace http = boost::beast::http;
 using Clock = std::chrono::steady_clock;
 
-bool send_all(int fd, std::string_view bytes) {
-  while (!bytes.empty()) {
-    const ssize_t n = ::send(fd, bytes.data(), bytes.size(), MSG_NOSIGNAL);
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      return false;
-    }
-    bytes.remove_prefix(static_cast<size_t>(n));
-  }
-  return true;
-}
 
 // A plain answer that ends the connection (every refusal is one).
 void respond(int fd, int status, const std::string& reason, const std::string& body,

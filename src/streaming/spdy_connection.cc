@@ -6,23 +6,14 @@
 #include <cerrno>
 #include <cstring>
 
+#include "common/socket_io.h"
+
 namespace lxe::streaming {
 namespace {
 
 // Big enough for throughput, small enough that one busy stream does not hold the others up.
 constexpr size_t kDataChunk = 32 * 1024;
 
-bool send_all(int fd, std::string_view bytes) {
-  while (!bytes.empty()) {
-    const ssize_t n = ::send(fd, bytes.data(), bytes.size(), MSG_NOSIGNAL);
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      return false;
-    }
-    bytes.remove_prefix(static_cast<size_t>(n));
-  }
-  return true;
-}
 
 }  // namespace
 

@@ -14,6 +14,7 @@
 #include <thread>
 
 #include "common/unique_fd.h"
+#include "streaming/asio_fd.h"
 
 namespace lxe::streaming {
 namespace {
@@ -39,12 +40,7 @@ std::shared_ptr<asio::ssl::context> make_tls_server_context(const std::string& c
 
 struct TlsBridge::Impl {
   Impl(int tcp_fd, asio::ssl::context& context, Role r) : tls(io, context), plain(io), role(r) {
-    sockaddr_storage local{};
-    socklen_t length = sizeof local;
-    ::getsockname(tcp_fd, reinterpret_cast<sockaddr*>(&local), &length);
-    const int own = ::dup(tcp_fd);
-    if (own < 0) throw std::runtime_error("dup failed");
-    tls.next_layer().assign(local.ss_family == AF_INET6 ? tcp::v6() : tcp::v4(), own);
+    assign_duplicate(tls.next_layer(), tcp_fd);
   }
 
   // TLS to plaintext; the client's end of stream ends the pair's write side.

@@ -18,6 +18,9 @@
 #include <stdexcept>
 #include <thread>
 
+#include "common/socket_io.h"
+#include "streaming/asio_fd.h"
+
 namespace lxe::streaming {
 namespace {
 
@@ -30,17 +33,6 @@ constexpr uint8_t kCloseSignal = 255;
 // Big enough for throughput, small enough that one channel does not hold the others up.
 constexpr size_t kMessageChunk = 32 * 1024;
 
-bool send_all(int fd, std::string_view bytes) {
-  while (!bytes.empty()) {
-    const ssize_t n = ::send(fd, bytes.data(), bytes.size(), MSG_NOSIGNAL);
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      return false;
-    }
-    bytes.remove_prefix(static_cast<size_t>(n));
-  }
-  return true;
-}
 
 }  // namespace
 
@@ -73,13 +65,7 @@ struct WebSocketConnection::Impl {
   };
 
   explicit Impl(int fd) : ws(io) {
-    sockaddr_storage local{};
-    socklen_t length = sizeof local;
-    ::getsockname(fd, reinterpret_cast<sockaddr*>(&local), &length);
-    // The socket object owns a descriptor of its own; the caller's stays the caller's.
-    const int own = ::dup(fd);
-    if (own < 0) throw std::runtime_error("dup failed");
-    ws.next_layer().assign(local.ss_family == AF_INET6 ? tcp::v6() : tcp::v4(), own);
+    assign_duplicate(ws.next_layer(), fd);
   }
 
   // Any thread: queues `data` as one binary message and waits until it is written (false when

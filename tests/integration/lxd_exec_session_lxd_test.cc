@@ -36,14 +36,7 @@ constexpr const char* kImageAlias = "busybox";
 // busybox has no init; sleep as PID 1 ignores the shutdown signal, so clean stops time out.
 constexpr const char* kInitCmd = "lxc.init.cmd = /bin/sleep 100000";
 
-Client lxd_client() {
-  const std::string socket = lxe::test::lxd_socket_path();
-  INFO("no LXD socket: set LXE_TEST_LXD_SOCKET or run scripts/setup.sh");
-  REQUIRE_FALSE(socket.empty());
-  Client client = lxe::test::make_test_lxd_client();
-  lxe::test::sweep_stale_test_objects(client);
-  return client;
-}
+Client lxd_client() { return lxe::test::swept_test_lxd_client(); }
 
 lxe::lxd::InstanceSpec marked_container(const std::string& name) {
   lxe::lxd::InstanceSpec spec;

@@ -10,21 +10,12 @@
 #include <nlohmann/json.hpp>
 #include <stdexcept>
 
+#include "common/socket_io.h"
+
 namespace lxe::test {
 namespace spdy = streaming::spdy;
 namespace {
 
-bool send_all(int fd, std::string_view bytes) {
-  while (!bytes.empty()) {
-    const ssize_t n = ::send(fd, bytes.data(), bytes.size(), MSG_NOSIGNAL);
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      return false;
-    }
-    bytes.remove_prefix(static_cast<size_t>(n));
-  }
-  return true;
-}
 
 struct Url {
   std::string host;

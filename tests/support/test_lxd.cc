@@ -1,5 +1,7 @@
 #include "support/test_lxd.h"
 
+#include <catch2/catch.hpp>
+
 #include <signal.h>
 #include <spdlog/spdlog.h>
 #include <sys/types.h>
@@ -99,6 +101,15 @@ lxd::Client make_test_lxd_client() {
   options.request_timeout = std::chrono::seconds(30);
   options.operation_timeout = std::chrono::seconds(120);
   return lxd::Client(options);
+}
+
+lxd::Client swept_test_lxd_client() {
+  const std::string socket = lxd_socket_path();
+  INFO("no LXD socket: set LXE_TEST_LXD_SOCKET or run scripts/setup.sh");
+  REQUIRE_FALSE(socket.empty());
+  lxd::Client client = make_test_lxd_client();
+  sweep_stale_test_objects(client);
+  return client;
 }
 
 const std::string& run_prefix() {

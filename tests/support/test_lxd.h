@@ -35,6 +35,10 @@ CommandResult lxc_command(const std::vector<std::string>& args);
 // A client for the LXD at lxd_socket_path(), with test-friendly timeouts.
 lxd::Client make_test_lxd_client();
 
+// make_test_lxd_client() for a test that needs LXD: REQUIREs a socket, and sweeps what killed
+// earlier runs left first.
+lxd::Client swept_test_lxd_client();
+
 // This process's prefix, fixed for the run: "lxet-" + 6 random hex digits + "-".
 const std::string& run_prefix();
 
