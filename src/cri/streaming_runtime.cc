@@ -12,10 +12,12 @@
 #include <cstring>
 #include <thread>
 
+#include "cri/attach_client.h"
 #include "cri/exec_command.h"
 #include "lxd/client.h"
 #include "lxd/exec_session.h"
 #include "model/stored_config.h"
+#include "reconcile/host_files.h"
 #include "reconcile/lxd_specs.h"
 #include "reconcile/pod_network.h"
 #include "store/registry.h"
@@ -118,9 +120,22 @@ streaming::SessionOutcome StreamingRuntime::exec(const streaming::ExecRequest& r
   return outcome;
 }
 
-streaming::SessionOutcome StreamingRuntime::attach(const streaming::AttachRequest& request, streaming::SessionIo&) {
-  return streaming::SessionOutcome::failed("attach to container " + request.container_id +
-                                           " is not supported by this lxe yet");
+streaming::SessionOutcome StreamingRuntime::attach(const streaming::AttachRequest& request, streaming::SessionIo& io) {
+  const auto container = registry_.container(request.container_id);
+  if (!container) return streaming::SessionOutcome::failed("container " + request.container_id + " no longer exists");
+  const std::string path = files_.attach_socket(container->id);
+  // Checked by the Attach call already; the container may have stopped since.
+  if (!attach_socket_exists(path))
+    return streaming::SessionOutcome::failed("container " + container->id +
+                                             " is not running, or was started by an lxe without attach support");
+  auto connected = connect_attach_socket(path);
+  if (auto* error = std::get_if<std::string>(&connected)) return streaming::SessionOutcome::failed(*error);
+  spdlog::info("streaming: attach to container {} ({}{})", container->id, request.tty ? "tty" : "no tty",
+               io.stdin_pipe ? ", stdin" : "");
+  auto outcome = run_attach_session(std::move(std::get<UniqueFd>(connected)), io);
+  spdlog::info("streaming: attach to container {} ended{}", container->id,
+               outcome.exit_code ? "" : ": " + outcome.error);
+  return outcome;
 }
 
 std::variant<UniqueFd, std::string> StreamingRuntime::connect(const std::string& pod_id, int32_t port) {

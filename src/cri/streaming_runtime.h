@@ -1,5 +1,6 @@
 // lxe's streaming::Runtime: exec through LXD's exec API with websockets (lxd::ExecSession), in the
-// container's identity as ExecSync runs; port forwarding by connecting from inside the pod
+// container's identity as ExecSync runs; attach through the socket the container's lxe-init keeps
+// in its state directory (cri/attach_client.h); port forwarding by connecting from inside the pod
 // holder's network namespace (no helper in the container, nothing installed in it).
 #pragma once
 
@@ -11,12 +12,16 @@ class Registry;
 namespace lxe::lxd {
 class Client;
 }
+namespace lxe::reconcile {
+class HostFiles;
+}
 
 namespace lxe::cri {
 
 class StreamingRuntime final : public streaming::Runtime {
  public:
-  StreamingRuntime(const store::Registry& registry, const lxd::Client& lxd) : registry_(registry), lxd_(lxd) {}
+  StreamingRuntime(const store::Registry& registry, const lxd::Client& lxd, const reconcile::HostFiles& files)
+      : registry_(registry), lxd_(lxd), files_(files) {}
 
   streaming::SessionOutcome exec(const streaming::ExecRequest& request, streaming::SessionIo& io) override;
   streaming::SessionOutcome attach(const streaming::AttachRequest& request, streaming::SessionIo& io) override;
@@ -25,6 +30,7 @@ class StreamingRuntime final : public streaming::Runtime {
  private:
   const store::Registry& registry_;
   const lxd::Client& lxd_;
+  const reconcile::HostFiles& files_;
 };
 
 // A TCP connection to localhost:`port` made from inside the network namespace at `netns_path`

@@ -270,7 +270,7 @@ std::string create_container_problem(const runtime::v1::CreateContainerRequest& 
   if (config.metadata().name().empty()) return "metadata.name is empty";
   if (!config.has_image() || config.image().image().empty()) return "image is empty";
   // Mounts (paths, where they go) are container_config_problem's.
-  // tty and stdin are accepted and ignored: lxe has no attach, and output goes to the log either way.
+  // tty, stdin and stdin_once go to lxe-init, which keeps the terminal and stdin for Attach.
   return container_config_problem(config);
 }
 

@@ -230,7 +230,7 @@ int serve(const Options& options, const sigset_t& shutdown_signals) {
   context.lxd_name_prefix = options.lxd_name_prefix;
   context.crash_points = crash_points;
   // The streaming server's sessions talk to LXD on their own connections (exec websockets).
-  cri::StreamingRuntime streaming_runtime(registry, lxd_client);
+  cri::StreamingRuntime streaming_runtime(registry, lxd_client, files);
   std::unique_ptr<streaming::Server> streaming_server;
   try {
     streaming_server = std::make_unique<streaming::Server>(

@@ -4,6 +4,14 @@
 // that we turn into the kubelet log. One thread, one poll() loop over the two pipes and a signalfd:
 // no signal handlers, so no async-signal-safety questions and no lost SIGCHLD.
 //
+// CRI's stdin and tty (spec.json's stdin, stdin_once, tty): with tty the workload runs on a
+// terminal of its own (a new session, the pty's slave as its controlling terminal and its stdin,
+// stdout and stderr); the master's output is the log's stdout. With stdin (and no tty) its stdin
+// is a pipe we hold the other end of; without either it is /dev/null. Attach clients (lxe, for CRI
+// Attach) connect to spec.attach_socket (attach_hub.h): they get the output too, write the stdin,
+// resize the terminal. The socket listens for every container, stdin or not: attaching to the
+// output alone is allowed too, as containerd allows it.
+//
 // Stop requests (SIGTERM from `kill 1`, SIGPWR from `lxc stop`, SIGINT, SIGHUP) become the spec's
 // stop_signal sent to the workload's whole process group, like dumb-init does: a shell that runs
 // the real program as a child (`sh -c 'prog; cleanup'`) does not forward signals, and the program
@@ -15,7 +23,10 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
+#include <stdlib.h>
+#include <sys/ioctl.h>
 #include <sys/wait.h>
+#include <termios.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -26,9 +37,11 @@
 #include <optional>
 #include <system_error>
 
+#include "init/attach_hub.h"
 #include "init/child.h"
 #include "init/cri_log.h"
 #include "init/modes.h"
+#include "init/poll_set.h"
 #include "init/spec.h"
 #include "init/sys.h"
 
@@ -43,6 +56,11 @@ constexpr int kCannotExec = 127;
 // How long output is still collected after the workload exits: a background process it left
 // behind may hold the pipes open for ever.
 constexpr auto kDrainLimit = std::chrono::seconds(1);
+// How long attach clients get to take the rest of the output and the exit code, after that.
+constexpr auto kFlushLimit = std::chrono::seconds(1);
+// Stdin bytes from attach clients that may wait for the workload to read them; beyond that the
+// clients are not read (their bytes back up in the sockets, then in lxe).
+constexpr size_t kInputQueued = 1 << 20;
 
 [[noreturn]] void throw_errno(const std::string& what) {
   throw std::system_error(errno, std::generic_category(), what);
@@ -94,6 +112,7 @@ struct ChildPlan {
   int stdin_fd;
   int stdout_fd;
   int stderr_fd;
+  bool terminal;  // stdin_fd is a pty slave: it becomes the controlling terminal of a new session
 };
 
 // In the child, after stderr is the log pipe: the message lands in the container log, where the
@@ -104,8 +123,15 @@ struct ChildPlan {
 }
 
 [[noreturn]] void exec_child(const ChildPlan& plan) {
-  // Its own process group, so that a stop signal reaches the workload's children too.
-  ::setpgid(0, 0);
+  if (plan.terminal) {
+    // A session of its own with the terminal as its controlling one, as a login would have it:
+    // job control works, and the terminal's signals (^C) reach the foreground group. The session's
+    // process group is the workload's own, so a stop signal still reaches its children.
+    if (::setsid() < 0 || ::ioctl(plan.stdin_fd, TIOCSCTTY, 0) != 0) ::_exit(kChildSetupFailed);
+  } else {
+    // Its own process group, so that a stop signal reaches the workload's children too.
+    ::setpgid(0, 0);
+  }
   reset_signals_for_child();
   if (::dup2(plan.stdin_fd, STDIN_FILENO) < 0 || ::dup2(plan.stdout_fd, STDOUT_FILENO) < 0 ||
       ::dup2(plan.stderr_fd, STDERR_FILENO) < 0)
@@ -120,7 +146,24 @@ struct ChildPlan {
   child_fail(kCannotExec, "cannot run " + spec.args[0] + ": " + errno_text(error));
 }
 
-class Supervisor {
+// A new pseudo-terminal: master and slave, neither our controlling terminal.
+std::pair<Fd, Fd> open_terminal() {
+  Fd master(::posix_openpt(O_RDWR | O_NOCTTY | O_CLOEXEC));
+  if (!master.valid()) throw_errno("cannot open a terminal (/dev/ptmx)");
+  if (::grantpt(master.get()) != 0 || ::unlockpt(master.get()) != 0) throw_errno("cannot unlock the terminal");
+  // The slave through the master (no path lookup, so no /dev/pts mismatch in the container), else
+  // by its name for kernels before 4.13.
+  Fd slave(::ioctl(master.get(), TIOCGPTPEER, O_RDWR | O_NOCTTY | O_CLOEXEC));
+  if (!slave.valid()) {
+    char name[128];
+    if (::ptsname_r(master.get(), name, sizeof name) != 0) throw_errno("cannot name the terminal");
+    slave.reset(::open(name, O_RDWR | O_NOCTTY | O_CLOEXEC));
+    if (!slave.valid()) throw_errno(std::string("cannot open the terminal ") + name);
+  }
+  return {std::move(master), std::move(slave)};
+}
+
+class Supervisor final : private AttachHub::Workload {
  public:
   Supervisor(const Spec& spec, Fd signals) : spec_(spec), signals_(std::move(signals)), log_(spec.log_path) {}
   ~Supervisor() {
@@ -135,6 +178,7 @@ class Supervisor {
   Supervisor& operator=(const Supervisor&) = delete;
 
   int run() {
+    start_attach();
     start_child();
     while (!child_status_) wait_for_events(-1);
     drain_output();
@@ -143,6 +187,7 @@ class Supervisor {
     const int64_t ooms_after = oom_kill_count();
     const bool oom_killed = status.signal == SIGKILL && ooms_before_ >= 0 && ooms_after > ooms_before_;
     write_exit_record(spec_.exit_path, status, started_at_, finished_at_, oom_killed);
+    finish_attach(status.exit_code);
     // As PID 1 our exit kills everything left in the container. Outside of one (tests), do the
     // same at least for the workload's process group, instead of leaving its orphans behind. No
     // fallback to the pid itself here: it has been reaped and may belong to someone else now.
@@ -153,57 +198,96 @@ class Supervisor {
  private:
   struct Output {
     const char* stream;
+    attach::FrameType frame;
     Fd fd;
     LineSplitter splitter;
   };
 
+  // Before the workload starts, so that an attach right after the start sees all its output. A
+  // socket that cannot be made costs the attaching, not the container.
+  void start_attach() {
+    if (spec_.attach_socket.empty()) return;
+    try {
+      hub_.emplace(spec_.attach_socket, AttachHub::Options{spec_.stdin_once, spec_.tty},
+                   static_cast<AttachHub::Workload&>(*this));
+    } catch (const std::exception& e) {
+      message(std::string("attach is not available: ") + e.what());
+    }
+  }
+
   void start_child() {
-    int out_pipe[2], err_pipe[2];
-    if (::pipe2(out_pipe, O_CLOEXEC) != 0) throw_errno("cannot create a pipe");
-    outputs_[0].fd.reset(out_pipe[0]);
-    Fd out_write(out_pipe[1]);
-    if (::pipe2(err_pipe, O_CLOEXEC) != 0) throw_errno("cannot create a pipe");
-    outputs_[1].fd.reset(err_pipe[0]);
-    Fd err_write(err_pipe[1]);
-    Fd dev_null(::open("/dev/null", O_RDONLY | O_CLOEXEC));
-    if (!dev_null.valid()) throw_errno("cannot open /dev/null");
+    Fd stdin_read, out_write, err_write, slave;
+    if (spec_.tty) {
+      auto [master, pty_slave] = open_terminal();
+      // The workload's user owns its terminal, as after a login (best effort: only root may chown).
+      if ((spec_.uid || spec_.gid) && ::fchown(pty_slave.get(), spec_.uid.value_or(static_cast<uid_t>(-1)),
+                                               spec_.gid.value_or(static_cast<gid_t>(-1))) != 0) {
+        // Still usable through the fds the workload inherits.
+      }
+      outputs_[0].fd.reset(::fcntl(master.get(), F_DUPFD_CLOEXEC, 0));
+      if (!outputs_[0].fd.valid()) throw_errno("cannot duplicate the terminal");
+      terminal_ = std::move(master);
+      slave = std::move(pty_slave);
+      // Reads (output) and writes (stdin) of the master must not block the loop.
+      ::fcntl(terminal_.get(), F_SETFL, ::fcntl(terminal_.get(), F_GETFL) | O_NONBLOCK);
+      input_open_ = spec_.stdin;
+    } else {
+      int out_pipe[2], err_pipe[2];
+      if (::pipe2(out_pipe, O_CLOEXEC) != 0) throw_errno("cannot create a pipe");
+      outputs_[0].fd.reset(out_pipe[0]);
+      out_write.reset(out_pipe[1]);
+      if (::pipe2(err_pipe, O_CLOEXEC) != 0) throw_errno("cannot create a pipe");
+      outputs_[1].fd.reset(err_pipe[0]);
+      err_write.reset(err_pipe[1]);
+      if (spec_.stdin) {
+        int in_pipe[2];
+        if (::pipe2(in_pipe, O_CLOEXEC) != 0) throw_errno("cannot create a pipe");
+        stdin_read.reset(in_pipe[0]);
+        stdin_pipe_.reset(in_pipe[1]);
+        ::fcntl(stdin_pipe_.get(), F_SETFL, O_NONBLOCK);
+        input_open_ = true;
+      } else {
+        stdin_read.reset(::open("/dev/null", O_RDONLY | O_CLOEXEC));
+        if (!stdin_read.valid()) throw_errno("cannot open /dev/null");
+      }
+    }
 
     if (spec_.hostname && ::sethostname(spec_.hostname->data(), spec_.hostname->size()) != 0)
       throw_errno("cannot set the hostname to " + *spec_.hostname);
 
-    const ChildPlan plan{spec_,          exec_candidates(spec_.args[0], spec_.search_path()), c_strings(spec_.args), c_strings(spec_.env),
-                         dev_null.get(), out_write.get(),        err_write.get()};
+    const ChildPlan plan{spec_,
+                         exec_candidates(spec_.args[0], spec_.search_path()),
+                         c_strings(spec_.args),
+                         c_strings(spec_.env),
+                         spec_.tty ? slave.get() : stdin_read.get(),
+                         spec_.tty ? slave.get() : out_write.get(),
+                         spec_.tty ? slave.get() : err_write.get(),
+                         spec_.tty};
     child_ = ::fork();
     if (child_ < 0) throw_errno("cannot fork");
     if (child_ == 0) exec_child(plan);
     // Also from this side, so that the group exists before the child gets to it: a stop signal
-    // right now must reach it.
-    ::setpgid(child_, child_);
+    // right now must reach it. Not for a terminal: setsid fails for a process group leader (a stop
+    // signal before it then reaches the child alone, which has not started anything yet).
+    if (!spec_.tty) ::setpgid(child_, child_);
     started_at_ = now_ns();
     ooms_before_ = oom_kill_count();
     if (!spec_.exit_path.empty())
       write_json_file(started_record_path(spec_.exit_path), {{"started_at", started_at_}, {"pid", child_}});
-    // out_write and err_write close here: once the workload's copies close, we see EOF.
+    // out_write, err_write, the stdin pipe's read end and the terminal's slave close here: once
+    // the workload's copies close, we see EOF (EIO on the terminal).
   }
 
   // Waits up to `timeout_ms` (-1: for ever) and handles whatever is ready.
   void wait_for_events(int timeout_ms) {
-    pollfd fds[3];
-    Output* owners[3] = {nullptr, nullptr, nullptr};
-    nfds_t n = 0;
-    fds[n++] = {signals_.get(), POLLIN, 0};
-    for (auto& out : outputs_) {
-      if (!out.fd.valid()) continue;
-      owners[n] = &out;
-      fds[n++] = {out.fd.get(), POLLIN, 0};
-    }
-    if (::poll(fds, n, timeout_ms) < 0) {
-      if (errno == EINTR) return;
-      throw_errno("poll failed");
-    }
-    if (fds[0].revents != 0) handle_signals();
-    for (nfds_t i = 1; i < n; ++i)
-      if (fds[i].revents != 0) read_output(*owners[i]);
+    PollSet set;
+    set.add(signals_.get(), POLLIN, [this](short) { handle_signals(); });
+    for (auto& out : outputs_)
+      if (out.fd.valid()) set.add(out.fd.get(), POLLIN, [this, &out](short) { read_output(out); });
+    if (input_open_ && !input_queue_.empty())
+      set.add(input_fd(), POLLOUT, [this](short) { write_input(); });
+    if (hub_) hub_->add_to(set);
+    set.wait(timeout_ms);
   }
 
   void handle_signals() {
@@ -244,6 +328,8 @@ class Supervisor {
 
   LineSplitter::Sink sink_for(const Output& out, int64_t timestamp) {
     return [this, &out, timestamp](char tag, std::string_view content) {
+      // A terminal ends lines with CR LF; the log's lines end at the LF, as containerd's do.
+      if (spec_.tty && tag == 'F' && !content.empty() && content.back() == '\r') content.remove_suffix(1);
       log_.write(cri_record(timestamp, out.stream, tag, content));
     };
   }
@@ -252,10 +338,78 @@ class Supervisor {
     char buf[64 * 1024];
     const ssize_t n = ::read(out.fd.get(), buf, sizeof buf);
     if (n > 0) {
-      out.splitter.feed(std::string_view(buf, static_cast<size_t>(n)), sink_for(out, now_ns()));
+      const std::string_view bytes(buf, static_cast<size_t>(n));
+      out.splitter.feed(bytes, sink_for(out, now_ns()));
+      if (hub_) hub_->output(out.frame, bytes);
     } else if (n == 0 || (errno != EINTR && errno != EAGAIN)) {
+      // EIO from a terminal's master: every slave is closed, the workload's output is over.
       close_output(out);
     }
+  }
+
+  // ---- the workload's stdin, for attach clients (AttachHub::Workload)
+
+  int input_fd() const { return spec_.tty ? terminal_.get() : stdin_pipe_.get(); }
+
+  void input(std::string_view bytes) override {
+    if (!input_open() || bytes.empty()) return;
+    input_queue_.append(bytes);
+    write_input();
+  }
+
+  void end_input() override {
+    if (!input_open_ || spec_.tty) return;
+    input_ending_ = true;
+    if (input_queue_.empty()) close_input();
+  }
+
+  bool input_open() const override { return input_open_ && !input_ending_; }
+  bool input_full() const override { return input_queue_.size() >= kInputQueued; }
+
+  void resize(attach::WindowSize size) override {
+    if (!terminal_.valid()) return;
+    winsize ws{};
+    ws.ws_col = size.width;
+    ws.ws_row = size.height;
+    // The kernel sends SIGWINCH to the terminal's foreground process group.
+    ::ioctl(terminal_.get(), TIOCSWINSZ, &ws);
+  }
+
+  void write_input() {
+    while (input_open_ && !input_queue_.empty()) {
+      const ssize_t n = ::write(input_fd(), input_queue_.data(), input_queue_.size());
+      if (n < 0) {
+        if (errno == EINTR) continue;
+        if (errno == EAGAIN) return;
+        // EPIPE: nobody reads the workload's stdin any more; what clients send goes nowhere.
+        close_input();
+        return;
+      }
+      input_queue_.erase(0, static_cast<size_t>(n));
+    }
+    if (input_ending_ && input_queue_.empty()) close_input();
+  }
+
+  // The workload reads EOF on its stdin once it has read what was queued. The terminal's master
+  // stays: it carries the output.
+  void close_input() {
+    input_open_ = false;
+    input_queue_.clear();
+    stdin_pipe_.reset();
+  }
+
+  // The workload is gone and its output collected: attach clients get the rest and the exit code.
+  void finish_attach(int exit_code) {
+    if (!hub_) return;
+    hub_->finish(exit_code);
+    const auto deadline = std::chrono::steady_clock::now() + kFlushLimit;
+    while (!hub_->done()) {
+      const auto left =
+          std::chrono::ceil<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+      if (left.count() <= 0) break;
+      wait_for_events(static_cast<int>(left.count()));
+    }
+    hub_.reset();
   }
 
   void close_output(Output& out) {
@@ -280,7 +434,15 @@ class Supervisor {
   const Spec& spec_;
   Fd signals_;
   LogFile log_;
-  Output outputs_[2] = {{"stdout", Fd(), LineSplitter()}, {"stderr", Fd(), LineSplitter()}};
+  Output outputs_[2] = {{"stdout", attach::FrameType::Stdout, Fd(), LineSplitter()},
+                        {"stderr", attach::FrameType::Stderr, Fd(), LineSplitter()}};
+  Fd terminal_;    // the pty's master (tty): stdin for the workload, resizes
+  Fd stdin_pipe_;  // the write end of the workload's stdin (stdin without tty)
+  bool input_open_ = false;
+  bool input_ending_ = false;  // stdin_once: close once the queue is written
+  std::string input_queue_;
+  // Declared after what it calls back into, so that it goes first.
+  std::optional<AttachHub> hub_;
   pid_t child_ = -1;
   std::optional<int> child_status_;
   int64_t started_at_ = 0;

@@ -55,6 +55,13 @@ class Reader {
     return v->get<int64_t>();
   }
 
+  std::optional<bool> boolean(const char* key) const {
+    const json* v = find(key);
+    if (!v) return std::nullopt;
+    if (!v->is_boolean()) fail(std::string("spec field ") + key + " must be true or false");
+    return v->get<bool>();
+  }
+
   std::vector<std::string> strings(const char* key) const {
     std::vector<std::string> out;
     const json* v = find(key);
@@ -101,6 +108,10 @@ Spec parse_spec(std::string_view json_text) {
   if (auto uid = r.integer("uid", 0, kMaxId)) spec.uid = static_cast<uid_t>(*uid);
   if (auto gid = r.integer("gid", 0, kMaxId)) spec.gid = static_cast<gid_t>(*gid);
   spec.stop_signal = static_cast<int>(r.integer("stop_signal", 1, NSIG - 1).value_or(SIGTERM));
+  spec.stdin = r.boolean("stdin").value_or(false);
+  spec.stdin_once = r.boolean("stdin_once").value_or(false);
+  spec.tty = r.boolean("tty").value_or(false);
+  spec.attach_socket = r.string("attach_socket").value_or("");
   return spec;
 }
 

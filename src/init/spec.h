@@ -24,6 +24,14 @@ struct Spec {
   std::optional<uid_t> uid;
   std::optional<gid_t> gid;
   int stop_signal = SIGTERM;
+  // CRI's stdin, stdin_once and tty (containerd's meaning): stdin makes the workload's stdin a pipe
+  // that attach clients write to (else it is /dev/null); stdin_once closes it when the first attach
+  // session with stdin ends; tty runs the workload on a terminal of its own, whose output is stdout.
+  bool stdin = false;
+  bool stdin_once = false;
+  bool tty = false;
+  // Where lxe-init listens for attach clients (see common/attach_protocol.h); empty: nowhere.
+  std::string attach_socket;
 
   // PATH from `env`, or kDefaultPath when `env` has none.
   std::string search_path() const;

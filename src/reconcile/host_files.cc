@@ -14,6 +14,8 @@
 #include <stdexcept>
 #include <vector>
 
+#include "common/attach_protocol.h"
+
 namespace lxe::reconcile {
 namespace fs = std::filesystem;
 
@@ -159,10 +161,16 @@ void HostFiles::remove_container_dir(const std::string& id) const {
   fs::remove_all(container_dir(id), ec);
 }
 
+std::string HostFiles::attach_socket(const std::string& id) const {
+  return container_dir(id) + "/" + attach::kSocketName;
+}
+
 void HostFiles::clear_run_records(const std::string& container_id) const {
   std::error_code ec;
   fs::remove(container_dir(container_id) + "/started.json", ec);
   fs::remove(container_dir(container_id) + "/exit.json", ec);
+  // Left by an lxe-init that was killed: it would look like one that listens.
+  fs::remove(attach_socket(container_id), ec);
 }
 
 }  // namespace lxe::reconcile

@@ -5,6 +5,7 @@
 //   <root>/containers/<id>/          the container's state directory, mounted at /.lxe/state:
 //       spec.json                    what lxe-init runs (written by lxe)
 //       started.json, exit.json      when the command started and how it ended (by lxe-init)
+//       attach.sock                  where lxe-init takes CRI Attach sessions (common/attach_protocol.h)
 //   <root>/volumes/<id>/             the container's volumes (volumes.h), root's alone (0700), never
 //                                    shown to the container:
 //       mount<N>                     the staged (idmapped) mount of CRI mount N, LXD's disk source
@@ -33,6 +34,8 @@ class HostFiles {
   std::string init_binary() const { return root_ + "/lxe-init"; }
   std::string sandbox_dir(const std::string& id) const { return root_ + "/sandboxes/" + id; }
   std::string container_dir(const std::string& id) const { return root_ + "/containers/" + id; }
+  // The container's lxe-init listens here while it runs (an lxe-init from before attach: not).
+  std::string attach_socket(const std::string& id) const;
   // Not under container_dir: that one is the container's own (/.lxe/state) and is removed with
   // remove_all, which must never meet a mount of a host path.
   std::string volumes_dir() const { return root_ + "/volumes"; }

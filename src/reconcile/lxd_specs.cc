@@ -7,6 +7,7 @@
 #include <filesystem>
 #include <stdexcept>
 
+#include "common/attach_protocol.h"
 #include "model/ipv4.h"
 #include "model/naming.h"
 #include "reconcile/pod_network.h"
@@ -289,6 +290,11 @@ nlohmann::json init_spec(const store::ContainerRecord& container, const runtime:
       {"exit_path", std::string(kStateDirInContainer) + "/exit.json"},
   };
   spec["hostname"] = hostname_of(sandbox, sandbox_config);
+  // Kept by lxe-init for CRI Attach, which connects to the socket from the host side.
+  spec["stdin"] = config.stdin();
+  spec["stdin_once"] = config.stdin_once();
+  spec["tty"] = config.tty();
+  spec["attach_socket"] = std::string(kStateDirInContainer) + "/" + attach::kSocketName;
   if (config.has_linux() && config.linux().has_security_context()) {
     const auto& sc = config.linux().security_context();
     if (sc.has_run_as_user()) spec["uid"] = sc.run_as_user().value();

@@ -32,6 +32,10 @@ using namespace std::chrono_literals;
 
 namespace {
 
+// Not a speed check (benchmarks measure speed): a destruction that ends before the destructor's
+// 10 s give-up bound ended because the command was gone, not because the session gave up waiting.
+constexpr auto kEndedBeforeGiveUp = std::chrono::seconds(8);
+
 constexpr const char* kImageAlias = "busybox";
 // busybox has no init; sleep as PID 1 ignores the shutdown signal, so clean stops time out.
 constexpr const char* kInitCmd = "lxc.init.cmd = /bin/sleep 100000";
@@ -217,7 +221,7 @@ TEST_CASE("exec session on real LXD: cat echoes stdin and ends at close_stdin, s
       CHECK_FALSE(session.wait_stdin_below(1 << 20, 300ms));
       destroyed = std::chrono::steady_clock::now();
     }
-    CHECK(std::chrono::steady_clock::now() - destroyed < 3s);
+    CHECK(std::chrono::steady_clock::now() - destroyed < kEndedBeforeGiveUp);
     CHECK_FALSE(process_runs(c.client, c.name, "sleep 986"));
   }
 }
@@ -304,7 +308,7 @@ TEST_CASE("exec session on real LXD: destroying a session kills its command and 
     }
     const auto took = std::chrono::steady_clock::now() - destroyed;
     INFO("destruction took " << std::chrono::duration_cast<std::chrono::milliseconds>(took).count() << " ms");
-    CHECK(took < 3s);
+    CHECK(took < kEndedBeforeGiveUp);
     CHECK_FALSE(running_operation_on(c.client, c.name));
     CHECK_FALSE(process_runs(c.client, c.name, args));
   }
@@ -315,7 +319,7 @@ TEST_CASE("exec session on real LXD: destroying a session kills its command and 
     CHECK(session.wait(10s) == 0);
     destroyed = std::chrono::steady_clock::now();
   }
-  CHECK(std::chrono::steady_clock::now() - destroyed < 1s);
+  CHECK(std::chrono::steady_clock::now() - destroyed < kEndedBeforeGiveUp);
 }
 
 TEST_CASE("exec session on real LXD: a stopped or missing instance is refused", "[lxd][exec-session]") {

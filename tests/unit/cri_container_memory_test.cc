@@ -2,12 +2,18 @@
 // the in-memory LXD: each call's success, what ContainerStatus and ListContainers then show, and
 // the gRPC code each of LXD's failures becomes. Behaviour only: requests in, statuses and LXD's
 // state out.
-#include <catch2/catch.hpp>
+#include <fcntl.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
 
+#include <catch2/catch.hpp>
+#include <cstring>
 #include <filesystem>
 #include <string>
 #include <vector>
 
+#include "common/unique_fd.h"
 #include "support/memory_fixture.h"
 
 namespace v1 = runtime::v1;
@@ -53,6 +59,33 @@ grpc::Status update_memory(MemoryRuntime& rt, const std::string& id, int64_t byt
   request.mutable_linux()->set_memory_limit_in_bytes(bytes);
   v1::UpdateContainerResourcesResponse response;
   return rt.runtime.UpdateContainerResources(nullptr, &request, &response);
+}
+
+grpc::Status attach(MemoryRuntime& rt, const std::string& id, bool tty = false, bool in = true, bool err = true) {
+  v1::AttachRequest request;
+  request.set_container_id(id);
+  request.set_tty(tty);
+  request.set_stdin(in);
+  request.set_stdout(true);
+  request.set_stderr(err);
+  v1::AttachResponse response;
+  return rt.runtime.Attach(nullptr, &request, &response);
+}
+
+// A socket where lxe-init would listen; bound through the directory's /proc/self/fd link, as the
+// host path is longer than a socket address allows.
+lxe::UniqueFd listen_as_init(const std::string& path) {
+  const auto dir = std::filesystem::path(path).parent_path();
+  std::filesystem::create_directories(dir);
+  lxe::UniqueFd dir_fd(::open(dir.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
+  const std::string via = "/proc/self/fd/" + std::to_string(dir_fd.get()) + "/" + std::filesystem::path(path).filename().string();
+  lxe::UniqueFd fd(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
+  sockaddr_un a{};
+  a.sun_family = AF_UNIX;
+  std::strcpy(a.sun_path, via.c_str());
+  REQUIRE(::bind(fd.get(), reinterpret_cast<sockaddr*>(&a), sizeof a) == 0);
+  REQUIRE(::listen(fd.get(), 4) == 0);
+  return fd;
 }
 
 }  // namespace
@@ -321,4 +354,29 @@ TEST_CASE("Container RPCs: one LXD call unanswered while the health check answer
     rt.lxd.fail_next(Op::PatchInstance, {.kind = ErrorKind::Transport, .times = kPersistent});
     CHECK(update_memory(rt, id, 512 << 20).error_code() == grpc::StatusCode::UNAVAILABLE);
   }
+}
+
+TEST_CASE("Attach: refused before a URL for what lxe-init cannot attach", "[cri][container][attach]") {
+  MemoryRuntime rt;
+  const auto [pod, id] = rt.running_pod();
+  CHECK(attach(rt, "no-such-container").error_code() == grpc::StatusCode::NOT_FOUND);
+  CHECK(attach(rt, id, true, true, true).error_code() == grpc::StatusCode::INVALID_ARGUMENT);
+  // Running, but its lxe-init has no socket (from an lxe before attach).
+  const auto old = attach(rt, id);
+  CHECK(old.error_code() == grpc::StatusCode::FAILED_PRECONDITION);
+  CHECK_THAT(old.error_message(), Catch::Contains("without attach support; restart it"));
+  // With the socket, the URL is asked of the streaming server (none runs here).
+  const auto listener = listen_as_init(rt.files.attach_socket(id));
+  CHECK(attach(rt, id).error_code() == grpc::StatusCode::UNAVAILABLE);
+
+  // The image's own init (no command) has no lxe-init to attach to.
+  const auto image_init = rt.create_container(pod, "system", {});
+  REQUIRE(image_init.status.ok());
+  REQUIRE(rt.start_container(image_init.id).ok());
+  const auto refused = attach(rt, image_init.id, false, false);
+  CHECK(refused.error_code() == grpc::StatusCode::FAILED_PRECONDITION);
+  CHECK_THAT(refused.error_message(), Catch::Contains("image's own init"));
+  // Not running.
+  REQUIRE(rt.stop_container(id).ok());
+  CHECK(attach(rt, id).error_code() == grpc::StatusCode::FAILED_PRECONDITION);
 }

@@ -1,22 +1,29 @@
 // lxe-init, run directly on the host (not as PID 1): the CRI log it writes, the exit records, stop
-// signals, log reopening, and its pause and exec modes.
+// signals, log reopening, attaching (stdin, tty, output), and its pause and exec modes.
 #include <fcntl.h>
+#include <poll.h>
 #include <signal.h>
 #include <spawn.h>
+#include <sys/socket.h>
+#include <sys/un.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <catch2/catch.hpp>
 #include <chrono>
 #include <cstdio>
+#include <cstring>
 #include <ctime>
 #include <filesystem>
 #include <fstream>
 #include <functional>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <sstream>
 #include <thread>
 
+#include "common/attach_protocol.h"
 #include "support/process.h"
 #include "support/temp_dir.h"
 
@@ -175,6 +182,85 @@ bool blocks_signal(pid_t pid, int signal) {
 
 bool log_contains(const TempDir& dir, const std::string& text, const std::string& name = "container.log") {
   return read_if_exists(dir.file(name)).find(text) != std::string::npos;
+}
+
+// A client of lxe-init's attach socket, as lxe is one (common/attach_protocol.h).
+class AttachClient {
+ public:
+  // Connects (waiting up to 10 s for lxe-init to listen) and sends Hello with `flags`.
+  AttachClient(const std::string& path, uint8_t flags) {
+    sockaddr_un address{};
+    address.sun_family = AF_UNIX;
+    REQUIRE(path.size() < sizeof address.sun_path);
+    std::strcpy(address.sun_path, path.c_str());
+    const bool connected = wait_until([&] {
+      fd_ = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+      if (::connect(fd_, reinterpret_cast<sockaddr*>(&address), sizeof address) == 0) return true;
+      ::close(fd_);
+      fd_ = -1;
+      return false;
+    });
+    REQUIRE(connected);
+    send(lxe::attach::encode_hello(flags));
+  }
+  ~AttachClient() {
+    if (fd_ >= 0) ::close(fd_);
+  }
+  AttachClient(const AttachClient&) = delete;
+  AttachClient& operator=(const AttachClient&) = delete;
+
+  void send(const std::string& frames) {
+    REQUIRE(::send(fd_, frames.data(), frames.size(), MSG_NOSIGNAL) == static_cast<ssize_t>(frames.size()));
+  }
+  void type(const std::string& text) { send(lxe::attach::encode(lxe::attach::FrameType::Stdin, text)); }
+  void end_stdin() { send(lxe::attach::encode(lxe::attach::FrameType::StdinEnd)); }
+  void resize(uint16_t width, uint16_t height) { send(lxe::attach::encode_resize({width, height})); }
+
+  // Reads what lxe-init sends until `done` holds or `timeout` passes.
+  bool read_until(const std::function<bool()>& done, std::chrono::milliseconds timeout = 10s) {
+    const auto deadline = std::chrono::steady_clock::now() + timeout;
+    while (!done()) {
+      if (eof || std::chrono::steady_clock::now() >= deadline) return false;
+      pollfd p{fd_, POLLIN, 0};
+      if (::poll(&p, 1, 20) <= 0) continue;
+      char buffer[65536];
+      const ssize_t n = ::read(fd_, buffer, sizeof buffer);
+      if (n <= 0) {
+        eof = true;
+        continue;
+      }
+      decoder_.feed(std::string_view(buffer, static_cast<size_t>(n)));
+      while (auto frame = decoder_.next()) {
+        if (frame->type == lxe::attach::FrameType::Stdout) out += frame->payload;
+        if (frame->type == lxe::attach::FrameType::Stderr) err += frame->payload;
+        if (frame->type == lxe::attach::FrameType::Exit) exit_code = lxe::attach::parse_exit(frame->payload);
+      }
+    }
+    return true;
+  }
+  bool read_until_out(const std::string& text) {
+    return read_until([&] { return out.find(text) != std::string::npos; });
+  }
+  bool read_until_eof(std::chrono::milliseconds timeout = 10s) {
+    return read_until([&] { return eof; }, timeout) || eof;
+  }
+
+  std::string out;
+  std::string err;
+  std::optional<int> exit_code;
+  bool eof = false;
+
+ private:
+  int fd_ = -1;
+  lxe::attach::Decoder decoder_;
+};
+
+constexpr uint8_t kAllStreams = lxe::attach::kWantStdin | lxe::attach::kWantStdout | lxe::attach::kWantStderr;
+
+// A spec whose workload can be attached to at <dir>/attach.sock.
+std::string write_attach_spec(const TempDir& dir, const std::vector<std::string>& args, json extra = json::object()) {
+  extra["attach_socket"] = dir.file("attach.sock");
+  return write_spec(dir, args, std::move(extra));
 }
 
 }  // namespace
@@ -426,5 +512,149 @@ TEST_CASE("init exec --spec: the container's env, cwd, uid/gid and PATH, not the
     const auto r = run_command({init_binary(), "exec", "--timeout", "5", "--spec", gone, "--", "true"});
     CHECK(r.exit_code == 126);
     CHECK_THAT(r.err, Catch::Contains("cannot change to directory " + dir.file("no-such-dir")));
+  }
+}
+
+TEST_CASE("init run: attach with stdin_once: typed input runs, its end closes stdin, the log has it too",
+          "[init][attach]") {
+  TempDir dir;
+  Background init(dir, {init_binary(), "run", write_attach_spec(dir, {"sh"}, {{"stdin", true}, {"stdin_once", true}})});
+  AttachClient client(dir.file("attach.sock"), kAllStreams);
+  client.type("echo hello; echo oops >&2\n");
+  CHECK(client.read_until([&] { return client.out == "hello\n" && client.err == "oops\n"; }));
+  // The shell reads EOF and exits; the client stays attached until then and learns the exit code.
+  client.end_stdin();
+  CHECK(client.read_until_eof());
+  CHECK(client.exit_code == 0);
+  CHECK(client.out == "hello\n");
+  CHECK(init.wait() == 0);
+  const auto records = parse_log(read_file(dir.file("container.log")));
+  CHECK(contents(records, "stdout") == std::vector<std::string>{"hello"});
+  CHECK(contents(records, "stderr") == std::vector<std::string>{"oops"});
+  CHECK_FALSE(std::filesystem::exists(dir.file("attach.sock")));  // removed at exit
+}
+
+TEST_CASE("init run: attach without stdin_once: a client's stdin end ends only its own session", "[init][attach]") {
+  TempDir dir;
+  Background init(dir, {init_binary(), "run", write_attach_spec(dir, {"sh"}, {{"stdin", true}})});
+  {
+    AttachClient first(dir.file("attach.sock"), kAllStreams);
+    first.type("echo one\n");
+    CHECK(first.read_until_out("one\n"));
+    first.end_stdin();
+    CHECK(first.read_until_eof());
+    CHECK_FALSE(first.exit_code);  // detached, not exited
+  }
+  CHECK(init.wait(300ms) == -1);  // the shell still reads its stdin
+  AttachClient second(dir.file("attach.sock"), kAllStreams);
+  second.type("echo two; exit 5\n");
+  CHECK(second.read_until_eof());
+  CHECK(second.out == "two\n");
+  CHECK(second.exit_code == 5);
+  CHECK(init.wait() == 5);
+}
+
+TEST_CASE("init run: attach to a tty: resizes reach the terminal, output is one stream, the log drops the CR",
+          "[init][attach]") {
+  TempDir dir;
+  Background init(dir, {init_binary(), "run",
+                        write_attach_spec(dir, {"sh"}, {{"stdin", true}, {"stdin_once", true}, {"tty", true}})});
+  AttachClient client(dir.file("attach.sock"), lxe::attach::kWantStdin | lxe::attach::kWantStdout);
+  client.resize(100, 30);
+  client.type("stty size; tty; echo to-err >&2\n");
+  CHECK(client.read_until_out("30 100\r\n"));
+  CHECK(client.read_until_out("to-err\r\n"));  // stderr is the terminal too
+  CHECK_THAT(client.out, Catch::Contains("/dev/pts/"));
+  client.resize(132, 43);
+  client.type("stty size\n");
+  CHECK(client.read_until_out("43 132\r\n"));
+  // With a tty the stdin stays open when a client's stdin ends (containerd): the client detaches.
+  client.end_stdin();
+  CHECK(client.read_until_eof());
+  CHECK_FALSE(client.exit_code);
+  AttachClient again(dir.file("attach.sock"), lxe::attach::kWantStdin | lxe::attach::kWantStdout);
+  again.type("exit 4\n");
+  CHECK(again.read_until_eof());
+  CHECK(again.exit_code == 4);
+  CHECK(init.wait() == 4);
+  const std::string log = read_file(dir.file("container.log"));
+  CHECK(log.find('\r') == std::string::npos);
+  const auto records = parse_log(log);
+  CHECK(contents(records, "stderr").empty());
+  const auto out = contents(records, "stdout");
+  CHECK(std::find(out.begin(), out.end(), "30 100") != out.end());
+  CHECK(std::find(out.begin(), out.end(), "to-err") != out.end());
+}
+
+TEST_CASE("init run: output-only attach: each client gets the streams it asked for, from when it attached",
+          "[init][attach]") {
+  TempDir dir;
+  // A socket an earlier, killed run left behind is replaced.
+  lxe::test::make_dead_socket(dir.file("attach.sock"));
+  const std::string go = dir.file("go");
+  Background init(
+      dir, {init_binary(), "run",
+            write_attach_spec(dir, {"sh", "-c",
+                                    "echo early; while [ ! -e " + go + " ]; do sleep 0.02; done; echo one; echo two >&2"})});
+  REQUIRE(wait_until([&] { return log_contains(dir, "early"); }));
+  AttachClient out_only(dir.file("attach.sock"), lxe::attach::kWantStdout);
+  AttachClient both(dir.file("attach.sock"), lxe::attach::kWantStdout | lxe::attach::kWantStderr);
+  // stdin asked of a container without stdin: not read, and its end changes nothing.
+  AttachClient with_stdin(dir.file("attach.sock"), kAllStreams);
+  with_stdin.end_stdin();
+  std::this_thread::sleep_for(100ms);  // lxe-init has taken all three Hellos
+  write_file(go, "");
+  for (AttachClient* client : {&out_only, &both, &with_stdin}) CHECK(client->read_until_eof());
+  CHECK(out_only.out == "one\n");
+  CHECK(out_only.err.empty());
+  CHECK(both.out == "one\n");
+  CHECK(both.err == "two\n");
+  CHECK(with_stdin.out == "one\n");
+  for (AttachClient* client : {&out_only, &both, &with_stdin}) CHECK(client->exit_code == 0);
+  CHECK(init.wait() == 0);
+}
+
+TEST_CASE("init run: a client that does not read is disconnected; the log loses nothing", "[init][attach]") {
+  TempDir dir;
+  const std::string go = dir.file("go");
+  Background init(dir, {init_binary(), "run",
+                        write_attach_spec(dir, {"sh", "-c",
+                                                "while [ ! -e " + go +
+                                                    " ]; do sleep 0.02; done; i=0; while [ $i -lt 40 ]; do "
+                                                    "head -c 102399 /dev/zero | tr '\\0' x; echo; i=$((i+1)); done"})});
+  AttachClient idle(dir.file("attach.sock"), lxe::attach::kWantStdout);
+  std::this_thread::sleep_for(100ms);
+  write_file(go, "");
+  CHECK(init.wait() == 0);
+  const auto records = parse_log(read_file(dir.file("container.log")));
+  size_t bytes = 0;
+  for (const auto& r : records) bytes += r.content.size();
+  CHECK(bytes == 40 * 102399);
+  CHECK(idle.read_until_eof());
+  CHECK(idle.out.size() < 40 * 102400);
+  CHECK_FALSE(idle.exit_code);
+  CHECK_THAT(read_file(dir.file("init.err")), Catch::Contains("reads too slowly"));
+}
+
+TEST_CASE("init run: no attach_socket, no socket; attach fields of the wrong type are refused", "[init][attach]") {
+  TempDir dir;
+  SECTION("no socket") {
+    const auto r = run_spec(dir, {"sh", "-c", "ls " + dir.path()});
+    CHECK(r.exit_code == 0);
+    CHECK_FALSE(log_contains(dir, "attach.sock"));
+  }
+  SECTION("stdin must be a boolean") {
+    const auto r = run_spec(dir, {"true"}, {{"stdin", "yes"}});
+    CHECK(r.exit_code == 2);
+    CHECK_THAT(r.err, Catch::Contains("stdin"));
+  }
+  SECTION("with stdin but nobody attached, stdin stays open; a stop signal still stops it") {
+    Background init(dir, {init_binary(), "run", write_attach_spec(dir, {"sh", "-c", "echo ready; read line; echo read"},
+                                                                  {{"stdin", true}})});
+    REQUIRE(wait_until([&] { return log_contains(dir, "ready"); }));
+    CHECK(init.wait(300ms) == -1);
+    kill(init.pid(), SIGTERM);
+    CHECK(init.wait() == 143);
+    CHECK_FALSE(log_contains(dir, "stdout F read\n"));
   }
 }

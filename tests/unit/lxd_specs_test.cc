@@ -480,6 +480,19 @@ TEST_CASE("init_spec: what lxe-init runs", "[lxd_specs]") {
     CHECK(spec.at("hostname") == "web");  // no hostname in the config: the pod's name
     CHECK_FALSE(spec.contains("uid"));
     CHECK_FALSE(spec.contains("gid"));
+    CHECK(spec.at("stdin") == false);
+    CHECK(spec.at("stdin_once") == false);
+    CHECK(spec.at("tty") == false);
+    CHECK(spec.at("attach_socket") == "/.lxe/state/attach.sock");  // every container can be attached to
+  }
+  SECTION("stdin, stdin_once and tty for attaching") {
+    config.set_stdin(true);
+    config.set_stdin_once(true);
+    config.set_tty(true);
+    const auto spec = init_spec(container(), config, sandbox(), sandbox_config);
+    CHECK(spec.at("stdin") == true);
+    CHECK(spec.at("stdin_once") == true);
+    CHECK(spec.at("tty") == true);
   }
   SECTION("PATH given: no default added") {
     add_env(config, "PATH", "/opt/bin");
