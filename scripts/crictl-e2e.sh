@@ -5,6 +5,7 @@
 #
 #   runp -> create -> start -> ps (Running) -> logs (hello) -> exec -s (output, exit code)
 #   -> exec, exec -i, exec -r websocket, exec -it in tmux (resize, exit code) -> port-forward
+#   -> attach -i to a shell with stdin_once
 #   -> update --memory/--cpu-quota (live: LXD limits and the cgroup change, same init PID)
 #   -> kill -9 lxe, restart it: ps shows the same container Running, same init PID, and logs
 #      has what it printed while lxe was down
@@ -144,6 +145,17 @@ cat >"$work/client.json" <<'EOF'
   "image": {"image": "busybox"},
   "command": ["sh", "-c", "for i in $(seq 1 30); do nc 127.0.0.1 8080 && break; sleep 1; done; sleep 3600"],
   "log_path": "client.log",
+  "linux": {}
+}
+EOF
+cat >"$work/shell.json" <<'EOF'
+{
+  "metadata": {"name": "shell", "attempt": 0},
+  "image": {"image": "busybox"},
+  "command": ["sh"],
+  "stdin": true,
+  "stdin_once": true,
+  "log_path": "shell.log",
   "linux": {}
 }
 EOF
@@ -314,6 +326,21 @@ else
 fi
 kill "$pf_pid" 2>/dev/null || true
 wait "$pf_pid" 2>/dev/null || true
+
+# --- attach: a shell on its stdin (stdin_once): typed lines run, the end of input ends it ------------
+if shell=$(crictl_ create "$pod" "$work/shell.json" "$work/pod.json" 2>&1) && [[ $shell =~ ^[0-9a-f]{64}$ ]] &&
+   crictl_ start "$shell" >/dev/null 2>&1 && wait_for 15 is_running "$shell"; then
+  out=$(printf 'echo attached-$((40 + 2))\n' | timeout 60 crictl --config "$work/crictl.yaml" attach -i "$shell" 2>&1) || true
+  shell_exited() { [[ $(ps_state "$shell") == CONTAINER_EXITED ]]; }
+  if [[ $out == *attached-42* ]] && wait_for 15 shell_exited && grep -q attached-42 "$log_dir/shell.log"; then
+    pass "attach -i: the shell ran the typed line, ended with its input (stdin_once), and logged it"
+  else
+    fail "attach -i" "$out $(ps_state "$shell")"
+  fi
+  crictl_ rm -f "$shell" >/dev/null 2>&1 || true
+else
+  fail "attach: the shell container did not start" "$shell"
+fi
 
 # --- update: live limits, same init PID -----------------------------------------------------------
 instance=$({ lxc list --format csv -c n 2>/dev/null || true; } | grep -- "-${server:0:12}$" || true)
