@@ -38,18 +38,6 @@ constexpr const char* kInitCmd = "lxc.init.cmd = /bin/sleep 100000";
 
 Client lxd_client() { return lxe::test::swept_test_lxd_client(); }
 
-template <typename F>
-ErrorKind kind_of(F&& f) {
-  try {
-    f();
-  } catch (const Error& e) {
-    INFO(e.what());
-    return e.kind();
-  }
-  FAIL("did not throw");
-  return ErrorKind::Protocol;
-}
-
 lxe::lxd::ProfileSpec marked_profile(const std::string& name) {
   lxe::lxd::ProfileSpec spec;
   spec.name = name;
@@ -91,7 +79,7 @@ TEST_CASE("lxd client on real LXD: profile create, get with ETag, patch with If-
   const std::string name = cleanup.profile(test_name("prof"));
 
   client.create_profile(marked_profile(name));
-  CHECK(kind_of([&] { client.create_profile(marked_profile(name)); }) == ErrorKind::Conflict);
+  CHECK(lxe::test::error_kind_of([&] { client.create_profile(marked_profile(name)); }) == ErrorKind::Conflict);
 
   const auto p1 = client.get_profile(name);
   CHECK(p1.name == name);
@@ -107,7 +95,7 @@ TEST_CASE("lxd client on real LXD: profile create, get with ETag, patch with If-
   CHECK(p2.etag != p1.etag);
 
   // p1's ETag is stale now.
-  CHECK(kind_of([&] {
+  CHECK(lxe::test::error_kind_of([&] {
           client.patch_profile(name, {{"config", {{"limits.memory", "1GiB"}}}}, p1.etag);
         }) == ErrorKind::PreconditionFailed);
   CHECK(client.get_profile(name).config.at("limits.memory") == "512MiB");
@@ -123,7 +111,7 @@ TEST_CASE("lxd client on real LXD: profile create, get with ETag, patch with If-
   CHECK(std::any_of(all.begin(), all.end(), [](const auto& p) { return p.name == "default"; }));
 
   client.delete_profile(name);
-  CHECK(kind_of([&] { client.get_profile(name); }) == ErrorKind::NotFound);
+  CHECK(lxe::test::error_kind_of([&] { client.get_profile(name); }) == ErrorKind::NotFound);
 }
 
 TEST_CASE("lxd client on real LXD: container lifecycle with a profile, live limits and stops", "[lxd]") {
@@ -134,7 +122,7 @@ TEST_CASE("lxd client on real LXD: container lifecycle with a profile, live limi
 
   client.create_profile(marked_profile(profile));
   client.create_instance(marked_container(name, {"default", profile}));
-  CHECK(kind_of([&] { client.create_instance(marked_container(name, {"default"})); }) ==
+  CHECK(lxe::test::error_kind_of([&] { client.create_instance(marked_container(name, {"default"})); }) ==
         ErrorKind::Conflict);
 
   auto inst = client.get_instance(name);
@@ -190,7 +178,7 @@ TEST_CASE("lxd client on real LXD: container lifecycle with a profile, live limi
   CHECK_NOTHROW(client.stop_instance(name, StopMode::Graceful, 2s));
 
   client.delete_instance(name);
-  CHECK(kind_of([&] { client.get_instance(name); }) == ErrorKind::NotFound);
+  CHECK(lxe::test::error_kind_of([&] { client.get_instance(name); }) == ErrorKind::NotFound);
   CHECK_FALSE(has_name(client.list_instances(), name));
   client.delete_profile(profile);
 }
@@ -219,24 +207,24 @@ TEST_CASE("lxd client on real LXD: images, their aliases and fingerprint prefixe
 TEST_CASE("lxd client on real LXD: what does not exist is NotFound", "[lxd]") {
   Client client = lxd_client();
   const std::string missing = test_name("missing");
-  CHECK(kind_of([&] { client.get_instance(missing); }) == ErrorKind::NotFound);
-  CHECK(kind_of([&] { client.get_instance_state(missing); }) == ErrorKind::NotFound);
-  CHECK(kind_of([&] { client.delete_instance(missing); }) == ErrorKind::NotFound);
-  CHECK(kind_of([&] { client.stop_instance(missing, StopMode::Graceful, 1s); }) ==
+  CHECK(lxe::test::error_kind_of([&] { client.get_instance(missing); }) == ErrorKind::NotFound);
+  CHECK(lxe::test::error_kind_of([&] { client.get_instance_state(missing); }) == ErrorKind::NotFound);
+  CHECK(lxe::test::error_kind_of([&] { client.delete_instance(missing); }) == ErrorKind::NotFound);
+  CHECK(lxe::test::error_kind_of([&] { client.stop_instance(missing, StopMode::Graceful, 1s); }) ==
         ErrorKind::NotFound);
-  CHECK(kind_of([&] { client.get_profile(missing); }) == ErrorKind::NotFound);
-  CHECK(kind_of([&] { client.get_image_alias(missing); }) == ErrorKind::NotFound);
+  CHECK(lxe::test::error_kind_of([&] { client.get_profile(missing); }) == ErrorKind::NotFound);
+  CHECK(lxe::test::error_kind_of([&] { client.get_image_alias(missing); }) == ErrorKind::NotFound);
   // An alias name is one path segment to LXD however it is spelled: '..', '?' and '#' in it never
   // reach another route (a GET of ".../x/../../instances" would otherwise list instances).
   for (const std::string odd : {"/../../instances", "/./x", "?recursion=1", "#frag", "/"})
-    CHECK(kind_of([&] { client.get_image_alias(missing + odd); }) == ErrorKind::NotFound);
-  CHECK(kind_of([&] { client.get_image("0000000000000000"); }) == ErrorKind::NotFound);
+    CHECK(lxe::test::error_kind_of([&] { client.get_image_alias(missing + odd); }) == ErrorKind::NotFound);
+  CHECK(lxe::test::error_kind_of([&] { client.get_image("0000000000000000"); }) == ErrorKind::NotFound);
 
   // Creating from an alias that does not exist is refused before any operation starts.
   LxdCleanup cleanup(client);
   auto spec = marked_container(cleanup.instance(test_name("noimg")), {"default"});
   spec.source.alias = missing;
-  CHECK(kind_of([&] { client.create_instance(spec); }) == ErrorKind::NotFound);
+  CHECK(lxe::test::error_kind_of([&] { client.create_instance(spec); }) == ErrorKind::NotFound);
 }
 
 TEST_CASE("lxd client on real LXD: the sweep deletes marked objects of dead test processes only", "[lxd]") {
@@ -262,7 +250,7 @@ TEST_CASE("lxd client on real LXD: the sweep deletes marked objects of dead test
   // The count is not checked: every fixture of the tests running beside this one sweeps when it
   // starts, and one of them may have deleted the dead process's profile first. Gone it must be.
   lxe::test::sweep_stale_test_objects(client);
-  CHECK(kind_of([&] { client.get_profile(dead.name); }) == ErrorKind::NotFound);
+  CHECK(lxe::test::error_kind_of([&] { client.get_profile(dead.name); }) == ErrorKind::NotFound);
   CHECK_NOTHROW(client.get_profile(alive.name));
   CHECK_NOTHROW(client.get_profile(unmarked.name));
   CHECK_NOTHROW(client.get_profile(garbled.name));
@@ -372,7 +360,7 @@ TEST_CASE("lxd client on real LXD: exec with recorded output", "[lxd]") {
   client.create_instance(marked_container(name, {"default"}));
 
   // Not running yet: LXD refuses before any operation starts.
-  CHECK(kind_of([&] { client.exec(name, {"true"}); }) == ErrorKind::BadRequest);
+  CHECK(lxe::test::error_kind_of([&] { client.exec(name, {"true"}); }) == ErrorKind::BadRequest);
 
   client.start_instance(name);
 
@@ -406,7 +394,7 @@ TEST_CASE("lxd client on real LXD: exec with recorded output", "[lxd]") {
 
   // A command that outlives the client's bound: Timeout (LXD waits in whole seconds).
   const auto start = std::chrono::steady_clock::now();
-  CHECK(kind_of([&] { client.exec(name, {"sleep", "5"}, {}, "", 1000ms); }) == ErrorKind::Timeout);
+  CHECK(lxe::test::error_kind_of([&] { client.exec(name, {"sleep", "5"}, {}, "", 1000ms); }) == ErrorKind::Timeout);
   CHECK(std::chrono::steady_clock::now() - start < 4s);
 }
 
@@ -442,7 +430,7 @@ TEST_CASE("lxd client on real LXD: import an uncompressed unified image, alias i
   // Other bytes under the same alias: Conflict, and the second image does not stay behind.
   const std::string other_description = description + " other";
   const std::string other = make_test_image_tarball(other_description);
-  CHECK(kind_of([&] { client.import_image(other, alias, {{kImagePidProperty, lxe::test::test_pid_value()}}); }) ==
+  CHECK(lxe::test::error_kind_of([&] { client.import_image(other, alias, {{kImagePidProperty, lxe::test::test_pid_value()}}); }) ==
         ErrorKind::Conflict);
   CHECK(client.get_image_alias(alias).target == fingerprint);
   for (const auto& i : client.list_images()) {
@@ -458,7 +446,7 @@ TEST_CASE("lxd client on real LXD: import an uncompressed unified image, alias i
   cleanup.run();
 
   client.delete_image(fingerprint);
-  CHECK(kind_of([&] { client.get_image(fingerprint); }) == ErrorKind::NotFound);
-  CHECK(kind_of([&] { client.get_image_alias(alias); }) == ErrorKind::NotFound);
+  CHECK(lxe::test::error_kind_of([&] { client.get_image(fingerprint); }) == ErrorKind::NotFound);
+  CHECK(lxe::test::error_kind_of([&] { client.get_image_alias(alias); }) == ErrorKind::NotFound);
   CHECK_NOTHROW(client.get_image_alias(kImageAlias));  // the shared image is untouched
 }

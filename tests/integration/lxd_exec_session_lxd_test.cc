@@ -109,18 +109,6 @@ ExecSessionSpec command(std::vector<std::string> argv, bool interactive = false)
   return spec;
 }
 
-template <typename F>
-ErrorKind kind_of(F&& f) {
-  try {
-    f();
-  } catch (const Error& e) {
-    INFO(e.what());
-    return e.kind();
-  }
-  FAIL("did not throw");
-  return ErrorKind::Protocol;
-}
-
 // Whether LXD lists a running operation on `instance` (an exec's operation names its instance).
 bool running_operation_on(const Client& client, const std::string& instance) {
   const json ops = client.request("GET", "/1.0/operations?recursion=1").metadata;
@@ -327,6 +315,6 @@ TEST_CASE("exec session on real LXD: a stopped or missing instance is refused", 
   LxdCleanup cleanup(client);
   const std::string name = cleanup.instance(test_name("xstop"));
   client.create_instance(marked_container(name));
-  CHECK(kind_of([&] { ExecSession(client, name, command({"true"}), {}); }) == ErrorKind::BadRequest);
-  CHECK(kind_of([&] { ExecSession(client, test_name("xnone"), command({"true"}), {}); }) == ErrorKind::NotFound);
+  CHECK(lxe::test::error_kind_of([&] { ExecSession(client, name, command({"true"}), {}); }) == ErrorKind::BadRequest);
+  CHECK(lxe::test::error_kind_of([&] { ExecSession(client, test_name("xnone"), command({"true"}), {}); }) == ErrorKind::NotFound);
 }

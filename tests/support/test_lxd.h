@@ -6,6 +6,7 @@
 // only when its name starts with `lxet-` AND its marker names a process that no longer exists.
 #pragma once
 
+#include <catch2/catch.hpp>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -34,6 +35,19 @@ CommandResult lxc_command(const std::vector<std::string>& args);
 
 // A client for the LXD at lxd_socket_path(), with test-friendly timeouts.
 lxd::Client make_test_lxd_client();
+
+// The kind of the lxd::Error that `f` throws; FAILs when it throws none.
+template <typename F>
+lxd::ErrorKind error_kind_of(F&& f) {
+  try {
+    f();
+  } catch (const lxd::Error& e) {
+    INFO(e.what());
+    return e.kind();
+  }
+  FAIL("did not throw");
+  return lxd::ErrorKind::Protocol;
+}
 
 // make_test_lxd_client() for a test that needs LXD: REQUIREs a socket, and sweeps what killed
 // earlier runs left first.
