@@ -1,27 +1,38 @@
 #include "cri/images.h"
 
+#include <algorithm>
 #include <vector>
+
+#include "model/image_ref.h"
 
 namespace lxe::cri {
 
 namespace {
 
-// The names to try, most specific first.
+// The names to try, the reference as given first: then its normalised and familiar forms
+// (model/image_ref.h), with and without a digest, and a ":latest" tag also left out, because an
+// LXD alias may have been made with any of them ("busybox", "busybox:latest",
+// "docker.io/library/busybox:latest"; a tag-less "gcr.io/x/y" may be aliased "gcr.io/x/y:latest").
 std::vector<std::string> candidate_aliases(const std::string& ref) {
   std::vector<std::string> names = {ref};
-  std::string name = ref;
-  for (const char* prefix : {"docker.io/library/", "docker.io/", "index.docker.io/library/"}) {
-    if (name.rfind(prefix, 0) == 0) {
-      name = name.substr(std::string(prefix).size());
-      names.push_back(name);
-      break;
+  const auto add = [&names](const std::string& name) {
+    if (std::find(names.begin(), names.end(), name) == names.end()) names.push_back(name);
+  };
+  const auto parsed = model::parse_image_ref(ref);
+  const auto* normalised = std::get_if<model::ImageRef>(&parsed);
+  if (!normalised) return names;  // not an OCI reference: an alias or fingerprint as given
+  model::ImageRef by_name = *normalised;
+  by_name.digest.clear();
+  if (by_name.tag.empty()) by_name.tag = "latest";
+  for (const auto& form : {*normalised, by_name}) {
+    add(form.to_string());
+    add(form.familiar());
+    if (form.tag == "latest" && form.digest.empty()) {
+      model::ImageRef untagged = form;
+      untagged.tag.clear();
+      add(untagged.to_string());
+      add(untagged.familiar());
     }
-  }
-  const auto digest = name.find('@');
-  if (digest != std::string::npos) names.push_back(name.substr(0, digest));
-  const auto colon = name.rfind(':');
-  if (colon != std::string::npos && name.find('/', colon) == std::string::npos) {
-    if (name.substr(colon + 1) == "latest") names.push_back(name.substr(0, colon));
   }
   return names;
 }

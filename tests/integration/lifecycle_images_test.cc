@@ -84,7 +84,9 @@ TEST_CASE("lifecycle: ImageService lists, finds, pulls and refuses to remove LXD
 
   // ImageStatus: by alias, by the name kubelet normalises to, by ID; a missing image is an empty
   // answer, not an error.
-  for (const std::string& ref : std::vector<std::string>{"busybox", "busybox:latest", "docker.io/library/busybox:latest", busybox_id}) {
+  for (const std::string& ref : std::vector<std::string>{"busybox", "busybox:latest", "docker.io/library/busybox:latest",
+                                                         "docker.io/busybox", "index.docker.io/library/busybox:latest",
+                                                         busybox_id}) {
     const auto r = image_status(fx, ref);
     INFO("ImageStatus " << ref << ": " << describe(r.status));
     REQUIRE(r.ok());
@@ -97,6 +99,27 @@ TEST_CASE("lifecycle: ImageService lists, finds, pulls and refuses to remove LXD
     INFO("ImageStatus " << ref << ": " << describe(r.status));
     CHECK(r.ok());
     CHECK_FALSE(r.value.has_image());
+  }
+
+  // An alias made with ":latest" answers for the name without a tag, as kubelet means the same.
+  {
+    const std::string name = "registry.example.com/" + lxe::test::test_name("web");
+    fx.lxd().request("POST", "/1.0/images/aliases", nlohmann::json{{"name", name + ":latest"}, {"target", busybox_fp}});
+    struct AliasCleanup {
+      const CriFixture& fx;
+      std::string alias;
+      ~AliasCleanup() {
+        try {
+          fx.lxd().request("DELETE", "/1.0/images/aliases/" + alias);
+        } catch (const std::exception&) {
+        }
+      }
+    } cleanup{fx, name + ":latest"};
+    const auto r = image_status(fx, name);
+    INFO(describe(r.status));
+    REQUIRE(r.ok());
+    REQUIRE(r.value.has_image());
+    CHECK(r.value.image().id() == busybox_id);
   }
 
   // PullImage: finds the local image; pulls nothing from anywhere.
