@@ -97,6 +97,11 @@ ExecPlan make_plan(const ExecArgs& args) {
   if (!args.spec_path.empty()) {
     plan.spec = load_spec(args.spec_path);
     plan.candidates = exec_candidates(plan.argv[0], plan.spec->search_path());
+    // A streaming exec with a terminal: containerd gives it TERM=xterm when the container's
+    // environment has no TERM (LXD's exec sets none).
+    if (::isatty(STDIN_FILENO) &&
+        std::none_of(plan.spec->env.begin(), plan.spec->env.end(), [](const std::string& kv) { return kv.rfind("TERM=", 0) == 0; }))
+      plan.spec->env.push_back("TERM=xterm");
     plan.c_envp = c_strings(plan.spec->env);
   }
   plan.c_argv = c_strings(plan.argv);

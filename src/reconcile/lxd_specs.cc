@@ -273,12 +273,15 @@ nlohmann::json init_spec(const store::ContainerRecord& container, const runtime:
   for (const auto& c : config.command()) args.push_back(c);
   for (const auto& a : config.args()) args.push_back(a);
   nlohmann::json env = nlohmann::json::array();
-  bool has_path = false;
+  bool has_path = false, has_term = false;
   for (const auto& kv : config.envs()) {
     env.push_back(kv.key() + "=" + kv.value());
     has_path |= kv.key() == "PATH";
+    has_term |= kv.key() == "TERM";
   }
   if (!has_path) env.push_back("PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin");
+  // A terminal program needs to know the terminal's kind; containerd gives tty containers xterm.
+  if (config.tty() && !has_term) env.push_back("TERM=xterm");
   nlohmann::json spec = {
       {"args", args},
       {"env", env},

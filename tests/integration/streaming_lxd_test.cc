@@ -130,6 +130,19 @@ TEST_CASE("streaming: exec through lxe's streaming server into a real container"
     CHECK_THAT(client.received(out), Catch::Contains("go"));
   }
 
+  // TERM: xterm with a terminal (as containerd), none without (the container sets none).
+  {
+    RemoteCommandRun tty;
+    tty.tty = true;
+    tty.stderr = false;
+    tty.stdin_data = "";
+    tty.keep_stdin_open = true;
+    auto with_tty = lxe::test::run_remote_command(must_exec_url(fx, id, {"sh", "-c", "echo term=$TERM"}, true, true), tty);
+    CHECK_THAT(with_tty.out, Catch::Contains("term=xterm"));
+    auto without = lxe::test::run_remote_command(must_exec_url(fx, id, {"sh", "-c", "echo term=$TERM"}), RemoteCommandRun{});
+    CHECK(without.out == "term=\n");
+  }
+
   // A client that goes away: the command goes with it.
   {
     auto connected = lxe::test::SpdyClient::connect(must_exec_url(fx, id, {"sleep", "4242"}), {"v4.channel.k8s.io"});

@@ -493,6 +493,12 @@ TEST_CASE("init_spec: what lxe-init runs", "[lxd_specs]") {
     CHECK(spec.at("stdin") == true);
     CHECK(spec.at("stdin_once") == true);
     CHECK(spec.at("tty") == true);
+    // A terminal's kind, as containerd gives tty containers, unless the container names one.
+    CHECK(spec.at("env") ==
+          nlohmann::json::array({"PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", "TERM=xterm"}));
+    add_env(config, "TERM", "vt100");
+    CHECK(init_spec(container(), config, sandbox(), sandbox_config).at("env") ==
+          nlohmann::json::array({"TERM=vt100", "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"}));
   }
   SECTION("PATH given: no default added") {
     add_env(config, "PATH", "/opt/bin");
