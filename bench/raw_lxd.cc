@@ -108,7 +108,7 @@ void RawLxd::create(RawContainer& container, const RawPod& pod) const {
   const std::string dir = files_.container_dir(k.id);
   reconcile::make_dirs(dir);
   files_.clear_run_records(k.id);
-  if (!reconcile::runs_image_init(container.config))
+  if (!reconcile::runs_image_init(k, container.config))
     reconcile::write_file_atomic(dir + "/spec.json",
                                  reconcile::init_spec(k, container.config, pod.record, pod.config).dump(2), 0644);
   if (!k.log_path.empty()) {

@@ -15,6 +15,7 @@
 #include "reconcile/host_files.h"
 #include "reconcile/lxd_specs.h"
 #include "reconcile/pod_network.h"
+#include "model/image_config.h"
 #include "model/naming.h"
 #include "model/stored_config.h"
 #include "store/records.h"
@@ -92,7 +93,7 @@ void Runner::check_container(const store::ContainerRecord& container, const v1::
   const auto spec = reconcile::container_instance(container, config, pod.record, pod.config, files, options);
   expect_none(check_container_instance(spec, expected), "the container's instance");
   (void)lxd::instance_spec_to_json(spec).dump();  // the body of the create request
-  if (!reconcile::runs_image_init(config))
+  if (!reconcile::runs_image_init(container, config))
     expect_none(check_init_spec(reconcile::init_spec(container, config, pod.record, pod.config).dump(2)), "spec.json");
   // The CRI view of the record: ContainerStatus reports the mounts and the resources in force.
   const auto status = cri::to_container_status(container);
@@ -146,6 +147,12 @@ void Runner::run(const Case& input) {
   // CreateContainer in that pod.
   if (!input.has_create() || !passes("CreateContainer", cri::create_container_problem(input.create()))) return;
   const auto& config = input.create().config();
+  // The process check CreateContainer makes against the image (an LXD image here: no defaults).
+  if (const auto process = model::container_process(config, nullptr);
+      !passes("CreateContainer (process)", std::holds_alternative<std::string>(process)
+                                              ? std::get<std::string>(process)
+                                              : std::string()))
+    return;
   store::ContainerRecord container;
   if (!passes("CreateContainer (log path)",
               cri::log_path_problem(pod.config.log_directory(), config.log_path(), container.log_path)))
@@ -166,7 +173,7 @@ void Runner::run(const Case& input) {
   const auto stored = model::parse_container_config(container.config_json);
   expect_same(config, stored, "the ContainerConfig read back from the store's JSON");
 
-  Expected expected{prefix, container.id, {}, !reconcile::runs_image_init(stored), pod.record.infra_pid, host_netns};
+  Expected expected{prefix, container.id, {}, !reconcile::runs_image_init(container, stored), pod.record.infra_pid, host_netns};
   for (const auto& kv : stored.envs()) expected.env_names.insert(kv.key());
   check_container(container, stored, pod, expected);
 

@@ -54,7 +54,7 @@ CREATE TABLE containers (
   observed_generation INTEGER NOT NULL DEFAULT 0,
   last_error          TEXT    NOT NULL DEFAULT '',
   updated_at          INTEGER NOT NULL, last_error_kind TEXT NOT NULL DEFAULT ''
-  CHECK (last_error_kind IN ('', 'unavailable', 'busy', 'refused', 'host')),
+  CHECK (last_error_kind IN ('', 'unavailable', 'busy', 'refused', 'host')), image_id TEXT NOT NULL DEFAULT '', image_defaults TEXT NOT NULL DEFAULT '',
   UNIQUE (sandbox_id, name, attempt)
 );
 CREATE INDEX containers_by_sandbox ON containers (sandbox_id);
@@ -75,5 +75,16 @@ BEGIN
 END;
 CREATE UNIQUE INDEX pod_sandboxes_ready_ip ON pod_sandboxes (pod_network, pod_ip)
   WHERE pod_ip <> '' AND desired_state = 'ready';
+CREATE TABLE images (
+  id               TEXT    PRIMARY KEY,
+  lxd_fingerprint  TEXT    NOT NULL,
+  source           TEXT    NOT NULL CHECK (source IN ('oci', 'lxd')),
+  repo_tags        TEXT    NOT NULL DEFAULT '[]',
+  repo_digests     TEXT    NOT NULL DEFAULT '[]',
+  size             INTEGER NOT NULL DEFAULT 0,
+  defaults         TEXT    NOT NULL DEFAULT '{}',
+  pulled_at        INTEGER NOT NULL DEFAULT 0
+);
+CREATE INDEX images_by_fingerprint ON images (lxd_fingerprint);
 
-PRAGMA user_version = 4;
+PRAGMA user_version = 5;

@@ -22,7 +22,7 @@ namespace lxe::cri {
     // Attaching goes through the socket lxe-init keeps (attach_client.h). An image's own init has
     // no such thing, and an lxe-init from before attach neither: no URL rather than one whose
     // session fails.
-    if (reconcile::runs_image_init(model::parse_container_config(c->config_json)))
+    if (reconcile::runs_image_init(*c, model::parse_container_config(c->config_json)))
       return failed_precondition("Attach: container " + c->id +
                                  " runs its image's own init, which lxe cannot attach to (only to a command it runs)");
     if (!attach_socket_exists(ctx_.files.attach_socket(c->id)))

@@ -1,8 +1,11 @@
 #include <filesystem>
 
+#include <nlohmann/json.hpp>
+
 #include "common/time.h"
 #include "cri/errors.h"
-#include "cri/images.h"
+#include "images/catalog.h"
+#include "model/image_config.h"
 #include "cri/runtime_service.h"
 #include "cri/validation.h"
 #include "reconcile/lxd_specs.h"
@@ -32,11 +35,23 @@ namespace fs = std::filesystem;
     if (auto problem = log_path_problem(sandbox_config.log_directory(), config.log_path(), log_path);
         !problem.empty())
       return invalid("CreateContainer: " + problem);
-    const auto image = find_local_image(ctx_.lxd, config.image().image());
+    const auto image = ctx_.images.find(config.image().image());
     if (!image)
       return not_found("CreateContainer: image '" + config.image().image() +
-                       "' is not in LXD; lxe runs local LXD images only (import it with `lxc image import ... "
-                       "--alias NAME`)");
+                       "' is not there; pull it first (PullImage), or import an LXD image with `lxc image import "
+                       "... --alias NAME`");
+    // An OCI image lxe pulled brings its process defaults; the container keeps a copy.
+    std::string image_defaults;
+    if (image->pulled && image->record.source == "oci") {
+      image_defaults = image->record.defaults;
+      const auto defaults = model::image_defaults_from_json(nlohmann::json::parse(image_defaults));
+      const auto process = model::container_process(config, &defaults);
+      if (const auto* why = std::get_if<std::string>(&process))
+        return invalid("CreateContainer: image '" + config.image().image() + "': " + *why);
+    } else if (const auto process = model::container_process(config, nullptr);
+               std::holds_alternative<std::string>(process)) {
+      return invalid("CreateContainer: " + std::get<std::string>(process));
+    }
     // As containerd does (WithMounts: MkdirAll of a host path that does not exist): kubelet sends
     // hostPath volumes of type "" (no check) that may not exist, and relies on the runtime.
     for (int i = 0; i < config.mounts_size(); ++i) {
@@ -72,7 +87,9 @@ namespace fs = std::filesystem;
       created.attempt = config.metadata().attempt();
       created.lxd_name = model::container_lxd_name(ctx_.lxd_name_prefix, sandbox->name, created.name, created.id);
       created.image = config.image().image();
-      created.image_ref = image->fingerprint;
+      created.image_ref = image->record.lxd_fingerprint;
+      if (image->pulled) created.image_id = image->record.id;
+      created.image_defaults = image_defaults;
       created.labels = {config.labels().begin(), config.labels().end()};
       created.annotations = {config.annotations().begin(), config.annotations().end()};
       created.config_json = model::to_json(config);

@@ -37,7 +37,7 @@ constexpr const char* kOldUsagePrefix = "lxe-init: usage: lxe-init exec --timeou
     // A container whose command lxe-init runs: the exec takes that command's environment, working
     // directory and uid/gid from its spec.json. A system container (the image's own init) has no
     // spec; its execs run as LXD starts them (root, with the environment.* keys).
-    const bool with_spec = !reconcile::runs_image_init(model::parse_container_config(c->config_json));
+    const bool with_spec = !reconcile::runs_image_init(*c, model::parse_container_config(c->config_json));
     const std::vector<std::string> cmd(request->cmd().begin(), request->cmd().end());
     // LXD bounds the wait too, a little after lxe-init's own timeout would have fired.
     std::optional<std::chrono::milliseconds> bound;

@@ -25,7 +25,7 @@ namespace lxe::cri {
       return failed_precondition("ReopenContainerLog: container " + c->id + " is not running");
     // Without a log path, or in a system container (the image's own init, no lxe-init writing
     // the log), there is nothing to reopen; signalling that init could even shut it down.
-    if (c->log_path.empty() || reconcile::runs_image_init(model::parse_container_config(c->config_json)))
+    if (c->log_path.empty() || reconcile::runs_image_init(*c, model::parse_container_config(c->config_json)))
       return ::grpc::Status::OK;
 
     struct stat owner {};

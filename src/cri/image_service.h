@@ -1,15 +1,16 @@
-// CRI ImageService over the images the local LXD already has: lxe pulls nothing from registries.
-// An image reference names a local LXD alias or fingerprint (images.h).
+// CRI ImageService: images lxe pulled from registries (images/puller.h), and the images an
+// operator imported into LXD, found by alias or fingerprint (images/catalog.h).
 #pragma once
 
 #include "cri/runtime_context.h"
+#include "images/puller.h"
 #include "runtime/v1/api.grpc.pb.h"
 
 namespace lxe::cri {
 
 class ImageService final : public ::runtime::v1::ImageService::Service {
  public:
-  explicit ImageService(RuntimeContext context) : ctx_(context) {}
+  ImageService(RuntimeContext context, images::Puller& puller) : ctx_(context), puller_(puller) {}
 
   ::grpc::Status ListImages(::grpc::ServerContext*, const ::runtime::v1::ListImagesRequest*,
                             ::runtime::v1::ListImagesResponse*) override;
@@ -24,6 +25,7 @@ class ImageService final : public ::runtime::v1::ImageService::Service {
 
  private:
   RuntimeContext ctx_;
+  images::Puller& puller_;
 };
 
 }  // namespace lxe::cri

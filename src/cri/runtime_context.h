@@ -24,6 +24,9 @@ class BridgeKeeper;
 namespace lxe::streaming {
 class Server;
 }
+namespace lxe::images {
+class ImageCatalog;
+}
 
 namespace lxe::cri {
 
@@ -34,6 +37,8 @@ struct RuntimeContext {
   const reconcile::Volumes& volumes;  // whether volumes are idmapped (Status)
   const lxd::Api& lxd;
   lxd::HealthMonitor& lxd_health;
+  // The images kubelet can name: what lxe pulled, and the operator's LXD images.
+  images::ImageCatalog& images;
   // Upper bound for a synchronous call waiting on the reconciler, when the caller set no deadline
   // (kubelet always sets one).
   std::chrono::seconds max_wait{240};

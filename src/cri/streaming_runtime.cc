@@ -53,7 +53,7 @@ void pump_stdin(streaming::InboundPipe& from_client, lxd::ExecSession& session, 
 streaming::SessionOutcome StreamingRuntime::exec(const streaming::ExecRequest& request, streaming::SessionIo& io) {
   const auto container = registry_.container(request.container_id);
   if (!container) return streaming::SessionOutcome::failed("container " + request.container_id + " no longer exists");
-  const bool with_spec = !reconcile::runs_image_init(model::parse_container_config(container->config_json));
+  const bool with_spec = !reconcile::runs_image_init(*container, model::parse_container_config(container->config_json));
 
   lxd::ExecSessionSpec spec;
   spec.command = lxe_init_exec_command(0, with_spec, request.cmd);

@@ -83,8 +83,8 @@ runtime::v1::Container to_container(const ContainerRecord& c) {
   out.mutable_metadata()->set_name(c.name);
   out.mutable_metadata()->set_attempt(c.attempt);
   out.mutable_image()->set_image(c.image);
-  out.set_image_ref(image_id(c.image_ref));
-  out.set_image_id(image_id(c.image_ref));
+  out.set_image_ref(model::image_id_of(c));
+  out.set_image_id(model::image_id_of(c));
   out.set_state(container_state(c));
   out.set_created_at(c.created_at);
   fill_maps(out, c.labels, c.annotations);
@@ -169,8 +169,8 @@ runtime::v1::ContainerStatus to_container_status(const ContainerRecord& c, Statu
   st.set_finished_at(c.finished_at);
   st.set_exit_code(c.exit_code);
   st.mutable_image()->set_image(c.image);
-  st.set_image_ref(image_id(c.image_ref));
-  st.set_image_id(image_id(c.image_ref));
+  st.set_image_ref(model::image_id_of(c));
+  st.set_image_id(model::image_id_of(c));
   st.set_reason(c.reason);
   st.set_message(c.message);
   fill_maps(st, c.labels, c.annotations);

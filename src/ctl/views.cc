@@ -236,7 +236,7 @@ nlohmann::json container_json(const ContainerRecord& c, const SandboxRecord* pod
       {"podSandboxId", c.sandbox_id},
       {"metadata", {{"name", c.name}, {"attempt", c.attempt}}},
       {"image", {{"image", c.image}}},
-      {"imageRef", cri_image_ref(c.image_ref)},
+      {"imageRef", model::image_id_of(c)},
       {"state", cri_state(c)},
       {"createdAt", time_json(c.created_at)},
       {"startedAt", time_json(c.started_at)},
@@ -368,7 +368,7 @@ nlohmann::json container_detail_json(const ContainerRecord& c, const SandboxReco
                                      const std::optional<LxdLive>& live) {
   nlohmann::json out = {{"kind", "container"}};
   out.update(container_json(c, pod));
-  out["imageId"] = cri_image_ref(c.image_ref);
+  out["imageId"] = model::image_id_of(c);
   out["imageFingerprint"] = c.image_ref;
   nlohmann::json mounts = nlohmann::json::array();
   try {
@@ -442,7 +442,7 @@ std::string container_detail_text(const ContainerRecord& c, const SandboxRecord*
       {"Name", {c.name + " (attempt " + std::to_string(c.attempt) + ")"}},
       {"Pod", {pod ? pod->namespace_ + "/" + pod->name + " (" + short_id(c.sandbox_id) + ")" : c.sandbox_id}},
       {"Image", {c.image}},
-      {"Image ref", {cri_image_ref(c.image_ref)}},
+      {"Image ref", {model::image_id_of(c)}},
       {"State", {state, state_color(state)}},
       {"Desired", {std::string(to_string(c.desired_state)) + " (generation " + std::to_string(c.generation) + ")"}},
       {"Observed", {std::string(to_string(c.observed_state)) + " (observed generation " +

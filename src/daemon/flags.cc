@@ -162,6 +162,15 @@ void declare(CLI::App& app, Options& o) {
       ->check(absolute_path, "", "path");
   text("--streaming-tls-key", o.streaming_tls_key, "PATH", "the PEM private key of --streaming-tls-cert")
       ->check(absolute_path, "", "path");
+  text("--registries-conf", o.registries_conf, "PATH",
+       "registries.conf for image pulls (mirrors, insecure registries); default: the system's "
+       "/etc/containers/registries.conf")
+      ->check(absolute_path, "", "path");
+  app.add_option("--image-pull-timeout", o.image_pull_timeout_s,
+                 "the longest an image pull may take, in seconds, when kubelet sets no deadline")
+      ->option_text("SECONDS")
+      ->check(CLI::Range(1, 86400))
+      ->default_str("600");
   text("--log-level", o.log_level, "LEVEL", "trace, debug, info, warn, error, critical or off")
       ->check(log_level, "", "level")
       ->default_str(o.log_level)

@@ -29,6 +29,10 @@ struct Options {
   int streaming_port = 0;  // 0: a free port
   std::string streaming_tls_cert;  // PEM; with the key, the streaming server speaks TLS only
   std::string streaming_tls_key;
+  // Image pulls: skopeo's registries.conf ("" = the system's /etc/containers/registries.conf and
+  // registries.conf.d), and the longest a pull may take when kubelet sets no deadline.
+  std::string registries_conf;
+  int image_pull_timeout_s = 600;
   bool help = false;
   bool version = false;
 };

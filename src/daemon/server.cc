@@ -21,6 +21,8 @@
 #include "cri/streaming_runtime.h"
 #include "daemon/lxd_remote_config.h"
 #include "daemon/socket_lock.h"
+#include "images/catalog.h"
+#include "images/puller.h"
 #include "lxd/client.h"
 #include "lxd/events.h"
 #include "lxd/health.h"
@@ -213,7 +215,20 @@ int serve(const Options& options, const sigset_t& shutdown_signals) {
       [&](bool connected) { reconciler.on_lxd_events_connection(connected); });
   lxd_events.start();
 
-  cri::RuntimeContext context{registry, reconciler, files, volumes, lxd_client, lxd_health};
+  // Images lxe pulls are aliased "<prefix>/<image ID>" in LXD; orphans of a crash between an
+  // import and its record go at startup, as do the work folders of pulls cut short.
+  images::ImageCatalog image_catalog(*store, lxd_client, options.lxd_name_prefix);
+  images::PullOptions pull_options;
+  pull_options.tools.registries_conf = options.registries_conf;
+  pull_options.work_root = std::filesystem::path(files.root()) / "pulls";
+  pull_options.default_timeout = std::chrono::seconds(options.image_pull_timeout_s);
+  if (const char* mark = std::getenv("LXE_TEST_MARK"); mark && *mark) pull_options.extra_properties["lxe.test-pid"] = mark;
+  images::Puller puller(image_catalog, lxd_client, pull_options);
+  puller.remove_leftovers();
+  if (const int swept = image_catalog.sweep_orphans(); swept > 0)
+    spdlog::info("deleted {} LXD image(s) lxe imported but never recorded", swept);
+
+  cri::RuntimeContext context{registry, reconciler, files, volumes, lxd_client, lxd_health, image_catalog};
   context.network = network;
   std::unique_ptr<reconcile::Bridge> bridge;
   std::unique_ptr<reconcile::BridgeKeeper> bridge_keeper;
@@ -245,7 +260,7 @@ int serve(const Options& options, const sigset_t& shutdown_signals) {
   streaming_server->start();
   context.streaming = streaming_server.get();
   cri::RuntimeService runtime_service(context);
-  cri::ImageService image_service(context);
+  cri::ImageService image_service(context, puller);
 
   grpc::ServerBuilder builder;
   builder.AddListeningPort("unix:" + socket, grpc::InsecureServerCredentials());

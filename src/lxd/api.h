@@ -98,6 +98,11 @@ class Api {
   // nothing uploaded for the call is left behind).
   virtual std::string import_image(const std::string& tarball, const std::string& alias,
                                    const std::map<std::string, std::string>& properties = {}) const = 0;
+  // The same with the tarball read from the file at `path`, streamed (images of hundreds of MB).
+  virtual std::string import_image_file(const std::string& path, const std::string& alias,
+                                        const std::map<std::string, std::string>& properties = {}) const = 0;
+  // Deletes an image and its aliases; waits for the operation. NotFound when it is not there.
+  virtual void delete_image(const std::string& fingerprint) const = 0;
 };
 
 }  // namespace lxe::lxd

@@ -10,6 +10,9 @@
 #include <cerrno>
 #include <cctype>
 #include <exception>
+#include <filesystem>
+#include <fstream>
+#include <memory>
 #include <string_view>
 #include <utility>
 
@@ -582,14 +585,47 @@ ImageAlias Client::get_image_alias(const std::string& name) const {
   return image_alias_from_json(request("GET", "/1.0/images/aliases/" + url_encode(name)).metadata);
 }
 
-std::string Client::import_image(const std::string& tarball, const std::string& alias,
-                                 const std::map<std::string, std::string>& properties) const {
-  const std::string where = "POST /1.0/images";
+namespace {
+
+httplib::Request image_upload_request() {
   httplib::Request req = new_request("POST", "/1.0/images");
   // Anything that is not JSON is an upload to LXD; the content type says so explicitly.
   req.headers.emplace("Content-Type", "application/octet-stream");
   req.headers.emplace("X-LXD-public", "false");
+  return req;
+}
+
+}  // namespace
+
+std::string Client::import_image(const std::string& tarball, const std::string& alias,
+                                 const std::map<std::string, std::string>& properties) const {
+  httplib::Request req = image_upload_request();
   req.body = tarball;
+  return upload_image(std::move(req), alias, properties);
+}
+
+std::string Client::import_image_file(const std::string& path, const std::string& alias,
+                                      const std::map<std::string, std::string>& properties) const {
+  auto file = std::make_shared<std::ifstream>(path, std::ios::binary);
+  std::error_code ec;
+  const auto size = std::filesystem::file_size(path, ec);
+  if (!*file || ec) throw Error(ErrorKind::Transport, "image upload: cannot read " + path);
+  httplib::Request req = image_upload_request();
+  req.content_length_ = static_cast<size_t>(size);
+  req.content_provider_ = [file](size_t offset, size_t length, httplib::DataSink& sink) {
+    std::vector<char> buffer(std::min<size_t>(length, 1 << 20));
+    file->seekg(static_cast<std::streamoff>(offset));
+    file->read(buffer.data(), static_cast<std::streamsize>(buffer.size()));
+    const auto got = file->gcount();
+    if (got <= 0) return false;
+    return sink.write(buffer.data(), static_cast<size_t>(got));
+  };
+  return upload_image(std::move(req), alias, properties);
+}
+
+std::string Client::upload_image(httplib::Request&& req, const std::string& alias,
+                                 const std::map<std::string, std::string>& properties) const {
+  const std::string where = "POST /1.0/images";
   // LXD stores the whole body on disk before it answers: allow an upload of some MB more time
   // than an ordinary request.
   const milliseconds upload_timeout = std::max(options_.request_timeout, options_.operation_timeout);

@@ -19,6 +19,10 @@
 #include "lxd/error.h"
 #include "lxd/types.h"
 
+namespace httplib {
+struct Request;
+}
+
 namespace lxe::lxd {
 
 struct ClientOptions {
@@ -117,8 +121,10 @@ class Client final : public Api {
   // deleted again, so a failed import leaves nothing behind.
   std::string import_image(const std::string& tarball, const std::string& alias,
                            const std::map<std::string, std::string>& properties = {}) const override;
+  std::string import_image_file(const std::string& path, const std::string& alias,
+                                const std::map<std::string, std::string>& properties = {}) const override;
   // Deletes an image and its aliases; waits for the operation.
-  void delete_image(const std::string& fingerprint) const;
+  void delete_image(const std::string& fingerprint) const override;
 
  private:
   Operation run_operation(const Response& async_response) const;
@@ -126,6 +132,9 @@ class Client final : public Api {
   // image upload still carries metadata the caller needs. Throws only for Timeout and transport.
   Operation await_operation(const std::string& operation_path,
                             std::optional<std::chrono::milliseconds> timeout) const;
+  // The upload both import_image calls share: sends `req`, waits, sets properties and the alias.
+  std::string upload_image(httplib::Request&& req, const std::string& alias,
+                           const std::map<std::string, std::string>& properties) const;
   // Creates the alias, or finds it already pointing at `fingerprint`.
   void ensure_image_alias(const std::string& alias, const std::string& fingerprint) const;
 

@@ -24,4 +24,6 @@ runtime::v1::ContainerState container_state(const store::ContainerRecord& c) {
 
 std::string image_id(const std::string& fingerprint) { return fingerprint.empty() ? "" : "sha256:" + fingerprint; }
 
+std::string image_id_of(const store::ContainerRecord& c) { return c.image_id.empty() ? image_id(c.image_ref) : c.image_id; }
+
 }  // namespace lxe::model

@@ -19,5 +19,7 @@ runtime::v1::ContainerState container_state(const store::ContainerRecord& c);
 
 // "sha256:<fingerprint>", as ImageService reports an LXD image's ID; "" for none.
 std::string image_id(const std::string& fingerprint);
+// The CRI image ID of a container's image: the pulled image's ID, else "sha256:" + the LXD fingerprint.
+std::string image_id_of(const store::ContainerRecord& c);
 
 }  // namespace lxe::model

@@ -1,9 +1,7 @@
 #include "reconcile/cni.h"
 
 #include <fcntl.h>
-#include <poll.h>
 #include <signal.h>
-#include <spawn.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -17,8 +15,7 @@
 #include <set>
 #include <sstream>
 
-#include "common/sigpipe_block.h"
-#include "common/unique_fd.h"
+#include "common/subprocess.h"
 
 namespace lxe::reconcile::cni {
 
@@ -79,99 +76,6 @@ std::string join(const std::vector<std::string>& parts, const std::string& separ
   return out;
 }
 
-struct Exit {
-  int status = -1;  // waitpid's status
-  bool timed_out = false;
-  std::string out;
-  std::string err;
-};
-
-// Runs `binary` with `env` and `input` on stdin; collects stdout and stderr. posix_spawn, not
-// fork: lxe has threads, and the child must not run anything of them before exec.
-Exit run_plugin(const std::string& binary, const std::vector<std::string>& env, const std::string& input,
-                std::chrono::milliseconds timeout) {
-  int in[2], out[2], err[2];
-  if (::pipe2(in, O_CLOEXEC) != 0) throw Error("pipe: " + std::string(std::strerror(errno)));
-  UniqueFd in_read(in[0]), in_write(in[1]);
-  if (::pipe2(out, O_CLOEXEC) != 0) throw Error("pipe: " + std::string(std::strerror(errno)));
-  UniqueFd out_read(out[0]), out_write(out[1]);
-  if (::pipe2(err, O_CLOEXEC) != 0) throw Error("pipe: " + std::string(std::strerror(errno)));
-  UniqueFd err_read(err[0]), err_write(err[1]);
-
-  posix_spawn_file_actions_t actions;
-  posix_spawn_file_actions_init(&actions);
-  posix_spawn_file_actions_adddup2(&actions, in_read.get(), 0);
-  posix_spawn_file_actions_adddup2(&actions, out_write.get(), 1);
-  posix_spawn_file_actions_adddup2(&actions, err_write.get(), 2);
-  std::vector<char*> argv = {const_cast<char*>(binary.c_str()), nullptr};
-  std::vector<char*> envp;
-  for (const auto& e : env) envp.push_back(const_cast<char*>(e.c_str()));
-  envp.push_back(nullptr);
-  // The plugin starts with no signal blocked (lxe's threads block SIGTERM and SIGINT, and this
-  // one SIGPIPE while it writes) and SIGPIPE at its default.
-  posix_spawnattr_t attr;
-  posix_spawnattr_init(&attr);
-  sigset_t none, pipe;
-  sigemptyset(&none);
-  sigemptyset(&pipe);
-  sigaddset(&pipe, SIGPIPE);
-  posix_spawnattr_setsigmask(&attr, &none);
-  posix_spawnattr_setsigdefault(&attr, &pipe);
-  posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
-  pid_t pid = -1;
-  const int rc = ::posix_spawn(&pid, binary.c_str(), &actions, &attr, argv.data(), envp.data());
-  posix_spawn_file_actions_destroy(&actions);
-  posix_spawnattr_destroy(&attr);
-  if (rc != 0) throw Error("cannot run " + binary + ": " + std::strerror(rc));
-  in_read.reset();
-  out_write.reset();
-  err_write.reset();
-
-  // The configuration is small (a few KB), far below a pipe's buffer: written at once. A plugin
-  // that exits without reading it is no error of lxe's.
-  {
-    const SigpipeBlock no_sigpipe;
-    size_t written = 0;
-    while (written < input.size()) {
-      const ssize_t n = ::write(in_write.get(), input.data() + written, input.size() - written);
-      if (n < 0 && errno == EINTR) continue;
-      if (n <= 0) break;
-      written += static_cast<size_t>(n);
-    }
-    in_write.reset();
-  }
-
-  Exit exit;
-  const auto deadline = std::chrono::steady_clock::now() + timeout;
-  pollfd fds[2] = {{out_read.get(), POLLIN, 0}, {err_read.get(), POLLIN, 0}};
-  int open_fds = 2;
-  char buffer[4096];
-  while (open_fds > 0) {
-    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
-    if (left.count() <= 0) {
-      exit.timed_out = true;
-      ::kill(pid, SIGKILL);
-      break;
-    }
-    const int ready = ::poll(fds, 2, static_cast<int>(left.count()));
-    if (ready < 0 && errno == EINTR) continue;
-    if (ready < 0) break;
-    for (int i = 0; i < 2; ++i) {
-      if (fds[i].fd < 0 || fds[i].revents == 0) continue;
-      const ssize_t n = ::read(fds[i].fd, buffer, sizeof buffer);
-      if (n > 0) {
-        (i == 0 ? exit.out : exit.err).append(buffer, static_cast<size_t>(n));
-      } else if (n == 0 || errno != EINTR) {
-        fds[i].fd = -1;
-        --open_fds;
-      }
-    }
-  }
-  while (::waitpid(pid, &exit.status, 0) < 0 && errno == EINTR) {
-  }
-  return exit;
-}
-
 // The configuration one plugin of the list gets on stdin.
 nlohmann::json plugin_config(const Network& network, const nlohmann::json& plugin, const nlohmann::json& prev_result,
                              const std::vector<PortMapping>& ports) {
@@ -216,7 +120,12 @@ nlohmann::json call(const Options& options, const std::string& command, const nl
   const std::string binary = find_plugin(options, type);
   if (binary.empty())
     throw Error("CNI plugin '" + type + "' is not in " + join(options.bin_dirs, ", "));
-  const Exit exit = run_plugin(binary, plugin_env(options, command, pod, netns), config.dump(), options.plugin_timeout);
+  ProcessSpec spec;
+  spec.argv = {binary};
+  spec.env = plugin_env(options, command, pod, netns);
+  spec.input = config.dump();
+  spec.timeout = options.plugin_timeout;
+  const ProcessExit exit = run_process(spec);
   const std::string what = "CNI " + command + " of plugin " + type;
   if (exit.timed_out)
     throw Error(what + " did not finish within " + std::to_string(options.plugin_timeout.count()) + " ms");

@@ -386,7 +386,7 @@ std::string Executor::do_container_action(const Action& action, const ContainerR
       const std::string dir = files_.container_dir(container.id);
       make_dirs(dir);
       files_.clear_run_records(container.id);
-      if (!runs_image_init(config))
+      if (!runs_image_init(container, config))
         write_file_atomic(dir + "/spec.json", init_spec(container, config, sandbox, sandbox_config).dump(2), 0644);
       if (!container.log_path.empty()) {
         make_dirs(std::filesystem::path(container.log_path).parent_path().string());
@@ -604,7 +604,7 @@ Outcome Executor::run(const ContainerRecord& planned, const SandboxRecord& sandb
           current->finished_at = exit->finished_at != 0 ? exit->finished_at : now_ns();
           // The command's own end, unless the instance went away outside lxe afterwards.
           current->message = action.reason == kDeletedOutside ? action.reason : "";
-        } else if (runs_image_init(config) && stopped_gracefully) {
+        } else if (runs_image_init(*current, config) && stopped_gracefully) {
           current->exit_code = 0;  // the image's init shut down cleanly when asked to
           current->finished_at = now_ns();
         } else {

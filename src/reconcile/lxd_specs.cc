@@ -1,5 +1,7 @@
 #include "reconcile/lxd_specs.h"
 
+#include "model/image_config.h"
+
 #include <arpa/inet.h>
 #include <google/protobuf/util/json_util.h>
 
@@ -237,8 +239,8 @@ std::vector<std::string> drifted_devices(const lxd::Devices& wanted, const lxd::
   return out;
 }
 
-bool runs_image_init(const runtime::v1::ContainerConfig& config) {
-  return config.command().empty() && config.args().empty();
+bool runs_image_init(const store::ContainerRecord& container, const runtime::v1::ContainerConfig& config) {
+  return container.image_defaults.empty() && config.command().empty() && config.args().empty();
 }
 
 std::string host_network_mounts(const std::string& instance_name, const MappingOptions& options) {
@@ -254,7 +256,7 @@ std::string container_raw_lxc(const store::ContainerRecord& container, const run
                               const store::SandboxRecord& sandbox, const runtime::v1::PodSandboxConfig& sandbox_config,
                               const MappingOptions& options) {
   std::string raw;
-  if (!runs_image_init(config))
+  if (!runs_image_init(container, config))
     raw += std::string("lxc.init.cmd = ") + kInitPathInContainer + " run " + kStateDirInContainer + "/spec.json\n";
   raw += "lxc.uts.name = " + hostname_of(sandbox, sandbox_config) + "\n";
   if (in_host_network(sandbox)) {
@@ -267,25 +269,38 @@ std::string container_raw_lxc(const store::ContainerRecord& container, const run
   return raw;
 }
 
+// The container's image defaults as stored with it; nullopt for an LXD image. CreateContainer
+// checked them, so a failure here means the record itself is damaged.
+std::optional<model::ImageDefaults> image_defaults_of(const store::ContainerRecord& container) {
+  if (container.image_defaults.empty()) return std::nullopt;
+  return model::image_defaults_from_json(nlohmann::json::parse(container.image_defaults));
+}
+
+model::ContainerProcess process_of(const store::ContainerRecord& container, const runtime::v1::ContainerConfig& config) {
+  const auto defaults = image_defaults_of(container);
+  auto process = model::container_process(config, defaults ? &*defaults : nullptr);
+  if (const auto* why = std::get_if<std::string>(&process))
+    throw std::runtime_error("container " + container.id + " cannot run: " + *why);
+  return std::get<model::ContainerProcess>(std::move(process));
+}
+
 nlohmann::json init_spec(const store::ContainerRecord& container, const runtime::v1::ContainerConfig& config,
                          const store::SandboxRecord& sandbox, const runtime::v1::PodSandboxConfig& sandbox_config) {
-  nlohmann::json args = nlohmann::json::array();
-  for (const auto& c : config.command()) args.push_back(c);
-  for (const auto& a : config.args()) args.push_back(a);
+  const model::ContainerProcess process = process_of(container, config);
   nlohmann::json env = nlohmann::json::array();
   bool has_path = false, has_term = false;
-  for (const auto& kv : config.envs()) {
-    env.push_back(kv.key() + "=" + kv.value());
-    has_path |= kv.key() == "PATH";
-    has_term |= kv.key() == "TERM";
+  for (const auto& kv : process.env) {
+    env.push_back(kv);
+    has_path |= kv.rfind("PATH=", 0) == 0;
+    has_term |= kv.rfind("TERM=", 0) == 0;
   }
   if (!has_path) env.push_back("PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin");
   // A terminal program needs to know the terminal's kind; containerd gives tty containers xterm.
   if (config.tty() && !has_term) env.push_back("TERM=xterm");
   nlohmann::json spec = {
-      {"args", args},
+      {"args", process.args},
       {"env", env},
-      {"cwd", config.working_dir().empty() ? "/" : config.working_dir()},
+      {"cwd", process.cwd.empty() ? "/" : process.cwd},
       {"log_path", container.log_path.empty()
                        ? ""
                        : std::string(kLogDirInContainer) + "/" +
@@ -298,11 +313,8 @@ nlohmann::json init_spec(const store::ContainerRecord& container, const runtime:
   spec["stdin_once"] = config.stdin_once();
   spec["tty"] = config.tty();
   spec["attach_socket"] = std::string(kStateDirInContainer) + "/" + attach::kSocketName;
-  if (config.has_linux() && config.linux().has_security_context()) {
-    const auto& sc = config.linux().security_context();
-    if (sc.has_run_as_user()) spec["uid"] = sc.run_as_user().value();
-    if (sc.has_run_as_group()) spec["gid"] = sc.run_as_group().value();
-  }
+  if (process.uid) spec["uid"] = *process.uid;
+  if (process.gid) spec["gid"] = *process.gid;
   return spec;
 }
 
@@ -320,8 +332,11 @@ lxd::InstanceSpec container_instance(const store::ContainerRecord& container,
   spec.config["raw.lxc"] = container_raw_lxc(container, config, sandbox, sandbox_config, options);
   // environment.* reaches the image's init and every exec (ExecSync); lxe-init gets its own copy
   // through spec.json.
-  for (const auto& kv : config.envs())
-    if (!kv.key().empty()) spec.config["environment." + kv.key()] = kv.value();
+  // The image's env too (its PATH above all), the container's winning: the merged list.
+  for (const auto& kv : process_of(container, config).env) {
+    const auto eq = kv.find('=');
+    if (eq != 0 && eq != std::string::npos) spec.config["environment." + kv.substr(0, eq)] = kv.substr(eq + 1);
+  }
   // The record's resources, not the config's: UpdateContainerResources may have changed them
   // before the instance was (re)created.
   for (const auto& patch : limit_patches(managed_limits_from_json(container.resources_json), false))

@@ -98,9 +98,10 @@ bool valid_listen_address(const std::string& address);
 lxd::InstanceSpec infra_instance(const store::SandboxRecord& sandbox, const runtime::v1::PodSandboxConfig& config,
                                  const HostFiles& files, const MappingOptions& options);
 
-// True when the container runs the image's own init (command and args both empty): a system
-// container, booted as LXD boots it, without lxe-init.
-bool runs_image_init(const runtime::v1::ContainerConfig& config);
+// True when the container runs the image's own init: an LXD image (no OCI defaults kept with the
+// container) and neither command nor args: a system container, booted as LXD boots it, without
+// lxe-init. An OCI image's container always runs its process under lxe-init.
+bool runs_image_init(const store::ContainerRecord& container, const runtime::v1::ContainerConfig& config);
 
 lxd::InstanceSpec container_instance(const store::ContainerRecord& container,
                                      const runtime::v1::ContainerConfig& config,

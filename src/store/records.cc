@@ -85,4 +85,14 @@ StringMap string_map_from_json(const std::string& json) {
   }
 }
 
+std::string to_json(const std::vector<std::string>& list) { return nlohmann::json(list).dump(); }
+
+std::vector<std::string> string_list_from_json(const std::string& json) {
+  try {
+    return nlohmann::json::parse(json).get<std::vector<std::string>>();
+  } catch (const nlohmann::json::exception& e) {
+    throw StoreError(StoreError::Kind::Sql, std::string("store holds a malformed string list: ") + e.what());
+  }
+}
+
 }  // namespace lxe::store

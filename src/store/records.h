@@ -8,6 +8,7 @@
 #include <string>
 #include <string_view>
 #include <utility>
+#include <vector>
 
 namespace lxe::store {
 
@@ -99,8 +100,12 @@ struct ContainerRecord : ReconcileProgress {
   std::string name;
   uint32_t attempt = 0;
   std::string lxd_name;
-  std::string image;
-  std::string image_ref;
+  std::string image;      // the image as CreateContainer named it
+  std::string image_ref;  // the LXD image fingerprint it is created from
+  // The CRI image ID when lxe pulled the image ("" otherwise: the ID is "sha256:" + image_ref), and
+  // the image's defaults (model/image_config.h, JSON) copied at CreateContainer ("" for an LXD image).
+  std::string image_id;
+  std::string image_defaults;
   StringMap labels;
   StringMap annotations;
   std::string config_json;
@@ -116,6 +121,18 @@ struct ContainerRecord : ReconcileProgress {
   ContainerState desired_state = ContainerState::Created;
   ContainerObserved observed_state = ContainerObserved::Unknown;
   int64_t updated_at = 0;
+};
+
+// An image lxe pulled (migrations/0005): its CRI identity; LXD holds the image itself.
+struct ImageRecord {
+  std::string id;  // "sha256:<hex>"
+  std::string lxd_fingerprint;
+  std::string source = "oci";  // "oci" or "lxd"
+  std::vector<std::string> repo_tags;
+  std::vector<std::string> repo_digests;
+  int64_t size = 0;
+  std::string defaults = "{}";  // JSON (model/image_config.h); "{}" for LXD images
+  int64_t pulled_at = 0;
 };
 
 enum class ObjectKind { Sandbox, Container };
@@ -146,5 +163,8 @@ struct EventQuery {
 // Labels and annotations travel as JSON objects of strings.
 std::string to_json(const StringMap& map);
 StringMap string_map_from_json(const std::string& json);
+// Repo tags and digests as JSON arrays of strings.
+std::string to_json(const std::vector<std::string>& list);
+std::vector<std::string> string_list_from_json(const std::string& json);
 
 }  // namespace lxe::store

@@ -98,6 +98,8 @@ void bind_container(SQLite::Statement& st, const ContainerRecord& r) {
   st.bind(":lxd_name", r.lxd_name);
   st.bind(":image", r.image);
   st.bind(":image_ref", r.image_ref);
+  st.bind(":image_id", r.image_id);
+  st.bind(":image_defaults", r.image_defaults);
   st.bind(":labels_json", to_json(r.labels));
   st.bind(":annotations_json", to_json(r.annotations));
   st.bind(":config_json", r.config_json);
@@ -128,6 +130,8 @@ ContainerRecord container_fields(SQLite::Statement& st) {
   r.lxd_name = st.getColumn("lxd_name").getString();
   r.image = st.getColumn("image").getString();
   r.image_ref = st.getColumn("image_ref").getString();
+  r.image_id = st.getColumn("image_id").getString();
+  r.image_defaults = st.getColumn("image_defaults").getString();
   r.labels = string_map_from_json(st.getColumn("labels_json").getString());
   r.annotations = string_map_from_json(st.getColumn("annotations_json").getString());
   r.config_json = st.getColumn("config_json").getString();
@@ -186,11 +190,11 @@ constexpr const char* kUpdateSandbox =
     "AND lxd_name = :lxd_name AND created_at = :created_at AND pod_network = :pod_network AND cni_network = :cni_network";
 
 constexpr const char* kInsertContainer =
-    "INSERT INTO containers (id, sandbox_id, name, attempt, lxd_name, image, image_ref, labels_json, "
+    "INSERT INTO containers (id, sandbox_id, name, attempt, lxd_name, image, image_ref, image_id, image_defaults, labels_json, "
     "annotations_json, config_json, resources_json, log_path, stop_timeout, created_at, started_at, finished_at, "
     "exit_code, reason, message, desired_state, observed_state, generation, observed_generation, "
     "last_error, last_error_kind, updated_at) VALUES (:id, :sandbox_id, :name, :attempt, :lxd_name, :image, "
-    ":image_ref, :labels_json, :annotations_json, :config_json, :resources_json, :log_path, :stop_timeout, "
+    ":image_ref, :image_id, :image_defaults, :labels_json, :annotations_json, :config_json, :resources_json, :log_path, :stop_timeout, "
     ":created_at, :started_at, :finished_at, :exit_code, :reason, :message, :desired_state, "
     ":observed_state, :generation, :observed_generation, :last_error, :last_error_kind, :updated_at)";
 
@@ -202,7 +206,8 @@ constexpr const char* kUpdateContainer =
     "desired_state = :desired_state, observed_state = :observed_state, generation = :generation, "
     "observed_generation = :observed_generation, last_error = :last_error, last_error_kind = :last_error_kind, updated_at = :updated_at "
     "WHERE id = :id AND sandbox_id = :sandbox_id AND name = :name AND attempt = :attempt "
-    "AND lxd_name = :lxd_name AND image = :image AND created_at = :created_at";
+    "AND lxd_name = :lxd_name AND image = :image AND created_at = :created_at AND image_id = :image_id "
+    "AND image_defaults = :image_defaults";
 
 std::unique_ptr<SQLite::Database> open_database(const std::string& path, Store::Mode mode) {
   namespace fs = std::filesystem;
@@ -396,6 +401,56 @@ std::vector<ContainerRecord> Store::list_containers_of(const std::string& sandbo
     st.bind(1, sandbox_id);
     std::vector<ContainerRecord> out;
     while (st.executeStep()) out.push_back(container_from_row(st));
+    return out;
+  });
+}
+
+void Store::put_image(const ImageRecord& r) {
+  std::lock_guard lock(mutex_);
+  guarded("storing image " + r.id, [&] {
+    SQLite::Statement st(*db_,
+                         "INSERT OR REPLACE INTO images (id, lxd_fingerprint, source, repo_tags, repo_digests, size, "
+                         "defaults, pulled_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)");
+    st.bind(1, r.id);
+    st.bind(2, r.lxd_fingerprint);
+    st.bind(3, r.source);
+    st.bind(4, to_json(r.repo_tags));
+    st.bind(5, to_json(r.repo_digests));
+    st.bind(6, r.size);
+    st.bind(7, r.defaults);
+    st.bind(8, r.pulled_at);
+    st.exec();
+  });
+}
+
+void Store::delete_image(const std::string& id) {
+  std::lock_guard lock(mutex_);
+  guarded("removing image " + id, [&] {
+    SQLite::Statement st(*db_, "DELETE FROM images WHERE id = ?");
+    st.bind(1, id);
+    st.exec();
+  });
+}
+
+std::vector<ImageRecord> Store::list_images() {
+  std::lock_guard lock(mutex_);
+  return guarded("listing images", [&] {
+    SQLite::Statement st(*db_,
+                         "SELECT id, lxd_fingerprint, source, repo_tags, repo_digests, size, defaults, pulled_at "
+                         "FROM images ORDER BY pulled_at, id");
+    std::vector<ImageRecord> out;
+    while (st.executeStep()) {
+      ImageRecord r;
+      r.id = st.getColumn(0).getString();
+      r.lxd_fingerprint = st.getColumn(1).getString();
+      r.source = st.getColumn(2).getString();
+      r.repo_tags = string_list_from_json(st.getColumn(3).getString());
+      r.repo_digests = string_list_from_json(st.getColumn(4).getString());
+      r.size = st.getColumn(5).getInt64();
+      r.defaults = st.getColumn(6).getString();
+      r.pulled_at = st.getColumn(7).getInt64();
+      out.push_back(std::move(r));
+    }
     return out;
   });
 }

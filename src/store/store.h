@@ -64,6 +64,11 @@ class Store {
   std::vector<ContainerRecord> list_containers();
   std::vector<ContainerRecord> list_containers_of(const std::string& sandbox_id);
 
+  // Images lxe pulled. put_image inserts or replaces the row of record.id.
+  void put_image(const ImageRecord& record);
+  void delete_image(const std::string& id);  // no error when it is not there
+  std::vector<ImageRecord> list_images();
+
   // The reconcile event log. Returns the new event's seq.
   int64_t append_event(const ReconcileEvent& event);
   std::vector<ReconcileEvent> list_events(const EventQuery& query);

@@ -17,7 +17,9 @@ InProcessRuntime::InProcessRuntime()
                                 .operation_timeout = 5000ms}),
       health(client, std::chrono::hours(1)),
       reconciler(registry, client, files, volumes, {}),
-      service(cri::RuntimeContext{registry, reconciler, files, volumes, client, health, std::chrono::seconds(2)}) {
+      catalog(store, client, "lxe"),
+      service(cri::RuntimeContext{registry, reconciler, files, volumes, client, health, catalog,
+                                  std::chrono::seconds(2)}) {
   store::SandboxRecord s;
   s.id = sandbox_id;
   s.name = "web";

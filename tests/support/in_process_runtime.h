@@ -14,6 +14,7 @@
 #include "reconcile/host_files.h"
 #include "reconcile/reconciler.h"
 #include "reconcile/volumes.h"
+#include "images/catalog.h"
 #include "store/registry.h"
 #include "store/store.h"
 #include "support/fake_lxd.h"
@@ -41,6 +42,7 @@ class InProcessRuntime {
   lxd::Client client;
   lxd::HealthMonitor health;
   reconcile::Reconciler reconciler;  // never started
+  images::ImageCatalog catalog;
   cri::RuntimeService service;
 };
 

@@ -148,10 +148,13 @@ MemoryRuntime::MemoryRuntime() : MemoryRuntime(Options{}) {}
 MemoryRuntime::MemoryRuntime(Options options)
     : health(lxd, std::chrono::hours(1)),
       reconciler(registry, lxd, files, volumes, reconciler_options(options)),
-      runtime(cri::RuntimeContext{registry, reconciler, files, volumes, lxd, health, options.max_wait, "lxe", {},
-                                  options.network}),
-      images(cri::RuntimeContext{registry, reconciler, files, volumes, lxd, health, options.max_wait, "lxe", {},
-                                 options.network}) {
+      catalog(store, lxd, "lxe"),
+      puller(catalog, lxd, images::PullOptions{.tools = {.skopeo = "false"}, .work_root = dir.file("pulls")}),
+      runtime(cri::RuntimeContext{registry, reconciler, files, volumes, lxd, health, catalog, options.max_wait, "lxe",
+                                  {}, options.network}),
+      images(cri::RuntimeContext{registry, reconciler, files, volumes, lxd, health, catalog, options.max_wait, "lxe",
+                                 {}, options.network},
+             puller) {
   // As the daemon wires LXD's event stream.
   lxd.on_event([this](const lxd::LifecycleEvent& e) { reconciler.on_lxd_event(e); });
   reconciler.start();

@@ -10,6 +10,8 @@
 #include <vector>
 
 #include "cri/image_service.h"
+#include "images/catalog.h"
+#include "images/puller.h"
 #include "cri/runtime_service.h"
 #include "reconcile/pod_network.h"
 #include "lxd/health.h"
@@ -105,6 +107,8 @@ class MemoryRuntime : public MemoryFixture {
 
   lxd::HealthMonitor health;
   reconcile::Reconciler reconciler;
+  images::ImageCatalog catalog;
+  images::Puller puller;  // its skopeo is `false`: every pull fails at the registry
   cri::RuntimeService runtime;
   cri::ImageService images;
 };

@@ -1,6 +1,7 @@
 #include "support/memory_lxd.h"
 
 #include <cstdio>
+#include <fstream>
 #include <sstream>
 #include <type_traits>
 #include <utility>
@@ -130,6 +131,7 @@ std::string_view to_string(MemoryLxd::Op op) {
     case Op::GetImage: return "get_image";
     case Op::GetImageAlias: return "get_image_alias";
     case Op::ImportImage: return "import_image";
+    case Op::DeleteImage: return "delete_image";
   }
   return "unknown";
 }
@@ -699,6 +701,25 @@ std::string MemoryLxd::import_image(const std::string& tarball, const std::strin
       image.aliases.push_back({alias, "", fingerprint});
     }
     return fingerprint;
+  });
+}
+
+std::string MemoryLxd::import_image_file(const std::string& path, const std::string& alias,
+                                         const std::map<std::string, std::string>& properties) const {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw Error(ErrorKind::Transport, "image upload: cannot read " + path);
+  std::ostringstream bytes;
+  bytes << in.rdbuf();
+  return import_image(bytes.str(), alias, properties);
+}
+
+void MemoryLxd::delete_image(const std::string& fingerprint) const {
+  perform(Op::DeleteImage, fingerprint, nullptr, [&](Events&) {
+    const auto it = images_.find(fingerprint);
+    if (it == images_.end()) throw not_found("Image");
+    for (auto a = aliases_.begin(); a != aliases_.end();) a = a->second == fingerprint ? aliases_.erase(a) : std::next(a);
+    images_.erase(it);
+    return 0;
   });
 }
 

@@ -93,6 +93,7 @@ class MemoryLxd final : public lxd::Api {
     GetImage,
     GetImageAlias,
     ImportImage,
+    DeleteImage,
   };
 
   // One call as lxe made it.
@@ -170,6 +171,9 @@ class MemoryLxd final : public lxd::Api {
   lxd::ImageAlias get_image_alias(const std::string& name) const override;
   std::string import_image(const std::string& tarball, const std::string& alias,
                            const std::map<std::string, std::string>& properties = {}) const override;
+  std::string import_image_file(const std::string& path, const std::string& alias,
+                                const std::map<std::string, std::string>& properties = {}) const override;
+  void delete_image(const std::string& fingerprint) const override;
 
   // ---- faults ----
   // Queues `fault` for `op`; faults of one operation are used in the order queued.

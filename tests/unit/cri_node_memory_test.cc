@@ -138,8 +138,13 @@ TEST_CASE("Images: LXD's local images by alias, normalised name and ID", "[cri][
   v1::PullImageResponse pulled;
   REQUIRE(rt.images.PullImage(nullptr, &pull, &pulled).ok());
   CHECK(pulled.image_ref() == id);
+  // Anything else goes to its registry (the fixture's skopeo is `false`: no registry answers).
   pull.mutable_image()->set_image("nginx");
-  CHECK(rt.images.PullImage(nullptr, &pull, &pulled).error_code() == grpc::StatusCode::NOT_FOUND);
+  const auto status = rt.images.PullImage(nullptr, &pull, &pulled);
+  CHECK(status.error_code() == grpc::StatusCode::INTERNAL);
+  CHECK_THAT(status.error_message(), Catch::Contains("docker.io/library/nginx:latest"));
+  pull.mutable_image()->set_image("Not/A/Reference");
+  CHECK(rt.images.PullImage(nullptr, &pull, &pulled).error_code() == grpc::StatusCode::INVALID_ARGUMENT);
 
   v1::RemoveImageRequest remove;
   v1::RemoveImageResponse removed;

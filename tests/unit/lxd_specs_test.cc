@@ -229,18 +229,27 @@ TEST_CASE("container_raw_lxc", "[lxd_specs]") {
   v1::PodSandboxConfig sandbox_config;
   v1::ContainerConfig config;
   SECTION("the image's init: no lxc.init.cmd, and no namespaces before the holder has a PID") {
-    REQUIRE(runs_image_init(config));
+    REQUIRE(runs_image_init(container(), config));
     CHECK(container_raw_lxc(container(), config, sandbox(0), sandbox_config, {}) == "lxc.uts.name = web\n");
+  }
+  SECTION("an OCI image's container runs its entrypoint under lxe-init, also without a command") {
+    auto c = container();
+    c.image_defaults = R"({"entrypoint": ["/bin/httpd"], "cmd": ["-f"]})";
+    REQUIRE_FALSE(runs_image_init(c, config));
+    CHECK(container_raw_lxc(c, config, sandbox(0), sandbox_config, {}) ==
+          "lxc.init.cmd = /.lxe/init run /.lxe/state/spec.json\nlxc.uts.name = web\n");
+    const auto spec = init_spec(c, config, sandbox(0), sandbox_config);
+    CHECK(spec.at("args") == nlohmann::json({"/bin/httpd", "-f"}));
   }
   SECTION("a command: lxe-init runs it") {
     config.add_command("/bin/sh");
-    REQUIRE_FALSE(runs_image_init(config));
+    REQUIRE_FALSE(runs_image_init(container(), config));
     CHECK(container_raw_lxc(container(), config, sandbox(0), sandbox_config, {}) ==
           "lxc.init.cmd = /.lxe/init run /.lxe/state/spec.json\nlxc.uts.name = web\n");
   }
   SECTION("args alone are a command too") {
     config.add_args("sleep");
-    REQUIRE_FALSE(runs_image_init(config));
+    REQUIRE_FALSE(runs_image_init(container(), config));
     CHECK(container_raw_lxc(container(), config, sandbox(0), sandbox_config, {}).rfind("lxc.init.cmd = /.lxe/init run ", 0) == 0);
   }
   SECTION("the pod's hostname and namespaces") {
