@@ -10,7 +10,10 @@
 #   -> kill -9 lxe, restart it: ps shows the same container Running, same init PID, and logs
 #      has what it printed while lxe was down
 #   -> second container reaches the first over 127.0.0.1 -> stop -> inspect (exit code, reason)
-#   -> rm -> a container exiting with 3 (inspect: CONTAINER_EXITED, exitCode 3) -> stopp -> rmp
+#   -> rm -> a container exiting with 3 (inspect: CONTAINER_EXITED, exitCode 3)
+#   -> pull from the loopback registry and through its docker.io mirror, images --digests,
+#      inspecti, a container of an OCI image without a command (entrypoint, env, working dir), rmi
+#   -> stopp -> rmp
 #   -> no LXD instance or profile with the run's prefix is left
 #
 # Usage: scripts/crictl-e2e.sh [LXE_BIN_DIR]   (default: build/bin of this repository)
@@ -93,7 +96,9 @@ trap 'echo "FAIL: unexpected error at line $LINENO: $BASH_COMMAND"; echo "$passe
 
 # --- lxe ---------------------------------------------------------------------------------------
 mkdir -p "$log_dir"
-"$lxe_bin" --socket "$sock" --db "$work/state/lxe.db" --lxd-name-prefix "$prefix" --network-plugin none --debug 2>"$lxe_log" &
+registries_conf=${LXE_TEST_REGISTRIES_CONF:-/var/lib/lxe-test-registry/registries.conf}
+"$lxe_bin" --socket "$sock" --db "$work/state/lxe.db" --lxd-name-prefix "$prefix" --network-plugin none \
+  --registries-conf "$registries_conf" --debug 2>"$lxe_log" &
 lxe_pid=$!
 up=0
 for _ in $(seq 1 75); do
@@ -375,7 +380,8 @@ wait "$lxe_pid" 2>/dev/null || true
 down_from=$(date +%s)
 sleep 3  # the server keeps printing ticks; lxe-init writes them to the log meanwhile
 down_to=$(date +%s)
-"$lxe_bin" --socket "$sock" --db "$work/state/lxe.db" --lxd-name-prefix "$prefix" --network-plugin none --debug 2>>"$lxe_log" &
+"$lxe_bin" --socket "$sock" --db "$work/state/lxe.db" --lxd-name-prefix "$prefix" --network-plugin none \
+  --registries-conf "$registries_conf" --debug 2>>"$lxe_log" &
 lxe_pid=$!
 up=0
 for _ in $(seq 1 75); do
@@ -448,6 +454,76 @@ if exit3=$(crictl_ create "$pod" "$work/exit3.json" "$work/pod.json" 2>&1) && [[
   fi
 else
   fail "exit 3: create/start" "${out:-$exit3}"
+fi
+
+# --- images from the loopback registry (scripts/test-registry.sh) -------------------------------
+# pull by tag, through the registries.conf mirror of docker.io, images with tags and digests,
+# inspecti, a container that gives no command runs the image's entrypoint, cmd, env and working
+# dir, rmi.
+registry=${LXE_TEST_REGISTRY:-127.0.0.1:5000}
+if out=$(crictl_ pull "$registry/busybox:1.36" 2>&1) && [[ $out == *"Image is up to date for sha256:"* ]]; then
+  pass "pull $registry/busybox:1.36"
+else
+  fail "pull $registry/busybox:1.36 (is the test registry running? scripts/test-registry.sh start)" "$out"
+fi
+if out=$(crictl_ pull docker.io/library/busybox:1.36 2>&1) && [[ $out == *"Image is up to date for sha256:"* ]]; then
+  pass "pull docker.io/library/busybox:1.36 through the registries.conf mirror"
+else
+  fail "pull docker.io/library/busybox:1.36" "$out"
+fi
+listed=$(crictl_ images --digests 2>&1 || true)
+if grep -q "^docker.io/library/busybox  *1.36  *[0-9a-f]\{13\}  *[0-9a-f]\{13\}" <<<"$listed" &&
+   grep -q "^$registry/busybox  *1.36 " <<<"$listed"; then
+  pass "images --digests: both tags, with digest and image ID"
+else
+  fail "images --digests" "$listed"
+fi
+if out=$(crictl_ inspecti -o go-template --template '{{range .status.repoDigests}}{{.}} {{end}}' docker.io/library/busybox:1.36 2>&1) &&
+   [[ " $out" == *" docker.io/library/busybox@sha256:"* && " $out" == *" $registry/busybox@sha256:"* ]]; then
+  pass "inspecti: a repo digest for each repository it was pulled from"
+else
+  fail "inspecti" "$out"
+fi
+web="$registry/lxe-test/web:1"
+cat >"$work/web.json" <<EOF
+{
+  "metadata": {"name": "web", "attempt": 0},
+  "image": {"image": "$web"},
+  "envs": [{"key": "EXTRA", "value": "from-pod"}],
+  "log_path": "web.log",
+  "linux": {}
+}
+EOF
+if out=$(crictl_ pull "$web" 2>&1) && webc=$(crictl_ create "$pod" "$work/web.json" "$work/pod.json" 2>&1) &&
+   [[ $webc =~ ^[0-9a-f]{64}$ ]] && out=$(crictl_ start "$webc" 2>&1); then
+  page=""
+  for _ in $(seq 1 40); do
+    page=$(crictl_ exec -s "$webc" wget -qO- http://127.0.0.1:8080/ 2>/dev/null || true)
+    [[ $page == *"lxe image web server"* ]] && break
+    sleep 0.25
+  done
+  seen=$(crictl_ exec -s "$webc" sh -c 'echo $GREETING $EXTRA $(pwd)' 2>&1 || true)
+  if [[ $page == *"lxe image web server"* && $seen == "hello-from-image from-pod /srv/www" ]]; then
+    pass "a container without a command runs the image's entrypoint+cmd (httpd :8080), env and working dir"
+  else
+    fail "image entrypoint: page '$page', env/cwd '$seen'" "$(tail -n 5 "$lxe_log")"
+  fi
+  crictl_ stop -t 0 "$webc" >/dev/null 2>&1 || true
+  crictl_ rm "$webc" >/dev/null 2>&1 || true
+else
+  fail "image entrypoint: pull/create/start" "${out:-$webc}"
+fi
+if out=$(crictl_ rmi "$registry/busybox:1.36" docker.io/library/busybox:1.36 "$web" 2>&1) &&
+   ! crictl_ images 2>&1 | grep -q "lxe-test/web\|busybox  *1.36"; then
+  pass "rmi: the pulled images are gone"
+else
+  fail "rmi" "$out $(crictl_ images 2>&1)"
+fi
+pulled_left=$(lxc image list --format csv -c l 2>/dev/null | grep -c "^$prefix/" || true)
+if [[ $pulled_left -eq 0 ]]; then
+  pass "LXD: no pulled image of $prefix left"
+else
+  fail "LXD: $pulled_left pulled image(s) of $prefix left" "$(lxc image list --format csv -c lf 2>&1 | grep "^$prefix/")"
 fi
 
 # --- stopp / rmp -------------------------------------------------------------------------------

@@ -8,7 +8,9 @@
 #      (systemd if it is PID 1, otherwise a detached `lxd --group root`)
 #   3. ensures storage pool "default" (driver dir) and a "default" profile with
 #      a root disk on it and no nic; creates no network
-#   4. imports the busybox test image (alias "busybox") via make-busybox-image.sh
+#   4. imports the busybox test image (alias "busybox") via make-busybox-image.sh, and builds
+#      the OCI test images of the loopback registries (test-registry.sh build; scripts/test.sh
+#      starts and stops the registries)
 #   5. configures and builds the project in <repo>/build (skip with --no-build)
 #
 # Idempotent: a second run changes nothing and needs no network access.
@@ -51,6 +53,8 @@ PACKAGES=(
     zlib1g-dev                    # the streaming server: SPDY/3.1 header compression
     tmux                          # crictl-e2e drives `crictl exec -it` in a terminal
     libssl-dev openssl            # the streaming server's TLS; its tests make a certificate
+    skopeo umoci                  # image pulls: registry to OCI layout, layout to rootfs
+    docker-registry               # the tests' loopback registries (scripts/test-registry.sh)
     clang libclang-rt-14-dev    # the request fuzzer (scripts/fuzz.sh): libFuzzer, ASan, UBSan
 )
 
@@ -202,6 +206,7 @@ done
 # ---------------------------------------------------------------- 4. test image
 log "ensuring busybox test image"
 "$SCRIPT_DIR/make-busybox-image.sh" --alias busybox
+"$SCRIPT_DIR/test-registry.sh" build
 
 # ---------------------------------------------------------------- 5. build
 if [[ $BUILD -eq 1 ]]; then

@@ -2,6 +2,9 @@
 # Runs lxe's whole test suite: unit tests and the integration tests against the real LXD that
 # scripts/setup.sh provides. Builds first (incrementally) so the tests never run stale binaries.
 #
+# The loopback OCI registries the image tests pull from (scripts/test-registry.sh) run while the
+# tests do: started here unless they already answer, stopped afterwards if this script started them.
+#
 # Usage: scripts/test.sh [extra ctest arguments, e.g. -L unit or -R store]
 set -euo pipefail
 repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -10,4 +13,13 @@ if [[ ! -f "$build/build.ninja" ]]; then
   cmake -S "$repo" -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo
 fi
 cmake --build "$build"
-exec ctest --test-dir "$build" --output-on-failure -j"$(nproc)" "$@"
+started_registries=0
+if ! curl -sf --max-time 2 http://127.0.0.1:${LXE_TEST_REGISTRY_PORT:-5000}/v2/ >/dev/null 2>&1; then
+  started_registries=1
+fi
+"$repo/scripts/test-registry.sh" start
+eval "$("$repo/scripts/test-registry.sh" env)"
+if [[ $started_registries -eq 1 ]]; then
+  trap '"$repo/scripts/test-registry.sh" stop' EXIT
+fi
+ctest --test-dir "$build" --output-on-failure -j"$(nproc)" "$@"

@@ -1,6 +1,8 @@
-// ImageService over LXD's local images: lxe runs local LXD images only, pulls from no registry and
-// deletes no image it did not import.
+// ImageService over LXD's local images (an operator's, imported with lxc): found by alias in
+// kubelet's spellings, never pulled from a registry, never deleted by lxe. Registry pulls are
+// images_registry_test.cc's.
 #include <catch2/catch.hpp>
+#include <cstdlib>
 #include <filesystem>
 
 #include "common/filesystems.h"
@@ -43,7 +45,8 @@ grpc::Status remove_image(CriFixture& fx, const std::string& ref) {
 }  // namespace
 
 TEST_CASE("lifecycle: ImageService lists, finds, pulls and refuses to remove LXD's images", "[lifecycle][lxd]") {
-  CriFixture fx("img");
+  const char* conf = std::getenv("LXE_TEST_REGISTRIES_CONF");
+  CriFixture fx("img", {"--registries-conf", conf && *conf ? conf : "/var/lib/lxe-test-registry/registries.conf"});
   const std::string busybox_fp = fx.lxd().get_image(fx.lxd().get_image_alias("busybox").target).fingerprint;
   REQUIRE_FALSE(busybox_fp.empty());
   const std::string busybox_id = "sha256:" + busybox_fp;
@@ -122,7 +125,8 @@ TEST_CASE("lifecycle: ImageService lists, finds, pulls and refuses to remove LXD
     CHECK(r.value.image().id() == busybox_id);
   }
 
-  // PullImage: finds the local image; pulls nothing from anywhere.
+  // PullImage: finds the local image; pulls nothing from anywhere. A name LXD does not have goes
+  // to its registry (docker.io, mirrored to the loopback test registry, which lacks it).
   {
     const auto r = pull(fx, "docker.io/library/busybox:latest");
     INFO(describe(r.status));

@@ -134,6 +134,18 @@ CriFixture::~CriFixture() {
       spdlog::warn("test cleanup: LXD instance {} was left behind; deleting it", name);
       remove_lxd_instance(lxd_, name);
     }
+    // Images this fixture's lxe pulled (its store names them): tests remove what they pull, but
+    // a failed test may not have.
+    for (const auto& image : lxd_.list_images()) {
+      const auto store = image.properties.find("lxe.store");
+      if (store == image.properties.end() || store->second != dir_.file("lxe.db")) continue;
+      spdlog::warn("test cleanup: pulled image {} was left behind; deleting it", image.fingerprint);
+      try {
+        lxd_.delete_image(image.fingerprint);
+      } catch (const lxd::Error& e) {
+        spdlog::warn("test cleanup: deleting image {}: {}", image.fingerprint, e.what());
+      }
+    }
     for (const auto& name : lxd_profiles()) {
       spdlog::warn("test cleanup: LXD profile {} was left behind; deleting it", name);
       try {

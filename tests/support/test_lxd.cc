@@ -1,5 +1,7 @@
 #include "support/test_lxd.h"
 
+#include <algorithm>
+
 #include <catch2/catch.hpp>
 
 #include <signal.h>
@@ -144,6 +146,21 @@ int sweep_stale_test_objects(const lxd::Client& client) {
     spdlog::info("test sweep: deleting profile {} left by dead test process {}", profile.name,
                  marker_pid(profile.config));
     remove_profile(client, profile.name);
+    ++removed;
+  }
+  // Images a test's lxe pulled (aliased "<run prefix>/<image ID>", marked "lxe.test-pid").
+  for (const auto& image : client.list_images()) {
+    const auto pid = image.properties.find("lxe.test-pid");
+    if (pid == image.properties.end() || image.aliases.empty()) continue;
+    const bool ours = std::all_of(image.aliases.begin(), image.aliases.end(),
+                                  [](const auto& a) { return a.name.rfind(kTestObjectPrefix, 0) == 0; });
+    if (!ours || !is_stale(image.aliases.front().name, {{kTestPidKey, pid->second}})) continue;
+    spdlog::info("test sweep: deleting image {} left by dead test process {}", image.fingerprint, pid->second);
+    try {
+      client.delete_image(image.fingerprint);
+    } catch (const lxd::Error& e) {
+      if (!is_not_found(e)) spdlog::warn("test cleanup: deleting image {}: {}", image.fingerprint, e.what());
+    }
     ++removed;
   }
   // Bridges last: a network in use by an instance cannot be deleted.
