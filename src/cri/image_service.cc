@@ -7,7 +7,6 @@
 
 #include <nlohmann/json.hpp>
 
-#include "common/filesystems.h"
 #include "common/time.h"
 #include "cri/errors.h"
 #include "cri/validation.h"
@@ -141,31 +140,18 @@ std::optional<images::Deadline> deadline_of(const ::grpc::ServerContext* context
 
 // The filesystem that holds LXD's images: kubelet's image garbage collection and eviction take its
 // capacity and free space from the mount point named here (cadvisor looks it up), and its use by
-// images from `used_bytes`. LXD keeps each image as files in <LXD dir>/images and, on storage
-// drivers that can clone, as a volume in <pool>/images; volumes on another filesystem than the
-// image files are not counted here. Containers' writable layers are not images: not counted.
+// images from `used_bytes` (images/fs_usage.h: measured on the filesystem, cached for a few seconds).
 ::grpc::Status ImageService::ImageFsInfo(::grpc::ServerContext*, const v1::ImageFsInfoRequest*,
                                          v1::ImageFsInfoResponse* response) {
   return guarded([&]() -> ::grpc::Status {
-    const fs::path lxd_dir = fs::path(ctx_.lxd.socket_path()).parent_path();
-    const fs::path images_dir = lxd_dir / "images";
-    // Before LXD's first image its image folder may not exist yet: the mount that will hold it.
-    std::error_code ec;
-    const std::string mount_point = mount_point_of((fs::exists(images_dir, ec) ? images_dir : lxd_dir).string());
-    if (mount_point.empty())
-      return failed_precondition("ImageFsInfo: LXD's folder " + lxd_dir.string() +
+    const auto usage = fs_meter_.usage();
+    if (usage.mount_point.empty())
+      return failed_precondition("ImageFsInfo: LXD's folder " +
+                                 std::filesystem::path(ctx_.lxd.socket_path()).parent_path().string() +
                                  " is not on this host; lxe reports image filesystems only for a local LXD");
-    DiskUsage usage = disk_usage(images_dir.string());
-    for (const auto& pool : fs::directory_iterator(lxd_dir / "storage-pools", ec)) {
-      const fs::path pool_images = pool.path() / "images";
-      if (mount_point_of(pool_images.string()) != mount_point) continue;
-      const DiskUsage volumes = disk_usage(pool_images.string());
-      usage.bytes += volumes.bytes;
-      usage.inodes += volumes.inodes;
-    }
     auto* filesystem = response->add_image_filesystems();
-    filesystem->set_timestamp(now_ns());
-    filesystem->mutable_fs_id()->set_mountpoint(mount_point);
+    filesystem->set_timestamp(usage.measured_at_ns);
+    filesystem->mutable_fs_id()->set_mountpoint(usage.mount_point);
     filesystem->mutable_used_bytes()->set_value(usage.bytes);
     filesystem->mutable_inodes_used()->set_value(usage.inodes);
     return ::grpc::Status::OK;
