@@ -9,8 +9,9 @@
 #   3. ensures storage pool "default" (driver dir) and a "default" profile with
 #      a root disk on it and no nic; creates no network
 #   4. imports the busybox test image (alias "busybox") via make-busybox-image.sh, and builds
-#      the OCI test images of the loopback registries (test-registry.sh build; scripts/test.sh
-#      starts and stops the registries)
+#      the OCI test images of the loopback registries and the LXD images of the loopback
+#      simplestreams server (test-registry.sh / test-simplestreams.sh build; scripts/test.sh
+#      starts and stops them)
 #   5. configures and builds the project in <repo>/build (skip with --no-build)
 #
 # Idempotent: a second run changes nothing and needs no network access.
@@ -55,6 +56,7 @@ PACKAGES=(
     libssl-dev openssl            # the streaming server's TLS; its tests make a certificate
     skopeo umoci                  # image pulls: registry to OCI layout, layout to rootfs
     docker-registry               # the tests' loopback registries (scripts/test-registry.sh)
+    xz-utils                      # the simplestreams test server's split images
     clang libclang-rt-14-dev    # the request fuzzer (scripts/fuzz.sh): libFuzzer, ASan, UBSan
 )
 
@@ -207,6 +209,7 @@ done
 log "ensuring busybox test image"
 "$SCRIPT_DIR/make-busybox-image.sh" --alias busybox
 "$SCRIPT_DIR/test-registry.sh" build
+"$SCRIPT_DIR/test-simplestreams.sh" build
 
 # ---------------------------------------------------------------- 5. build
 if [[ $BUILD -eq 1 ]]; then

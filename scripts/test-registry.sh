@@ -345,14 +345,19 @@ EOF
         > "$s/etc/nginx/conf.d/default.conf"
     derive e2e-nginx cri-hostnet-nginx "$s"
 
-    # httpd stand-in: busybox httpd in the foreground on port 80.
+    # httpd stand-in: busybox httpd in the foreground on port 80. Like Apache's httpd it says so
+    # on stderr when it starts (critest's multi-container log check looks for "httpd" in its log).
     s=$(stage httpd)
-    mkdir -p "$s/usr/local/apache2/htdocs"
+    mkdir -p "$s/usr/local/apache2/htdocs" "$s/usr/local/bin"
     echo "<html><body><h1>It works!</h1></body></html>" > "$s/usr/local/apache2/htdocs/index.html"
+    cat > "$s/usr/local/bin/httpd-foreground" <<'SH'
+#!/bin/sh
+echo "httpd (busybox stand-in): serving /usr/local/apache2/htdocs on port 80" >&2
+exec /bin/busybox httpd -f -p 80 -h /usr/local/apache2/htdocs
+SH
+    chmod 0755 "$s/usr/local/bin/httpd-foreground"
     derive busybox e2e-httpd "$s"
-    cfg e2e-httpd --clear config.cmd --config.entrypoint /bin/busybox --config.entrypoint httpd \
-        --config.entrypoint -f --config.entrypoint -p --config.entrypoint 80 \
-        --config.entrypoint -h --config.entrypoint /usr/local/apache2/htdocs \
+    cfg e2e-httpd --clear config.cmd --config.entrypoint /usr/local/bin/httpd-foreground \
         --config.workingdir /usr/local/apache2 --config.exposedports 80/tcp
 
     # nonewprivs: kubernetes test/images/nonewprivs, a setuid-root program printing its euid.

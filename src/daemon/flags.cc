@@ -105,7 +105,8 @@ void declare(CLI::App& app, Options& o) {
        "/var/snap/lxd/common/lxd/unix.socket, /var/lib/lxd/unix.socket)");
   text("--lxd-remote-config", o.lxd_remote_config, "PATH",
        "lxc's config.yml; its default remote, which must be a unix\n"
-       "socket, names LXD's socket (--lxd-socket wins)");
+       "socket, names LXD's socket (--lxd-socket wins), and its image\n"
+       "servers are what PullImage of '<remote>:<alias>' downloads from");
   text("--db", o.db, "PATH",
        "the store; files shared with containers live in the same\n"
        "directory")

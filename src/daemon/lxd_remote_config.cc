@@ -2,6 +2,7 @@
 
 #include <yaml-cpp/yaml.h>
 
+#include <filesystem>
 #include <fstream>
 #include <sstream>
 
@@ -46,6 +47,53 @@ std::variant<std::string, RemoteConfigError> lxd_socket_from_remote_config(const
   std::stringstream text;
   text << file.rdbuf();
   return lxd_socket_from_remote_config_text(text.str(), path);
+}
+
+std::variant<images::LxdRemotes, RemoteConfigError> lxd_remotes_from_config_text(const std::string& text,
+                                                                                const std::string& path) {
+  YAML::Node root;
+  try {
+    root = YAML::Load(text);
+  } catch (const YAML::Exception& e) {
+    return RemoteConfigError{path + ": not valid YAML: " + e.what()};
+  }
+  if (!root.IsMap()) return RemoteConfigError{path + ": expected a YAML mapping with 'remotes'"};
+  images::LxdRemotes remotes;
+  const auto certs = std::filesystem::path(path).parent_path() / "servercerts";
+  try {
+    const auto list = root["remotes"];
+    if (!list) return remotes;
+    if (!list.IsMap()) return RemoteConfigError{path + ": 'remotes' is not a mapping"};
+    for (const auto& entry : list) {
+      images::LxdRemote remote;
+      remote.name = entry.first.as<std::string>();
+      const auto& fields = entry.second;
+      if (!fields.IsMap()) continue;
+      if (const auto a = fields["addr"]; a && !a.IsNull()) remote.addr = a.as<std::string>();
+      remote.protocol = "lxd";  // lxc's default
+      if (const auto p = fields["protocol"]; p && !p.IsNull()) remote.protocol = p.as<std::string>();
+      if (remote.addr.rfind("unix:", 0) == 0 || remote.addr.empty()) continue;
+      if (remote.protocol != "simplestreams" && remote.protocol != "lxd") continue;
+      std::ifstream cert(certs / (remote.name + ".crt"));
+      if (cert) {
+        std::stringstream pem;
+        pem << cert.rdbuf();
+        remote.certificate = pem.str();
+      }
+      remotes[remote.name] = remote;
+    }
+  } catch (const YAML::Exception& e) {
+    return RemoteConfigError{path + ": unexpected shape: " + e.what()};
+  }
+  return remotes;
+}
+
+std::variant<images::LxdRemotes, RemoteConfigError> lxd_remotes_from_config(const std::string& path) {
+  std::ifstream file(path);
+  if (!file) return RemoteConfigError{"cannot read --lxd-remote-config " + path};
+  std::stringstream text;
+  text << file.rdbuf();
+  return lxd_remotes_from_config_text(text.str(), path);
 }
 
 }  // namespace lxe::daemon

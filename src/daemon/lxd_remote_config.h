@@ -5,6 +5,8 @@
 #include <string>
 #include <variant>
 
+#include "images/lxd_remote.h"
+
 namespace lxe::daemon {
 
 struct RemoteConfigError {
@@ -18,5 +20,12 @@ std::variant<std::string, RemoteConfigError> lxd_socket_from_remote_config(const
 // The same, from the file's text (for tests).
 std::variant<std::string, RemoteConfigError> lxd_socket_from_remote_config_text(const std::string& text,
                                                                                  const std::string& path);
+
+// The image servers of lxc's config (remotes other than unix:// ones, with protocol
+// "simplestreams" or "lxd"), each with its certificate from servercerts/<name>.crt next to the
+// file when there is one. lxe's LXD downloads images from them (PullImage of "<remote>:<alias>").
+std::variant<images::LxdRemotes, RemoteConfigError> lxd_remotes_from_config(const std::string& path);
+std::variant<images::LxdRemotes, RemoteConfigError> lxd_remotes_from_config_text(const std::string& text,
+                                                                                const std::string& path);
 
 }  // namespace lxe::daemon

@@ -223,6 +223,14 @@ int serve(const Options& options, const sigset_t& shutdown_signals) {
   pull_options.work_root = std::filesystem::path(files.root()) / "pulls";
   pull_options.default_timeout = std::chrono::seconds(options.image_pull_timeout_s);
   if (const char* mark = std::getenv("LXE_TEST_MARK"); mark && *mark) pull_options.extra_properties["lxe.test-pid"] = mark;
+  if (!options.lxd_remote_config.empty()) {
+    auto remotes = lxd_remotes_from_config(options.lxd_remote_config);
+    if (const auto* error = std::get_if<RemoteConfigError>(&remotes)) throw StartupError(error->message);
+    pull_options.lxd_remotes = std::get<images::LxdRemotes>(std::move(remotes));
+    for (const auto& [name, remote] : pull_options.lxd_remotes)
+      spdlog::info("LXD image remote {}: {} ({}{})", name, remote.addr, remote.protocol,
+                   remote.certificate.empty() ? "" : ", with its certificate");
+  }
   images::Puller puller(image_catalog, lxd_client, pull_options);
   puller.remove_leftovers();
   if (const int swept = image_catalog.sweep_orphans(); swept > 0)

@@ -105,6 +105,9 @@ std::optional<store::ImageRecord> ImageCatalog::match_locked(const std::string& 
     }
     if (match) return *match;
   }
+  // A name as it was pulled: LXD references ("images:alpine/3.19") are kept as given.
+  for (const auto& r : records_)
+    if (contains(r.repo_tags, ref)) return r;
   const auto parsed = model::parse_image_ref(ref);
   const auto* normalised = std::get_if<model::ImageRef>(&parsed);
   if (!normalised) return std::nullopt;
@@ -239,10 +242,13 @@ std::variant<Removal, RemoveRefused> ImageCatalog::remove(const std::string& ref
   const bool by_id = hex(bare) && bare.size() >= 12 && record->id.compare(7, bare.size(), bare) == 0;
   const auto parsed = model::parse_image_ref(ref);
   const auto* named = std::get_if<model::ImageRef>(&parsed);
-  const bool by_tag = !by_id && named && named->digest.empty() && contains(record->repo_tags, named->to_string());
-  if (by_tag && record->repo_tags.size() > 1) {
+  std::string tag;
+  if (!by_id && contains(record->repo_tags, ref)) tag = ref;
+  else if (!by_id && named && named->digest.empty() && contains(record->repo_tags, named->to_string()))
+    tag = named->to_string();
+  if (!tag.empty() && record->repo_tags.size() > 1) {
     store::ImageRecord untagged = *record;
-    erase_value(untagged.repo_tags, named->to_string());
+    erase_value(untagged.repo_tags, tag);
     store_.put_image(untagged);
     for (auto& r : records_)
       if (r.id == untagged.id) r = untagged;

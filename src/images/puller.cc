@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <cstdio>
+#include <set>
 
 #include "common/time.h"
 #include "lxd/error.h"
@@ -72,17 +73,29 @@ void Puller::remove_leftovers() const {
   }
 }
 
+std::optional<LxdImageRef> Puller::lxd_reference(const std::string& reference) const {
+  return parse_lxd_image_ref(reference, options_.lxd_remotes);
+}
+
 PullResult Puller::pull(const std::string& reference, const RegistryAuth& auth, std::optional<Deadline> deadline) {
-  const auto parsed = model::parse_image_ref(reference);
-  if (const auto* why = std::get_if<std::string>(&parsed))
-    return PullError{PullError::Kind::InvalidReference, "'" + reference + "' is not an image reference: " + *why};
-  const auto& ref = std::get<model::ImageRef>(parsed);
   const Deadline limit = std::chrono::steady_clock::now() + options_.default_timeout;
   const Deadline until = deadline ? std::min(*deadline, limit) : limit;
+  const auto lxd_ref = lxd_reference(reference);
+  std::optional<model::ImageRef> oci_ref;
+  if (!lxd_ref) {
+    auto parsed = model::parse_image_ref(reference);
+    if (const auto* why = std::get_if<std::string>(&parsed))
+      return PullError{PullError::Kind::InvalidReference, "'" + reference + "' is not an image reference: " + *why +
+                                                              " (nor an LXD reference '<remote>:<alias>' of a "
+                                                              "remote lxe knows)"};
+    oci_ref = std::get<model::ImageRef>(std::move(parsed));
+  }
 
   // One fetch per reference and credentials: a pull with other credentials may succeed where
   // this one fails.
-  const std::string key = ref.to_string() + (auth.empty() ? "" : "\n" + sha256_digest(authfile_json(auth, ref.domain)));
+  const std::string key =
+      (lxd_ref ? "lxd:" + reference : oci_ref->to_string()) +
+      (auth.empty() || lxd_ref ? "" : "\n" + sha256_digest(authfile_json(auth, oci_ref->domain)));
   std::shared_future<PullResult> joined;
   std::promise<PullResult> mine;
   {
@@ -94,18 +107,18 @@ PullResult Puller::pull(const std::string& reference, const RegistryAuth& auth, 
     }
   }
   if (joined.valid()) {
-    spdlog::debug("pull of {} joins one already running", ref.to_string());
+    spdlog::debug("pull of {} joins one already running", reference);
     if (joined.wait_until(until) != std::future_status::ready)
       return PullError{PullError::Kind::DeadlineExceeded,
-                       "the pull of " + ref.to_string() + " (started by another caller) did not finish in time"};
+                       "the pull of " + reference + " (started by another caller) did not finish in time"};
     return joined.get();
   }
 
   PullResult result = PullError{PullError::Kind::Failed, "pull did not run"};
   try {
-    result = pull_now(ref, auth, until);
+    result = lxd_ref ? pull_lxd(*lxd_ref, reference, until) : pull_now(*oci_ref, auth, until);
   } catch (const std::exception& e) {
-    result = PullError{PullError::Kind::Failed, "pulling " + ref.to_string() + " failed: " + e.what()};
+    result = PullError{PullError::Kind::Failed, "pulling " + reference + " failed: " + e.what()};
   }
   mine.set_value(result);
   std::lock_guard lock(mutex_);
@@ -140,6 +153,67 @@ PullResult Puller::pull_now(const model::ImageRef& ref, const RegistryAuth& auth
                  record->lxd_fingerprint.substr(0, 12),
                  std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
   return result;
+}
+
+PullResult Puller::pull_lxd(const LxdImageRef& ref, const std::string& reference, Deadline deadline) {
+  const auto started = std::chrono::steady_clock::now();
+  lxd::RemoteImageSource source{ref.remote.addr, ref.remote.protocol, ref.image, "", ref.remote.certificate};
+  // An image that was in LXD before this pull and is not lxe's stays the operator's: it is found,
+  // never recorded (so never deleted).
+  std::set<std::string> before;
+  for (const auto& image : lxd_.list_images()) before.insert(image.fingerprint);
+  const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+  std::string fingerprint;
+  try {
+    fingerprint = lxd_.pull_remote_image(source, std::max(left, std::chrono::milliseconds(1)));
+  } catch (const lxd::Error& e) {
+    const std::string said = e.what();
+    PullError::Kind kind = PullError::Kind::Failed;
+    if (e.kind() == lxd::ErrorKind::Timeout) kind = PullError::Kind::DeadlineExceeded;
+    else if (e.kind() == lxd::ErrorKind::Transport) kind = PullError::Kind::Unavailable;
+    else if (said.find("couldn't be found") != std::string::npos) kind = PullError::Kind::NotFound;
+    else kind = classify_skopeo_failure(said);  // the same Go network phrases
+    return PullError{kind, "LXD did not download " + reference + " from " + ref.remote.addr + ": " + said};
+  }
+  const std::string id = "sha256:" + fingerprint;
+  if (before.count(fingerprint) && !catalog_.pulled(id)) {
+    bool ours = false;
+    for (const auto& r : catalog_.list())
+      ours |= r.pulled && r.record.lxd_fingerprint == fingerprint;
+    if (!ours) {
+      store::ImageRecord operators;
+      operators.id = id;
+      operators.lxd_fingerprint = fingerprint;
+      operators.source = "local";
+      return operators;  // the operator's image, already there
+    }
+  }
+  if (const auto existing = catalog_.pulled(id)) return catalog_.record_pull(*existing, reference, "");
+  auto properties = options_.extra_properties;
+  for (const auto& [k, v] : catalog_.import_properties(id)) properties[k] = v;
+  properties["lxe.pulled-from"] = reference;
+  const lxd::Image image = lxd_.get_image(fingerprint);
+  try {
+    lxd_.tag_image(fingerprint, catalog_.alias_for(id), properties);
+    store::ImageRecord record;
+    record.id = id;
+    record.lxd_fingerprint = fingerprint;
+    record.source = "lxd";
+    record.size = image.size;
+    record.defaults = "{}";
+    record.pulled_at = now_ns();
+    auto stored = catalog_.record_pull(record, reference, "");
+    spdlog::info("pulled {} as LXD image {} in {:.1f} s", reference, fingerprint.substr(0, 12),
+                 std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
+    return stored;
+  } catch (const std::exception& e) {
+    try {
+      lxd_.delete_image(fingerprint);
+    } catch (const std::exception& cleanup) {
+      spdlog::warn("could not delete LXD image {} after a failed pull: {}", fingerprint, cleanup.what());
+    }
+    return PullError{PullError::Kind::Failed, "recording " + reference + " failed: " + e.what()};
+  }
 }
 
 PullResult Puller::import_and_record(const model::ImageRef& ref, const FetchedImage& fetched, const std::string& tag,

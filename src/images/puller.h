@@ -13,6 +13,7 @@
 #include <variant>
 
 #include "images/catalog.h"
+#include "images/lxd_remote.h"
 #include "images/oci_fetch.h"
 #include "images/pull_error.h"
 #include "lxd/api.h"
@@ -28,6 +29,8 @@ struct PullOptions {
   std::chrono::seconds default_timeout{600};
   // Properties added to every image lxe imports (tests mark theirs).
   std::map<std::string, std::string> extra_properties;
+  // The image servers of lxc's client configuration (--lxd-remote-config), for LXD references.
+  LxdRemotes lxd_remotes;
 };
 
 using PullResult = std::variant<store::ImageRecord, PullError>;
@@ -38,7 +41,12 @@ class Puller {
   Puller(const Puller&) = delete;
   Puller& operator=(const Puller&) = delete;
 
-  // Pulls the OCI image `reference` (any spelling parse_image_ref takes) and returns its record.
+  // Whether `reference` names an LXD image on an image server (parse_lxd_image_ref with the
+  // configured remotes).
+  std::optional<LxdImageRef> lxd_reference(const std::string& reference) const;
+
+  // Pulls `reference`, an LXD reference or an OCI one (any spelling parse_image_ref takes), and
+  // returns its record.
   // `deadline`: the caller's, if any; a pull never runs longer than default_timeout. A caller that
   // joins a running pull of the same reference waits for it, up to its own deadline.
   PullResult pull(const std::string& reference, const RegistryAuth& auth, std::optional<Deadline> deadline);
@@ -48,6 +56,8 @@ class Puller {
 
  private:
   PullResult pull_now(const model::ImageRef& ref, const RegistryAuth& auth, Deadline deadline);
+  // LXD downloads the image itself (POST /1.0/images from the remote).
+  PullResult pull_lxd(const LxdImageRef& ref, const std::string& reference, Deadline deadline);
   PullResult import_and_record(const model::ImageRef& ref, const FetchedImage& fetched, const std::string& tag,
                                const std::string& repo_digest);
 

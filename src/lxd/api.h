@@ -103,6 +103,15 @@ class Api {
                                         const std::map<std::string, std::string>& properties = {}) const = 0;
   // Deletes an image and its aliases; waits for the operation. NotFound when it is not there.
   virtual void delete_image(const std::string& fingerprint) const = 0;
+  // Has LXD download an image from another image server and waits up to `timeout`; returns its
+  // fingerprint. An image already there is not downloaded again. OperationFailed with LXD's
+  // message when the server refuses or lacks it; Timeout when LXD is still at it (its download
+  // goes on: LXD cannot cancel it).
+  virtual std::string pull_remote_image(const RemoteImageSource& source, std::chrono::milliseconds timeout) const = 0;
+  // Merges `properties` into an image's and points `alias` at it (Conflict when the alias names
+  // another image).
+  virtual void tag_image(const std::string& fingerprint, const std::string& alias,
+                         const std::map<std::string, std::string>& properties) const = 0;
 };
 
 }  // namespace lxe::lxd

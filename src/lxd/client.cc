@@ -681,6 +681,31 @@ void Client::ensure_image_alias(const std::string& alias, const std::string& fin
   }
 }
 
+std::string Client::pull_remote_image(const RemoteImageSource& source, std::chrono::milliseconds timeout) const {
+  json src = {{"type", "image"}, {"mode", "pull"}, {"server", source.server}, {"protocol", source.protocol}};
+  if (!source.alias.empty()) src["alias"] = source.alias;
+  if (!source.fingerprint.empty()) src["fingerprint"] = source.fingerprint;
+  if (!source.certificate.empty()) src["certificate"] = source.certificate;
+  const Response resp = request("POST", "/1.0/images", json{{"source", src}});
+  if (resp.type != "async") throw Error(ErrorKind::Protocol, "POST /1.0/images: answered " + resp.type + ", not with an operation");
+  const Operation op = await_operation(resp.operation, timeout);
+  if (!op.succeeded()) throw operation_error(op, operation_path_of(resp.operation));
+  const std::string fingerprint = image_fingerprint_from_json(op.metadata);
+  if (fingerprint.empty())
+    throw Error(ErrorKind::Protocol, "POST /1.0/images: the download reports no fingerprint: " + op.metadata.dump());
+  return fingerprint;
+}
+
+void Client::tag_image(const std::string& fingerprint, const std::string& alias,
+                       const std::map<std::string, std::string>& properties) const {
+  if (!properties.empty()) {
+    json props = json::object();
+    for (const auto& [k, v] : properties) props[k] = v;
+    request("PATCH", image_path(fingerprint), json{{"properties", std::move(props)}});
+  }
+  ensure_image_alias(alias, fingerprint);
+}
+
 void Client::delete_image(const std::string& fingerprint) const {
   run_operation(request("DELETE", image_path(fingerprint)));
 }

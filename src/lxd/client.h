@@ -125,6 +125,9 @@ class Client final : public Api {
                                 const std::map<std::string, std::string>& properties = {}) const override;
   // Deletes an image and its aliases; waits for the operation.
   void delete_image(const std::string& fingerprint) const override;
+  std::string pull_remote_image(const RemoteImageSource& source, std::chrono::milliseconds timeout) const override;
+  void tag_image(const std::string& fingerprint, const std::string& alias,
+                 const std::map<std::string, std::string>& properties) const override;
 
  private:
   Operation run_operation(const Response& async_response) const;

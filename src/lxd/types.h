@@ -128,6 +128,16 @@ struct Image {
   nlohmann::json raw;
 };
 
+// An image on another image server, for LXD to download (POST /1.0/images, source type "image",
+// mode "pull").
+struct RemoteImageSource {
+  std::string server;       // "https://images.example.org"
+  std::string protocol;     // "simplestreams" or "lxd"
+  std::string alias;        // the remote's alias, or
+  std::string fingerprint;  // the image's fingerprint (or a prefix)
+  std::string certificate;  // PEM of the server's certificate; "" to trust the system's CAs
+};
+
 // What a command run with exec gave: its exit code and everything it wrote.
 struct ExecResult {
   int exit_code = 0;

@@ -132,6 +132,8 @@ std::string_view to_string(MemoryLxd::Op op) {
     case Op::GetImageAlias: return "get_image_alias";
     case Op::ImportImage: return "import_image";
     case Op::DeleteImage: return "delete_image";
+    case Op::PullRemoteImage: return "pull_remote_image";
+    case Op::TagImage: return "tag_image";
   }
   return "unknown";
 }
@@ -721,6 +723,44 @@ void MemoryLxd::delete_image(const std::string& fingerprint) const {
     images_.erase(it);
     return 0;
   });
+}
+
+std::string MemoryLxd::pull_remote_image(const lxd::RemoteImageSource& source, std::chrono::milliseconds) const {
+  return perform(Op::PullRemoteImage, source.server + " " + source.alias, json{{"protocol", source.protocol}}, [&](Events&) {
+    const auto it = remote_images_.find(source.server + " " + source.alias);
+    if (it == remote_images_.end())
+      throw Error(ErrorKind::OperationFailed,
+                  "Failed getting remote image info: Failed getting image: The requested image couldn't be found");
+    const std::string fingerprint = fingerprint_of(it->second);
+    lxd::Image& image = images_[fingerprint];
+    image.fingerprint = fingerprint;
+    image.architecture = "x86_64";
+    image.type = "container";
+    image.size = static_cast<int64_t>(it->second.size());
+    return fingerprint;
+  });
+}
+
+void MemoryLxd::tag_image(const std::string& fingerprint, const std::string& alias,
+                          const std::map<std::string, std::string>& properties) const {
+  perform(Op::TagImage, fingerprint, json{{"alias", alias}}, [&](Events&) {
+    const auto it = images_.find(fingerprint);
+    if (it == images_.end()) throw not_found("Image");
+    const auto existing = aliases_.find(alias);
+    if (existing != aliases_.end() && existing->second != fingerprint)
+      throw Error(ErrorKind::Conflict, "image alias \"" + alias + "\" already points at image " + existing->second);
+    for (const auto& [k, v] : properties) it->second.properties[k] = v;
+    if (existing == aliases_.end()) {
+      aliases_[alias] = fingerprint;
+      it->second.aliases.push_back({alias, "", fingerprint});
+    }
+    return 0;
+  });
+}
+
+void MemoryLxd::add_remote_image(const std::string& server, const std::string& alias, const std::string& content) {
+  std::lock_guard lock(mutex_);
+  remote_images_[server + " " + alias] = content;
 }
 
 // ---- what a person with lxc does -----------------------------------------------------------

@@ -94,6 +94,8 @@ class MemoryLxd final : public lxd::Api {
     GetImageAlias,
     ImportImage,
     DeleteImage,
+    PullRemoteImage,
+    TagImage,
   };
 
   // One call as lxe made it.
@@ -174,6 +176,13 @@ class MemoryLxd final : public lxd::Api {
   std::string import_image_file(const std::string& path, const std::string& alias,
                                 const std::map<std::string, std::string>& properties = {}) const override;
   void delete_image(const std::string& fingerprint) const override;
+  // Remote servers are not mirrored: a pull gets the image `remote_images` has under the source's
+  // alias (or fingerprint), else NotFound-like OperationFailed as LXD says it.
+  std::string pull_remote_image(const lxd::RemoteImageSource& source, std::chrono::milliseconds timeout) const override;
+  void tag_image(const std::string& fingerprint, const std::string& alias,
+                 const std::map<std::string, std::string>& properties) const override;
+  // What pull_remote_image finds: "<server> <alias>" → image content.
+  void add_remote_image(const std::string& server, const std::string& alias, const std::string& content);
 
   // ---- faults ----
   // Queues `fault` for `op`; faults of one operation are used in the order queued.
@@ -278,6 +287,7 @@ class MemoryLxd final : public lxd::Api {
   mutable std::map<std::string, lxd::Network> networks_;
   mutable std::map<std::string, lxd::Image> images_;       // by fingerprint
   mutable std::map<std::string, std::string> aliases_;     // alias -> fingerprint
+  std::map<std::string, std::string> remote_images_;        // "<server> <alias>" -> content
   // Init PIDs above the kernel's largest pid_max (2^22): a signal lxe sends to one reaches no process.
   mutable int64_t next_pid_ = 5000000;
   mutable int64_t next_revision_ = 1;

@@ -162,3 +162,21 @@ TEST_CASE("image catalog: the sweep deletes this store's unrecorded imports only
   CHECK_NOTHROW(bed.lxd.get_image(operators));
   CHECK(bed.catalog.sweep_orphans() == 0);
 }
+
+TEST_CASE("image catalog: an LXD image pulled from a remote keeps its reference as its tag", "[images]") {
+  Bed bed;
+  const std::string fingerprint = bed.lxd.import_image("remote image", "other-alias");
+  ImageRecord r;
+  r.id = "sha256:" + fingerprint;
+  r.lxd_fingerprint = fingerprint;
+  r.source = "lxd";
+  bed.catalog.record_pull(r, "lxetest:busybox/1.36", "");
+  bed.catalog.record_pull(r, "lxetest:busybox", "");
+  const auto found = bed.catalog.find("lxetest:busybox/1.36");
+  REQUIRE(found);
+  CHECK(found->pulled);
+  CHECK(found->record.repo_tags == std::vector<std::string>{"lxetest:busybox/1.36", "lxetest:busybox"});
+  CHECK(std::get<Removal>(bed.catalog.remove("lxetest:busybox", never_used)) == Removal::Untagged);
+  CHECK(std::get<Removal>(bed.catalog.remove("lxetest:busybox/1.36", never_used)) == Removal::Deleted);
+  CHECK(bed.lxd.list_images().empty());
+}
