@@ -97,6 +97,7 @@ void LxeProcess::spawn(const std::string& log_level) {
                                    "--db",                 config_.db,    "--lxd-socket",
                                    config_.lxd_socket,     "--lxd-name-prefix", config_.prefix, "--network-plugin", "none",
                                    "--log-level",          log_level};
+  argv.insert(argv.end(), config_.extra_args.begin(), config_.extra_args.end());
   std::vector<char*> args;
   for (auto& a : argv) args.push_back(a.data());
   args.push_back(nullptr);

@@ -46,6 +46,7 @@ class LxeProcess {
     // LXE_TEST_MARK for lxe: every LXD object it makes carries user.lxe.test-pid=<mark> (the
     // bench's PID), so that a later run can tell the leftovers of a killed run (docs/benchmarks.md).
     std::string mark;
+    std::vector<std::string> extra_args;  // more flags for lxe (--registries-conf ...)
   };
 
   explicit LxeProcess(Config config) : config_(std::move(config)) {}
