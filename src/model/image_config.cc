@@ -1,6 +1,8 @@
 #include "model/image_config.h"
 
 #include <algorithm>
+#include <csignal>
+#include <cctype>
 #include <charconv>
 #include <sstream>
 #include <stdexcept>
@@ -122,6 +124,21 @@ ImageDefaults image_defaults_from_json(const nlohmann::json& j) {
   return d;
 }
 
+std::optional<int> signal_number(const std::string& text) {
+  if (const auto n = number(text)) return *n > 0 && *n < NSIG ? std::optional<int>(static_cast<int>(*n)) : std::nullopt;
+  std::string name = text;
+  for (auto& c : name) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+  if (name.rfind("SIG", 0) == 0) name = name.substr(3);
+  static const std::map<std::string, int> names = {
+      {"HUP", SIGHUP},   {"INT", SIGINT},   {"QUIT", SIGQUIT}, {"KILL", SIGKILL}, {"USR1", SIGUSR1},
+      {"USR2", SIGUSR2}, {"TERM", SIGTERM}, {"PWR", SIGPWR},   {"WINCH", SIGWINCH}, {"STOP", SIGSTOP},
+      {"CONT", SIGCONT}, {"ALRM", SIGALRM}, {"ABRT", SIGABRT}};
+  if (const auto it = names.find(name); it != names.end()) return it->second;
+  if (name.rfind("RTMIN+", 0) == 0)
+    if (const auto n = number(name.substr(6)); n && SIGRTMIN + *n <= SIGRTMAX) return static_cast<int>(SIGRTMIN + *n);
+  return std::nullopt;
+}
+
 CriImageUser cri_image_user(const std::string& user) {
   const std::string name = user.substr(0, user.find(':'));
   CriImageUser out;
@@ -154,6 +171,10 @@ std::variant<ContainerProcess, std::string> container_process(const runtime::v1:
     const auto same_key = [&](const std::string& e) { return env_key(e) == kv.key(); };
     if (const auto it = std::find_if(p.env.begin(), p.env.end(), same_key); it != p.env.end()) *it = entry;
     else p.env.push_back(entry);
+  }
+  if (image && !image->config.stop_signal.empty()) {
+    p.stop_signal = signal_number(image->config.stop_signal);
+    if (!p.stop_signal) return "the image's stop signal '" + image->config.stop_signal + "' is no signal lxe knows";
   }
   p.cwd = !config.working_dir().empty() ? config.working_dir() : image ? image->config.working_dir : "";
 

@@ -70,7 +70,11 @@ struct ContainerProcess {
   std::string cwd;               // "" when neither sets one
   std::optional<int64_t> uid;    // unset: the image's init or lxe-init's default (root)
   std::optional<int64_t> gid;
+  std::optional<int> stop_signal;  // the image's StopSignal; unset: SIGTERM
 };
+
+// A signal by the names images use ("SIGQUIT", "QUIT", "3", "SIGRTMIN+3"); nullopt when unknown.
+std::optional<int> signal_number(const std::string& name);
 
 // Merges a container's config with its image's defaults (`image` null for an LXD image, which has
 // none): `command` replaces the entrypoint, `args` replace cmd; env merged by key; working dir and

@@ -313,6 +313,7 @@ nlohmann::json init_spec(const store::ContainerRecord& container, const runtime:
   spec["stdin_once"] = config.stdin_once();
   spec["tty"] = config.tty();
   spec["attach_socket"] = std::string(kStateDirInContainer) + "/" + attach::kSocketName;
+  if (process.stop_signal) spec["stop_signal"] = *process.stop_signal;  // StopContainer sends it
   if (process.uid) spec["uid"] = *process.uid;
   if (process.gid) spec["gid"] = *process.gid;
   return spec;

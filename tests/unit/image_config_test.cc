@@ -3,6 +3,8 @@
 // from the image's /etc/passwd and /etc/group.
 #include <catch2/catch.hpp>
 
+#include <csignal>
+
 #include "model/image_config.h"
 
 namespace v1 = runtime::v1;
@@ -183,4 +185,18 @@ TEST_CASE("image config: the user", "[image-config]") {
     CHECK(process(config, nullptr).uid == 5);
     CHECK_FALSE(process(config, nullptr).gid.has_value());
   }
+}
+
+TEST_CASE("image config: the stop signal", "[image-config]") {
+  CHECK(lxe::model::signal_number("SIGQUIT") == SIGQUIT);
+  CHECK(lxe::model::signal_number("quit") == SIGQUIT);
+  CHECK(lxe::model::signal_number("15") == 15);
+  CHECK(lxe::model::signal_number("SIGRTMIN+3") == SIGRTMIN + 3);
+  CHECK_FALSE(lxe::model::signal_number("SIGNOPE"));
+  CHECK_FALSE(lxe::model::signal_number("0"));
+  auto image = web_image();
+  CHECK(process(v1::ContainerConfig(), &image).stop_signal == SIGQUIT);
+  image.config.stop_signal = "SIGBOGUS";
+  CHECK(refusal(v1::ContainerConfig(), &image).find("'SIGBOGUS'") != std::string::npos);
+  CHECK_FALSE(process(v1::ContainerConfig(), nullptr).stop_signal.has_value());
 }

@@ -234,12 +234,13 @@ TEST_CASE("container_raw_lxc", "[lxd_specs]") {
   }
   SECTION("an OCI image's container runs its entrypoint under lxe-init, also without a command") {
     auto c = container();
-    c.image_defaults = R"({"entrypoint": ["/bin/httpd"], "cmd": ["-f"]})";
+    c.image_defaults = R"({"entrypoint": ["/bin/httpd"], "cmd": ["-f"], "stop_signal": "SIGQUIT"})";
     REQUIRE_FALSE(runs_image_init(c, config));
     CHECK(container_raw_lxc(c, config, sandbox(0), sandbox_config, {}) ==
           "lxc.init.cmd = /.lxe/init run /.lxe/state/spec.json\nlxc.uts.name = web\n");
     const auto spec = init_spec(c, config, sandbox(0), sandbox_config);
     CHECK(spec.at("args") == nlohmann::json({"/bin/httpd", "-f"}));
+    CHECK(spec.at("stop_signal") == 3);  // the image's StopSignal, which lxe-init sends on stop
   }
   SECTION("a command: lxe-init runs it") {
     config.add_command("/bin/sh");
