@@ -97,8 +97,10 @@ trap 'echo "FAIL: unexpected error at line $LINENO: $BASH_COMMAND"; echo "$passe
 # --- lxe ---------------------------------------------------------------------------------------
 mkdir -p "$log_dir"
 registries_conf=${LXE_TEST_REGISTRIES_CONF:-/var/lib/lxe-test-registry/registries.conf}
+# lxc's config naming the loopback simplestreams server as remote "lxetest" (scripts/test-simplestreams.sh).
+"$repo/scripts/test-simplestreams.sh" lxc-config "$work/lxc" >/dev/null
 "$lxe_bin" --socket "$sock" --db "$work/state/lxe.db" --lxd-name-prefix "$prefix" --network-plugin none \
-  --registries-conf "$registries_conf" --debug 2>"$lxe_log" &
+  --registries-conf "$registries_conf" --lxd-remote-config "$work/lxc/config.yml" --debug 2>"$lxe_log" &
 lxe_pid=$!
 up=0
 for _ in $(seq 1 75); do
@@ -381,7 +383,7 @@ down_from=$(date +%s)
 sleep 3  # the server keeps printing ticks; lxe-init writes them to the log meanwhile
 down_to=$(date +%s)
 "$lxe_bin" --socket "$sock" --db "$work/state/lxe.db" --lxd-name-prefix "$prefix" --network-plugin none \
-  --registries-conf "$registries_conf" --debug 2>>"$lxe_log" &
+  --registries-conf "$registries_conf" --lxd-remote-config "$work/lxc/config.yml" --debug 2>>"$lxe_log" &
 lxe_pid=$!
 up=0
 for _ in $(seq 1 75); do
@@ -518,6 +520,13 @@ if out=$(crictl_ rmi "$registry/busybox:1.36" docker.io/library/busybox:1.36 "$w
   pass "rmi: the pulled images are gone"
 else
   fail "rmi" "$out $(crictl_ images 2>&1)"
+fi
+if out=$(crictl_ pull lxetest:busybox/1.36 2>&1) && [[ $out == *"Image is up to date for sha256:"* ]] &&
+   crictl_ images 2>&1 | grep -q "^lxetest  *busybox/1.36 " && out=$(crictl_ rmi lxetest:busybox/1.36 2>&1) &&
+   ! crictl_ images 2>&1 | grep -q "^lxetest "; then
+  pass "pull lxetest:busybox/1.36 from the simplestreams remote of lxc's config; images; rmi"
+else
+  fail "LXD remote pull (is scripts/test-simplestreams.sh start running?)" "$out $(crictl_ images 2>&1)"
 fi
 pulled_left=$(lxc image list --format csv -c l 2>/dev/null | grep -c "^$prefix/" || true)
 if [[ $pulled_left -eq 0 ]]; then
