@@ -27,6 +27,9 @@ class Server;
 namespace lxe::images {
 class ImageCatalog;
 }
+namespace lxe::stats {
+struct StatsSources;
+}
 
 namespace lxe::cri {
 
@@ -52,6 +55,8 @@ struct RuntimeContext {
   const reconcile::BridgeKeeper* bridge = nullptr;
   // Hands out the URLs of Exec, Attach and PortForward; null where no server runs (some tests).
   streaming::Server* streaming = nullptr;
+  // Container stats from the host's cgroups; null where there are none to read (some tests).
+  stats::StatsSources* stats = nullptr;
 };
 
 }  // namespace lxe::cri

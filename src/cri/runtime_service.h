@@ -63,6 +63,10 @@ class RuntimeService final : public v1::RuntimeService::Service {
   ::grpc::Status Exec(::grpc::ServerContext*, const v1::ExecRequest*, v1::ExecResponse*) override;
   ::grpc::Status Attach(::grpc::ServerContext*, const v1::AttachRequest*, v1::AttachResponse*) override;
   ::grpc::Status PortForward(::grpc::ServerContext*, const v1::PortForwardRequest*, v1::PortForwardResponse*) override;
+  ::grpc::Status ContainerStats(::grpc::ServerContext*, const v1::ContainerStatsRequest*,
+                                v1::ContainerStatsResponse*) override;
+  ::grpc::Status ListContainerStats(::grpc::ServerContext*, const v1::ListContainerStatsRequest*,
+                                    v1::ListContainerStatsResponse*) override;
   ::grpc::Status ReopenContainerLog(::grpc::ServerContext*, const v1::ReopenContainerLogRequest*,
                                     v1::ReopenContainerLogResponse*) override;
   // container_events.cc

@@ -23,6 +23,7 @@
 #include "daemon/socket_lock.h"
 #include "images/catalog.h"
 #include "images/puller.h"
+#include "stats/cgroup_stats.h"
 #include "lxd/client.h"
 #include "lxd/events.h"
 #include "lxd/health.h"
@@ -267,6 +268,10 @@ int serve(const Options& options, const sigset_t& shutdown_signals) {
   }
   streaming_server->start();
   context.streaming = streaming_server.get();
+  stats::StatsSources stats_sources;
+  spdlog::info("container stats from cgroup {} ({})", "/sys/fs/cgroup",
+               stats_sources.cgroups.unified() ? "v2, unified" : "v1");
+  context.stats = &stats_sources;
   cri::RuntimeService runtime_service(context);
   cri::ImageService image_service(context, puller);
 

@@ -1,0 +1,77 @@
+// ContainerStats and ListContainerStats: CPU, memory and process numbers read on the host from
+// each container's cgroup (stats/cgroup_stats.h), never from LXD. A container that does not run
+// has well-formed stats of zeros. The writable layer's usage is not reported yet (issue 14).
+#include "common/time.h"
+#include "cri/errors.h"
+#include "cri/runtime_service.h"
+#include "cri/translate.h"
+#include "stats/cgroup_stats.h"
+
+namespace lxe::cri {
+
+namespace {
+
+v1::ContainerStats stats_of(const store::ContainerRecord& c, stats::StatsSources& sources) {
+  v1::ContainerStats out;
+  auto* attributes = out.mutable_attributes();
+  attributes->set_id(c.id);
+  attributes->mutable_metadata()->set_name(c.name);
+  attributes->mutable_metadata()->set_attempt(c.attempt);
+  for (const auto& [k, v] : c.labels) (*attributes->mutable_labels())[k] = v;
+  for (const auto& [k, v] : c.annotations) (*attributes->mutable_annotations())[k] = v;
+
+  const int64_t now = now_ns();
+  const stats::CgroupSample sample = sources.cgroups.read(c.lxd_name);
+  auto* cpu = out.mutable_cpu();
+  cpu->set_timestamp(now);
+  cpu->mutable_usage_core_nano_seconds()->set_value(sample.cpu_usage_ns);
+  if (sample.present) {
+    if (const auto rate = sources.cpu.rate(c.id, sample.cpu_usage_ns, now)) cpu->mutable_usage_nano_cores()->set_value(*rate);
+  } else {
+    sources.cpu.forget(c.id);
+    cpu->mutable_usage_nano_cores()->set_value(0);
+  }
+  auto* memory = out.mutable_memory();
+  memory->set_timestamp(now);
+  memory->mutable_working_set_bytes()->set_value(sample.working_set);
+  memory->mutable_usage_bytes()->set_value(sample.memory_usage);
+  memory->mutable_rss_bytes()->set_value(sample.rss);
+  memory->mutable_page_faults()->set_value(sample.page_faults);
+  memory->mutable_major_page_faults()->set_value(sample.major_page_faults);
+  return out;
+}
+
+}  // namespace
+
+::grpc::Status RuntimeService::ContainerStats(::grpc::ServerContext*, const v1::ContainerStatsRequest* request,
+                                              v1::ContainerStatsResponse* response) {
+  return guarded([&]() -> ::grpc::Status {
+    std::optional<store::ContainerRecord> c;
+    if (auto status = find_container(request->container_id(), c); !status.ok()) return status;
+    if (!ctx_.stats) return failed_precondition("ContainerStats: this lxe reads no stats");
+    *response->mutable_stats() = stats_of(*c, *ctx_.stats);
+    return ::grpc::Status::OK;
+  });
+}
+
+::grpc::Status RuntimeService::ListContainerStats(::grpc::ServerContext*, const v1::ListContainerStatsRequest* request,
+                                                  v1::ListContainerStatsResponse* response) {
+  return guarded([&]() -> ::grpc::Status {
+    if (!ctx_.stats) return failed_precondition("ListContainerStats: this lxe reads no stats");
+    const auto& filter = request->filter();
+    // The records are copied out first: the cgroup reads happen without the registry's lock.
+    std::vector<store::ContainerRecord> chosen;
+    ctx_.registry.for_each_container([&](const store::ContainerRecord& c) {
+      if (request->has_filter()) {
+        if (!filter.id().empty() && c.id.rfind(filter.id(), 0) != 0) return;
+        if (!filter.pod_sandbox_id().empty() && c.sandbox_id.rfind(filter.pod_sandbox_id(), 0) != 0) return;
+        if (!labels_match(c.labels, filter.label_selector())) return;
+      }
+      chosen.push_back(c);
+    });
+    for (const auto& c : chosen) *response->add_stats() = stats_of(c, *ctx_.stats);
+    return ::grpc::Status::OK;
+  });
+}
+
+}  // namespace lxe::cri
