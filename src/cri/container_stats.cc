@@ -4,14 +4,13 @@
 #include "common/time.h"
 #include "cri/errors.h"
 #include "cri/runtime_service.h"
+#include "cri/stats_of.h"
 #include "cri/translate.h"
 #include "stats/cgroup_stats.h"
 
 namespace lxe::cri {
 
-namespace {
-
-v1::ContainerStats stats_of(const store::ContainerRecord& c, stats::StatsSources& sources) {
+v1::ContainerStats container_stats_of(const store::ContainerRecord& c, stats::StatsSources& sources) {
   v1::ContainerStats out;
   auto* attributes = out.mutable_attributes();
   attributes->set_id(c.id);
@@ -41,15 +40,13 @@ v1::ContainerStats stats_of(const store::ContainerRecord& c, stats::StatsSources
   return out;
 }
 
-}  // namespace
-
 ::grpc::Status RuntimeService::ContainerStats(::grpc::ServerContext*, const v1::ContainerStatsRequest* request,
                                               v1::ContainerStatsResponse* response) {
   return guarded([&]() -> ::grpc::Status {
     std::optional<store::ContainerRecord> c;
     if (auto status = find_container(request->container_id(), c); !status.ok()) return status;
     if (!ctx_.stats) return failed_precondition("ContainerStats: this lxe reads no stats");
-    *response->mutable_stats() = stats_of(*c, *ctx_.stats);
+    *response->mutable_stats() = container_stats_of(*c, *ctx_.stats);
     return ::grpc::Status::OK;
   });
 }
@@ -69,7 +66,7 @@ v1::ContainerStats stats_of(const store::ContainerRecord& c, stats::StatsSources
       }
       chosen.push_back(c);
     });
-    for (const auto& c : chosen) *response->add_stats() = stats_of(c, *ctx_.stats);
+    for (const auto& c : chosen) *response->add_stats() = container_stats_of(c, *ctx_.stats);
     return ::grpc::Status::OK;
   });
 }

@@ -67,6 +67,10 @@ class RuntimeService final : public v1::RuntimeService::Service {
                                 v1::ContainerStatsResponse*) override;
   ::grpc::Status ListContainerStats(::grpc::ServerContext*, const v1::ListContainerStatsRequest*,
                                     v1::ListContainerStatsResponse*) override;
+  ::grpc::Status PodSandboxStats(::grpc::ServerContext*, const v1::PodSandboxStatsRequest*,
+                                 v1::PodSandboxStatsResponse*) override;
+  ::grpc::Status ListPodSandboxStats(::grpc::ServerContext*, const v1::ListPodSandboxStatsRequest*,
+                                     v1::ListPodSandboxStatsResponse*) override;
   ::grpc::Status ReopenContainerLog(::grpc::ServerContext*, const v1::ReopenContainerLogRequest*,
                                     v1::ReopenContainerLogResponse*) override;
   // container_events.cc

@@ -89,6 +89,37 @@ CgroupSample CgroupReader::read(const std::string& instance) const {
   return s;
 }
 
+std::vector<InterfaceCounters> parse_net_dev(const std::string& text) {
+  std::vector<InterfaceCounters> out;
+  std::istringstream in(text);
+  std::string line;
+  while (std::getline(in, line)) {
+    const auto colon = line.find(':');
+    if (colon == std::string::npos || line.find('|') != std::string::npos) continue;  // headers
+    InterfaceCounters c;
+    c.name = line.substr(0, colon);
+    c.name.erase(0, c.name.find_first_not_of(' '));
+    std::istringstream fields(line.substr(colon + 1));
+    uint64_t v[16] = {};
+    int n = 0;
+    while (n < 16 && fields >> v[n]) ++n;
+    if (n < 16 || c.name.empty()) continue;
+    // receive: bytes packets errs drop fifo frame compressed multicast; then transmit's eight.
+    c.rx_bytes = v[0];
+    c.rx_errors = v[2];
+    c.tx_bytes = v[8];
+    c.tx_errors = v[10];
+    out.push_back(std::move(c));
+  }
+  return out;
+}
+
+std::vector<InterfaceCounters> read_net_dev(int64_t pid) {
+  if (pid <= 0) return {};
+  const auto text = read_text("/proc/" + std::to_string(pid) + "/net/dev");
+  return text ? parse_net_dev(*text) : std::vector<InterfaceCounters>{};
+}
+
 std::optional<uint64_t> CpuRates::rate(const std::string& id, uint64_t usage_ns, int64_t at_ns) {
   std::lock_guard lock(mutex_);
   const auto it = last_.find(id);

@@ -9,6 +9,7 @@
 #include <mutex>
 #include <optional>
 #include <string>
+#include <vector>
 
 namespace lxe::stats {
 
@@ -35,6 +36,19 @@ class CgroupReader {
   std::string root_;
   bool unified_ = false;
 };
+
+// One network interface's counters, as /proc/<pid>/net/dev shows them for that PID's namespace.
+struct InterfaceCounters {
+  std::string name;
+  uint64_t rx_bytes = 0;
+  uint64_t rx_errors = 0;
+  uint64_t tx_bytes = 0;
+  uint64_t tx_errors = 0;
+};
+// Parses /proc/net/dev's text (two header lines, then "name: 16 numbers"); loopback included.
+std::vector<InterfaceCounters> parse_net_dev(const std::string& text);
+// The interfaces of the network namespace `pid` is in; empty when the process is gone.
+std::vector<InterfaceCounters> read_net_dev(int64_t pid);
 
 // usage_nano_cores: CPU time used per wall-clock time since the previous sample of the same
 // container (as kubelet computes it from cadvisor's), nullopt for the first sample.

@@ -34,7 +34,7 @@ std::vector<cri::ContainerStats> list(CriFixture& fx, const cri::ContainerStatsF
 
 }  // namespace
 
-TEST_CASE("stats: a busy container shows its CPU and memory, a created one zeros", "[stats][lxd]") {
+TEST_CASE("stats: a busy container shows its CPU and memory, a created one zeros, the pod sums them", "[stats][lxd]") {
   CriFixture fx("stats");
   auto pod = fx.pod_config("p");
   const std::string pod_id = fx.must_run_pod(pod);
@@ -77,6 +77,32 @@ TEST_CASE("stats: a busy container shows its CPU and memory, a created one zeros
   filter.clear_label_selector();
   filter.set_id(idle_id);
   REQUIRE(list(fx, &filter).size() == 1);
+
+  // The pod's stats: its containers', summed with its holder's.
+  {
+    auto pctx = lxe::test::context_with_deadline();
+    cri::PodSandboxStatsRequest request;
+    request.set_pod_sandbox_id(pod_id);
+    cri::PodSandboxStatsResponse response;
+    const auto status = fx.runtime().PodSandboxStats(pctx.get(), request, &response);
+    INFO(describe(status));
+    REQUIRE(status.ok());
+    const auto& pod_stats = response.stats();
+    CHECK(pod_stats.attributes().id() == pod_id);
+    CHECK(pod_stats.attributes().metadata().name() == fx.pod_name("p"));
+    REQUIRE(pod_stats.linux().containers_size() == 2);
+    const auto busy_now = stats(fx, busy_id);
+    CHECK(pod_stats.linux().cpu().usage_core_nano_seconds().value() >= second.cpu().usage_core_nano_seconds().value());
+    CHECK(pod_stats.linux().memory().working_set_bytes().value() >= busy_now.memory().working_set_bytes().value() / 2);
+    CHECK(pod_stats.linux().process().process_count().value() >= 2);  // the holder's and the busy shell
+    auto lctx = lxe::test::context_with_deadline();
+    cri::ListPodSandboxStatsRequest list_request;
+    list_request.mutable_filter()->set_id(pod_id);
+    cri::ListPodSandboxStatsResponse listed;
+    REQUIRE(fx.runtime().ListPodSandboxStats(lctx.get(), list_request, &listed).ok());
+    REQUIRE(listed.stats_size() == 1);
+    CHECK(listed.stats(0).linux().containers_size() == 2);
+  }
 
   auto ctx = lxe::test::context_with_deadline();
   cri::ContainerStatsRequest unknown;

@@ -2,6 +2,8 @@
 // laid out in a temporary folder as the kernel shows them, kubelet's working set, and CPU rates.
 #include <catch2/catch.hpp>
 
+#include <unistd.h>
+
 #include <filesystem>
 
 #include "stats/cgroup_stats.h"
@@ -75,4 +77,23 @@ TEST_CASE("cgroup stats: CPU rates from consecutive samples", "[stats]") {
   CHECK(rates.rate("a", 1'000'000'100, 14'000'000'000) == 1'000'000'000);
   rates.forget("a");
   CHECK_FALSE(rates.rate("a", 2'000'000'000, 15'000'000'000));
+}
+
+TEST_CASE("cgroup stats: a namespace's interfaces from /proc/<pid>/net/dev", "[stats]") {
+  const std::string text =
+      "Inter-|   Receive                                                |  Transmit\n"
+      " face |bytes    packets errs drop fifo frame compressed multicast|bytes    packets errs drop fifo colls carrier compressed\n"
+      "    lo:     560       8    0    0    0     0          0         0      560       8    0    0    0     0       0          0\n"
+      "  eth0: 1234567    1000    2    0    0     0          0         0   765432     900    1    0    0     0       0          0\n";
+  const auto interfaces = lxe::stats::parse_net_dev(text);
+  REQUIRE(interfaces.size() == 2);
+  CHECK(interfaces[1].name == "eth0");
+  CHECK(interfaces[1].rx_bytes == 1234567);
+  CHECK(interfaces[1].rx_errors == 2);
+  CHECK(interfaces[1].tx_bytes == 765432);
+  CHECK(interfaces[1].tx_errors == 1);
+  CHECK(lxe::stats::parse_net_dev("garbage\nx: 1 2\n").empty());
+  // This test's own namespace has at least loopback.
+  CHECK_FALSE(lxe::stats::read_net_dev(::getpid()).empty());
+  CHECK(lxe::stats::read_net_dev(0).empty());
 }

@@ -1,0 +1,13 @@
+// The CRI stats of one container, read from its cgroup: ContainerStats, ListContainerStats and the
+// containers of a pod's stats share it.
+#pragma once
+
+#include "runtime/v1/api.pb.h"
+#include "stats/cgroup_stats.h"
+#include "store/records.h"
+
+namespace lxe::cri {
+
+runtime::v1::ContainerStats container_stats_of(const store::ContainerRecord& c, stats::StatsSources& sources);
+
+}  // namespace lxe::cri
