@@ -148,8 +148,30 @@ CriImageUser cri_image_user(const std::string& user) {
   return out;
 }
 
+// What an image brings is untrusted like any request: its strings reach lxe-init's spec and LXD's
+// environment.* keys. A NUL or, in an env name, a control character or '=' is refused.
+std::string image_strings_problem(const ImageDefaults& image) {
+  const auto has_nul = [](const std::string& s) { return s.find('\0') != std::string::npos; };
+  for (const auto* list : {&image.config.entrypoint, &image.config.cmd})
+    for (const auto& arg : *list)
+      if (has_nul(arg)) return "the image's entrypoint or cmd holds a NUL character";
+  for (const auto& kv : image.config.env) {
+    if (has_nul(kv)) return "the image's env holds a NUL character";
+    const std::string key = env_key(kv);
+    if (key.empty() || kv.find('=') == std::string::npos)
+      return "the image's env entry '" + kv.substr(0, 64) + "' is not NAME=VALUE";
+    for (unsigned char c : key)
+      if (c < 0x20 || c == 0x7f) return "the image's env name '" + key.substr(0, 64) + "' holds a control character";
+  }
+  if (has_nul(image.config.working_dir) || has_nul(image.config.user))
+    return "the image's working dir or user holds a NUL character";
+  return "";
+}
+
 std::variant<ContainerProcess, std::string> container_process(const runtime::v1::ContainerConfig& config,
                                                               const ImageDefaults* image) {
+  if (image)
+    if (auto problem = image_strings_problem(*image); !problem.empty()) return problem;
   ContainerProcess p;
   // Arguments: CRI's command replaces the entrypoint; its args replace cmd (Kubernetes' rules).
   if (!config.command().empty()) {

@@ -200,3 +200,22 @@ TEST_CASE("image config: the stop signal", "[image-config]") {
   CHECK(refusal(v1::ContainerConfig(), &image).find("'SIGBOGUS'") != std::string::npos);
   CHECK_FALSE(process(v1::ContainerConfig(), nullptr).stop_signal.has_value());
 }
+
+TEST_CASE("image config: hostile strings in an image are refused, not passed on", "[image-config]") {
+  const v1::ContainerConfig config;
+  auto image = web_image();
+  image.config.cmd.push_back(std::string("a\0b", 3));
+  CHECK(refusal(config, &image).find("NUL") != std::string::npos);
+  image = web_image();
+  image.config.env.push_back("BAD\nKEY=1");
+  CHECK(refusal(config, &image).find("control character") != std::string::npos);
+  image = web_image();
+  image.config.env.push_back("NOVALUE");
+  CHECK(refusal(config, &image).find("not NAME=VALUE") != std::string::npos);
+  image = web_image();
+  image.config.env.push_back("=1");
+  CHECK(refusal(config, &image).find("not NAME=VALUE") != std::string::npos);
+  image = web_image();
+  image.config.working_dir = std::string("/a\0", 3);
+  CHECK(refusal(config, &image).find("NUL") != std::string::npos);
+}
