@@ -14,8 +14,10 @@ namespace lxe::daemon {
 //     local:
 //       addr: unix://
 // A missing default-remote means "local", as for lxc.
-std::variant<std::string, RemoteConfigError> lxd_socket_from_remote_config_text(const std::string& text,
-                                                                                 const std::string& path) {
+namespace {
+
+// The file's YAML mapping, or why it is none.
+std::variant<YAML::Node, RemoteConfigError> load_mapping(const std::string& text, const std::string& path) {
   YAML::Node root;
   try {
     root = YAML::Load(text);
@@ -23,6 +25,24 @@ std::variant<std::string, RemoteConfigError> lxd_socket_from_remote_config_text(
     return RemoteConfigError{path + ": not valid YAML: " + e.what()};
   }
   if (!root.IsMap()) return RemoteConfigError{path + ": expected a YAML mapping with 'remotes'"};
+  return root;
+}
+
+std::variant<std::string, RemoteConfigError> read_config_file(const std::string& path) {
+  std::ifstream file(path);
+  if (!file) return RemoteConfigError{"cannot read --lxd-remote-config " + path};
+  std::stringstream text;
+  text << file.rdbuf();
+  return text.str();
+}
+
+}  // namespace
+
+std::variant<std::string, RemoteConfigError> lxd_socket_from_remote_config_text(const std::string& text,
+                                                                                 const std::string& path) {
+  auto loaded = load_mapping(text, path);
+  if (auto* error = std::get_if<RemoteConfigError>(&loaded)) return *error;
+  const YAML::Node root = std::get<YAML::Node>(loaded);
 
   std::string default_remote = "local";
   std::string addr;
@@ -42,22 +62,16 @@ std::variant<std::string, RemoteConfigError> lxd_socket_from_remote_config_text(
 }
 
 std::variant<std::string, RemoteConfigError> lxd_socket_from_remote_config(const std::string& path) {
-  std::ifstream file(path);
-  if (!file) return RemoteConfigError{"cannot read --lxd-remote-config " + path};
-  std::stringstream text;
-  text << file.rdbuf();
-  return lxd_socket_from_remote_config_text(text.str(), path);
+  auto text = read_config_file(path);
+  if (auto* error = std::get_if<RemoteConfigError>(&text)) return *error;
+  return lxd_socket_from_remote_config_text(std::get<std::string>(text), path);
 }
 
 std::variant<images::LxdRemotes, RemoteConfigError> lxd_remotes_from_config_text(const std::string& text,
                                                                                 const std::string& path) {
-  YAML::Node root;
-  try {
-    root = YAML::Load(text);
-  } catch (const YAML::Exception& e) {
-    return RemoteConfigError{path + ": not valid YAML: " + e.what()};
-  }
-  if (!root.IsMap()) return RemoteConfigError{path + ": expected a YAML mapping with 'remotes'"};
+  auto loaded = load_mapping(text, path);
+  if (auto* error = std::get_if<RemoteConfigError>(&loaded)) return *error;
+  const YAML::Node root = std::get<YAML::Node>(loaded);
   images::LxdRemotes remotes;
   const auto certs = std::filesystem::path(path).parent_path() / "servercerts";
   try {
@@ -89,11 +103,9 @@ std::variant<images::LxdRemotes, RemoteConfigError> lxd_remotes_from_config_text
 }
 
 std::variant<images::LxdRemotes, RemoteConfigError> lxd_remotes_from_config(const std::string& path) {
-  std::ifstream file(path);
-  if (!file) return RemoteConfigError{"cannot read --lxd-remote-config " + path};
-  std::stringstream text;
-  text << file.rdbuf();
-  return lxd_remotes_from_config_text(text.str(), path);
+  auto text = read_config_file(path);
+  if (auto* error = std::get_if<RemoteConfigError>(&text)) return *error;
+  return lxd_remotes_from_config_text(std::get<std::string>(text), path);
 }
 
 }  // namespace lxe::daemon
