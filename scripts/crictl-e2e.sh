@@ -9,7 +9,7 @@
 #   -> update --memory/--cpu-quota (live: LXD limits and the cgroup change, same init PID)
 #   -> kill -9 lxe, restart it: ps shows the same container Running, same init PID, and logs
 #      has what it printed while lxe was down
-#   -> second container reaches the first over 127.0.0.1 -> stop -> inspect (exit code, reason)
+#   -> second container reaches the first over 127.0.0.1 -> stats, statsp -> stop -> inspect (exit code, reason)
 #   -> rm -> a container exiting with 3 (inspect: CONTAINER_EXITED, exitCode 3)
 #   -> pull from the loopback registry and through its docker.io mirror, images --digests,
 #      inspecti, a container of an OCI image without a command (entrypoint, env, working dir), rmi
@@ -422,6 +422,20 @@ if client=$(crictl_ create "$pod" "$work/client.json" "$work/pod.json" 2>&1) && 
   fi
 else
   fail "second container: create/start" "${out:-$client}"
+fi
+
+# --- stats: crictl stats and statsp read lxe's cgroup-based stats ----------------------------------
+if out=$(crictl_ stats -o json 2>&1) &&
+   python3 -c 'import json,sys; d=json.loads(sys.argv[1]); s=[x for x in d["stats"] if x["attributes"]["metadata"]["name"]=="client"]; assert s and int(s[0]["memory"]["workingSetBytes"]["value"])>0 and int(s[0]["cpu"]["usageCoreNanoSeconds"]["value"])>0' "$out" 2>/dev/null; then
+  pass "stats: the running client container has CPU time and a working set"
+else
+  fail "stats" "$out"
+fi
+if out=$(crictl_ statsp -o json 2>&1) &&
+   python3 -c 'import json,sys; d=json.loads(sys.argv[1]); s=d["stats"][0]["linux"]; assert int(s["memory"]["workingSetBytes"]["value"])>0 and len(s["containers"])>=1 and int(s["process"]["processCount"]["value"])>=1' "$out" 2>/dev/null; then
+  pass "statsp: the pod's memory, processes and containers"
+else
+  fail "statsp" "$out"
 fi
 
 # --- stop / inspect / rm -----------------------------------------------------------------------
