@@ -203,6 +203,9 @@ std::variant<ContainerProcess, std::string> container_process(const runtime::v1:
   // The user: the security context's, else the image's; names resolve in the image's passwd.
   const bool has_sc = config.has_linux() && config.linux().has_security_context();
   const auto& sc = config.linux().security_context();
+  // A group without a user is refused, as containerd refuses it: whose group would it be?
+  if (has_sc && sc.has_run_as_group() && !sc.has_run_as_user() && sc.run_as_username().empty())
+    return std::string("run_as_group is set without run_as_user or run_as_username");
   const auto user_named = [&](const std::string& name) -> const ImageUsers::User* {
     if (!image) return nullptr;
     const auto it = image->users.users.find(name);
@@ -250,7 +253,6 @@ std::variant<ContainerProcess, std::string> container_process(const runtime::v1:
   }
   if (has_sc && sc.has_run_as_group()) {
     p.gid = sc.run_as_group().value();
-    if (!p.uid) p.uid = 0;
   }
   return p;
 }

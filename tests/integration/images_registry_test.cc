@@ -326,6 +326,13 @@ TEST_CASE("images: bad references, refusing, lacking and silent registries get p
   const auto created = fx.create_container(pod_id, config, pod);
   CHECK(created.code() == grpc::StatusCode::NOT_FOUND);
   CHECK_THAT(created.status.error_message(), Catch::Contains("pull it first"));
+  // A group without a user is refused before anything is stored (critest expects it).
+  auto group_only = CriFixture::container_config("g", {"sleep", "1"});
+  group_only.mutable_linux()->mutable_security_context()->mutable_run_as_group()->set_value(1000);
+  const auto refused = fx.create_container(pod_id, group_only, pod);
+  CHECK(refused.code() == grpc::StatusCode::INVALID_ARGUMENT);
+  CHECK_THAT(refused.status.error_message(), Catch::Contains("run_as_group is set without run_as_user"));
+  CHECK(fx.list_containers().empty());
 
   // None of it left an image or a work folder behind.
   CHECK(pulled_in_lxd(fx).empty());

@@ -174,10 +174,16 @@ TEST_CASE("image config: the user", "[image-config]") {
     CHECK(refusal(config, &image).find("run_as_username 'ghost'") != std::string::npos);
     CHECK(refusal(config, nullptr).find("only for OCI images") != std::string::npos);
   }
-  SECTION("run_as_group overrides the group") {
+  SECTION("run_as_group overrides the group, but only with a user") {
     sc->mutable_run_as_group()->set_value(7);
+    CHECK(refusal(config, &image).find("run_as_group is set without run_as_user") != std::string::npos);
+    CHECK(refusal(config, nullptr).find("run_as_group is set without run_as_user") != std::string::npos);
+    sc->set_run_as_username("www-data");
     CHECK(process(config, &image).uid == 33);
     CHECK(process(config, &image).gid == 7);
+    sc->clear_run_as_username();
+    sc->mutable_run_as_user()->set_value(1000);
+    CHECK(process(config, nullptr).gid == 7);
   }
   SECTION("an LXD image: only what the security context says") {
     CHECK_FALSE(process(config, nullptr).uid.has_value());
