@@ -38,22 +38,8 @@ std::string write_lxc_config(const lxe::test::TempDir& dir, int closed_port) {
   return dir.file("lxc/config.yml");
 }
 
-lxe::test::Reply<cri::PullImageResponse> pull(CriFixture& fx, const std::string& ref) {
-  auto ctx = lxe::test::context_with_deadline(std::chrono::seconds(120));
-  cri::PullImageRequest request;
-  request.mutable_image()->set_image(ref);
-  lxe::test::Reply<cri::PullImageResponse> reply;
-  reply.status = fx.images().PullImage(ctx.get(), request, &reply.value);
-  return reply;
-}
-
-grpc::Status remove_image(CriFixture& fx, const std::string& ref) {
-  auto ctx = lxe::test::context_with_deadline();
-  cri::RemoveImageRequest request;
-  request.mutable_image()->set_image(ref);
-  cri::RemoveImageResponse response;
-  return fx.images().RemoveImage(ctx.get(), request, &response);
-}
+lxe::test::Reply<cri::PullImageResponse> pull(CriFixture& fx, const std::string& ref) { return fx.pull_image(ref); }
+grpc::Status remove_image(CriFixture& fx, const std::string& ref) { return fx.remove_image(ref); }
 
 }  // namespace
 

@@ -40,13 +40,7 @@ std::vector<std::string> daemon_args() { return {"--registries-conf", registries
 
 Reply<cri::PullImageResponse> pull(CriFixture& fx, const std::string& ref, const cri::AuthConfig* auth = nullptr,
                                    std::chrono::milliseconds deadline = std::chrono::seconds(120)) {
-  auto ctx = lxe::test::context_with_deadline(deadline);
-  cri::PullImageRequest request;
-  request.mutable_image()->set_image(ref);
-  if (auth) *request.mutable_auth() = *auth;
-  Reply<cri::PullImageResponse> reply;
-  reply.status = fx.images().PullImage(ctx.get(), request, &reply.value);
-  return reply;
+  return fx.pull_image(ref, auth, deadline);
 }
 
 std::string must_pull(CriFixture& fx, const std::string& ref) {
@@ -58,24 +52,14 @@ std::string must_pull(CriFixture& fx, const std::string& ref) {
 }
 
 std::optional<cri::Image> status_of(CriFixture& fx, const std::string& ref) {
-  auto ctx = lxe::test::context_with_deadline();
-  cri::ImageStatusRequest request;
-  request.mutable_image()->set_image(ref);
-  cri::ImageStatusResponse response;
-  const auto status = fx.images().ImageStatus(ctx.get(), request, &response);
-  INFO(ref << ": " << describe(status));
-  REQUIRE(status.ok());
-  if (!response.has_image()) return std::nullopt;
-  return response.image();
+  const auto reply = fx.image_status(ref);
+  INFO(ref << ": " << describe(reply.status));
+  REQUIRE(reply.ok());
+  if (!reply.value.has_image()) return std::nullopt;
+  return reply.value.image();
 }
 
-grpc::Status remove_image(CriFixture& fx, const std::string& ref) {
-  auto ctx = lxe::test::context_with_deadline();
-  cri::RemoveImageRequest request;
-  request.mutable_image()->set_image(ref);
-  cri::RemoveImageResponse response;
-  return fx.images().RemoveImage(ctx.get(), request, &response);
-}
+grpc::Status remove_image(CriFixture& fx, const std::string& ref) { return fx.remove_image(ref); }
 
 std::vector<std::string> tags(const cri::Image& image) { return {image.repo_tags().begin(), image.repo_tags().end()}; }
 

@@ -16,31 +16,9 @@ namespace cri = ::runtime::v1;
 
 namespace {
 
-Reply<cri::ImageStatusResponse> image_status(CriFixture& fx, const std::string& ref) {
-  auto ctx = lxe::test::context_with_deadline();
-  cri::ImageStatusRequest request;
-  request.mutable_image()->set_image(ref);
-  Reply<cri::ImageStatusResponse> reply;
-  reply.status = fx.images().ImageStatus(ctx.get(), request, &reply.value);
-  return reply;
-}
-
-Reply<cri::PullImageResponse> pull(CriFixture& fx, const std::string& ref) {
-  auto ctx = lxe::test::context_with_deadline();
-  cri::PullImageRequest request;
-  request.mutable_image()->set_image(ref);
-  Reply<cri::PullImageResponse> reply;
-  reply.status = fx.images().PullImage(ctx.get(), request, &reply.value);
-  return reply;
-}
-
-grpc::Status remove_image(CriFixture& fx, const std::string& ref) {
-  auto ctx = lxe::test::context_with_deadline();
-  cri::RemoveImageRequest request;
-  request.mutable_image()->set_image(ref);
-  cri::RemoveImageResponse response;
-  return fx.images().RemoveImage(ctx.get(), request, &response);
-}
+Reply<cri::ImageStatusResponse> image_status(CriFixture& fx, const std::string& ref) { return fx.image_status(ref); }
+Reply<cri::PullImageResponse> pull(CriFixture& fx, const std::string& ref) { return fx.pull_image(ref); }
+grpc::Status remove_image(CriFixture& fx, const std::string& ref) { return fx.remove_image(ref); }
 
 }  // namespace
 

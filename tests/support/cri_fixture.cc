@@ -371,6 +371,34 @@ Reply<cri::ExecSyncResponse> CriFixture::exec(const std::string& container_id, s
   return reply;
 }
 
+Reply<cri::PullImageResponse> CriFixture::pull_image(const std::string& ref, const cri::AuthConfig* auth,
+                                                     std::chrono::milliseconds deadline) {
+  auto ctx = context_with_deadline(deadline);
+  cri::PullImageRequest request;
+  request.mutable_image()->set_image(ref);
+  if (auth) *request.mutable_auth() = *auth;
+  Reply<cri::PullImageResponse> reply;
+  reply.status = images().PullImage(ctx.get(), request, &reply.value);
+  return reply;
+}
+
+Reply<cri::ImageStatusResponse> CriFixture::image_status(const std::string& ref) {
+  auto ctx = context_with_deadline();
+  cri::ImageStatusRequest request;
+  request.mutable_image()->set_image(ref);
+  Reply<cri::ImageStatusResponse> reply;
+  reply.status = images().ImageStatus(ctx.get(), request, &reply.value);
+  return reply;
+}
+
+grpc::Status CriFixture::remove_image(const std::string& ref) {
+  auto ctx = context_with_deadline();
+  cri::RemoveImageRequest request;
+  request.mutable_image()->set_image(ref);
+  cri::RemoveImageResponse response;
+  return images().RemoveImage(ctx.get(), request, &response);
+}
+
 grpc::Status CriFixture::reopen_log(const std::string& container_id) {
   auto ctx = context_with_deadline(kCallDeadline);
   cri::ReopenContainerLogRequest request;

@@ -117,6 +117,12 @@ class CriFixture {
                                     std::chrono::milliseconds deadline = std::chrono::seconds(30));
   grpc::Status reopen_log(const std::string& container_id);
 
+  // ---- ImageService (a pull gets `deadline`, 120 s unless said otherwise)
+  Reply<cri::PullImageResponse> pull_image(const std::string& ref, const cri::AuthConfig* auth = nullptr,
+                                           std::chrono::milliseconds deadline = std::chrono::seconds(120));
+  Reply<cri::ImageStatusResponse> image_status(const std::string& ref);
+  grpc::Status remove_image(const std::string& ref);
+
   // Polls ContainerStatus until the container is in `state`, up to `timeout`; returns the last
   // status seen (check its state).
   cri::ContainerStatus wait_for_state(const std::string& container_id, cri::ContainerState state,
