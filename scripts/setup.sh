@@ -58,6 +58,8 @@ PACKAGES=(
     docker-registry               # the tests' loopback registries (scripts/test-registry.sh)
     xz-utils                      # the simplestreams test server's split images
     clang libclang-rt-14-dev    # the request fuzzer (scripts/fuzz.sh): libFuzzer, ASan, UBSan
+    prometheus-cpp-dev            # lxe's own /metrics (--metrics-port)
+    prometheus                    # promtool: the tests lint /metrics with it (only promtool is used)
 )
 
 # ---------------------------------------------------------------- 1. packages

@@ -13,8 +13,8 @@ using grpc::experimental::InterceptionHookPoints;
 
 class CallInterceptor final : public grpc::experimental::Interceptor {
  public:
-  explicit CallInterceptor(grpc::experimental::ServerRpcInfo* info)
-      : method_(info->method()), started_(std::chrono::steady_clock::now()) {}
+  CallInterceptor(grpc::experimental::ServerRpcInfo* info, const CallObserver& observer)
+      : method_(info->method()), observer_(observer), started_(std::chrono::steady_clock::now()) {}
 
   void Intercept(grpc::experimental::InterceptorBatchMethods* methods) override {
     if (methods->QueryInterceptionHookPoint(InterceptionHookPoints::PRE_SEND_STATUS)) {
@@ -24,9 +24,9 @@ class CallInterceptor final : public grpc::experimental::Interceptor {
                               "lxe does not implement " + method_ + " yet");
         methods->ModifySendStatus(status);
       }
-      const auto micros = std::chrono::duration_cast<std::chrono::microseconds>(
-                              std::chrono::steady_clock::now() - started_)
-                              .count();
+      const auto took = std::chrono::steady_clock::now() - started_;
+      const auto micros = std::chrono::duration_cast<std::chrono::microseconds>(took).count();
+      if (observer_) observer_(method_, static_cast<int>(status.error_code()), took);
       if (status.ok())
         spdlog::debug("{} OK in {} us", method_, micros);
       else
@@ -38,6 +38,7 @@ class CallInterceptor final : public grpc::experimental::Interceptor {
 
  private:
   std::string method_;
+  const CallObserver& observer_;  // the factory's, which outlives every call
   std::chrono::steady_clock::time_point started_;
 };
 
@@ -46,7 +47,7 @@ class CallInterceptor final : public grpc::experimental::Interceptor {
 grpc::experimental::Interceptor* CallInterceptorFactory::CreateServerInterceptor(
     grpc::experimental::ServerRpcInfo* info) {
   // gRPC's interface takes ownership of a raw pointer and deletes it when the call ends.
-  return std::make_unique<CallInterceptor>(info).release();
+  return std::make_unique<CallInterceptor>(info, observer_).release();
 }
 
 }  // namespace lxe::cri

@@ -10,7 +10,8 @@
 
 namespace lxe::cri {
 
-v1::ContainerStats container_stats_of(const store::ContainerRecord& c, stats::StatsSources& sources) {
+v1::ContainerStats container_stats_of(const store::ContainerRecord& c, stats::StatsSources& sources,
+                                      stats::CgroupSample* read) {
   v1::ContainerStats out;
   auto* attributes = out.mutable_attributes();
   attributes->set_id(c.id);
@@ -21,6 +22,7 @@ v1::ContainerStats container_stats_of(const store::ContainerRecord& c, stats::St
 
   const int64_t now = now_ns();
   const stats::CgroupSample sample = sources.cgroups.read(c.lxd_name);
+  if (read) *read = sample;
   auto* cpu = out.mutable_cpu();
   cpu->set_timestamp(now);
   cpu->mutable_usage_core_nano_seconds()->set_value(sample.cpu_usage_ns);

@@ -69,6 +69,10 @@ class RuntimeService final : public v1::RuntimeService::Service {
                                     v1::ListContainerStatsResponse*) override;
   ::grpc::Status PodSandboxStats(::grpc::ServerContext*, const v1::PodSandboxStatsRequest*,
                                  v1::PodSandboxStatsResponse*) override;
+  ::grpc::Status ListMetricDescriptors(::grpc::ServerContext*, const v1::ListMetricDescriptorsRequest*,
+                                       v1::ListMetricDescriptorsResponse*) override;
+  ::grpc::Status ListPodSandboxMetrics(::grpc::ServerContext*, const v1::ListPodSandboxMetricsRequest*,
+                                       v1::ListPodSandboxMetricsResponse*) override;
   ::grpc::Status ListPodSandboxStats(::grpc::ServerContext*, const v1::ListPodSandboxStatsRequest*,
                                      v1::ListPodSandboxStatsResponse*) override;
   ::grpc::Status ReopenContainerLog(::grpc::ServerContext*, const v1::ReopenContainerLogRequest*,

@@ -36,7 +36,9 @@ v1::PodSandboxStats pod_stats_of(const store::SandboxRecord& s, const std::vecto
            rss = holder.rss, faults = holder.page_faults, major = holder.major_page_faults, pids = holder.pids;
   for (const auto& c : containers) {
     if (c.sandbox_id != s.id) continue;
-    const stats::CgroupSample sample = sources.cgroups.read(c.lxd_name);
+    // Each container's cgroup is read once, for its own stats and the pod's sums alike.
+    stats::CgroupSample sample;
+    *linux->add_containers() = container_stats_of(c, sources, &sample);
     cpu_ns += sample.cpu_usage_ns;
     usage += sample.memory_usage;
     working_set += sample.working_set;
@@ -44,7 +46,6 @@ v1::PodSandboxStats pod_stats_of(const store::SandboxRecord& s, const std::vecto
     faults += sample.page_faults;
     major += sample.major_page_faults;
     pids += sample.pids;
-    *linux->add_containers() = container_stats_of(c, sources);
   }
   auto* cpu = linux->mutable_cpu();
   cpu->set_timestamp(now);

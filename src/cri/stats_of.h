@@ -8,6 +8,8 @@
 
 namespace lxe::cri {
 
-runtime::v1::ContainerStats container_stats_of(const store::ContainerRecord& c, stats::StatsSources& sources);
+// `read`, when given, receives the cgroup sample the stats were made of (a pod's stats sum them).
+runtime::v1::ContainerStats container_stats_of(const store::ContainerRecord& c, stats::StatsSources& sources,
+                                               stats::CgroupSample* read = nullptr);
 
 }  // namespace lxe::cri

@@ -7,6 +7,7 @@
 #include "reconcile/bridge_keeper.h"
 #include "reconcile/cni.h"
 #include "reconcile/pod_network.h"
+#include "reconcile/reconciler.h"
 #include "reconcile/volumes.h"
 
 namespace lxe::cri {
@@ -44,6 +45,18 @@ namespace lxe::cri {
     network_ready->set_message(network_problem);
   }
 
+  // Not a condition kubelet acts on (it reads RuntimeReady and NetworkReady): for operators and
+  // crictl info. False while adoption after a restart runs, or while the queue does not move.
+  const auto reconciler_health = ctx_.reconciler.health();
+  const auto readiness = reconcile::readiness_of(reconciler_health);
+  auto* reconciler_ready = response->mutable_status()->add_conditions();
+  reconciler_ready->set_type("ReconcilerReady");
+  reconciler_ready->set_status(readiness.ready);
+  if (!readiness.ready) {
+    reconciler_ready->set_reason(readiness.reason);
+    reconciler_ready->set_message(readiness.message);
+  }
+
   if (request->verbose()) {
     nlohmann::json info = {
         {"runtime", {{"name", kRuntimeName}, {"version", kVersion}}},
@@ -59,6 +72,12 @@ namespace lxe::cri {
           {"ready", network_problem.empty()},
           {"message", network_problem}}},
     };
+    info["reconciler"] = {{"adopted", reconciler_health.adopted},
+                          {"adoptionSeconds", reconciler_health.adoption_took.count()},
+                          {"queued", reconciler_health.queued},
+                          {"processing", reconciler_health.processing},
+                          {"failing", reconciler_health.failing},
+                          {"oldestReadyWaitSeconds", reconciler_health.oldest_ready_wait.count()}};
     // How host-path volumes reach containers: idmapped staged mounts, or LXD's plain disk devices
     // (host root shows as nobody in the container) and why. null until lxe has decided.
     const auto volumes = ctx_.volumes.decided();

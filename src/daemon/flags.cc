@@ -163,6 +163,16 @@ void declare(CLI::App& app, Options& o) {
       ->check(absolute_path, "", "path");
   text("--streaming-tls-key", o.streaming_tls_key, "PATH", "the PEM private key of --streaming-tls-cert")
       ->check(absolute_path, "", "path");
+  text("--metrics-bindaddr", o.metrics_bindaddr, "ADDR",
+       "the IP address lxe serves its own metrics on (Prometheus\n"
+       "text format, /metrics), with --metrics-port")
+      ->check(ip_literal, "", "address")
+      ->default_str(o.metrics_bindaddr);
+  app.add_option("--metrics-port", o.metrics_port,
+                 "the TCP port of /metrics; off unless given; 0 takes a\nfree one (logged)")
+      ->option_text("PORT")
+      ->check(CLI::Range(0, 65535))
+      ->default_str("off");
   text("--registries-conf", o.registries_conf, "PATH",
        "registries.conf for image pulls (mirrors, insecure registries); default: the system's "
        "/etc/containers/registries.conf")

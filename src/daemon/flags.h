@@ -31,6 +31,9 @@ struct Options {
   std::string streaming_tls_key;
   // Image pulls: skopeo's registries.conf ("" = the system's /etc/containers/registries.conf and
   // registries.conf.d), and the longest a pull may take when kubelet sets no deadline.
+  // lxe's own /metrics (Prometheus): off unless --metrics-port is given; 0 takes a free port.
+  std::string metrics_bindaddr = "127.0.0.1";
+  int metrics_port = -1;  // -1: off
   std::string registries_conf;
   int image_pull_timeout_s = 600;
   bool help = false;

@@ -27,6 +27,8 @@
 #include "lxd/client.h"
 #include "lxd/events.h"
 #include "lxd/health.h"
+#include "metrics/metrics.h"
+#include "metrics/metrics_server.h"
 #include "model/ipv4.h"
 #include "reconcile/bridge_keeper.h"
 #include "reconcile/host_files.h"
@@ -178,11 +180,18 @@ int serve(const Options& options, const sigset_t& shutdown_signals) {
     throw StartupError(std::string(e.what()) + " (lxe-init must be installed next to lxe)");
   }
 
-  const lxd::Client lxd_client(lxd::ClientOptions{.socket_path = lxd_socket});
+  // lxe's own metrics: the LXD client, the reconciler and the CRI interceptor feed the counters;
+  // the gauges read the store and the reconciler at each scrape (state_of is set once both exist,
+  // before the metrics server starts).
+  std::function<metrics::StateSnapshot()> state_of;
+  metrics::LxeMetrics lxe_metrics([&state_of] { return state_of ? state_of() : metrics::StateSnapshot{}; });
+
+  const lxd::Client lxd_client(lxd::ClientOptions{.socket_path = lxd_socket, .observer = &lxe_metrics});
   const lxd::Client health_client(lxd::ClientOptions{
       .socket_path = lxd_socket,
       .connect_timeout = kHealthRequestTimeout,
       .request_timeout = kHealthRequestTimeout,
+      .observer = &lxe_metrics,
   });
   lxd::HealthMonitor lxd_health(health_client, kHealthInterval);
 
@@ -201,6 +210,7 @@ int serve(const Options& options, const sigset_t& shutdown_signals) {
   const CrashPoints crash_points = CrashPoints::from_environment();
   if (!crash_points.empty()) spdlog::warn("crash points armed (LXE_CRASH_AT): lxe will kill itself on purpose");
   reconciler_options.crash_points = crash_points;
+  reconciler_options.observer = &lxe_metrics;
   // Test hook, off unless set: marks every LXD object with the test process that owns this lxe.
   if (const char* mark = std::getenv("LXE_TEST_MARK"); mark && *mark)
     reconciler_options.mapping.extra_config["user.lxe.test-pid"] = mark;
@@ -213,7 +223,10 @@ int serve(const Options& options, const sigset_t& shutdown_signals) {
   // covers whatever the stream misses (while LXD restarts, say).
   lxd::EventStream lxd_events(
       lxd_socket, [&](const lxd::LifecycleEvent& e) { reconciler.on_lxd_event(e); },
-      [&](bool connected) { reconciler.on_lxd_events_connection(connected); });
+      [&](bool connected) {
+        lxe_metrics.on_event_stream_connection(connected);
+        reconciler.on_lxd_events_connection(connected);
+      });
   lxd_events.start();
 
   // Images lxe pulls are aliased "<prefix>/<image ID>" in LXD; orphans of a crash between an
@@ -272,6 +285,35 @@ int serve(const Options& options, const sigset_t& shutdown_signals) {
   spdlog::info("container stats from cgroup {} ({})", "/sys/fs/cgroup",
                stats_sources.cgroups.unified() ? "v2, unified" : "v1");
   context.stats = &stats_sources;
+  state_of = [&registry, &reconciler] {
+    metrics::StateSnapshot snapshot;
+    registry.for_each_sandbox(
+        [&](const store::SandboxRecord& s) { ++snapshot.sandboxes_by_state[std::string(store::to_string(s.observed_state))]; });
+    registry.for_each_container([&](const store::ContainerRecord& c) {
+      ++snapshot.containers_by_state[std::string(store::to_string(c.observed_state))];
+    });
+    const auto health = reconciler.health();
+    snapshot.queued = health.queued;
+    snapshot.processing = health.processing;
+    snapshot.failing = health.failing;
+    snapshot.adopted = health.adopted;
+    snapshot.adoption_seconds = health.adoption_took.count();
+    snapshot.reconciler_ready = reconcile::readiness_of(health).ready;
+    return snapshot;
+  };
+  std::unique_ptr<metrics::MetricsServer> metrics_server;
+  if (options.metrics_port >= 0) {
+    try {
+      metrics_server = std::make_unique<metrics::MetricsServer>(lxe_metrics, options.metrics_bindaddr,
+                                                                static_cast<uint16_t>(options.metrics_port));
+    } catch (const std::runtime_error& e) {
+      throw StartupError(std::string(e.what()) + " (see --metrics-bindaddr and --metrics-port)");
+    }
+    spdlog::info("metrics on http://{}:{}/metrics", options.metrics_bindaddr.find(':') != std::string::npos
+                                                         ? "[" + options.metrics_bindaddr + "]"
+                                                         : options.metrics_bindaddr,
+                 metrics_server->port());
+  }
   cri::RuntimeService runtime_service(context);
   cri::ImageService image_service(context, puller);
 
@@ -282,7 +324,10 @@ int serve(const Options& options, const sigset_t& shutdown_signals) {
   builder.SetMaxReceiveMessageSize(kMaxMessageBytes);
   builder.SetMaxSendMessageSize(kMaxMessageBytes);
   std::vector<std::unique_ptr<grpc::experimental::ServerInterceptorFactoryInterface>> interceptors;
-  interceptors.push_back(std::make_unique<cri::CallInterceptorFactory>());
+  interceptors.push_back(std::make_unique<cri::CallInterceptorFactory>(
+      [&lxe_metrics](std::string_view method, int code, std::chrono::duration<double> took) {
+        lxe_metrics.on_cri_call(method, code, took);
+      }));
   builder.experimental().SetInterceptorCreators(std::move(interceptors));
   std::unique_ptr<grpc::Server> server = builder.BuildAndStart();
   if (!server) throw StartupError("cannot serve CRI on " + socket + " (see the log above)");

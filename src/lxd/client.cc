@@ -187,9 +187,15 @@ httplib::Response send_request(const ClientOptions& options, const httplib::Requ
     }
   } catch (const std::exception& e) {
     spdlog::debug("lxd {} -> exception after {:.1f} ms: {}", where, ms_since(start), e.what());
+    if (options.observer)
+      options.observer->on_lxd_request(req.method, endpoint_of(req.path), 0,
+                                       std::chrono::duration<double, std::milli>(ms_since(start)));
     throw Error(ErrorKind::Transport, where + ": " + e.what());
   }
   const double elapsed_ms = ms_since(start);
+  if (options.observer)
+    options.observer->on_lxd_request(req.method, endpoint_of(req.path), result ? result->status : 0,
+                                     std::chrono::duration<double, std::milli>(elapsed_ms));
 
   if (!result) {
     const httplib::Error err = result.error();

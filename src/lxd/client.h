@@ -17,6 +17,7 @@
 
 #include "lxd/api.h"
 #include "lxd/error.h"
+#include "lxd/request_observer.h"
 #include "lxd/types.h"
 
 namespace httplib {
@@ -32,6 +33,8 @@ struct ClientOptions {
   std::chrono::milliseconds request_timeout{30000};
   // Upper bound for waiting on an async operation (create, start, stop, delete, ...).
   std::chrono::milliseconds operation_timeout{120000};
+  // Told of every request (lxe's /metrics); not owned, and must outlive the client. May be null.
+  RequestObserver* observer = nullptr;
 };
 
 // The raw result of one request: what LXD's standard response envelope carried.

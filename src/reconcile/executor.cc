@@ -30,9 +30,14 @@ bool owned_by(const lxd::Config& config, const std::string& id) {
 }  // namespace
 
 Executor::Executor(store::Registry& registry, const lxd::Api& lxd, const HostFiles& files,
-                   const Volumes& volumes, MappingOptions options, CrashPoints crash_points)
+                   const Volumes& volumes, MappingOptions options, CrashPoints crash_points,
+                   ReconcileObserver* observer)
     : registry_(registry), lxd_(lxd), files_(files), volumes_(volumes), options_(std::move(options)),
-      crash_points_(std::move(crash_points)) {}
+      crash_points_(std::move(crash_points)), observer_(observer) {}
+
+void Executor::observed(const Action& action, bool ok, std::chrono::steady_clock::time_point started) const {
+  if (observer_) observer_->on_action(to_string(action.kind), ok, std::chrono::steady_clock::now() - started);
+}
 
 void Executor::ensure_pause_image() const {
   try {
@@ -488,12 +493,14 @@ Outcome Executor::run(const SandboxRecord& planned, const std::vector<Action>& p
     Failure failure;
     const std::string name(to_string(action.kind));
     crash_points_.hit("before:" + name);
+    const auto started = std::chrono::steady_clock::now();
     try {
       do_sandbox_action(action, planned, config, result);
       crash_points_.hit("after:" + name);
     } catch (const std::exception& e) {
       failure = failure_of(e);
     }
+    observed(action, failure.kind == store::FailureKind::None, started);
     store::Registry::Change change(registry_);
     auto current = change.sandbox(planned.id);
     if (!current) return Outcome::Done;
@@ -565,6 +572,7 @@ Outcome Executor::run(const ContainerRecord& planned, const SandboxRecord& sandb
     // under it would hold up every CRI call that writes.
     std::optional<int64_t> started_at;
     std::optional<ExitRecord> exit;
+    const auto started = std::chrono::steady_clock::now();
     try {
       detail = do_container_action(action, planned, config, sandbox, sandbox_config);
       crash_points_.hit("after:" + name);
@@ -574,6 +582,7 @@ Outcome Executor::run(const ContainerRecord& planned, const SandboxRecord& sandb
     } catch (const std::exception& e) {
       failure = failure_of(e);
     }
+    observed(action, failure.kind == store::FailureKind::None, started);
     store::Registry::Change change(registry_);
     auto current = change.container(planned.id);
     if (!current) return Outcome::Done;

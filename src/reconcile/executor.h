@@ -16,6 +16,7 @@
 #include "lxd/api.h"
 #include "reconcile/host_files.h"
 #include "reconcile/lxd_specs.h"
+#include "reconcile/observer.h"
 #include "reconcile/plan.h"
 #include "reconcile/volumes.h"
 #include "store/registry.h"
@@ -32,7 +33,7 @@ enum class Outcome {
 class Executor {
  public:
   Executor(store::Registry& registry, const lxd::Api& lxd, const HostFiles& files, const Volumes& volumes,
-           MappingOptions options, CrashPoints crash_points = {});
+           MappingOptions options, CrashPoints crash_points = {}, ReconcileObserver* observer = nullptr);
 
   SandboxObservation observe_sandbox(const store::SandboxRecord& sandbox) const;
   ContainerObservation observe_container(const store::ContainerRecord& container,
@@ -96,6 +97,9 @@ class Executor {
   const Volumes& volumes_;
   MappingOptions options_;
   CrashPoints crash_points_;
+  ReconcileObserver* observer_;  // not owned; may be null
+  // Tells the observer how one action went.
+  void observed(const Action& action, bool ok, std::chrono::steady_clock::time_point started) const;
   lxd::Instance get_instance(const std::string& name) const;  // primed entry or GET
   lxd::Profile get_profile(const std::string& name) const;    // primed entry or GET
 

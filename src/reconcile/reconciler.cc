@@ -16,7 +16,7 @@ namespace lxe::reconcile {
 Reconciler::Reconciler(store::Registry& registry, const lxd::Api& lxd, const HostFiles& files,
                        const Volumes& volumes, ReconcilerOptions options)
     : registry_(registry), lxd_(lxd), options_(options), volumes_(volumes),
-      executor_(registry, lxd, files, volumes, options.mapping, options.crash_points) {}
+      executor_(registry, lxd, files, volumes, options.mapping, options.crash_points, options.observer) {}
 
 Reconciler::~Reconciler() { stop(); }
 
@@ -30,7 +30,42 @@ void Reconciler::start() {
   });
 }
 
+ReconcilerReadiness readiness_of(const ReconcilerHealth& h) {
+  if (h.adopting)
+    return {false, "AdoptionInProgress",
+            "lxe started and is still adopting what runs in LXD (" + std::to_string(h.queued) + " object(s) queued)"};
+  if (h.stuck) {
+    const auto waited = std::chrono::duration_cast<std::chrono::seconds>(h.oldest_ready_wait).count();
+    return {false, "ReconcileQueueStuck",
+            "an object has waited " + std::to_string(waited) + " s for a reconcile worker: all " +
+                std::to_string(h.processing) + " busy worker(s) are held up (a hung LXD call, long graceful stops); " +
+                std::to_string(h.queued) + " object(s) queued"};
+  }
+  return {};
+}
+
+ReconcilerHealth Reconciler::health() const {
+  ReconcilerHealth h;
+  h.adopted = adopted_.load();
+  {
+    std::lock_guard lock(mutex_);
+    h.adopting = adoption_started_.has_value() && !h.adopted;
+    h.adoption_took = adoption_took_;
+    h.failing = failures_.size();
+  }
+  h.queued = queue_.size();
+  h.processing = queue_.processing();
+  h.oldest_ready_wait = queue_.oldest_ready_wait();
+  h.stuck = h.oldest_ready_wait > options_.stuck_after;
+  return h;
+}
+
 void Reconciler::adopt() {
+  const auto started = std::chrono::steady_clock::now();
+  {
+    std::lock_guard lock(mutex_);
+    adoption_started_ = started;
+  }
   // Staged volumes of containers removed while lxe was not looking (a crash between unmounting
   // and erasing, a store restored from a backup): nothing else would ever unmount them.
   if (const int swept = volumes_.sweep([this](const std::string& id) { return registry_.container(id).has_value(); }))
@@ -67,6 +102,10 @@ void Reconciler::adopt() {
   // holders here) and the lists above must be used while they are fresh; a pod found with a new
   // holder is queued again.
   check_holder_pids();
+  {
+    std::lock_guard lock(mutex_);
+    adoption_took_ = std::chrono::steady_clock::now() - started;
+  }
   adopted_ = true;
 }
 

@@ -18,6 +18,7 @@
 #include "lxd/api.h"
 #include "lxd/events.h"
 #include "reconcile/executor.h"
+#include "reconcile/observer.h"
 #include "reconcile/host_files.h"
 #include "reconcile/work_queue.h"
 #include "store/registry.h"
@@ -38,7 +39,33 @@ struct ReconcilerOptions {
   std::chrono::milliseconds max_backoff{30000};
   MappingOptions mapping;
   CrashPoints crash_points;  // test hook (LXE_CRASH_AT); empty in production
+  // Told of every action (lxe's /metrics); not owned, must outlive the reconciler; may be null.
+  ReconcileObserver* observer = nullptr;
+  // An object ready this long without a worker taking it means every worker is held up (a hung
+  // LXD call, long graceful stops): the reconciler reports itself not ready (health()).
+  std::chrono::milliseconds stuck_after{60000};
 };
+
+// How the reconcile loop is doing, for CRI Status (the ReconcilerReady condition) and /metrics.
+struct ReconcilerHealth {
+  bool adopting = false;  // start() ran and adoption has not finished
+  bool adopted = false;
+  std::chrono::duration<double> adoption_took{0};  // once adopted
+  size_t queued = 0;      // ready or waiting out a retry backoff
+  size_t processing = 0;  // taken by a worker now
+  size_t failing = 0;     // objects whose last attempt failed (retried with backoff)
+  std::chrono::duration<double> oldest_ready_wait{0};
+  bool stuck = false;     // oldest_ready_wait > ReconcilerOptions::stuck_after
+};
+
+// Whether the reconciler is ready (CRI Status' ReconcilerReady condition), and if not why: reason
+// is one CamelCase word, message a sentence for a person.
+struct ReconcilerReadiness {
+  bool ready = true;
+  std::string reason;
+  std::string message;
+};
+ReconcilerReadiness readiness_of(const ReconcilerHealth& health);
 
 class Reconciler {
  public:
@@ -67,6 +94,8 @@ class Reconciler {
   void adopt();
   // Whether adopt() has finished.
   bool adopted() const { return adopted_.load(); }
+  // The loop's state now (cheap: a few counters under locks, no LXD call).
+  ReconcilerHealth health() const;
 
   // For tests that drive the reconciler on their own thread (start() not called): processes the
   // objects that are ready, and those they queue in turn, until none is ready or `max_objects`
@@ -116,7 +145,8 @@ class Reconciler {
   // worker that plans the sandbox, not on the event thread.
   bool take_holder_check(const std::string& sandbox_id);
 
-  std::mutex mutex_;  // guards failures_, holder_pids_, holders_to_check_, catch_up_requested_ and stopping_
+  mutable std::mutex mutex_;  // guards failures_, holder_pids_, holders_to_check_, catch_up_requested_,
+                              // stopping_ and the adoption times
   std::condition_variable stop_cv_;
   bool stopping_ = false;
   std::map<WorkKey, int> failures_;
@@ -124,6 +154,8 @@ class Reconciler {
   std::set<std::string> holders_to_check_;      // sandbox ids whose holder an event saw start
   bool catch_up_requested_ = false;             // the event stream reconnected: resync + holder check
   std::atomic<bool> adopted_{false};             // adopt() has listed and queued everything
+  std::optional<std::chrono::steady_clock::time_point> adoption_started_;
+  std::chrono::duration<double> adoption_took_{0};
   std::atomic<bool> events_connected_{false};    // LXD's event stream is up
   std::vector<std::thread> threads_;
 };

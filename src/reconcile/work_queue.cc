@@ -1,5 +1,7 @@
 #include "reconcile/work_queue.h"
 
+#include <algorithm>
+
 namespace lxe::reconcile {
 
 void WorkQueue::add_locked(const WorkKey& key) {
@@ -7,7 +9,7 @@ void WorkQueue::add_locked(const WorkKey& key) {
     dirty_.insert(key);
     return;
   }
-  if (queued_.insert(key).second) queue_.push_back(key);
+  if (queued_.insert(key).second) queue_.push_back({key, std::chrono::steady_clock::now()});
 }
 
 void WorkQueue::add(const WorkKey& key) {
@@ -35,7 +37,7 @@ std::optional<WorkKey> WorkQueue::take_ready_locked() {
     delayed_.erase(delayed_.begin());
   }
   if (queue_.empty()) return std::nullopt;
-  WorkKey key = std::move(queue_.front());
+  WorkKey key = std::move(queue_.front().key);
   queue_.pop_front();
   queued_.erase(key);
   processing_.insert(key);
@@ -84,6 +86,21 @@ void WorkQueue::shutdown() {
 size_t WorkQueue::size() const {
   std::lock_guard lock(mutex_);
   return queue_.size() + delayed_.size();
+}
+
+size_t WorkQueue::processing() const {
+  std::lock_guard lock(mutex_);
+  return processing_.size();
+}
+
+std::chrono::steady_clock::duration WorkQueue::oldest_ready_wait() const {
+  const auto now = std::chrono::steady_clock::now();
+  std::lock_guard lock(mutex_);
+  auto oldest = std::chrono::steady_clock::duration::zero();
+  if (!queue_.empty()) oldest = now - queue_.front().since;
+  // A delayed key that fell due is ready too, though no take() has moved it over yet.
+  if (!delayed_.empty() && delayed_.begin()->first <= now) oldest = std::max(oldest, now - delayed_.begin()->first);
+  return oldest;
 }
 
 }  // namespace lxe::reconcile

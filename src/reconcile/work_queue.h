@@ -36,6 +36,11 @@ class WorkQueue {
   void done(const WorkKey& key);
   void shutdown();
   size_t size() const;
+  // Objects being processed now.
+  size_t processing() const;
+  // How long the object at the head of the queue has been ready without a worker taking it
+  // (zero when none is ready): the reconciler is stuck when this grows.
+  std::chrono::steady_clock::duration oldest_ready_wait() const;
 
  private:
   void add_locked(const WorkKey& key);
@@ -44,7 +49,11 @@ class WorkQueue {
 
   mutable std::mutex mutex_;
   std::condition_variable ready_;
-  std::deque<WorkKey> queue_;
+  struct Ready {
+    WorkKey key;
+    std::chrono::steady_clock::time_point since;
+  };
+  std::deque<Ready> queue_;
   std::set<WorkKey> queued_;
   std::set<WorkKey> processing_;
   std::set<WorkKey> dirty_;  // added while processing

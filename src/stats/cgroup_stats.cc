@@ -106,9 +106,13 @@ std::vector<InterfaceCounters> parse_net_dev(const std::string& text) {
     if (n < 16 || c.name.empty()) continue;
     // receive: bytes packets errs drop fifo frame compressed multicast; then transmit's eight.
     c.rx_bytes = v[0];
+    c.rx_packets = v[1];
     c.rx_errors = v[2];
+    c.rx_dropped = v[3];
     c.tx_bytes = v[8];
+    c.tx_packets = v[9];
     c.tx_errors = v[10];
+    c.tx_dropped = v[11];
     out.push_back(std::move(c));
   }
   return out;

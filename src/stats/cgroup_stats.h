@@ -41,9 +41,13 @@ class CgroupReader {
 struct InterfaceCounters {
   std::string name;
   uint64_t rx_bytes = 0;
+  uint64_t rx_packets = 0;
   uint64_t rx_errors = 0;
+  uint64_t rx_dropped = 0;
   uint64_t tx_bytes = 0;
+  uint64_t tx_packets = 0;
   uint64_t tx_errors = 0;
+  uint64_t tx_dropped = 0;
 };
 // Parses /proc/net/dev's text (two header lines, then "name: 16 numbers"); loopback included.
 std::vector<InterfaceCounters> parse_net_dev(const std::string& text);

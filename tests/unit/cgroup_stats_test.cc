@@ -84,7 +84,7 @@ TEST_CASE("cgroup stats: a namespace's interfaces from /proc/<pid>/net/dev", "[s
       "Inter-|   Receive                                                |  Transmit\n"
       " face |bytes    packets errs drop fifo frame compressed multicast|bytes    packets errs drop fifo colls carrier compressed\n"
       "    lo:     560       8    0    0    0     0          0         0      560       8    0    0    0     0       0          0\n"
-      "  eth0: 1234567    1000    2    0    0     0          0         0   765432     900    1    0    0     0       0          0\n";
+      "  eth0: 1234567     890    2    3    0     0          0         0   765432     650    1    4    0     0       0          0\n";
   const auto interfaces = lxe::stats::parse_net_dev(text);
   REQUIRE(interfaces.size() == 2);
   CHECK(interfaces[1].name == "eth0");
@@ -92,6 +92,10 @@ TEST_CASE("cgroup stats: a namespace's interfaces from /proc/<pid>/net/dev", "[s
   CHECK(interfaces[1].rx_errors == 2);
   CHECK(interfaces[1].tx_bytes == 765432);
   CHECK(interfaces[1].tx_errors == 1);
+  CHECK(interfaces[1].rx_packets == 890);
+  CHECK(interfaces[1].rx_dropped == 3);
+  CHECK(interfaces[1].tx_packets == 650);
+  CHECK(interfaces[1].tx_dropped == 4);
   CHECK(lxe::stats::parse_net_dev("garbage\nx: 1 2\n").empty());
   // This test's own namespace has at least loopback.
   CHECK_FALSE(lxe::stats::read_net_dev(::getpid()).empty());

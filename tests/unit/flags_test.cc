@@ -161,3 +161,16 @@ TEST_CASE("flags: the streaming server's address, port and TLS files", "[flags]"
   CHECK_THAT(error({"--streaming-tls-key", "k.pem", "--streaming-tls-cert", "/c"}),
              Catch::Contains("not an absolute path"));
 }
+
+TEST_CASE("flags: /metrics is off unless --metrics-port is given", "[flags]") {
+  const Options defaults = ok({});
+  CHECK(defaults.metrics_port == -1);
+  CHECK(defaults.metrics_bindaddr == "127.0.0.1");
+  const Options on = ok({"--metrics-port", "9101", "--metrics-bindaddr", "0.0.0.0"});
+  CHECK(on.metrics_port == 9101);
+  CHECK(on.metrics_bindaddr == "0.0.0.0");
+  CHECK(ok({"--metrics-port=0"}).metrics_port == 0);
+  CHECK_THAT(error({"--metrics-port", "70000"}), Catch::Contains("--metrics-port"));
+  CHECK_THAT(error({"--metrics-port", "-1"}), Catch::Contains("--metrics-port"));
+  CHECK_THAT(error({"--metrics-bindaddr", "localhost"}), Catch::Contains("--metrics-bindaddr"));
+}

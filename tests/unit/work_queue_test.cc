@@ -285,3 +285,26 @@ TEST_CASE("WorkQueue: concurrent workers never hold the same key at once, and no
     CHECK(n <= kAddsPerKey);  // deduplicated: never more deliveries than adds
   }
 }
+
+TEST_CASE("WorkQueue: how long the head has been ready, and how many keys are taken", "[work_queue]") {
+  WorkQueue q;
+  CHECK(q.oldest_ready_wait() == std::chrono::steady_clock::duration::zero());
+  CHECK(q.processing() == 0);
+  q.add(sandbox("a"));
+  q.add(container("b"));
+  std::this_thread::sleep_for(5ms);
+  // A lower bound only: the clock is monotonic, so at least the time slept has passed.
+  CHECK(q.oldest_ready_wait() >= 5ms);
+  const auto a = q.try_take();
+  REQUIRE(a);
+  CHECK(q.processing() == 1);
+  q.done(*a);
+  const auto b = q.try_take();
+  REQUIRE(b);
+  CHECK(q.oldest_ready_wait() == std::chrono::steady_clock::duration::zero());
+  q.done(*b);
+  CHECK(q.processing() == 0);
+  // A key waiting out its delay is not ready: it does not count.
+  q.add_after(sandbox("c"), 1h);
+  CHECK(q.oldest_ready_wait() == std::chrono::steady_clock::duration::zero());
+}
