@@ -69,6 +69,7 @@ std::string apply_flags(const Given& g, Invocation& inv, int64_t now_ns) {
     if (!state)
       return std::string("--state of ") +
              (command == Command::Sandboxes ? "sandboxes takes ready or notready"
+              : command == Command::Top     ? "top takes created, running, exited or unknown"
                                             : "containers takes created, running, exited or unknown") +
              ", not '" + *g.state + "'";
     inv.filters.state = *state;
@@ -111,6 +112,23 @@ std::string apply_flags(const Given& g, Invocation& inv, int64_t now_ns) {
       return "--settle takes a duration up to 10m (0 for a single pass), not '" + *g.settle + "'";
     inv.diff.settle = std::chrono::milliseconds(*d / kNsPerMs);
   }
+  if (g.interval) {
+    const auto d = parse_duration_ns(*g.interval);
+    if (!d || *d < 100 * kNsPerMs || *d > 60 * kNsPerSecond)
+      return "--interval takes a duration from 100ms to 60s, not '" + *g.interval + "'";
+    inv.top.interval = std::chrono::milliseconds(*d / kNsPerMs);
+  }
+  if (g.sort) {
+    const std::string by = lower(*g.sort);
+    if (by == "cpu") inv.top.sort = TopSort::Cpu;
+    else if (by == "memory") inv.top.sort = TopSort::Memory;
+    else return "--sort takes cpu or memory, not '" + *g.sort + "'";
+  }
+  inv.top.pods = g.pods;
+  if (g.cgroup_root) {
+    if (g.cgroup_root->empty()) return "--cgroup-root needs a path";
+    inv.top.cgroup_root = *g.cgroup_root;
+  }
   return "";
 }
 
@@ -135,6 +153,13 @@ std::string apply_args(const std::vector<std::string>& args, Invocation& inv) {
       if (!args.empty()) {
         if (args[0].empty()) return "the ID is empty";
         inv.events.target = args[0];
+      }
+      return "";
+    case Command::Top:
+      if (args.size() > 1) return "top takes at most one ID";
+      if (!args.empty()) {
+        if (args[0].empty()) return "the ID is empty";
+        inv.top.target = args[0];
       }
       return "";
     default:

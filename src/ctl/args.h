@@ -22,7 +22,7 @@ enum ExitCode : int {
   kExitInternal = 6,        // anything else (a bug: please report it)
 };
 
-enum class Command { Help, Version, Sandboxes, Containers, Show, Events, Diff };
+enum class Command { Help, Version, Sandboxes, Containers, Show, Events, Diff, Top };
 
 enum class OutputFormat { Table, Json, Yaml };
 
@@ -60,6 +60,19 @@ struct DiffOptions {
   std::chrono::milliseconds settle{2000};
 };
 
+// How `top` orders its rows: as `containers` lists them (oldest first), or by CPU or memory, the
+// largest first.
+enum class TopSort { None, Cpu, Memory };
+
+struct TopOptions {
+  // The CPU rate is the CPU time used between two samples this far apart.
+  std::chrono::milliseconds interval{1000};
+  TopSort sort = TopSort::None;
+  bool pods = false;                          // one row per pod: the sum of its containers shown
+  std::string cgroup_root = "/sys/fs/cgroup";  // where the host's cgroups are mounted
+  std::string target;                          // container ID prefix or LXD name; empty: every container
+};
+
 struct Invocation {
   Command command = Command::Help;
   // For Help: the command whose help to print (empty: the overview).
@@ -71,6 +84,7 @@ struct Invocation {
   bool show_lxd = false;  // show --lxd: also read the LXD object
   EventsOptions events;
   DiffOptions diff;
+  TopOptions top;
 };
 
 struct UsageError {

@@ -16,7 +16,8 @@ const char* const kCommandFlagsGroup = "command flags";
 
 const char* const kAbout =
     "Inspects lxe's store read-only: lxe-ctl never writes to it, never migrates it, and does not\n"
-    "block lxe while it runs. `diff` and `show --lxd` also read LXD's API, and change nothing.";
+    "block lxe while it runs. `diff` and `show --lxd` also read LXD's API, and change nothing;\n"
+    "`top` reads the containers' cgroup files on the host.";
 
 const char* const kFooter =
     "Output: aligned tables for people; --json or --output json|yaml for scripts (stable field\n"
@@ -26,7 +27,7 @@ const char* const kFooter =
     "  0  success (diff: no drift)\n"
     "  1  diff: drift found\n"
     "  2  usage error\n"
-    "  3  unknown ID, or an ID prefix that matches more than one object\n"
+    "  3  unknown ID, or an ID prefix that matches more than one object (top: no container)\n"
     "  4  the store is unusable: missing, locked, unreadable, or of another schema version\n"
     "     (written by a newer lxe, or not yet migrated by this version's lxe)\n"
     "  5  LXD is unreachable or refused a read (diff, show --lxd)\n"
@@ -132,12 +133,25 @@ void add_diff_flags(CLI::App& app, Given& g) {
       ->default_str("2s");
 }
 
+void add_top_flags(CLI::App& app, Given& g) {
+  app.add_option("--interval", g.interval, "time between the two reads the CPU rate comes from (100ms to 60s)")
+      ->option_text("D")
+      ->default_str("1s");
+  app.add_option("--sort", g.sort, "cpu or memory: the largest first (default: as containers lists them)")
+      ->option_text("BY");
+  app.add_flag("--pods", g.pods, "one row per pod: the sum of its containers shown")->disable_flag_override();
+  app.add_option("--cgroup-root", g.cgroup_root, "where the host's cgroups are mounted")
+      ->option_text("PATH")
+      ->default_str("/sys/fs/cgroup");
+}
+
 void add_command_flags(CLI::App& app, Given& g, Command command) {
   if (command != C::Help) add_output_flags(app, g);
-  if (command == C::Sandboxes || command == C::Containers) add_list_flags(app, g, command);
+  if (command == C::Sandboxes || command == C::Containers || command == C::Top) add_list_flags(app, g, command);
   if (command == C::Show) add_show_flags(app, g);
   if (command == C::Events) add_events_flags(app, g);
   if (command == C::Diff) add_diff_flags(app, g);
+  if (command == C::Top) add_top_flags(app, g);
 }
 
 }  // namespace
@@ -151,6 +165,12 @@ const std::vector<CommandInfo>& command_infos() {
        "Lists the containers in the store, oldest first: ID prefix, name, attempt, namespace, pod, image,\n"
        "CRI state (as kubelet sees it), desired and observed state, age and last reconcile error. The\n"
        "JSON form uses CRI's state names (\"state\": \"CONTAINER_RUNNING\"), as `crictl ps -a -o json`."},
+      {C::Top, "top", "", "[ID]", "CPU and memory of each container, from the host's cgroups",
+       "Reads each container's cgroup on the host twice, --interval apart, as lxe's CRI stats do (LXD\n"
+       "is not asked), and shows its CPU use between the two reads in cores, its CPU time, memory\n"
+       "working set (what kubectl top shows as memory), RSS and processes (threads included).\n"
+       "Containers that do not run show '-'. ID (an ID prefix or an LXD name) shows only the containers\n"
+       "it names; the filters are those of `containers`. --pods adds up each pod's containers."},
       {C::Show, "show", "inspect", "ID", "everything stored about one sandbox or container",
        "Everything the store holds about one pod sandbox or container: the CRI config as received,\n"
        "desired vs observed state, generation numbers, the LXD objects it maps to, the resources in\n"
@@ -215,6 +235,7 @@ CommandLine::CommandLine() : app_(kAbout, "lxe-ctl") {
   add_show_flags(app_, g);
   add_events_flags(app_, g);
   add_diff_flags(app_, g);
+  add_top_flags(app_, g);
   auto options = app_.get_options();
   for (size_t i = globals; i < options.size(); ++i) options[i]->group(kCommandFlagsGroup);
 

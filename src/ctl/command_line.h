@@ -24,7 +24,9 @@ struct Given {
   bool lxd = false, follow = false;
   std::optional<std::string> since, tail, poll_interval;
   std::optional<std::string> lxd_name_prefix, settle;
-  std::vector<std::string> args;  // positionals: the ID of show and events, the topic of help
+  std::optional<std::string> interval, sort, cgroup_root;
+  bool pods = false;
+  std::vector<std::string> args;  // positionals: the ID of show, events and top, the topic of help
 };
 
 struct CommandInfo {

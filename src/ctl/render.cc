@@ -2,6 +2,9 @@
 
 #include <algorithm>
 #include <cctype>
+#include <cmath>
+#include <cstdio>
+#include <iterator>
 #include <stdexcept>
 
 #include <yaml-cpp/yaml.h>
@@ -178,6 +181,40 @@ std::string one_line(const std::string& text, size_t max) {
     }
   }
   return s.substr(0, i) + "...";
+}
+
+std::string cores_text(uint64_t nano_cores) {
+  const uint64_t hundredths = (nano_cores + 5'000'000) / 10'000'000;
+  const std::string cents = std::to_string(hundredths % 100);
+  return std::to_string(hundredths / 100) + "." + (cents.size() < 2 ? "0" : "") + cents;
+}
+
+std::string bytes_text(uint64_t bytes) {
+  if (bytes < 1024) return std::to_string(bytes);
+  static const char* const units[] = {"Ki", "Mi", "Gi", "Ti", "Pi", "Ei"};
+  double value = static_cast<double>(bytes) / 1024;
+  for (size_t i = 0;; ++i) {
+    const bool last = i + 1 == std::size(units);
+    // Rounded as shown; 1023.96Ki would show as 1024Ki, so it is 1.0Mi instead.
+    const bool decimal = std::round(value * 10) / 10 < 10;
+    const double shown = decimal ? std::round(value * 10) / 10 : std::round(value);
+    if (shown < 1024 || last) {
+      char text[32];
+      std::snprintf(text, sizeof text, decimal ? "%.1f%s" : "%.0f%s", shown, units[i]);
+      return text;
+    }
+    value /= 1024;
+  }
+}
+
+std::string cpu_time_text(uint64_t ns) {
+  const uint64_t tenths = (ns + 50'000'000) / 100'000'000;
+  if (tenths < 600) return std::to_string(tenths / 10) + "." + std::to_string(tenths % 10) + "s";
+  const uint64_t s = (ns + 500'000'000) / 1'000'000'000;
+  auto two = [](uint64_t n) { return (n < 10 ? "0" : "") + std::to_string(n); };
+  if (s < 3600) return std::to_string(s / 60) + "m" + two(s % 60) + "s";
+  if (s < 86400) return std::to_string(s / 3600) + "h" + two(s / 60 % 60) + "m";
+  return std::to_string(s / 86400) + "d" + two(s / 3600 % 24) + "h";
 }
 
 std::string short_id(const std::string& id) { return id.substr(0, 13); }

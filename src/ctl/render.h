@@ -51,6 +51,14 @@ std::string short_time(int64_t ns);
 // One line of at most `max` code points: newlines become spaces, an overlong text ends in "...".
 std::string one_line(const std::string& text, size_t max);
 
+// CPU use in cores with two decimals, as a share of one core: 980000000 ns per s -> "0.98".
+std::string cores_text(uint64_t nano_cores);
+// Bytes in Kubernetes' binary units, as kubectl top shows memory: "0", "512", "312Ki", "3.4Mi",
+// "123Mi", "1.5Gi". One decimal below 10 of a unit, none from 10 up.
+std::string bytes_text(uint64_t bytes);
+// A CPU time: "0.4s", "12.3s", "5m12s", "3h04m", "2d05h".
+std::string cpu_time_text(uint64_t ns);
+
 // The first 13 characters of an ID, as crictl shows them.
 std::string short_id(const std::string& id);
 

@@ -509,4 +509,176 @@ std::string event_line(const ReconcileEvent& e, bool color) {
   return line + "\n";
 }
 
+
+// ---- top
+
+Usage usage_between(const CgroupRead& first, const CgroupRead& second) {
+  Usage u;
+  const stats::CgroupSample& s = second.sample;
+  if (!s.present) return u;
+  u.measured = true;
+  u.cpu_usage_ns = s.cpu_usage_ns;
+  u.working_set = s.working_set;
+  u.memory_usage = s.memory_usage;
+  u.rss = s.rss;
+  u.page_faults = s.page_faults;
+  u.major_page_faults = s.major_page_faults;
+  u.pids = s.pids;
+  if (first.sample.present) {
+    stats::CpuRates rates;  // one container, two reads
+    (void)rates.rate("", first.sample.cpu_usage_ns, first.at_ns);
+    u.nano_cores = rates.rate("", s.cpu_usage_ns, second.at_ns);
+  }
+  return u;
+}
+
+namespace {
+
+void add(Usage& total, const Usage& u) {
+  if (!u.measured) return;
+  total.measured = true;
+  if (u.nano_cores) total.nano_cores = total.nano_cores.value_or(0) + *u.nano_cores;
+  total.cpu_usage_ns += u.cpu_usage_ns;
+  total.working_set += u.working_set;
+  total.memory_usage += u.memory_usage;
+  total.rss += u.rss;
+  total.page_faults += u.page_faults;
+  total.major_page_faults += u.major_page_faults;
+  total.pids += u.pids;
+}
+
+// The value rows are sorted by; none sorts last.
+std::optional<uint64_t> sort_key(const Usage& u, TopSort by) {
+  if (by == TopSort::Cpu) return u.nano_cores;
+  if (by == TopSort::Memory && u.measured) return u.working_set;
+  return std::nullopt;
+}
+
+template <typename Row>
+void sort_rows(std::vector<Row>& rows, TopSort by) {
+  if (by == TopSort::None) return;
+  std::stable_sort(rows.begin(), rows.end(), [by](const Row& a, const Row& b) {
+    const auto ka = sort_key(a.usage, by), kb = sort_key(b.usage, by);
+    if (!kb) return ka.has_value();
+    return ka && *ka > *kb;
+  });
+}
+
+// CPU(cores), CPU TIME, MEMORY, RSS, PIDS; '-' where there is nothing to show.
+std::vector<Cell> usage_cells(const Usage& u) {
+  if (!u.measured) return {{"-"}, {"-"}, {"-"}, {"-"}, {"-"}};
+  return {{u.nano_cores ? cores_text(*u.nano_cores) : "-"},
+          {cpu_time_text(u.cpu_usage_ns)},
+          {bytes_text(u.working_set)},
+          {bytes_text(u.rss)},
+          {std::to_string(u.pids)}};
+}
+
+const std::vector<std::string> kUsageHeaders = {"CPU(cores)", "CPU TIME", "MEMORY", "RSS", "PIDS"};
+
+// CRI's names where ContainerStats has the same numbers.
+nlohmann::json usage_json(const Usage& u) {
+  return {{"measured", u.measured},
+          {"cpu",
+           {{"usageNanoCores", u.nano_cores ? nlohmann::json(*u.nano_cores) : nlohmann::json(nullptr)},
+            {"usageCoreNanoSeconds", u.cpu_usage_ns}}},
+          {"memory",
+           {{"workingSetBytes", u.working_set},
+            {"usageBytes", u.memory_usage},
+            {"rssBytes", u.rss},
+            {"pageFaults", u.page_faults},
+            {"majorPageFaults", u.major_page_faults}}},
+          {"process", {{"processCount", u.pids}}}};
+}
+
+}  // namespace
+
+std::vector<PodTop> pod_totals(const std::vector<ContainerTop>& rows, const std::vector<SandboxRecord>& sandboxes) {
+  std::vector<PodTop> out;
+  auto total_of = [&](const std::string& sandbox_id) -> PodTop& {
+    for (auto& p : out)
+      if (p.sandbox_id == sandbox_id) return p;
+    return out.emplace_back(PodTop{sandbox_id, nullptr, 0, {}});
+  };
+  for (const auto& s : sandboxes)
+    for (const auto& row : rows)
+      if (row.container.sandbox_id == s.id) {
+        total_of(s.id).pod = &s;
+        break;
+      }
+  for (const auto& row : rows) {
+    PodTop& p = total_of(row.container.sandbox_id);
+    ++p.containers;
+    add(p.usage, row.usage);
+  }
+  return out;
+}
+
+void sort_top(std::vector<ContainerTop>& rows, TopSort by) { sort_rows(rows, by); }
+void sort_top(std::vector<PodTop>& rows, TopSort by) { sort_rows(rows, by); }
+
+Table top_table(const std::vector<ContainerTop>& rows) {
+  std::vector<std::string> headers = {"POD", "CONTAINER", "CONTAINER ID", "STATE"};
+  headers.insert(headers.end(), kUsageHeaders.begin(), kUsageHeaders.end());
+  Table t(headers);
+  for (const auto& row : rows) {
+    const auto& c = row.container;
+    const std::string state = cri_state(c);
+    std::vector<Cell> cells = {{row.pod ? row.pod->namespace_ + "/" + row.pod->name : short_id(c.sandbox_id)},
+                               {c.name},
+                               {short_id(c.id)},
+                               {state, state_color(state)}};
+    const auto usage = usage_cells(row.usage);
+    cells.insert(cells.end(), usage.begin(), usage.end());
+    t.add(std::move(cells));
+  }
+  return t;
+}
+
+Table pod_top_table(const std::vector<PodTop>& rows) {
+  std::vector<std::string> headers = {"POD", "POD ID", "STATE", "CONTAINERS"};
+  headers.insert(headers.end(), kUsageHeaders.begin(), kUsageHeaders.end());
+  Table t(headers);
+  for (const auto& row : rows) {
+    const std::string state = row.pod ? cri_state(*row.pod) : "-";
+    std::vector<Cell> cells = {{row.pod ? row.pod->namespace_ + "/" + row.pod->name : "-"},
+                               {short_id(row.sandbox_id)},
+                               {state, row.pod ? state_color(state) : Color::None},
+                               {std::to_string(row.containers)}};
+    const auto usage = usage_cells(row.usage);
+    cells.insert(cells.end(), usage.begin(), usage.end());
+    t.add(std::move(cells));
+  }
+  return t;
+}
+
+nlohmann::json top_json(const ContainerTop& row) {
+  const auto& c = row.container;
+  nlohmann::json pod = nullptr;
+  if (row.pod) pod = {{"name", row.pod->name}, {"namespace", row.pod->namespace_}, {"uid", row.pod->uid}};
+  nlohmann::json out = {{"id", c.id},
+                        {"podSandboxId", c.sandbox_id},
+                        {"metadata", {{"name", c.name}, {"attempt", c.attempt}}},
+                        {"pod", pod},
+                        {"state", cri_state(c)},
+                        {"lxdName", c.lxd_name}};
+  out.update(usage_json(row.usage));
+  return out;
+}
+
+nlohmann::json pod_top_json(const PodTop& row) {
+  nlohmann::json metadata = nullptr;
+  if (row.pod)
+    metadata = {{"name", row.pod->name},
+                {"namespace", row.pod->namespace_},
+                {"uid", row.pod->uid},
+                {"attempt", row.pod->attempt}};
+  nlohmann::json out = {{"id", row.sandbox_id},
+                        {"metadata", metadata},
+                        {"state", row.pod ? nlohmann::json(cri_state(*row.pod)) : nlohmann::json(nullptr)},
+                        {"containerCount", row.containers}};
+  out.update(usage_json(row.usage));
+  return out;
+}
+
 }  // namespace lxe::ctl

@@ -1,6 +1,7 @@
 // What lxe-ctl shows of the store's records: CRI states as kubelet sees them, list filters, ID
-// lookup, and each record as JSON (for --json/--output yaml) and as table rows or key/value text.
-// Pure functions over records; no I/O.
+// lookup, and each record as JSON (for --json/--output yaml) and as table rows or key/value text;
+// for top, the usage two cgroup reads tell, summed per pod and sorted. Pure functions over records
+// and reads; no I/O.
 #pragma once
 
 #include <cstdint>
@@ -14,6 +15,7 @@
 #include "ctl/args.h"
 #include "ctl/render.h"
 #include "lxd/types.h"
+#include "stats/cgroup_stats.h"
 #include "store/records.h"
 
 namespace lxe::ctl {
@@ -87,5 +89,56 @@ nlohmann::json event_json(const store::ReconcileEvent& e);
 // Fixed-width lines, so that followed events line up with the ones printed before them.
 std::string event_header(bool color);
 std::string event_line(const store::ReconcileEvent& e, bool color);
+
+// ---- top: containers' CPU and memory from two reads of their cgroups
+
+// One read of a container's cgroup and when it was taken (a monotonic clock, nanoseconds).
+struct CgroupRead {
+  stats::CgroupSample sample;
+  int64_t at_ns = 0;
+};
+
+// What top shows of a container, or of a pod (the sum of its containers).
+struct Usage {
+  bool measured = false;               // the cgroup was there at the second read: it runs
+  std::optional<uint64_t> nano_cores;  // CPU use between the two reads; none when it cannot be told
+  uint64_t cpu_usage_ns = 0;           // the rest as of the second read; zeros when not measured
+  uint64_t working_set = 0;
+  uint64_t memory_usage = 0;
+  uint64_t rss = 0;
+  uint64_t page_faults = 0;
+  uint64_t major_page_faults = 0;
+  uint64_t pids = 0;
+};
+
+// The CPU rate is computed as the CRI facade computes usage_nano_cores (stats::CpuRates): none when
+// the first read found no cgroup (it started in between) or the counter went back (it restarted).
+Usage usage_between(const CgroupRead& first, const CgroupRead& second);
+
+struct ContainerTop {
+  store::ContainerRecord container;
+  const store::SandboxRecord* pod = nullptr;  // nullptr when the store has none
+  Usage usage;
+};
+
+struct PodTop {
+  std::string sandbox_id;
+  const store::SandboxRecord* pod = nullptr;
+  size_t containers = 0;  // rows summed
+  Usage usage;            // measured when one of them is; a CPU rate when one of them has one
+};
+
+// One PodTop per pod that has rows, in the order of `sandboxes` (pods missing from it last).
+std::vector<PodTop> pod_totals(const std::vector<ContainerTop>& rows,
+                               const std::vector<store::SandboxRecord>& sandboxes);
+
+// Largest first; rows without the value (not measured, no rate) last; ties keep their order.
+void sort_top(std::vector<ContainerTop>& rows, TopSort by);
+void sort_top(std::vector<PodTop>& rows, TopSort by);
+
+Table top_table(const std::vector<ContainerTop>& rows);
+Table pod_top_table(const std::vector<PodTop>& rows);
+nlohmann::json top_json(const ContainerTop& row);
+nlohmann::json pod_top_json(const PodTop& row);
 
 }  // namespace lxe::ctl

@@ -36,6 +36,7 @@ TEST_CASE("ctl args: commands and their aliases", "[ctl]") {
   CHECK(ok({"check"}).command == Command::Diff);
   CHECK(ok({"version"}).command == Command::Version);
   CHECK(ok({"--version"}).command == Command::Version);
+  CHECK(ok({"top"}).command == Command::Top);
 }
 
 TEST_CASE("ctl args: defaults are lxe's", "[ctl]") {
@@ -130,6 +131,39 @@ TEST_CASE("ctl args: show and events take their ID", "[ctl]") {
   CHECK(ok({"show", "--", "-x"}).target == "-x");
 }
 
+TEST_CASE("ctl args: top takes an ID, the list filters and its own options", "[ctl]") {
+  const auto d = ok({"top"});
+  CHECK(d.top.interval == std::chrono::milliseconds(1000));
+  CHECK(d.top.sort == TopSort::None);
+  CHECK_FALSE(d.top.pods);
+  CHECK(d.top.cgroup_root == "/sys/fs/cgroup");
+  CHECK(d.top.target.empty());
+  const auto t = ok({"top", "c3d4", "--interval", "250ms", "--sort", "CPU", "--pods", "--pod", "web", "-n", "prod",
+                     "--state", "running", "--cgroup-root", "/tmp/cg", "--json"});
+  CHECK(t.top.target == "c3d4");
+  CHECK(t.top.interval == std::chrono::milliseconds(250));
+  CHECK(t.top.sort == TopSort::Cpu);
+  CHECK(t.top.pods);
+  CHECK(t.top.cgroup_root == "/tmp/cg");
+  CHECK(t.filters.pod == "web");
+  CHECK(t.filters.namespace_ == "prod");
+  CHECK(t.filters.state == "CONTAINER_RUNNING");
+  CHECK(t.output == OutputFormat::Json);
+  CHECK(ok({"--sort", "memory", "top"}).top.sort == TopSort::Memory);
+  CHECK(ok({"top", "--interval", "1m"}).top.interval == std::chrono::milliseconds(60000));
+
+  CHECK(bad({"top", "--sort", "name"}).message == "--sort takes cpu or memory, not 'name'");
+  CHECK(bad({"top", "--interval", "50ms"}).message.find("100ms to 60s") != std::string::npos);
+  CHECK(bad({"top", "--interval", "2m"}).message.find("100ms to 60s") != std::string::npos);
+  CHECK(bad({"top", "--interval", "soon"}).command == "top");
+  CHECK(bad({"top", "a", "b"}).message == "top takes at most one ID");
+  CHECK(bad({"top", "--cgroup-root="}).message == "--cgroup-root needs a path");
+  CHECK(bad({"top", "--state", "ready"}).message.find("top takes created, running, exited or unknown") !=
+        std::string::npos);
+  CHECK(bad({"containers", "--pods"}).message == "flag --pods does not apply to 'containers'");
+  CHECK(bad({"--sort", "cpu", "events"}).message == "flag --sort does not apply to 'events'");
+}
+
 TEST_CASE("ctl args: --since takes a duration back from now or an RFC 3339 time", "[ctl]") {
   CHECK(ok({"events", "--since", "10m"}).events.since_ns == kNow - 600'000'000'000);
   CHECK(ok({"events", "--since", "1h30m"}).events.since_ns == kNow - 5'400'000'000'000);
@@ -213,8 +247,8 @@ TEST_CASE("ctl args: durations and RFC 3339 times", "[ctl]") {
 
 TEST_CASE("ctl args: the help lists every command and every exit code", "[ctl]") {
   const std::string overview = help_text("");
-  for (const char* word : {"sandboxes", "containers", "show", "events", "diff", "version", "--db", "--lxd-socket",
-                           lxe::kDefaultDbPath})
+  for (const char* word : {"sandboxes", "containers", "top", "show", "events", "diff", "version", "--db",
+                           "--lxd-socket", lxe::kDefaultDbPath})
     CHECK(overview.find(word) != std::string::npos);
   for (const char* code : {"  0  ", "  1  ", "  2  ", "  3  ", "  4  ", "  5  ", "  6  "})
     CHECK(overview.find(code) != std::string::npos);
@@ -223,6 +257,7 @@ TEST_CASE("ctl args: the help lists every command and every exit code", "[ctl]")
   CHECK(help_text("diff").find("--lxd-name-prefix") != std::string::npos);
   CHECK(help_text("show").find("--lxd") != std::string::npos);
   CHECK(help_text("version").find("schema") != std::string::npos);
+  CHECK(help_text("top").find("--interval") != std::string::npos);
 }
 
 TEST_CASE("ctl args: each command's help lists every flag it takes, and the global flags", "[ctl]") {
@@ -243,6 +278,16 @@ TEST_CASE("ctl args: each command's help lists every flag it takes, and the glob
         {"-n, --namespace NS", {"--namespace", "default"}},
         {"--name NAME", {"--name", "app"}},
         {"-l, --label K=V", {"--label", "a=b"}}}},
+      {"top",
+       {{"--state STATE", {"--state", "running"}},
+        {"--pod POD", {"--pod", "web"}},
+        {"-n, --namespace NS", {"-n", "default"}},
+        {"--name NAME", {"--name", "app"}},
+        {"-l, --label K=V", {"-l", "a=b"}},
+        {"--interval D", {"--interval", "2s"}},
+        {"--sort BY", {"--sort", "memory"}},
+        {"--pods", {"--pods"}},
+        {"--cgroup-root PATH", {"--cgroup-root", "/sys/fs/cgroup"}}}},
       {"show", {{"--lxd", {"--lxd"}}}},
       {"events",
        {{"-f, --follow", {"-f"}}, {"--since WHEN", {"--since", "1h"}}, {"--tail N", {"--tail", "3"}},
@@ -270,5 +315,6 @@ TEST_CASE("ctl args: each command's help lists every flag it takes, and the glob
   CHECK_THAT(help_text(""), Catch::Contains("\n  --version  "));
   CHECK_THAT(help_text("show"), Catch::StartsWith("Usage: lxe-ctl show [flags] ID   (alias: inspect)"));
   CHECK_THAT(help_text("events"), Catch::StartsWith("Usage: lxe-ctl events [flags] [ID]"));
+  CHECK_THAT(help_text("top"), Catch::StartsWith("Usage: lxe-ctl top [flags] [ID]"));
   CHECK(help_text("help") == help_text(""));
 }

@@ -217,6 +217,7 @@ std::vector<std::vector<std::string>> read_commands(const std::string& db) {
       {bin, "--db", db, "events"},
       {bin, "--db", db, "events", "f00d", "--json"},
       {bin, "--db", db, "show", "nope"},
+      {bin, "--db", db, "top", "--interval", "100ms"},
   };
 }
 
@@ -401,6 +402,97 @@ TEST_CASE("ctl: events in time order, for one object, the last N, or since a tim
 
   r = node.run({"events", "-o", "yaml", "--tail", "1"});
   CHECK_THAT(r.out, Catch::StartsWith("events:\n  - action: \"record-exit\"\n"));
+}
+
+TEST_CASE("ctl: top reads the running containers' cgroups, shows '-' for the others, and sums pods", "[ctl]") {
+  StoppedLxe node;
+  // A cgroup v2 tree in which only app runs (its files stay as they are: no CPU used in between).
+  TempDir cgroups;
+  lxe::test::write_file(cgroups.file("cgroup.controllers"), "cpu memory pids\n");
+  const std::string app_cgroup = cgroups.file("lxc.payload.lxe-web-app-" + kAppId.substr(0, 12));
+  std::filesystem::create_directories(app_cgroup);
+  lxe::test::write_file(app_cgroup + "/cpu.stat", "usage_usec 83400000\n");
+  lxe::test::write_file(app_cgroup + "/memory.current", "52428800\n");
+  lxe::test::write_file(app_cgroup + "/memory.stat", "anon 20971520\ninactive_file 10485760\n");
+  lxe::test::write_file(app_cgroup + "/pids.current", "3\n");
+  auto top = [&](std::vector<std::string> args) {
+    args.insert(args.begin(), {"top", "--cgroup-root", cgroups.path(), "--interval", "100ms"});
+    return node.run(args);
+  };
+
+  auto r = top({});
+  REQUIRE(r.code == 0);
+  CHECK(r.err.empty());
+  auto lines = non_empty_lines(r.out);
+  REQUIRE(lines.size() == 4);
+  CHECK(lines[0] ==
+        "POD        CONTAINER   CONTAINER ID    STATE               CPU(cores)   CPU TIME   MEMORY   RSS    PIDS");
+  CHECK(lines[1] == "prod/web   app         " + kAppId.substr(0, 13) +
+                        "   CONTAINER_RUNNING   0.00         1m23s      40Mi     20Mi   3");
+  CHECK(lines[2] == "prod/web   side        " + kSideId.substr(0, 13) +
+                        "   CONTAINER_EXITED    -            -          -        -      -");
+  CHECK_THAT(lines[3],
+             Catch::StartsWith("dev/db     cache       " + kCacheId.substr(0, 13) + "   CONTAINER_CREATED") &&
+                 Catch::EndsWith("-"));
+
+  r = top({"--json"});
+  REQUIRE(r.code == 0);
+  auto j = nlohmann::json::parse(r.out)["containers"];
+  REQUIRE(j.size() == 3);
+  CHECK(ids_of(j) == std::vector<std::string>{kAppId, kSideId, kCacheId});
+  CHECK(j[0]["measured"] == true);
+  CHECK(j[0]["cpu"]["usageNanoCores"] == 0);
+  CHECK(j[0]["cpu"]["usageCoreNanoSeconds"] == 83'400'000'000);
+  CHECK(j[0]["memory"]["workingSetBytes"] == 41'943'040);
+  CHECK(j[0]["memory"]["usageBytes"] == 52'428'800);
+  CHECK(j[0]["memory"]["rssBytes"] == 20'971'520);
+  CHECK(j[0]["process"]["processCount"] == 3);
+  CHECK(j[1]["measured"] == false);
+  CHECK(j[1]["cpu"]["usageNanoCores"].is_null());
+  CHECK(j[1]["memory"]["workingSetBytes"] == 0);
+
+  // Filters: an ID prefix or LXD name, and the filters of containers; sorted by memory.
+  CHECK(ids_of(nlohmann::json::parse(top({"c3", "--json"}).out)["containers"]) ==
+        std::vector<std::string>{kAppId, kSideId});
+  CHECK(ids_of(nlohmann::json::parse(top({"lxe-db-cache-" + kCacheId.substr(0, 12), "--json"}).out)["containers"]) ==
+        std::vector<std::string>{kCacheId});
+  CHECK(ids_of(nlohmann::json::parse(top({"--pod", "db", "--json"}).out)["containers"]) ==
+        std::vector<std::string>{kCacheId});
+  CHECK(ids_of(nlohmann::json::parse(top({"--state", "exited", "--json"}).out)["containers"]) ==
+        std::vector<std::string>{kSideId});
+  CHECK(ids_of(nlohmann::json::parse(top({"--sort", "memory", "-n", "dev", "--json"}).out)["containers"]) ==
+        std::vector<std::string>{kCacheId});
+  CHECK(ids_of(nlohmann::json::parse(top({"--sort", "memory", "--json"}).out)["containers"])[0] == kAppId);
+  // A filter that leaves nothing: the header alone.
+  CHECK(non_empty_lines(top({"--name", "nope"}).out).size() == 1);
+
+  // One row per pod.
+  r = top({"--pods"});
+  REQUIRE(r.code == 0);
+  lines = non_empty_lines(r.out);
+  REQUIRE(lines.size() == 3);
+  CHECK_THAT(lines[0], Catch::StartsWith("POD        POD ID          STATE              CONTAINERS   CPU(cores)"));
+  CHECK_THAT(lines[1],
+             Catch::StartsWith("prod/web   " + kWebId.substr(0, 13) + "   SANDBOX_READY      2            0.00"));
+  CHECK_THAT(lines[2],
+             Catch::StartsWith("dev/db     " + kDbId.substr(0, 13) + "   SANDBOX_NOTREADY   1            -"));
+  j = nlohmann::json::parse(top({"--pods", "-o", "json"}).out)["pods"];
+  REQUIRE(j.size() == 2);
+  CHECK(j[0]["id"] == kWebId);
+  CHECK(j[0]["containerCount"] == 2);
+  CHECK(j[0]["memory"]["workingSetBytes"] == 41'943'040);
+  CHECK(j[1]["measured"] == false);
+  r = top({"--pods", "-o", "yaml"});
+  CHECK_THAT(r.out, Catch::StartsWith("pods:\n"));
+
+  // An ID that names no container is exit 3; a cgroup root that is not there, a usage error.
+  r = top({"9999"});
+  CHECK(r.code == kExitNotFound);
+  CHECK(r.err == "lxe-ctl: error: no container with ID '9999' in the store\n");
+  CHECK(top({kWebId.substr(0, 6)}).code == kExitNotFound);  // a pod's ID: use --pod
+  r = node.run({"top", "--cgroup-root", node.dir.file("nope")});
+  CHECK(r.code == kExitUsage);
+  CHECK_THAT(r.err, Catch::Contains("is not a directory"));
 }
 
 TEST_CASE("ctl: colour on a terminal only, unless told otherwise", "[ctl]") {

@@ -180,3 +180,33 @@ TEST_CASE("ctl render: times, IDs and one-line texts", "[ctl]") {
   CHECK(one_line("0123456789abc", 10) == "0123456...");
   CHECK(one_line("ééééééééééé", 5) == "éé...");
 }
+
+TEST_CASE("ctl render: CPU in cores, CPU times, and bytes in kubectl's binary units", "[ctl]") {
+  CHECK(cores_text(0) == "0.00");
+  CHECK(cores_text(4'999'999) == "0.00");
+  CHECK(cores_text(5'000'000) == "0.01");
+  CHECK(cores_text(984'000'000) == "0.98");
+  CHECK(cores_text(1'000'000'000) == "1.00");
+  CHECK(cores_text(12'345'000'000) == "12.35");
+
+  constexpr uint64_t s = 1'000'000'000;
+  CHECK(cpu_time_text(0) == "0.0s");
+  CHECK(cpu_time_text(420'000'000) == "0.4s");
+  CHECK(cpu_time_text(12'345'000'000) == "12.3s");
+  CHECK(cpu_time_text(59'960'000'000) == "1m00s");  // rounds up into the next unit, never "60.0s"
+  CHECK(cpu_time_text(312 * s) == "5m12s");
+  CHECK(cpu_time_text(3 * 3600 * s + 4 * 60 * s) == "3h04m");
+  CHECK(cpu_time_text(2 * 86400 * s + 5 * 3600 * s) == "2d05h");
+
+  constexpr uint64_t ki = 1024, mi = ki * ki, gi = mi * ki;
+  CHECK(bytes_text(0) == "0");
+  CHECK(bytes_text(512) == "512");
+  CHECK(bytes_text(ki) == "1.0Ki");
+  CHECK(bytes_text(312 * ki) == "312Ki");
+  CHECK(bytes_text(3 * mi + 400 * ki) == "3.4Mi");
+  CHECK(bytes_text(123 * mi) == "123Mi");
+  CHECK(bytes_text(mi - 1) == "1.0Mi");  // not "1024Ki"
+  CHECK(bytes_text(10 * mi - 1) == "10Mi");
+  CHECK(bytes_text(gi + gi / 2) == "1.5Gi");
+  CHECK(bytes_text(2048 * gi) == "2.0Ti");
+}
