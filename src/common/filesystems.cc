@@ -1,12 +1,19 @@
 #include "common/filesystems.h"
 
+#include <dirent.h>
+#include <fcntl.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
+#include <cerrno>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <memory>
 #include <set>
 #include <sstream>
 #include <utility>
+#include <vector>
 
 namespace lxe {
 
@@ -70,23 +77,101 @@ std::string mount_point_of(const std::string& path) {
   return mount_point_of(canonical.string(), text.str());
 }
 
-DiskUsage disk_usage(const std::string& path) {
-  DiskUsage usage;
-  std::set<std::pair<dev_t, ino_t>> seen;
-  const auto count = [&](const fs::path& p) {
-    struct stat st {};
-    if (::lstat(p.c_str(), &st) != 0) return;
-    if (st.st_nlink > 1 && !S_ISDIR(st.st_mode) && !seen.emplace(st.st_dev, st.st_ino).second) return;
-    usage.bytes += static_cast<uint64_t>(st.st_blocks) * 512;
-    usage.inodes += 1;
+namespace {
+
+struct DirCloser {
+  void operator()(DIR* dir) const { ::closedir(dir); }
+};
+using DirHandle = std::unique_ptr<DIR, DirCloser>;
+
+// The entry went away (or was replaced by a file or a symlink) between readdir and the next step:
+// a live tree does that, and what is gone uses nothing.
+bool vanished(int error) { return error == ENOENT || error == ENOTDIR || error == ELOOP; }
+
+constexpr int kOpenDir = O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC;
+
+}  // namespace
+
+TreeUsage measure_tree(const std::string& path, const TreeWalkLimits& limits) {
+  TreeUsage out;
+  std::set<std::pair<dev_t, ino_t>> linked;  // hard-linked inodes already counted
+  const auto count = [&](const struct stat& st) {
+    if (!S_ISDIR(st.st_mode) && st.st_nlink > 1 && !linked.emplace(st.st_dev, st.st_ino).second) return;
+    out.usage.bytes += static_cast<uint64_t>(st.st_blocks) * 512;
+    out.usage.inodes += 1;
   };
-  std::error_code ec;
-  if (!fs::is_directory(fs::symlink_status(path, ec))) return usage;
-  count(path);
-  for (auto it = fs::recursive_directory_iterator(path, fs::directory_options::skip_permission_denied, ec);
-       !ec && it != fs::recursive_directory_iterator(); it.increment(ec))
-    count(it->path());
-  return usage;
+
+  const int root_fd = ::open(path.c_str(), kOpenDir);
+  if (root_fd < 0) {
+    out.end = vanished(errno) ? TreeWalkEnd::Missing : TreeWalkEnd::Unreadable;
+    return out;
+  }
+  DirHandle root(::fdopendir(root_fd));
+  if (!root) {
+    ::close(root_fd);
+    out.end = TreeWalkEnd::Unreadable;
+    return out;
+  }
+  struct stat root_st {};
+  if (::fstat(root_fd, &root_st) != 0) {
+    out.end = TreeWalkEnd::Unreadable;
+    return out;
+  }
+  if (limits.max_entries == 0) {
+    out.end = TreeWalkEnd::TooManyEntries;
+    return out;
+  }
+  out.entries = 1;
+  count(root_st);
+
+  bool unreadable = false;
+  // Depth first; the back is the folder being read.
+  std::vector<DirHandle> open_dirs;
+  open_dirs.push_back(std::move(root));
+  while (!open_dirs.empty()) {
+    if (limits.cancel && limits.cancel->load(std::memory_order_relaxed)) {
+      out.end = TreeWalkEnd::Cancelled;
+      return out;
+    }
+    DIR* const dir = open_dirs.back().get();
+    errno = 0;
+    const struct dirent* entry = ::readdir(dir);
+    if (!entry) {
+      if (errno != 0 && !vanished(errno)) unreadable = true;
+      open_dirs.pop_back();
+      continue;
+    }
+    if (std::strcmp(entry->d_name, ".") == 0 || std::strcmp(entry->d_name, "..") == 0) continue;
+    if (out.entries >= limits.max_entries) {
+      out.end = TreeWalkEnd::TooManyEntries;
+      return out;
+    }
+    ++out.entries;
+    struct stat st {};
+    if (::fstatat(::dirfd(dir), entry->d_name, &st, AT_SYMLINK_NOFOLLOW) != 0) {
+      if (!vanished(errno)) unreadable = true;
+      continue;
+    }
+    if (limits.one_filesystem && st.st_dev != root_st.st_dev) continue;
+    count(st);
+    if (!S_ISDIR(st.st_mode)) continue;
+    const int fd = ::openat(::dirfd(dir), entry->d_name, kOpenDir);
+    if (fd < 0) {
+      if (!vanished(errno)) unreadable = true;
+      continue;
+    }
+    DirHandle sub(::fdopendir(fd));
+    if (!sub) {
+      ::close(fd);
+      unreadable = true;
+      continue;
+    }
+    open_dirs.push_back(std::move(sub));
+  }
+  out.end = unreadable ? TreeWalkEnd::Unreadable : TreeWalkEnd::Complete;
+  return out;
 }
+
+DiskUsage disk_usage(const std::string& path) { return measure_tree(path, TreeWalkLimits{}).usage; }
 
 }  // namespace lxe

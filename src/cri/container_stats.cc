@@ -1,12 +1,14 @@
 // ContainerStats and ListContainerStats: CPU, memory and process numbers read on the host from
 // each container's cgroup (stats/cgroup_stats.h), never from LXD. A container that does not run
-// has well-formed stats of zeros. The writable layer's usage is not reported yet (issue 14).
+// has well-formed stats of zeros. The writable layer is the last complete measurement of the
+// container's rootfs, from a cache a background thread keeps (stats/writable_layer.h); unset
+// while its usage is not known.
 #include "common/time.h"
 #include "cri/errors.h"
 #include "cri/runtime_service.h"
 #include "cri/stats_of.h"
 #include "cri/translate.h"
-#include "stats/cgroup_stats.h"
+#include "stats/stats_sources.h"
 
 namespace lxe::cri {
 
@@ -39,6 +41,15 @@ v1::ContainerStats container_stats_of(const store::ContainerRecord& c, stats::St
   memory->mutable_rss_bytes()->set_value(sample.rss);
   memory->mutable_page_faults()->set_value(sample.page_faults);
   memory->mutable_major_page_faults()->set_value(sample.major_page_faults);
+  if (sources.writable_layers) {
+    if (const auto layer = sources.writable_layers->usage(c.id, c.lxd_name)) {
+      auto* writable = out.mutable_writable_layer();
+      writable->set_timestamp(layer->measured_at_ns);
+      writable->mutable_fs_id()->set_mountpoint(layer->mount_point);
+      writable->mutable_used_bytes()->set_value(layer->used_bytes);
+      writable->mutable_inodes_used()->set_value(layer->inodes_used);
+    }
+  }
   return out;
 }
 

@@ -55,7 +55,8 @@ struct RuntimeContext {
   const reconcile::BridgeKeeper* bridge = nullptr;
   // Hands out the URLs of Exec, Attach and PortForward; null where no server runs (some tests).
   streaming::Server* streaming = nullptr;
-  // Container stats from the host's cgroups; null where there are none to read (some tests).
+  // Container stats: the host's cgroups and the writable layers' cache; null where there are none
+  // to read (some tests).
   stats::StatsSources* stats = nullptr;
 };
 

@@ -13,7 +13,7 @@
 #include "cri/errors.h"
 #include "cri/runtime_service.h"
 #include "reconcile/pod_network.h"
-#include "stats/cgroup_stats.h"
+#include "stats/stats_sources.h"
 
 namespace lxe::cri {
 
@@ -40,6 +40,8 @@ const std::vector<MetricSpec>& metric_specs() {
        {"failure_type", "scope"}},
       {"container_threads", "Number of threads running inside the container.", v1::GAUGE, {}},
       {"container_start_time_seconds", "Start time of the container since unix epoch in seconds.", v1::GAUGE, {}},
+      {"container_fs_usage_bytes", "Number of bytes that are consumed by the container on this filesystem.",
+       v1::GAUGE, {"device"}},
       {"container_network_receive_bytes_total", "Cumulative count of bytes received.", v1::COUNTER, {"interface"}},
       {"container_network_receive_packets_total", "Cumulative count of packets received.", v1::COUNTER,
        {"interface"}},
@@ -151,6 +153,10 @@ void add_cgroup_samples(Samples& samples, const stats::CgroupSample& s) {
         // A container that does not run has well-formed zeros, as in its stats.
         add_cgroup_samples(samples, ctx_.stats->cgroups.read(c.lxd_name));
         if (c.started_at > 0) samples.add("container_start_time_seconds", static_cast<uint64_t>(c.started_at / 1'000'000'000));
+        // The writable layer's last complete measurement (stats/writable_layer.h); none while unknown.
+        if (ctx_.stats->writable_layers)
+          if (const auto layer = ctx_.stats->writable_layers->usage(c.id, c.lxd_name))
+            samples.add("container_fs_usage_bytes", layer->used_bytes, {layer->mount_point});
       }
     }
     return ::grpc::Status::OK;

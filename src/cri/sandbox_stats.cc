@@ -8,7 +8,7 @@
 #include "cri/stats_of.h"
 #include "cri/translate.h"
 #include "reconcile/pod_network.h"
-#include "stats/cgroup_stats.h"
+#include "stats/stats_sources.h"
 
 namespace lxe::cri {
 

@@ -1,9 +1,9 @@
-// The CRI stats of one container, read from its cgroup: ContainerStats, ListContainerStats and the
-// containers of a pod's stats share it.
+// The CRI stats of one container, read from its cgroup, with its writable layer's cached usage:
+// ContainerStats, ListContainerStats and the containers of a pod's stats share it.
 #pragma once
 
 #include "runtime/v1/api.pb.h"
-#include "stats/cgroup_stats.h"
+#include "stats/stats_sources.h"
 #include "store/records.h"
 
 namespace lxe::cri {

@@ -182,6 +182,20 @@ void declare(CLI::App& app, Options& o) {
       ->option_text("SECONDS")
       ->check(CLI::Range(1, 86400))
       ->default_str("600");
+  app.add_option("--writable-layer-refresh", o.writable_layer_refresh_s,
+                 "container stats: how old, in seconds, the measured usage of a\n"
+                 "container's writable layer (its rootfs) may get before a\n"
+                 "background walk measures it again")
+      ->option_text("SECONDS")
+      ->check(CLI::Range(1, 86400))
+      ->default_str("60");
+  app.add_option("--writable-layer-max-entries", o.writable_layer_max_entries,
+                 "container stats: the most files and folders one walk of a\n"
+                 "writable layer looks at; a container with more reports no\n"
+                 "writable layer usage")
+      ->option_text("N")
+      ->check(CLI::Range(int64_t{1}, int64_t{1'000'000'000'000}))
+      ->default_str("1000000");
   text("--log-level", o.log_level, "LEVEL", "trace, debug, info, warn, error, critical or off")
       ->check(log_level, "", "level")
       ->default_str(o.log_level)

@@ -1,6 +1,7 @@
 // lxe's command line. Flag names follow the original LXE (Go) daemon where it had them.
 #pragma once
 
+#include <cstdint>
 #include <optional>
 #include <string>
 #include <variant>
@@ -36,6 +37,10 @@ struct Options {
   int metrics_port = -1;  // -1: off
   std::string registries_conf;
   int image_pull_timeout_s = 600;
+  // Container stats' writable layer (stats/writable_layer.h): how old a measurement of a
+  // container's rootfs may get before it is walked again, and the most entries one walk looks at.
+  int writable_layer_refresh_s = 60;
+  int64_t writable_layer_max_entries = 1'000'000;
   bool help = false;
   bool version = false;
 };

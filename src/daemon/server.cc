@@ -23,7 +23,7 @@
 #include "daemon/socket_lock.h"
 #include "images/catalog.h"
 #include "images/puller.h"
-#include "stats/cgroup_stats.h"
+#include "stats/stats_sources.h"
 #include "lxd/client.h"
 #include "lxd/events.h"
 #include "lxd/health.h"
@@ -281,9 +281,29 @@ int serve(const Options& options, const sigset_t& shutdown_signals) {
   }
   streaming_server->start();
   context.streaming = streaming_server.get();
-  stats::StatsSources stats_sources;
+  const lxd::Client stats_lxd_client(lxd::ClientOptions{
+      .socket_path = lxd_socket,
+      .connect_timeout = kHealthRequestTimeout,
+      .request_timeout = kHealthRequestTimeout,
+      .observer = &lxe_metrics,
+  });
+  stats::StatsSources stats_sources;  // after its client: its thread stops before the client goes
   spdlog::info("container stats from cgroup {} ({})", "/sys/fs/cgroup",
                stats_sources.cgroups.unified() ? "v2, unified" : "v1");
+  // Writable layers: measured on a thread of their own, never under a CRI call. Only a dir pool's
+  // rootfs is the container's own storage; LXD is asked where it is on that thread, with short
+  // timeouts so that a hung LXD does not hold up lxe's shutdown.
+  stats::WritableLayerOptions writable_layer_options;
+  writable_layer_options.refresh_interval = std::chrono::seconds(options.writable_layer_refresh_s);
+  writable_layer_options.max_entries = static_cast<uint64_t>(options.writable_layer_max_entries);
+  stats_sources.writable_layers = std::make_unique<stats::WritableLayerUsage>(
+      [&stats_lxd_client](const std::string& instance) -> std::optional<std::string> {
+        const auto rootfs =
+            reconcile::locate_instance_rootfs(stats_lxd_client, stats_lxd_client.get_instance(instance));
+        if (rootfs.pool_driver != "dir") return std::nullopt;
+        return rootfs.path;
+      },
+      writable_layer_options);
   context.stats = &stats_sources;
   state_of = [&registry, &reconciler] {
     metrics::StateSnapshot snapshot;

@@ -200,7 +200,7 @@ std::vector<std::string> Volumes::prepare(const store::ContainerRecord& containe
   return notes;
 }
 
-std::string instance_rootfs(const lxd::Api& lxd, const lxd::Instance& instance) {
+InstanceRootfs locate_instance_rootfs(const lxd::Api& lxd, const lxd::Instance& instance) {
   // The disk device at "/" (LXD calls it "root" in its default profile, but the name is free).
   std::string pool;
   for (const auto& [name, device] : instance.expanded_devices) {
@@ -217,7 +217,11 @@ std::string instance_rootfs(const lxd::Api& lxd, const lxd::Instance& instance) 
   const std::string base = storage.driver == "dir" && source != storage.config.end() && !source->second.empty()
                                ? source->second
                                : fs::path(lxd.socket_path()).parent_path().string() + "/storage-pools/" + pool;
-  return base + "/containers/" + instance.name + "/rootfs";
+  return {base + "/containers/" + instance.name + "/rootfs", storage.driver};
+}
+
+std::string instance_rootfs(const lxd::Api& lxd, const lxd::Instance& instance) {
+  return locate_instance_rootfs(lxd, instance).path;
 }
 
 std::vector<std::string> stage_volumes(const Volumes& volumes, const lxd::Api& lxd, const HostFiles& files,

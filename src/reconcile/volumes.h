@@ -101,6 +101,15 @@ class Volumes {
 // disk, lxd::Error when LXD does not know the pool.
 std::string instance_rootfs(const lxd::Api& lxd, const lxd::Instance& instance);
 
+// instance_rootfs() and the driver of the pool it is on ("dir", "btrfs", ...): on a dir pool the
+// rootfs is a plain folder that is the instance's own storage, on the others a copy-on-write
+// volume sharing blocks with its image. Throws as instance_rootfs().
+struct InstanceRootfs {
+  std::string path;
+  std::string pool_driver;
+};
+InstanceRootfs locate_instance_rootfs(const lxd::Api& lxd, const lxd::Instance& instance);
+
 // stage-volumes, in full: prepare() (paths resolved before the first start, staged mounts made),
 // then the mount<N> devices that differ from the layout PATCHed onto the instance. Returns
 // prepare()'s notes. The executor and lxe-bench's raw-LXD side both do it through this.

@@ -70,10 +70,4 @@ class CpuRates {
   std::map<std::string, Last> last_;
 };
 
-// What the CRI facade reads stats with: the host's cgroups and the CPU rates of earlier samples.
-struct StatsSources {
-  CgroupReader cgroups;
-  CpuRates cpu;
-};
-
 }  // namespace lxe::stats

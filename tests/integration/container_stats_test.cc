@@ -1,9 +1,13 @@
 // ContainerStats and ListContainerStats against real containers: a container burning a core shows
-// about one core, a created one has zeros, filters select as CRI defines them.
+// about one core, a created one has zeros, filters select as CRI defines them; a container's
+// writable layer grows by what it writes.
 #include <catch2/catch.hpp>
 
+#include <functional>
 #include <thread>
 
+#include "common/filesystems.h"
+#include "reconcile/volumes.h"
 #include "support/cri_fixture.h"
 
 using lxe::test::CriFixture;
@@ -109,5 +113,75 @@ TEST_CASE("stats: a busy container shows its CPU and memory, a created one zeros
   unknown.set_container_id("0123456789abcdef");
   cri::ContainerStatsResponse response;
   CHECK(fx.runtime().ContainerStats(ctx.get(), unknown, &response).error_code() == grpc::StatusCode::NOT_FOUND);
+  fx.remove_all_pods_and_expect_clean();
+}
+
+TEST_CASE("stats: the writable layer is the rootfs's usage and grows by what the container writes", "[stats][lxd]") {
+  // Measurements at most 1 s old, so the test sees a write within seconds, not a minute.
+  CriFixture fx("wlayer", {"--writable-layer-refresh", "1"});
+  auto pod = fx.pod_config("p");
+  const std::string pod_id = fx.must_run_pod(pod);
+  const std::string id =
+      fx.must_run_container(pod_id, CriFixture::container_config("writer", {"sleep", "3600"}), pod);
+
+  // The first ask only queues the first walk: nothing is known yet.
+  CHECK_FALSE(stats(fx, id).has_writable_layer());
+
+  // Polls ContainerStats until its writable layer satisfies `done`; a generous deadline, for a
+  // loaded machine (nothing is asserted about how long it takes).
+  const auto wait_for_layer = [&](const std::function<bool(const cri::FilesystemUsage&)>& done) {
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(90);
+    cri::ContainerStats last;
+    while (std::chrono::steady_clock::now() < deadline) {
+      last = stats(fx, id);
+      if (last.has_writable_layer() && done(last.writable_layer())) break;
+      std::this_thread::sleep_for(std::chrono::milliseconds(200));
+    }
+    return last;
+  };
+  const auto before = wait_for_layer([](const cri::FilesystemUsage&) { return true; });
+  REQUIRE(before.has_writable_layer());
+  const auto& layer = before.writable_layer();
+  CHECK(layer.timestamp() > 0);
+  CHECK(layer.used_bytes().value() > 0);
+  CHECK(layer.inodes_used().value() > 10);  // busybox's applet links, /bin, /etc...
+  // The mount holding the container's rootfs, as LXD has it on this (dir) pool.
+  std::string instance;
+  for (const auto& name : fx.lxd_instances())
+    if (name.find("-writer-") != std::string::npos) instance = name;
+  REQUIRE_FALSE(instance.empty());
+  const std::string rootfs = lxe::reconcile::instance_rootfs(fx.lxd(), fx.lxd().get_instance(instance));
+  CHECK(layer.fs_id().mountpoint() == lxe::mount_point_of(rootfs));
+
+  constexpr uint64_t kWritten = 5 * 1024 * 1024;
+  const auto wrote = fx.exec(id, {"sh", "-c", "dd if=/dev/zero of=/written-by-test bs=1048576 count=5 && sync"});
+  INFO(describe(wrote.status));
+  REQUIRE(wrote.ok());
+  INFO(wrote.value.stderr());
+  REQUIRE(wrote.value.exit_code() == 0);
+
+  const uint64_t base = layer.used_bytes().value();
+  const auto after = wait_for_layer(
+      [&](const cri::FilesystemUsage& l) { return l.used_bytes().value() >= base + kWritten * 9 / 10; });
+  REQUIRE(after.has_writable_layer());
+  INFO("before " << base << " B, after " << after.writable_layer().used_bytes().value() << " B");
+  CHECK(after.writable_layer().used_bytes().value() >= base + kWritten * 9 / 10);
+  CHECK(after.writable_layer().used_bytes().value() <= base + kWritten + 1024 * 1024);
+  CHECK(after.writable_layer().inodes_used().value() >= layer.inodes_used().value() + 1);
+  CHECK(after.writable_layer().timestamp() > layer.timestamp());
+
+  // A pod's stats carry each container's, writable layer included.
+  {
+    auto ctx = lxe::test::context_with_deadline();
+    cri::PodSandboxStatsRequest request;
+    request.set_pod_sandbox_id(pod_id);
+    cri::PodSandboxStatsResponse response;
+    REQUIRE(fx.runtime().PodSandboxStats(ctx.get(), request, &response).ok());
+    REQUIRE(response.stats().linux().containers_size() == 1);
+    const auto& in_pod = response.stats().linux().containers(0);
+    CHECK(in_pod.attributes().id() == id);
+    REQUIRE(in_pod.has_writable_layer());
+    CHECK(in_pod.writable_layer().used_bytes().value() >= base + kWritten * 9 / 10);
+  }
   fx.remove_all_pods_and_expect_clean();
 }

@@ -173,4 +173,18 @@ TEST_CASE("flags: /metrics is off unless --metrics-port is given", "[flags]") {
   CHECK_THAT(error({"--metrics-port", "70000"}), Catch::Contains("--metrics-port"));
   CHECK_THAT(error({"--metrics-port", "-1"}), Catch::Contains("--metrics-port"));
   CHECK_THAT(error({"--metrics-bindaddr", "localhost"}), Catch::Contains("--metrics-bindaddr"));
+
+TEST_CASE("flags: the writable layer's refresh interval and entry bound", "[flags]") {
+  const Options defaults = ok({});
+  CHECK(defaults.writable_layer_refresh_s == 60);
+  CHECK(defaults.writable_layer_max_entries == 1000000);
+  const Options set = ok({"--writable-layer-refresh", "5", "--writable-layer-max-entries=20000000"});
+  CHECK(set.writable_layer_refresh_s == 5);
+  CHECK(set.writable_layer_max_entries == 20000000);
+  CHECK_THAT(error({"--writable-layer-refresh", "0"}), Catch::Contains("--writable-layer-refresh"));
+  CHECK_THAT(error({"--writable-layer-max-entries", "0"}), Catch::Contains("--writable-layer-max-entries"));
+  CHECK_THAT(error({"--writable-layer-max-entries", "many"}), Catch::Contains("--writable-layer-max-entries"));
+  const std::string help = lxe::daemon::usage();
+  CHECK_THAT(help, Catch::Contains("\n  --writable-layer-refresh SECONDS "));
+  CHECK_THAT(help, Catch::Contains("\n  --writable-layer-max-entries N "));
 }
