@@ -1,6 +1,7 @@
 // 6. The hot path while stats are polled: the hot path's RPCs (hot_calls.h) on one connection, each
 // measured in windows one poll period long that alternate between idle and polled, while a second
-// connection polls ListContainerStats and ListPodSandboxStats as kubelet does (stats_poller.h).
+// connection polls ListContainerStats and ListPodSandboxStats as kubelet does, only more often
+// (stats_poller.h).
 // The order of the two windows alternates from round to round.
 #include <thread>
 

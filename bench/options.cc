@@ -31,7 +31,7 @@ void declare(CLI::App& app, Options& o, bool& help) {
   app.option_defaults()->multi_option_policy(CLI::MultiOptionPolicy::TakeLast);
   app.add_flag("-h,--help", help, "print this help and exit")->disable_flag_override();
   app.add_flag_callback("--quick", [&o] { o.quick = true; },
-                        "the short mode: a smoke test of every section, about 45 s")
+                        "the short mode: a smoke test of every section, about a minute")
       ->disable_flag_override()
       ->trigger_on_parse();
   app.add_flag_callback("--full", [&o] { o.quick = false; }, "the full run (the default)")

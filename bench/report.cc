@@ -190,8 +190,9 @@ void stats(std::ostream& md, const Report& r) {
   if (!r.polled.empty()) {
     md << "The hot path while stats are polled (µs; one client, sequential unary calls): a second connection "
           "asks ListContainerStats and ListPodSandboxStats (every container and pod) once per period, as "
-          "kubelet does. Each RPC is measured in windows one period long, centred on the poller's ticks, "
-          "alternately idle (no poll in the window) and polled (one poll in the window)";
+          "kubelet asks for them (kubelet itself every 10 s or so). Each RPC is measured in windows one period "
+          "long, centred on the poller's ticks, alternately idle (no poll in the window) and polled (one poll in "
+          "the window)";
     if (r.poll)
       md << ": period " << num(r.poll->period_s, 1) << " s, " << r.poll->rounds << " round(s) of one window of each";
     md << ".\n\n";

@@ -30,7 +30,8 @@ FootRow footprint(Node& node, const std::string& label, const std::string& what)
 void stats_calls(Node& node, Report& report);
 
 // 6. The hot path's RPCs again, each in alternating windows idle and while a second connection
-// polls the stats as kubelet does (stats_poller.h), in report.polled and report.poll.
+// polls the stats as kubelet does, once per Plan::poll_period_ms (stats_poller.h), in
+// report.polled and report.poll.
 void hot_path_polled(Node& node, Report& report);
 
 // Between sections (population.cc): the pods with their started containers, then the created
