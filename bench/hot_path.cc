@@ -2,9 +2,9 @@
 // against the same reply served by a trivial server (the same-shape echo), in interleaved rounds.
 #include <filesystem>
 #include <fstream>
-#include <functional>
 
 #include "cri_client.h"
+#include "hot_calls.h"
 #include "progress.h"
 #include "sections.h"
 
@@ -12,13 +12,6 @@ namespace lxe::bench {
 namespace {
 
 namespace fs = std::filesystem;
-
-using Call = std::function<grpc::Status(cri::RuntimeService::Stub&, grpc::ClientContext*)>;
-
-struct Rpc {
-  std::string name;
-  Call call;
-};
 
 // One thing measured: a call on a client, into its samples, with the CPU time of a process.
 struct Target {
@@ -69,13 +62,7 @@ void hot_path(Node& node, const std::string& label, Report& report) {
   note("hot path at %s containers", label.c_str());
   Cri lxe(node.lxe.channel());
 
-  cri::VersionRequest version_req;
-  version_req.set_version("0.1.0");
-  cri::StatusRequest status_req;
-  cri::ListPodSandboxRequest list_pods_req;
-  cri::ListContainersRequest list_containers_req;
-  cri::PodSandboxStatusRequest pod_status_req;
-  cri::ContainerStatusRequest container_status_req;
+  const HotCalls calls(node.pods);
 
   // lxe's replies at this size, for the same-shape echo.
   const std::string replies = node.tmp + "/replies-" + label;
@@ -85,59 +72,22 @@ void hot_path(Node& node, const std::string& label, Report& report) {
     out << m.SerializeAsString();
   };
   using Stub = cri::RuntimeService::Stub;
-  save("version.pb", lxe.call<cri::VersionRequest, cri::VersionResponse>("Version", &Stub::Version, version_req));
-  save("status.pb", lxe.call<cri::StatusRequest, cri::StatusResponse>("Status", &Stub::Status, status_req));
+  save("version.pb", lxe.call<cri::VersionRequest, cri::VersionResponse>("Version", &Stub::Version, calls.version));
+  save("status.pb", lxe.call<cri::StatusRequest, cri::StatusResponse>("Status", &Stub::Status, calls.status));
   save("list_pods.pb", lxe.list_pods());
   save("list_containers.pb", lxe.list_containers());
-  const auto& pods = node.pods;
-  const bool have_objects =
-      !pods.empty() && !(pods[pods.size() / 2].running.empty() && pods[pods.size() / 2].created.empty());
-  if (have_objects) {
-    const auto& pod = pods[pods.size() / 2];
-    pod_status_req.set_pod_sandbox_id(pod.id);
-    container_status_req.set_container_id(!pod.running.empty() ? pod.running.front() : pod.created.front());
+  if (calls.has_objects()) {
     save("pod_status.pb", lxe.call<cri::PodSandboxStatusRequest, cri::PodSandboxStatusResponse>(
-                              "PodSandboxStatus", &Stub::PodSandboxStatus, pod_status_req));
+                              "PodSandboxStatus", &Stub::PodSandboxStatus, calls.pod_status));
     save("container_status.pb", lxe.call<cri::ContainerStatusRequest, cri::ContainerStatusResponse>(
-                                    "ContainerStatus", &Stub::ContainerStatus, container_status_req));
+                                    "ContainerStatus", &Stub::ContainerStatus, calls.container_status));
   }
   EchoProcess echo_process(fs::read_symlink("/proc/self/exe").string(), node.tmp + "/echo-" + label + ".sock",
                            replies);
   Cri echo_in(make_channel(node.echo.socket()));
   Cri echo_out(make_channel(echo_process.socket()));
 
-  std::vector<Rpc> rpcs = {
-      {"Version",
-       [&](auto& s, auto* ctx) {
-         cri::VersionResponse r;
-         return s.Version(ctx, version_req, &r);
-       }},
-      {"Status",
-       [&](auto& s, auto* ctx) {
-         cri::StatusResponse r;
-         return s.Status(ctx, status_req, &r);
-       }},
-      {"ListPodSandbox",
-       [&](auto& s, auto* ctx) {
-         cri::ListPodSandboxResponse r;
-         return s.ListPodSandbox(ctx, list_pods_req, &r);
-       }},
-      {"ListContainers",
-       [&](auto& s, auto* ctx) {
-         cri::ListContainersResponse r;
-         return s.ListContainers(ctx, list_containers_req, &r);
-       }},
-  };
-  if (have_objects) {
-    rpcs.push_back({"PodSandboxStatus", [&](auto& s, auto* ctx) {
-                      cri::PodSandboxStatusResponse r;
-                      return s.PodSandboxStatus(ctx, pod_status_req, &r);
-                    }});
-    rpcs.push_back({"ContainerStatus", [&](auto& s, auto* ctx) {
-                      cri::ContainerStatusResponse r;
-                      return s.ContainerStatus(ctx, container_status_req, &r);
-                    }});
-  }
+  const std::vector<Rpc>& rpcs = calls.rpcs();
 
   EchoRow& echo = report.echoes[label];
   double no_cpu = 0;

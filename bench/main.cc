@@ -10,9 +10,11 @@
 // LXD is touched.
 //
 // The files: options (the command line), run (set-up, the sections in order, clean-up), one file
-// per section (hot_path, lifecycle, concurrency, recovery, footprint) and population between them,
-// report (the markdown), and their helpers: cri_client, workload (the requests), raw_lxd (the
-// raw-LXD side of the lifecycle section), lxd_sweep, lxe_log, lxe_process, echo_server.
+// per section (hot_path, lifecycle, concurrency, recovery, footprint, and for stats stats_calls and
+// hot_path_polled) and population between them, report (the markdown), and their helpers:
+// cri_client, workload (the requests), hot_calls (the hot path's RPCs), raw_lxd (the raw-LXD side
+// of the lifecycle section), stats_poller (kubelet's stats polling), lxd_sweep, lxe_log,
+// lxe_process, echo_server.
 #include <csignal>
 #include <filesystem>
 #include <iostream>

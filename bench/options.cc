@@ -31,19 +31,19 @@ void declare(CLI::App& app, Options& o, bool& help) {
   app.option_defaults()->multi_option_policy(CLI::MultiOptionPolicy::TakeLast);
   app.add_flag("-h,--help", help, "print this help and exit")->disable_flag_override();
   app.add_flag_callback("--quick", [&o] { o.quick = true; },
-                        "the short mode: a smoke test of every section, about 45 s")
+                        "the short mode: a smoke test of every section, about a minute")
       ->disable_flag_override()
       ->trigger_on_parse();
   app.add_flag_callback("--full", [&o] { o.quick = false; }, "the full run (the default)")
       ->disable_flag_override()
       ->trigger_on_parse();
   // Each of the list flags takes one word (a comma-separated list), and repeating one adds up.
-  app.add_option("--skip", o.skip, "sections to leave out: lifecycle, concurrency, recovery")
+  app.add_option("--skip", o.skip, "sections to leave out: lifecycle, concurrency, recovery, stats")
       ->option_text("LIST")
       ->expected(1)
       ->allow_extra_args(false)
       ->delimiter(',')
-      ->check(CLI::IsMember({"lifecycle", "concurrency", "recovery"}))
+      ->check(CLI::IsMember({"lifecycle", "concurrency", "recovery", "stats"}))
       ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll);
   app.add_option("--clients", o.clients, "concurrency levels (full: 1,8,32; quick: 1,4)")
       ->option_text("LIST")
@@ -59,6 +59,11 @@ void declare(CLI::App& app, Options& o, bool& help) {
       ->option_text("N")
       ->check(CLI::NonNegativeNumber);
   app.add_option("--created-per-pod", o.created_per_pod, "created, not started, containers per pod (full: 9, quick: 2)")
+      ->option_text("N")
+      ->check(CLI::NonNegativeNumber);
+  app.add_option("--stats-containers", o.stats_containers,
+                 "running containers of the stats section, at least (full: 100, quick: 10);\n"
+                 "pods of one running container are added for it if fewer run, and removed after it")
       ->option_text("N")
       ->check(CLI::NonNegativeNumber);
   app.add_option("--lxe-log-level", o.lxe_log_level, "the measured lxe's --log-level")
@@ -136,7 +141,12 @@ Plan make_plan(const Options& o) {
                           .running_per_pod = 2,
                           .created_per_pod = 2,
                           .measure_running_size = false,
-                          .workers = 5}
+                          .workers = 5,
+                          .stats_containers = 10,
+                          .stats_calls = 20,
+                          .stats_raw_sweeps = 2,
+                          .polled_rounds = 1,
+                          .poll_period_ms = 1000}
                    : Plan{.quick = false,
                           .hot_iterations = 5000,
                           .hot_budget_s = 6.0,
@@ -147,10 +157,16 @@ Plan make_plan(const Options& o) {
                           .running_per_pod = 1,
                           .created_per_pod = 9,
                           .measure_running_size = true,
-                          .workers = 8};
+                          .workers = 8,
+                          .stats_containers = 100,
+                          .stats_calls = 200,
+                          .stats_raw_sweeps = 5,
+                          .polled_rounds = 10,
+                          .poll_period_ms = 1000};
   if (o.pods >= 0) p.pods = o.pods;
   if (o.running_per_pod >= 0) p.running_per_pod = o.running_per_pod;
   if (o.created_per_pod >= 0) p.created_per_pod = o.created_per_pod;
+  if (o.stats_containers >= 0) p.stats_containers = o.stats_containers;
   return p;
 }
 

@@ -22,9 +22,10 @@ struct Options {
   std::string image = "busybox";
   std::string lxe_log_level = "info";   // of the measured lxe (debug: to see where its time goes)
   std::vector<int> clients;             // concurrency levels; empty: the mode's (complete_options)
-  std::set<std::string> skip;           // sections not to run: lifecycle, concurrency, recovery
+  std::set<std::string> skip;           // sections not to run: lifecycle, concurrency, recovery, stats
   std::vector<std::string> notes;       // --note: lines for the report's header (bench.sh: the commit)
   int pods = -1, running_per_pod = -1, created_per_pod = -1;  // -1: the mode's
+  int stats_containers = -1;            // running containers of the stats section; -1: the mode's
 
   bool phase(const std::string& name) const { return skip.count(name) == 0; }
 };
@@ -59,6 +60,12 @@ struct Plan {
   int created_per_pod = 0;        // more containers per pod, created and not started
   bool measure_running_size = false;  // hot path and footprint at pods*running_per_pod too
   int workers = 0;                // parallel clients for populating and cleaning up
+  // The stats section (6).
+  int stats_containers = 0;       // at least this many running containers (pods of one are added)
+  int stats_calls = 0;            // ListContainerStats and ListPodSandboxStats calls each
+  int stats_raw_sweeps = 0;       // raw-LXD sweeps (a /state per container), interleaved with them
+  int polled_rounds = 0;          // rounds of an idle and a polled window per hot-path RPC
+  int poll_period_ms = 0;         // the stats poller's period, and the length of a window
 
   int lifecycles_per_client(int clients) const { return quick ? 1 : std::max(1, 16 / clients); }
 };

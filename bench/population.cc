@@ -1,8 +1,10 @@
-// Between the sections: populating the node through lxe, and restarting lxe so that the next
-// measurement is of a process serving a node of that size, not of the one that just created it.
+// Between the sections: populating the node through lxe (and topping it up for the stats section),
+// and restarting lxe so that the next measurement is of a process serving a node of that size, not
+// of the one that just created it.
 #include <csignal>
 #include <memory>
 #include <mutex>
+#include <set>
 #include <thread>
 
 #include "cri_client.h"
@@ -66,32 +68,77 @@ void wait_lxe_idle(Node& node, const std::string& what) {
   node.notes.push_back("lxe did not become idle within 60 s after a restart (" + what + "); measured anyway");
 }
 
-}  // namespace
-
-void populate_running(Node& node) {
+// `count` pods named <name>0, <name>1, ... with `per_pod` started containers each, appended to
+// node.pods (those that were made, also when some failed); returns their IDs.
+std::vector<std::string> start_pods(Node& node, int count, int per_pod, const std::string& name) {
   const Plan& plan = node.plan;
-  note("populating: %d pods with %d started container(s) each", plan.pods, plan.running_per_pod);
-  std::vector<PodInfo> made(plan.pods);
-  const auto start = Clock::now();
+  std::vector<PodInfo> made(count);
   Clients clients(plan.workers, node.lxe.config().socket);
   const auto errors = parallel_for(
-      plan.pods, plan.workers,
+      count, plan.workers,
       [&](size_t i, size_t worker) {
         Cri& c = clients.of(worker);
         PodInfo& p = made[i];
-        p.config = node.workload.pod("p" + std::to_string(i));
+        p.config = node.workload.pod(name + std::to_string(i));
         p.id = c.run_pod(p.config);
-        for (int j = 0; j < plan.running_per_pod; ++j) {
+        for (int j = 0; j < per_pod; ++j) {
           const std::string id = c.create(p.id, node.workload.container("c" + std::to_string(j), p.config), p.config);
           c.start(id);
           p.running.push_back(id);
         }
       },
       &node.interrupts);
-  for (auto& p : made)
-    if (!p.id.empty()) node.pods.push_back(std::move(p));
+  std::vector<std::string> ids;
+  for (auto& p : made) {
+    if (p.id.empty()) continue;
+    ids.push_back(p.id);
+    node.pods.push_back(std::move(p));
+  }
   throw_if_errors(errors, "populating pods", node.interrupts);
+  return ids;
+}
+
+}  // namespace
+
+void populate_running(Node& node) {
+  const Plan& plan = node.plan;
+  note("populating: %d pods with %d started container(s) each", plan.pods, plan.running_per_pod);
+  const auto start = Clock::now();
+  start_pods(node, plan.pods, plan.running_per_pod, "p");
   note("  done in %.1f s", ms_since(start) / 1000.0);
+}
+
+std::vector<std::string> populate_stats(Node& node, int running) {
+  int now = 0;
+  for (const auto& p : node.pods) now += static_cast<int>(p.running.size());
+  const int more = std::max(0, running - now);
+  if (more == 0) return {};
+  note("populating for the stats section: %d more pod(s) with one started container each (%d run)", more, now);
+  const auto start = Clock::now();
+  auto ids = start_pods(node, more, 1, "s");
+  note("  done in %.1f s", ms_since(start) / 1000.0);
+  return ids;
+}
+
+void remove_pods(Node& node, const std::vector<std::string>& ids) {
+  if (ids.empty()) return;
+  note("removing %zu pod(s) through lxe", ids.size());
+  Clients clients(node.plan.workers, node.lxe.config().socket);
+  std::vector<char> removed(ids.size(), 0);  // each item writes its own
+  const auto errors = parallel_for(
+      ids.size(), node.plan.workers,
+      [&](size_t i, size_t worker) {
+        clients.of(worker).remove_pod(ids[i]);
+        removed[i] = 1;
+      },
+      &node.interrupts);
+  // A pod that could not be removed stays in node.pods (the clean-up at the end removes every pod
+  // lxe has).
+  std::set<std::string> gone;
+  for (size_t i = 0; i < ids.size(); ++i)
+    if (removed[i]) gone.insert(ids[i]);
+  std::erase_if(node.pods, [&](const PodInfo& p) { return gone.count(p.id) > 0; });
+  throw_if_errors(errors, "removing pods", node.interrupts);
 }
 
 void populate_created(Node& node) {

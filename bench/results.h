@@ -67,6 +67,39 @@ struct FootRow {
   double idle_cpu_pct = 0;
 };
 
+// 6. A stats RPC over the whole node through lxe, and the raw-LXD way to the same numbers.
+struct StatsRow {
+  std::string rpc;           // "ListContainerStats"
+  int entries = 0;           // stats in lxe's (last) answer
+  int with_cpu = 0;          // of them, with CPU time above 0: read from a running container's cgroup
+  size_t reply_bytes = 0;    // the size of that answer
+  Samples lxe;               // ms
+  double lxe_cpu_s = 0;      // CPU time of lxe during the calls
+  std::string raw_what;      // how the raw side gets the numbers; empty: no raw side
+  Samples raw;               // ms: one sample per sweep over every container
+  int raw_instances = 0;     // instances a sweep asks for
+  int raw_running = 0;       // of them, LXD said Running with CPU time above 0 (last sweep)
+  double lxe_cpu_ms() const { return lxe_cpu_s * 1e3 / static_cast<double>(std::max<size_t>(1, lxe.size())); }
+};
+
+// 6. One hot-path RPC measured idle and while stats are polled, in alternating windows (µs).
+struct PolledRow {
+  std::string rpc;
+  std::string size;  // containers
+  Samples idle, polled;
+};
+
+// 6. The poller of the polled windows: kubelet's stats polling.
+struct PollInfo {
+  double period_s = 0;
+  int rounds = 0;
+  int polled_windows = 0;
+  int polls = 0;
+  int errors = 0;
+  std::string first_error;
+  Samples container_stats_ms, pod_stats_ms;  // each poll's ListContainerStats and ListPodSandboxStats
+};
+
 // The six calls of a pod lifecycle, in order.
 inline const std::vector<std::string>& lifecycle_calls() {
   static const std::vector<std::string> calls = {"RunPodSandbox",  "CreateContainer", "StartContainer",
@@ -92,6 +125,10 @@ struct Report {
   std::vector<ConcRow> concurrency;
   std::optional<RecoveryRow> recovery;
   std::vector<FootRow> footprint;
+  std::string stats_population;  // "100 running, in 100 pods"
+  std::vector<StatsRow> stats;
+  std::vector<PolledRow> polled;
+  std::optional<PollInfo> poll;
 };
 
 }  // namespace lxe::bench

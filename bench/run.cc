@@ -42,6 +42,7 @@ class Run {
   void sections();
   void cleanup();
   void hold();
+  void stats(Node& n);
   Node node();
 
   const Options& options_;
@@ -107,6 +108,7 @@ void Run::setup() {
       .prefix = options_.prefix,
       .log_dir = tmp_,
       .mark = std::to_string(getpid()),
+      .extra_args = {},
   });
   lxe_->start(options_.lxe_log_level);
   echo_ = std::make_unique<EchoServer>(tmp_ + "/echo.sock");
@@ -118,7 +120,8 @@ void Run::setup() {
 }
 
 // The sections in their order: at 0 containers, then the lifecycle and concurrency sections on the
-// empty node, then the running population (recovery), then the created containers.
+// empty node, then the running population (recovery, the hot path, stats), then the created
+// containers.
 void Run::sections() {
   Node n = node();
   hot_path(n, "0", report_);
@@ -135,17 +138,32 @@ void Run::sections() {
     hot_path(n, running_label, report_);
     report_.footprint.push_back(footprint(n, running_label, "fresh restart, after the hot path"));
   }
-  populate_created(n);
-  const std::string full_label = std::to_string(n.containers());
-  const int created = plan_.created_per_pod * static_cast<int>(pods_.size());
-  report_.footprint.push_back(footprint(n, full_label, "the one that created the last " + std::to_string(created)));
-  restart_fresh(n, "to measure a fresh process at " + full_label + " containers");
-  hot_path(n, full_label, report_);
-  report_.footprint.push_back(footprint(n, full_label, "fresh restart, after the hot path"));
+  if (options_.phase("stats")) stats(n);
+  // Without created containers the full size is the running size: measured already, unless the
+  // mode skips that size.
+  if (plan_.created_per_pod > 0 || !plan_.measure_running_size) {
+    populate_created(n);
+    const std::string full_label = std::to_string(n.containers());
+    const int created = plan_.created_per_pod * static_cast<int>(pods_.size());
+    report_.footprint.push_back(
+        footprint(n, full_label, "the one that created the last " + std::to_string(created)));
+    restart_fresh(n, "to measure a fresh process at " + full_label + " containers");
+    hot_path(n, full_label, report_);
+    report_.footprint.push_back(footprint(n, full_label, "fresh restart, after the hot path"));
+  }
   report_.notes.push_back("containers: " + std::to_string(plan_.pods * plan_.running_per_pod) + " started (" +
                           std::to_string(plan_.running_per_pod) + " per pod, the recovery set) and " +
                           std::to_string(plan_.pods * plan_.created_per_pod) +
                           " created but not started; every pod's namespace holder runs");
+}
+
+// 6. Stats, with at least --stats-containers running containers: pods of one are added for it if
+// fewer run, and removed again after it.
+void Run::stats(Node& n) {
+  const auto added = populate_stats(n, plan_.stats_containers);
+  stats_calls(n, report_);
+  hot_path_polled(n, report_);
+  remove_pods(n, added);
 }
 
 // --hold: keep lxe serving the full population a while (Ctrl-C ends it), to profile lxe.

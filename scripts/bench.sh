@@ -4,8 +4,8 @@
 #
 #   scripts/bench.sh [--quick] [--no-build] [--out FILE] [other lxe-bench flags]
 #
-# --quick finishes in under a minute (20 containers). Without it (the full run) it takes about
-# 15 minutes on 2 cores and creates about 1,100 LXD instances (100 pods, 1000 containers).
+# --quick finishes in about a minute (20 containers). Without it (the full run) it takes about
+# 18 minutes on 2 cores and creates about 1,100 LXD instances (100 pods, 1000 containers).
 # Needs root and the LXD of scripts/setup.sh with the busybox image. The report goes to stdout,
 # progress to stderr. --no-build skips the incremental build of lxe, lxe-init and lxe-bench.
 #

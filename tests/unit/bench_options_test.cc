@@ -47,7 +47,8 @@ TEST_CASE("bench options: defaults, and what complete_options fills in", "[bench
 
 TEST_CASE("bench options: every flag", "[bench]") {
   const Options o = ok({"--quick", "--skip", "lifecycle,recovery", "--clients", "2,6", "--pods", "3",
-                        "--running-per-pod", "1", "--created-per-pod=0", "--lxe-log-level", "debug", "--keep-tmp",
+                        "--running-per-pod", "1", "--created-per-pod=0", "--stats-containers", "30",
+                        "--lxe-log-level", "debug", "--keep-tmp",
                         "--lxe", "/b/lxe", "--lxd-socket", "/l.sock", "--image", "alpine", "--hold", "30", "--note",
                         "commit abc, dirty", "--note", "second", "--out", "/r.md", "--prefix", "lxebench-0a1b2c"});
   CHECK(o.quick);
@@ -58,6 +59,7 @@ TEST_CASE("bench options: every flag", "[bench]") {
   CHECK(o.pods == 3);
   CHECK(o.running_per_pod == 1);
   CHECK(o.created_per_pod == 0);
+  CHECK(o.stats_containers == 30);
   CHECK(o.lxe_log_level == "debug");
   CHECK(o.keep_tmp);
   CHECK(o.lxe == "/b/lxe");
@@ -71,6 +73,8 @@ TEST_CASE("bench options: every flag", "[bench]") {
   CHECK_FALSE(ok({"--quick", "--full"}).quick);  // the last mode wins
   CHECK(ok({"--sweep-only"}).sweep_only);
   CHECK(ok({"--skip", "lifecycle", "--skip", "concurrency"}).skip.size() == 2);
+  CHECK_FALSE(ok({"--skip", "stats"}).phase("stats"));
+  CHECK(ok({}).phase("stats"));
   CHECK(std::holds_alternative<ShowHelp>(parse_options({"--help"})));
   CHECK(std::holds_alternative<ShowHelp>(parse_options({"-h"})));
 }
@@ -82,6 +86,7 @@ TEST_CASE("bench options: mistakes are one line", "[bench]") {
   CHECK_THAT(bad({"--pods", "many"}), Catch::Contains("--pods"));
   CHECK_THAT(bad({"--pods", "-1"}), Catch::Contains("--pods"));
   CHECK_THAT(bad({"--clients", "0"}), Catch::Contains("--clients"));
+  CHECK_THAT(bad({"--stats-containers", "-5"}), Catch::Contains("--stats-containers"));
   CHECK(bad({"--lxe"}) == "flag --lxe needs a value");
   CHECK(bad({"--quick=yes"}) == "flag --quick takes no value");
   CHECK(bad({"--frob"}) == "unknown flag --frob");
@@ -93,7 +98,8 @@ TEST_CASE("bench options: the help lists every flag", "[bench]") {
   const std::string help = usage();
   CHECK_THAT(help, Catch::StartsWith("Usage: lxe-bench [flags]\n       lxe-bench --sweep-only"));
   for (const char* flag : {"--quick", "--full", "--skip LIST", "--clients LIST", "--pods N", "--running-per-pod N",
-                           "--created-per-pod N", "--lxe-log-level LEVEL", "--keep-tmp", "--lxe PATH",
+                           "--created-per-pod N", "--stats-containers N", "--lxe-log-level LEVEL", "--keep-tmp",
+                           "--lxe PATH",
                            "--lxd-socket PATH", "--image ALIAS", "--hold SECONDS", "--note TEXT", "--out FILE",
                            "--sweep-only", "--prefix PREFIX", "-h, --help"})
     CHECK_THAT(help, Catch::Contains(std::string("\n  ") + flag + "  "));
@@ -112,6 +118,11 @@ TEST_CASE("bench options: the plans of the two modes, and the population flags",
   CHECK(full.lifecycles_per_client(1) == 16);
   CHECK(full.lifecycles_per_client(8) == 2);
   CHECK(full.lifecycles_per_client(32) == 1);
+  CHECK(full.stats_containers == 100);
+  CHECK(full.stats_calls == 200);
+  CHECK(full.stats_raw_sweeps == 5);
+  CHECK(full.polled_rounds == 10);
+  CHECK(full.poll_period_ms == 1000);
   const Plan quick = make_plan(ok({"--quick"}));
   CHECK(quick.quick);
   CHECK(quick.hot_iterations == 500);
@@ -119,8 +130,10 @@ TEST_CASE("bench options: the plans of the two modes, and the population flags",
   CHECK(quick.lifecycle_warmups == 0);
   CHECK(quick.pods * (quick.running_per_pod + quick.created_per_pod) == 20);
   CHECK(quick.lifecycles_per_client(4) == 1);
+  CHECK(quick.stats_containers == quick.pods * quick.running_per_pod);  // the quick population, no more
   const Plan custom = make_plan(ok({"--pods", "7", "--running-per-pod", "0", "--created-per-pod", "3"}));
   CHECK(custom.pods == 7);
   CHECK(custom.running_per_pod == 0);
   CHECK(custom.created_per_pod == 3);
+  CHECK(make_plan(ok({"--quick", "--stats-containers", "12"})).stats_containers == 12);
 }

@@ -74,6 +74,9 @@ TEST_CASE("bench report: hot path rows, medians and ratios against the echo", "[
   CHECK(md.find("**20** = 10 running, in 5 pods") != std::string::npos);
   CHECK(has_line(md, "| hot-path p50 ≤ 1.3× the bare gRPC echo, 20 containers | ListContainers 2.00× | **no** |"));
   CHECK(has_line(md, "| ListContainers p99 ≤ 5 ms at 1000 containers | 0.30 ms at 20 | yes (not at 1000: quick mode) |"));
+  // A full run with a smaller population (--created-per-pod 0) is no quick run.
+  r.quick = false;
+  CHECK(has_line(render_report(r), "| ListContainers p99 ≤ 5 ms at 1000 containers | 0.30 ms at 20 | yes (not at 1000) |"));
 }
 
 TEST_CASE("bench report: the lifecycle against raw LXD", "[bench]") {
