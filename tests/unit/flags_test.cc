@@ -173,6 +173,7 @@ TEST_CASE("flags: /metrics is off unless --metrics-port is given", "[flags]") {
   CHECK_THAT(error({"--metrics-port", "70000"}), Catch::Contains("--metrics-port"));
   CHECK_THAT(error({"--metrics-port", "-1"}), Catch::Contains("--metrics-port"));
   CHECK_THAT(error({"--metrics-bindaddr", "localhost"}), Catch::Contains("--metrics-bindaddr"));
+}
 
 TEST_CASE("flags: the writable layer's refresh interval and entry bound", "[flags]") {
   const Options defaults = ok({});
