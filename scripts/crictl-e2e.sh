@@ -451,6 +451,13 @@ if [[ $st == CONTAINER_EXITED && $code =~ ^[0-9]+$ && $code -ne 0 && -n $reason 
 else
   fail "inspect: want CONTAINER_EXITED with a non-zero exit code, a reason and finishedAt" "$status"
 fi
+# crictl stats -a lists containers that do not run too, with well-formed zeros.
+if out=$(crictl_ stats -a -o json 2>&1) &&
+   python3 -c 'import json,sys; d=json.loads(sys.argv[1]); s=[x for x in d["stats"] if x["attributes"]["id"]==sys.argv[2]]; assert s and int(s[0]["memory"]["workingSetBytes"]["value"])==0 and int(s[0]["cpu"]["usageCoreNanoSeconds"]["value"])==0' "$out" "$server" 2>/dev/null; then
+  pass "stats -a: the stopped server has stats of zeros"
+else
+  fail "stats -a" "$out"
+fi
 if out=$(crictl_ rm "$server" 2>&1) && [[ -z $(ps_state "$server") ]]; then
   pass "rm: server is gone from ps -a"
 else

@@ -185,3 +185,50 @@ TEST_CASE("stats: the writable layer is the rootfs's usage and grows by what the
   }
   fx.remove_all_pods_and_expect_clean();
 }
+
+TEST_CASE("stats: a container holding 100 MB shows about 100 MB of working set, and the pod adds up its containers",
+          "[stats][lxd]") {
+  CriFixture fx("stats100");
+  auto pod = fx.pod_config("p");
+  const std::string pod_id = fx.must_run_pod(pod);
+  // A shell variable of 100,000,000 bytes: anonymous memory the shell keeps while it sleeps.
+  const std::string holder_id = fx.must_run_container(
+      pod_id,
+      CriFixture::container_config(
+          "holder", {"sh", "-c", "x=$(head -c 100000000 /dev/zero | tr '\\0' a); while :; do sleep 1; done"}),
+      pod);
+  const std::string idle_id = fx.must_run_container(pod_id, CriFixture::container_config("idle", {"sleep", "3600"}), pod);
+
+  // The variable is filled a moment after the start: wait until the working set passes 90 MB.
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+  uint64_t working_set = 0;
+  while (working_set < 90'000'000 && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(300));
+    working_set = stats(fx, holder_id).memory().working_set_bytes().value();
+  }
+  INFO("working set: " << working_set);
+  CHECK(working_set >= 90'000'000);
+  // The string is built by command substitution: what the shell keeps is the string itself, with
+  // some allocator slack, not the whole pipe's history.
+  CHECK(working_set <= 260'000'000);
+
+  auto ctx = lxe::test::context_with_deadline();
+  cri::PodSandboxStatsRequest request;
+  request.set_pod_sandbox_id(pod_id);
+  cri::PodSandboxStatsResponse response;
+  REQUIRE(fx.runtime().PodSandboxStats(ctx.get(), request, &response).ok());
+  const auto& linux = response.stats().linux();
+  REQUIRE(linux.containers_size() == 2);
+  uint64_t containers_working_set = 0, containers_cpu = 0;
+  for (const auto& c : linux.containers()) {
+    containers_working_set += c.memory().working_set_bytes().value();
+    containers_cpu += c.cpu().usage_core_nano_seconds().value();
+  }
+  // The pod is its containers (read in the same call) plus its namespace holder's small share.
+  CHECK(linux.memory().working_set_bytes().value() >= containers_working_set);
+  CHECK(linux.memory().working_set_bytes().value() <= containers_working_set + 20'000'000);
+  CHECK(linux.cpu().usage_core_nano_seconds().value() >= containers_cpu);
+  CHECK(linux.memory().working_set_bytes().value() >= 90'000'000);
+  (void)idle_id;
+  fx.remove_all_pods_and_expect_clean();
+}

@@ -181,9 +181,17 @@ TEST_CASE("Status: RuntimeReady follows whether LXD answers the health check", "
   request.set_verbose(true);
   v1::StatusResponse response;
   REQUIRE(rt.runtime.Status(nullptr, &request, &response).ok());
-  REQUIRE(response.status().conditions_size() == 2);
+  REQUIRE(response.status().conditions_size() == 3);
   CHECK(response.status().conditions(0).type() == "RuntimeReady");
   CHECK(response.status().conditions(0).status());
+  // The reconciler adopted the (empty) store when it started: ready, and verbose says so.
+  CHECK(response.status().conditions(2).type() == "ReconcilerReady");
+  CHECK(rt.wait_until([&](const lxe::store::Registry::View&) { return rt.reconciler.adopted(); }));
+  response.Clear();
+  REQUIRE(rt.runtime.Status(nullptr, &request, &response).ok());
+  CHECK(response.status().conditions(2).status());
+  CHECK(response.status().conditions(2).reason().empty());
+  CHECK_THAT(response.info().at("lxe"), Catch::Contains("\"reconciler\":{\"adopted\":true"));
   CHECK_THAT(response.info().at("lxe"), Catch::Contains(rt.lxd.socket_path()) && Catch::Contains("5.0.2"));
 
   rt.lxd.set_reachable(false);

@@ -3,6 +3,8 @@
 // holders). They only queue work; the LXD reads happen on the workers and the resync thread.
 #include <catch2/catch.hpp>
 
+#include <thread>
+
 #include "support/in_process_runtime.h"
 
 using lxe::test::InProcessRuntime;
@@ -29,4 +31,38 @@ TEST_CASE("reconciler events: a holder's start event reads nothing from LXD on t
   rt.reconciler.on_lxd_events_connection(true);
 
   CHECK(rt.lxd.requests().size() == before);
+}
+
+TEST_CASE("reconciler health: queue depth, adoption, and a queue that does not move is stuck", "[reconciler]") {
+  InProcessRuntime rt;
+  lxe::reconcile::ReconcilerOptions options;
+  options.stuck_after = std::chrono::milliseconds(1);
+  lxe::reconcile::Reconciler reconciler(rt.registry, rt.client, rt.files, rt.volumes, options);  // never started
+
+  auto h = reconciler.health();
+  CHECK_FALSE(h.adopting);
+  CHECK_FALSE(h.adopted);
+  CHECK(h.queued == 0);
+  CHECK_FALSE(h.stuck);
+  CHECK(lxe::reconcile::readiness_of(h).ready);
+
+  // Nothing takes what is queued (no workers): once it has waited past stuck_after, it is stuck.
+  reconciler.enqueue_container(rt.container_id);
+  std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  h = reconciler.health();
+  CHECK(h.queued == 1);
+  CHECK(h.stuck);
+  CHECK(lxe::reconcile::readiness_of(h).reason == "ReconcileQueueStuck");
+
+  // Adoption queues every stored object and then counts as done.
+  reconciler.adopt();
+  h = reconciler.health();
+  CHECK(h.adopted);
+  CHECK_FALSE(h.adopting);
+  CHECK(h.queued == 2);  // the pod and its container
+  CHECK(h.adoption_took.count() >= 0);
+  CHECK(reconciler.run_queued() >= 2);
+  h = reconciler.health();
+  CHECK(h.processing == 0);
+  CHECK_FALSE(h.stuck);
 }
