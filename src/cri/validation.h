@@ -57,7 +57,8 @@ std::string resources_problem(const runtime::v1::LinuxContainerResources& resour
 // apart from the handlers, so that the request fuzzer (fuzz/) runs exactly what the facade runs.
 
 // RunPodSandbox: metadata present and free of control characters, an absolute log_directory, a
-// valid hostname, DNS entries without whitespace, the default runtime handler.
+// valid hostname, DNS entries without whitespace, namespaced sysctls only (model/sysctls.h), the
+// default runtime handler.
 // The pod's host ports (PortMapping with a host_port): ports, TCP or UDP, a literal host IP, each
 // published once.
 std::string port_mappings_problem(const runtime::v1::PodSandboxConfig& config);

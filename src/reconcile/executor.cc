@@ -11,6 +11,7 @@
 #include "model/naming.h"
 #include "model/stored_config.h"
 #include "model/ipv4.h"
+#include "model/sysctls.h"
 #include "reconcile/pause_image.h"
 #include "reconcile/pod_network.h"
 
@@ -261,7 +262,20 @@ void Executor::do_sandbox_action(const Action& action, const SandboxRecord& sand
       lxd_.create_instance(infra_instance(sandbox, config, files_, options_));
       break;
     case ActionKind::StartInfra:
-      lxd_.start_instance(sandbox.lxd_name);
+      try {
+        lxd_.start_instance(sandbox.lxd_name);
+      } catch (const lxd::Error& e) {
+        // LXC applies the pod's sysctls as the holder starts; LXD's answer does not say that one
+        // was refused (a group range beyond the container's ID map, a value out of range).
+        std::string sysctls;
+        for (const auto& [key, value] : model::pod_sysctls(config))
+          sysctls += (sysctls.empty() ? "" : ", ") + key + "=" + value;
+        if (sysctls.empty()) throw;
+        throw lxd::Error(e.kind(), std::string(e.what()) + " (the pod's sysctls " + sysctls +
+                                       " are applied as it starts: one the kernel refuses in the pod's namespaces "
+                                       "fails the start; the instance's lxc.log names it)",
+                         e.http_status());
+      }
       break;
     case ActionKind::RecordInfraPid:
       result.infra_pid = lxd_.get_instance_state(sandbox.lxd_name).pid;

@@ -12,6 +12,7 @@
 #include "common/attach_protocol.h"
 #include "model/ipv4.h"
 #include "model/naming.h"
+#include "model/sysctls.h"
 #include "reconcile/pod_network.h"
 
 namespace lxe::reconcile {
@@ -106,7 +107,8 @@ lxd::InstanceSpec infra_instance(const store::SandboxRecord& sandbox, const runt
   spec.config = ownership_marks("sandbox", sandbox.id, sandbox.id, options);
   never_autostart(spec.config);
   spec.config["raw.lxc"] = std::string("lxc.init.cmd = ") + kInitPathInContainer + " pause\nlxc.uts.name = " +
-                           hostname_of(sandbox, config) + "\n" + pod_nic_raw_lxc(sandbox);
+                           hostname_of(sandbox, config) + "\n" + pod_nic_raw_lxc(sandbox) +
+                           model::sysctl_raw_lxc(config);
   // The holder of a host network pod joins the host's network namespace when LXC starts it (its
   // containers then join the holder's, as in every pod).
   if (in_host_network(sandbox))
@@ -266,6 +268,9 @@ std::string container_raw_lxc(const store::ContainerRecord& container, const run
   } else if (sandbox.infra_pid != 0) {
     raw += namespace_share_lines(sandbox.infra_pid);
   }
+  // The pod's sysctls, in this container's own IPC namespace and (again, the same values) in the
+  // network namespace it shares with the holder.
+  raw += model::sysctl_raw_lxc(sandbox_config);
   return raw;
 }
 

@@ -225,6 +225,21 @@ TEST_CASE("raw.lxc never carries a hostname that could inject configuration", "[
   CHECK(init_spec(container(), config, s, sandbox_config).at("hostname") == "pod-lxc-cap-drop");
 }
 
+TEST_CASE("the pod's sysctls reach LXC in every container and in the holder", "[lxd_specs][sysctls]") {
+  v1::PodSandboxConfig sandbox_config;
+  (*sandbox_config.mutable_linux()->mutable_sysctls())["net/core/somaxconn"] = "1024";
+  (*sandbox_config.mutable_linux()->mutable_sysctls())["kernel.shm_rmid_forced"] = "1";
+  v1::ContainerConfig config;
+  config.add_command("top");
+  const std::string lines = "lxc.sysctl.kernel.shm_rmid_forced = 1\nlxc.sysctl.net.core.somaxconn = 1024\n";
+  const auto raw = container_raw_lxc(container(), config, sandbox(4321), sandbox_config, {});
+  CHECK(raw.size() >= lines.size());
+  CHECK(raw.substr(raw.size() - lines.size()) == lines);
+  CHECK(infra_instance(sandbox(0), sandbox_config, kFiles, {})
+            .config.at("raw.lxc")
+            .find(lines) != std::string::npos);
+}
+
 TEST_CASE("container_raw_lxc", "[lxd_specs]") {
   v1::PodSandboxConfig sandbox_config;
   v1::ContainerConfig config;

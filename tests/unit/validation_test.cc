@@ -232,6 +232,23 @@ TEST_CASE("run_pod_sandbox_problem: RunPodSandbox's checks, each naming the fiel
        "dns_config entry 'a b' is empty or contains whitespace"},
       {"unknown runtime handler", [](v1::RunPodSandboxRequest& r) { r.set_runtime_handler("runc"); },
        "runtime handler 'runc' is not known"},
+      {"a node-wide sysctl",
+       [](v1::RunPodSandboxRequest& r) {
+         (*r.mutable_config()->mutable_linux()->mutable_sysctls())["kernel.panic"] = "1";
+       },
+       "sysctl 'kernel.panic' is not namespaced"},
+      {"a sysctl value that starts an LXC line",
+       [](v1::RunPodSandboxRequest& r) {
+         (*r.mutable_config()->mutable_linux()->mutable_sysctls())["net.ipv4.ip_forward"] = "1\nlxc.apparmor.profile = x";
+       },
+       "has a line break"},
+      {"net.* in the host's network",
+       [](v1::RunPodSandboxRequest& r) {
+         r.mutable_config()->mutable_linux()->mutable_security_context()->mutable_namespace_options()->set_network(
+             v1::NODE);
+         (*r.mutable_config()->mutable_linux()->mutable_sysctls())["net.core.somaxconn"] = "1024";
+       },
+       "would change the node's own network settings"},
   };
   for (const auto& c : cases) {
     auto request = good_pod();

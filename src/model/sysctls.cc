@@ -1,0 +1,71 @@
+#include "model/sysctls.h"
+
+#include <algorithm>
+
+namespace lxe::model {
+namespace {
+
+bool starts_with(std::string_view s, std::string_view prefix) { return s.substr(0, prefix.size()) == prefix; }
+
+// The namespaced sysctls, as Kubernetes lists them: the IPC namespace's and the network's.
+bool namespaced(std::string_view key) {
+  return starts_with(key, "kernel.shm") || starts_with(key, "kernel.msg") || key == "kernel.sem" ||
+         starts_with(key, "fs.mqueue.") || starts_with(key, "net.");
+}
+
+}  // namespace
+
+std::string dotted_sysctl(std::string_view key) {
+  std::string out(key);
+  if (key.find('/') == std::string_view::npos) return out;
+  if (key.find('.') != std::string_view::npos) return "";
+  std::replace(out.begin(), out.end(), '/', '.');
+  return out;
+}
+
+std::string sysctl_problem(std::string_view key, std::string_view value, bool host_network) {
+  const std::string shown(key);
+  if (key.empty()) return "a sysctl has an empty name";
+  if (key.size() > 256) return "sysctl name '" + shown.substr(0, 64) + "...' is longer than 256 characters";
+  // Letters, digits and the separators only: the name becomes part of an LXC config key.
+  if (!std::all_of(key.begin(), key.end(), [](char c) {
+        return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' || c == '-' ||
+               c == '.' || c == '/';
+      }))
+    return "sysctl name '" + shown + "' has a character other than letters, digits, '_', '-', '.' and '/'";
+  const std::string dotted = dotted_sysctl(key);
+  if (dotted.empty())
+    return "sysctl '" + shown + "' mixes '/' and '.': LXC takes names with '.' between parts only";
+  if (dotted.front() == '.' || dotted.back() == '.' || dotted.find("..") != std::string::npos)
+    return "sysctl name '" + shown + "' has an empty part";
+  if (!namespaced(dotted))
+    return "sysctl '" + shown +
+           "' is not namespaced: it would change the whole node (pods may set kernel.shm*, kernel.msg*, "
+           "kernel.sem, fs.mqueue.* and net.*)";
+  if (host_network && starts_with(dotted, "net."))
+    return "sysctl '" + shown + "' would change the node's own network settings: the pod uses the host's network";
+  if (value.empty()) return "sysctl '" + shown + "' has an empty value";
+  if (value.size() > 4096) return "the value of sysctl '" + shown + "' is longer than 4096 characters";
+  // The value ends an LXC config line: no line break or other control character (a tab separates
+  // kernel.sem's numbers).
+  if (std::any_of(value.begin(), value.end(),
+                  [](char c) { return (static_cast<unsigned char>(c) < 0x20 && c != '\t') || c == 0x7f; }))
+    return "the value of sysctl '" + shown + "' has a line break or another control character";
+  if (value.front() == ' ' || value.back() == ' ' || value.front() == '\t' || value.back() == '\t')
+    return "the value of sysctl '" + shown + "' begins or ends with whitespace, which LXC would drop";
+  return "";
+}
+
+std::map<std::string, std::string> pod_sysctls(const runtime::v1::PodSandboxConfig& config) {
+  std::map<std::string, std::string> out;
+  for (const auto& [key, value] : config.linux().sysctls()) out[dotted_sysctl(key)] = value;
+  return out;
+}
+
+std::string sysctl_raw_lxc(const runtime::v1::PodSandboxConfig& config) {
+  std::string raw;
+  for (const auto& [key, value] : pod_sysctls(config)) raw += "lxc.sysctl." + key + " = " + value + "\n";
+  return raw;
+}
+
+}  // namespace lxe::model
