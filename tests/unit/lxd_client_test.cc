@@ -531,6 +531,15 @@ TEST_CASE("lxd client: stopping an instance that is already stopped succeeds", "
     // Graceful found it stopped: no forced stop followed.
     CHECK(fake.requests("PUT", "/1.0/instances/c1/state").size() == 2);
   }
+  SECTION("the instance's init exited while the stop was under way") {
+    fake.on("PUT", "/1.0/instances/c1/state", [](const auto&, auto& res) {
+      FakeLxd::reply_async(res, "op6", "Stopping instance");
+    });
+    fake.on("GET", "/1.0/operations/op6/wait", [](const auto&, auto& res) {
+      FakeLxd::reply_sync(res, FakeLxd::operation("op6", 400, "container is not running: \"c1\""));
+    });
+    CHECK_NOTHROW(client.stop_instance("c1", lxe::lxd::StopMode::Force));
+  }
   SECTION("a plain 400 'already stopped'") {
     fake.on("PUT", "/1.0/instances/c1/state", [](const auto&, auto& res) {
       FakeLxd::reply_error(res, 400, "The instance is already stopped");
