@@ -5,6 +5,7 @@
 #include <google/protobuf/util/json_util.h>
 #include <google/protobuf/util/message_differencer.h>
 
+#include <algorithm>
 #include <exception>
 #include <stdexcept>
 
@@ -133,7 +134,14 @@ void Runner::run(const Case& input) {
   const reconcile::HostFiles files(kStateDir);
   const reconcile::MappingOptions options;
   const std::string host_netns = reconcile::in_host_network(pod.record) ? options.host_netns : "";
-  Expected expected_pod{prefix, pod.record.id, {}, false, pod.record.infra_pid, host_netns};
+  // The sysctls RunPodSandbox accepted, with '/' between parts written as LXC wants them ('.').
+  std::map<std::string, std::string> sysctls;
+  for (const auto& [name, value] : pod.config.linux().sysctls()) {
+    std::string dotted = name;
+    if (dotted.find('/') != std::string::npos) std::replace(dotted.begin(), dotted.end(), '/', '.');
+    sysctls[dotted] = value;
+  }
+  Expected expected_pod{prefix, pod.record.id, {}, false, pod.record.infra_pid, host_netns, sysctls};
   const auto profile = reconcile::sandbox_profile(pod.record, pod.config, files, options);
   expect_none(check_profile(profile, expected_pod), "the pod's profile");
   (void)lxd::profile_spec_to_json(profile, true).dump();
@@ -173,7 +181,8 @@ void Runner::run(const Case& input) {
   const auto stored = model::parse_container_config(container.config_json);
   expect_same(config, stored, "the ContainerConfig read back from the store's JSON");
 
-  Expected expected{prefix, container.id, {}, !reconcile::runs_image_init(container, stored), pod.record.infra_pid, host_netns};
+  Expected expected{prefix,     container.id, {}, !reconcile::runs_image_init(container, stored), pod.record.infra_pid,
+                    host_netns, sysctls};
   for (const auto& kv : stored.envs()) expected.env_names.insert(kv.key());
   check_container(container, stored, pod, expected);
 

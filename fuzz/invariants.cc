@@ -251,9 +251,21 @@ Violations check_raw_lxc(const std::string& raw, const Expected& expected, bool 
     } else if (!expected.host_netns.empty() && key == "lxc.mount.entry") {
       if (value != "/sys sys none rbind,create=dir 0 0")
         out.push_back("raw.lxc mounts " + shown(value) + ", not the host's /sys");
+    } else if (starts_with(key, "lxc.sysctl.")) {
+      const auto it = expected.sysctls.find(key.substr(std::string_view("lxc.sysctl.").size()));
+      if (it == expected.sysctls.end())
+        out.push_back("raw.lxc sets " + shown(key) + ", not one of the pod's sysctls");
+      else if (value != it->second)
+        out.push_back("raw.lxc sets " + key + " to " + shown(value) + ", not the pod's " + shown(it->second));
     } else {
       out.push_back("raw.lxc sets " + shown(key) + ", a key lxe does not write");
     }
+  }
+  for (const auto& [name, value] : expected.sysctls) {
+    const auto it = count.find("lxc.sysctl." + name);
+    if (it == count.end() || it->second != 1)
+      out.push_back("raw.lxc has " + std::to_string(it == count.end() ? 0 : it->second) + " lxc.sysctl." + name +
+                    " lines, not 1");
   }
   const bool host = !expected.host_netns.empty();
   const bool shares = !holder && expected.infra_pid > 0 && !host;

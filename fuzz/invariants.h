@@ -15,6 +15,7 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <set>
 #include <string>
 #include <string_view>
@@ -51,6 +52,9 @@ struct Expected {
   // A host network pod (NamespaceMode NODE): its instances join this namespace file (and bind the
   // host's /sys) instead of the holder's namespaces. Empty: the pod's own network namespace.
   std::string host_netns;
+  // The pod's sysctls as LXC takes them (parts joined with '.'): one `lxc.sysctl.<name> = <value>`
+  // line each, in every instance of the pod, and no other lxc.sysctl line.
+  std::map<std::string, std::string> sysctls;
 };
 
 // An LXD instance or profile name lxe made.

@@ -46,12 +46,19 @@ std::string sysctl_problem(std::string_view key, std::string_view value, bool ho
     return "sysctl '" + shown + "' would change the node's own network settings: the pod uses the host's network";
   if (value.empty()) return "sysctl '" + shown + "' has an empty value";
   if (value.size() > 4096) return "the value of sysctl '" + shown + "' is longer than 4096 characters";
-  // The value ends an LXC config line: no line break or other control character (a tab separates
-  // kernel.sem's numbers).
-  if (std::any_of(value.begin(), value.end(),
-                  [](char c) { return (static_cast<unsigned char>(c) < 0x20 && c != '\t') || c == 0x7f; }))
-    return "the value of sysctl '" + shown + "' has a line break or another control character";
-  if (value.front() == ' ' || value.back() == ' ' || value.front() == '\t' || value.back() == '\t')
+  // The value ends an LXC config line: no line break or other control character, a tab included
+  // (the kernel takes spaces between numbers as well).
+  if (std::any_of(value.begin(), value.end(), [](char c) { return static_cast<unsigned char>(c) < 0x20 || c == 0x7f; }))
+    return "the value of sysctl '" + shown + "' has a tab, a line break or another control character";
+  // Namespaced sysctls take numbers, ranges, lists and names ("4096 87380 6291456", "8080,9148",
+  // "cubic"): nothing else, so that no value reads as more than one (an '=', a '#').
+  if (!std::all_of(value.begin(), value.end(), [](char c) {
+        return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == ' ' || c == '.' ||
+               c == '_' || c == ':' || c == ',' || c == '+' || c == '-' || c == '/';
+      }))
+    return "the value of sysctl '" + shown +
+           "' has a character other than letters, digits, spaces and . _ : , + - /";
+  if (value.front() == ' ' || value.back() == ' ')
     return "the value of sysctl '" + shown + "' begins or ends with whitespace, which LXC would drop";
   return "";
 }

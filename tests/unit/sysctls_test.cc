@@ -19,7 +19,9 @@ TEST_CASE("sysctls: the namespaced ones Kubernetes allows are accepted", "[sysct
     INFO(key);
     CHECK(sysctl_problem(key, "1", false).empty());
   }
-  CHECK(sysctl_problem("kernel.sem", "250\t32000\t32\t128", false).empty());
+  CHECK(sysctl_problem("kernel.sem", "250 32000 32 128", false).empty());
+  // Found by the request fuzzer: a tab is a control character in an LXC line.
+  CHECK_THAT(sysctl_problem("kernel.sem", "250\t32000\t32\t128", false), Contains("a tab"));
   CHECK(sysctl_problem("net.ipv4.ip_local_port_range", "1024 65000", false).empty());
   // The IPC ones stay the pod's own in the host's network.
   CHECK(sysctl_problem("kernel.shm_rmid_forced", "1", true).empty());
@@ -37,6 +39,11 @@ TEST_CASE("sysctls: each refusal says why", "[sysctls]") {
   CHECK_THAT(sysctl_problem("net.core.somaxconn", "", false), Contains("empty value"));
   CHECK_THAT(sysctl_problem("net.core.somaxconn", "1\nlxc.mount.entry = /etc x", false), Contains("line break"));
   CHECK_THAT(sysctl_problem("net.core.somaxconn", " 1", false), Contains("whitespace"));
+  // Found by the request fuzzer: "1 =" made the line read as a key set to nothing.
+  CHECK_THAT(sysctl_problem("net.core.somaxconn", "1 =", false), Contains("a character other than"));
+  CHECK_THAT(sysctl_problem("net.core.somaxconn", "1 # x", false), Contains("a character other than"));
+  CHECK(sysctl_problem("net.ipv4.ip_local_reserved_ports", "8080,9148", false).empty());
+  CHECK(sysctl_problem("net.ipv4.tcp_congestion_control", "cubic", false).empty());
   CHECK_THAT(sysctl_problem(std::string(300, 'n'), "1", false), Contains("longer than 256"));
 }
 

@@ -241,7 +241,7 @@ TEST_CASE("run_pod_sandbox_problem: RunPodSandbox's checks, each naming the fiel
        [](v1::RunPodSandboxRequest& r) {
          (*r.mutable_config()->mutable_linux()->mutable_sysctls())["net.ipv4.ip_forward"] = "1\nlxc.apparmor.profile = x";
        },
-       "has a line break"},
+       "a line break or another control character"},
       {"net.* in the host's network",
        [](v1::RunPodSandboxRequest& r) {
          r.mutable_config()->mutable_linux()->mutable_security_context()->mutable_namespace_options()->set_network(
