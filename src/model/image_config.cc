@@ -129,13 +129,22 @@ std::optional<int> signal_number(const std::string& text) {
   std::string name = text;
   for (auto& c : name) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
   if (name.rfind("SIG", 0) == 0) name = name.substr(3);
+  // Every Linux signal CRI's Signal enum names, with their aliases (CLD, IOT, POLL).
   static const std::map<std::string, int> names = {
-      {"HUP", SIGHUP},   {"INT", SIGINT},   {"QUIT", SIGQUIT}, {"KILL", SIGKILL}, {"USR1", SIGUSR1},
-      {"USR2", SIGUSR2}, {"TERM", SIGTERM}, {"PWR", SIGPWR},   {"WINCH", SIGWINCH}, {"STOP", SIGSTOP},
-      {"CONT", SIGCONT}, {"ALRM", SIGALRM}, {"ABRT", SIGABRT}};
+      {"HUP", SIGHUP},       {"INT", SIGINT},     {"QUIT", SIGQUIT},   {"ILL", SIGILL},     {"TRAP", SIGTRAP},
+      {"ABRT", SIGABRT},     {"IOT", SIGIOT},     {"BUS", SIGBUS},     {"FPE", SIGFPE},     {"KILL", SIGKILL},
+      {"USR1", SIGUSR1},     {"SEGV", SIGSEGV},   {"USR2", SIGUSR2},   {"PIPE", SIGPIPE},   {"ALRM", SIGALRM},
+      {"TERM", SIGTERM},     {"STKFLT", SIGSTKFLT}, {"CHLD", SIGCHLD}, {"CLD", SIGCHLD},    {"CONT", SIGCONT},
+      {"STOP", SIGSTOP},     {"TSTP", SIGTSTP},   {"TTIN", SIGTTIN},   {"TTOU", SIGTTOU},   {"URG", SIGURG},
+      {"XCPU", SIGXCPU},     {"XFSZ", SIGXFSZ},   {"VTALRM", SIGVTALRM}, {"PROF", SIGPROF}, {"WINCH", SIGWINCH},
+      {"IO", SIGIO},         {"POLL", SIGPOLL},   {"PWR", SIGPWR},     {"SYS", SIGSYS}};
   if (const auto it = names.find(name); it != names.end()) return it->second;
+  if (name == "RTMIN") return static_cast<int>(SIGRTMIN);
+  if (name == "RTMAX") return static_cast<int>(SIGRTMAX);
   if (name.rfind("RTMIN+", 0) == 0)
     if (const auto n = number(name.substr(6)); n && SIGRTMIN + *n <= SIGRTMAX) return static_cast<int>(SIGRTMIN + *n);
+  if (name.rfind("RTMAX-", 0) == 0)
+    if (const auto n = number(name.substr(6)); n && SIGRTMAX - *n >= SIGRTMIN) return static_cast<int>(SIGRTMAX - *n);
   return std::nullopt;
 }
 
@@ -194,7 +203,24 @@ std::variant<ContainerProcess, std::string> container_process(const runtime::v1:
     if (const auto it = std::find_if(p.env.begin(), p.env.end(), same_key); it != p.env.end()) *it = entry;
     else p.env.push_back(entry);
   }
-  if (image && !image->config.stop_signal.empty()) {
+  // The container's own stop signal wins over its image's (CRI's Signal enum: SIGNAL_SIGQUIT,
+  // SIGNAL_SIGRTMINPLUS3, ...; RUNTIME_DEFAULT leaves it to the image, then SIGTERM).
+  if (config.stop_signal() != runtime::v1::SIGNAL_RUNTIME_DEFAULT) {
+    // lxe-init sends it; a system container (an LXD image, no command) runs the image's own init,
+    // which LXD stops its own way (SIGPWR): refused rather than ignored.
+    if (!image && config.command().empty() && config.args().empty())
+      return std::string("stop_signal is set, but this container runs its image's own init (an LXD image and no "
+                         "command), which LXD stops with SIGPWR; give a command or leave stop_signal unset");
+    std::string name = runtime::v1::Signal_Name(config.stop_signal());
+    if (name.rfind("SIGNAL_", 0) != 0)
+      return "stop_signal " + std::to_string(static_cast<int>(config.stop_signal())) +
+             " is not a value of CRI's Signal enum";
+    name = name.substr(7);
+    for (const auto& [word, sign] : {std::pair<std::string, std::string>{"PLUS", "+"}, {"MINUS", "-"}})
+      if (const auto at = name.find(word); at != std::string::npos) name.replace(at, word.size(), sign);
+    p.stop_signal = signal_number(name);
+    if (!p.stop_signal) return "stop_signal " + name + " is no signal lxe knows";
+  } else if (image && !image->config.stop_signal.empty()) {
     p.stop_signal = signal_number(image->config.stop_signal);
     if (!p.stop_signal) return "the image's stop signal '" + image->config.stop_signal + "' is no signal lxe knows";
   }

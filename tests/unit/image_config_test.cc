@@ -207,6 +207,38 @@ TEST_CASE("image config: the stop signal", "[image-config]") {
   CHECK_FALSE(process(v1::ContainerConfig(), nullptr).stop_signal.has_value());
 }
 
+TEST_CASE("image config: the container's stop_signal wins over its image's, for every value of CRI's enum",
+          "[image-config]") {
+  auto image = web_image();  // StopSignal SIGQUIT
+  v1::ContainerConfig config;
+  config.add_command("/bin/sh");
+  config.set_stop_signal(v1::SIGNAL_SIGUSR1);
+  CHECK(process(config, &image).stop_signal == SIGUSR1);
+  CHECK(process(config, nullptr).stop_signal == SIGUSR1);
+  config.set_stop_signal(v1::SIGNAL_RUNTIME_DEFAULT);
+  CHECK(process(config, &image).stop_signal == SIGQUIT);
+  config.set_stop_signal(v1::SIGNAL_SIGRTMINPLUS3);
+  CHECK(process(config, nullptr).stop_signal == SIGRTMIN + 3);
+  config.set_stop_signal(v1::SIGNAL_SIGRTMAXMINUS2);
+  CHECK(process(config, nullptr).stop_signal == SIGRTMAX - 2);
+  config.set_stop_signal(v1::SIGNAL_SIGCLD);
+  CHECK(process(config, nullptr).stop_signal == SIGCHLD);
+  // Every named value maps to a signal: none is refused, none silently becomes SIGTERM.
+  const auto* values = v1::Signal_descriptor();
+  for (int i = 0; i < values->value_count(); ++i) {
+    const auto value = static_cast<v1::Signal>(values->value(i)->number());
+    if (value == v1::SIGNAL_RUNTIME_DEFAULT) continue;
+    config.set_stop_signal(value);
+    INFO(values->value(i)->name());
+    CHECK(process(config, nullptr).stop_signal.has_value());
+  }
+  v1::ContainerConfig system;  // an LXD image's own init: no lxe-init to send the signal
+  system.set_stop_signal(v1::SIGNAL_SIGQUIT);
+  CHECK(refusal(system, nullptr).find("runs its image's own init") != std::string::npos);
+  config.set_stop_signal(static_cast<v1::Signal>(999));  // a value of a newer CRI
+  CHECK(refusal(config, nullptr).find("stop_signal 999 is not a value of CRI's Signal enum") != std::string::npos);
+}
+
 TEST_CASE("image config: hostile strings in an image are refused, not passed on", "[image-config]") {
   const v1::ContainerConfig config;
   auto image = web_image();
