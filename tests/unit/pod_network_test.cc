@@ -18,6 +18,7 @@
 #include "reconcile/pod_network.h"
 #include "support/memory_fixture.h"
 #include "support/memory_lxd.h"
+#include "support/network_helpers.h"
 #include "support/temp_dir.h"
 
 namespace v1 = runtime::v1;
@@ -347,9 +348,12 @@ TEST_CASE("host_port_in_use sees a port something on the host listens on", "[net
 TEST_CASE("RunPodSandbox: a host port another ready pod publishes is refused until that pod stops",
           "[network][ports][cri]") {
   MemoryRuntime rt;
+  // A port free now: a fixed one may be some connection's ephemeral port, which lxe rightly refuses.
+  const int port = lxe::test::free_host_port();
+  const std::string port_text = std::to_string(port);
   auto config = rt.pod_config("a");
   auto* p = config.add_port_mappings();
-  p->set_host_port(43210);
+  p->set_host_port(port);
   p->set_container_port(80);
   auto run = [&](v1::PodSandboxConfig c, const std::string& name) {
     c.mutable_metadata()->set_name(name);
@@ -364,11 +368,11 @@ TEST_CASE("RunPodSandbox: a host port another ready pod publishes is refused unt
   REQUIRE(first.ok());
   const auto holder = rt.lxd.instance(rt.registry.sandbox(first_id)->lxd_name);
   REQUIRE(holder);
-  CHECK(holder->devices.at("lxe-port0").at("listen") == "tcp:0.0.0.0:43210");
+  CHECK(holder->devices.at("lxe-port0").at("listen") == "tcp:0.0.0.0:" + port_text);
   const size_t pods = rt.registry.sandboxes().size();
   const auto [second, second_id] = run(config, "b");
   CHECK(second.error_code() == grpc::StatusCode::FAILED_PRECONDITION);
-  CHECK_THAT(second.error_message(), Catch::Contains("host port 43210/TCP on 0.0.0.0 is published by pod"));
+  CHECK_THAT(second.error_message(), Catch::Contains("host port " + port_text + "/TCP on 0.0.0.0 is published by pod"));
   CHECK(rt.registry.sandboxes().size() == pods);
   REQUIRE(rt.stop_pod(first_id).ok());
   CHECK(run(config, "c").first.ok());
