@@ -124,15 +124,7 @@ TEST_CASE("LXD restarts under lxe: pods keep their addresses, servers and host p
   using lxe::test::CriFixture;
   // Bridge mode, with a host port.
   const std::string bridge = lxe::test::run_prefix() + "rb";
-  struct BridgeCleanup {
-    std::string name;
-    ~BridgeCleanup() {
-      try {
-        lxe::test::make_test_lxd_client().delete_network(name);
-      } catch (const std::exception&) {
-      }
-    }
-  } bridge_cleanup{bridge};
+  const lxe::test::BridgeCleanup bridge_cleanup{bridge};
   CriFixture bridged("lxdrsb", {"--network-plugin", "bridge", "--bridge-name", bridge, "--bridge-subnet",
                                 lxe::test::free_test_subnet(), "--bridge-nat=false"});
   const WebPod bridged_web = run_web_pod(bridged, "bridged");

@@ -23,6 +23,7 @@
 #include "support/temp_dir.h"
 #include "support/test_lxd.h"
 
+using lxe::test::BridgeCleanup;
 using lxe::test::CriFixture;
 using lxe::test::describe;
 using lxe::test::fetch_from_host;
@@ -33,22 +34,6 @@ using lxe::test::pod_ip;
 using lxe::test::web_server;
 namespace cri = ::runtime::v1;
 using namespace std::chrono_literals;
-
-namespace {
-
-// Deletes the run's bridge when the test ends (after the fixture removed the pods using it).
-struct BridgeCleanup {
-  std::string name;
-  ~BridgeCleanup() {
-    try {
-      lxe::test::make_test_lxd_client().delete_network(name);
-    } catch (const lxe::lxd::Error& e) {
-      if (e.kind() != lxe::lxd::ErrorKind::NotFound) WARN("deleting test bridge " << name << ": " << e.what());
-    }
-  }
-};
-
-}  // namespace
 
 TEST_CASE("bridge: pods get distinct addresses, reachable from the host and from each other, kept across an lxe "
           "restart and released by StopPodSandbox",

@@ -144,16 +144,7 @@ TEST_CASE("metrics RPCs: cAdvisor names with consistent labels for every pod and
 TEST_CASE("metrics RPCs: a bridged pod's interface counts what the host sent it", "[stats][metrics][network][lxd]") {
   const std::string bridge = lxe::test::run_prefix() + "mb";
   const std::string subnet = lxe::test::free_test_subnet();
-  struct BridgeCleanup {
-    std::string name;
-    ~BridgeCleanup() {
-      try {
-        lxe::test::make_test_lxd_client().delete_network(name);
-      } catch (const lxe::lxd::Error& e) {
-        if (e.kind() != lxe::lxd::ErrorKind::NotFound) WARN("deleting test bridge " << name << ": " << e.what());
-      }
-    }
-  } cleanup{bridge};
+  const lxe::test::BridgeCleanup cleanup{bridge};
   CriFixture fx("metricsnet", {"--network-plugin", "bridge", "--bridge-name", bridge, "--bridge-subnet", subnet,
                                "--bridge-nat=false"});
   auto pod = fx.pod_config("p");

@@ -19,8 +19,18 @@
 
 #include "model/ipv4.h"
 #include "reconcile/pod_network.h"
+#include "lxd/error.h"
+#include "support/test_lxd.h"
 
 namespace lxe::test {
+
+BridgeCleanup::~BridgeCleanup() {
+  try {
+    make_test_lxd_client().delete_network(name);
+  } catch (const lxd::Error& e) {
+    if (e.kind() != lxd::ErrorKind::NotFound) WARN("deleting test bridge " << name << ": " << e.what());
+  }
+}
 
 using namespace std::chrono_literals;
 

@@ -12,6 +12,13 @@ namespace lxe::test {
 // A /24 in 10.200.0.0/13 that no host interface uses (other runs' bridges included).
 std::string free_test_subnet();
 
+// Deletes the test bridge `name` when it goes out of scope (after the fixture removed the pods
+// using it); a bridge already gone is fine, any other failure is a warning.
+struct BridgeCleanup {
+  std::string name;
+  ~BridgeCleanup();
+};
+
 // A TCP port nothing on this host listens on right now.
 int free_host_port();
 
