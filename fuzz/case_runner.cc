@@ -141,7 +141,11 @@ void Runner::run(const Case& input) {
     if (dotted.find('/') != std::string::npos) std::replace(dotted.begin(), dotted.end(), '/', '.');
     sysctls[dotted] = value;
   }
-  Expected expected_pod{prefix, pod.record.id, {}, false, pod.record.infra_pid, host_netns, sysctls};
+  Expected expected_pod{prefix, pod.record.id, {}, false, pod.record.infra_pid, host_netns};
+  expected_pod.sysctls = sysctls;
+  const auto& pod_modes = pod.config.linux().security_context().namespace_options();
+  if (pod_modes.pid() == v1::NODE) expected_pod.host_pidns = options.host_pidns;
+  if (pod_modes.ipc() == v1::NODE) expected_pod.host_ipcns = options.host_ipcns;
   const auto profile = reconcile::sandbox_profile(pod.record, pod.config, files, options);
   expect_none(check_profile(profile, expected_pod), "the pod's profile");
   (void)lxd::profile_spec_to_json(profile, true).dump();
@@ -160,6 +164,11 @@ void Runner::run(const Case& input) {
       !passes("CreateContainer (process)", std::holds_alternative<std::string>(process)
                                               ? std::get<std::string>(process)
                                               : std::string()))
+    return;
+  const bool system_container = config.command().empty() && config.args().empty();  // an LXD image here
+  if (!passes("CreateContainer (namespaces)",
+              reconcile::container_namespace_problem(pod.config, config, system_container)) ||
+      !passes("CreateContainer (security mounts)", reconcile::security_mounts_problem(config, system_container)))
     return;
   store::ContainerRecord container;
   if (!passes("CreateContainer (log path)",
@@ -182,7 +191,24 @@ void Runner::run(const Case& input) {
   expect_same(config, stored, "the ContainerConfig read back from the store's JSON");
 
   Expected expected{prefix,     container.id, {}, !reconcile::runs_image_init(container, stored), pod.record.infra_pid,
-                    host_netns, sysctls};
+                    host_netns};
+  expected.sysctls = sysctls;
+  {
+    // CRI's modes, read afresh: the container's own namespace_options when it has them, else the
+    // pod's; a system container without options of its own keeps its own PID namespace.
+    const bool own_options = stored.has_linux() && stored.linux().has_security_context() &&
+                             stored.linux().security_context().has_namespace_options();
+    const auto& modes = own_options ? stored.linux().security_context().namespace_options() : pod_modes;
+    auto pid_mode = modes.pid();
+    if (system_container && !own_options && pid_mode == v1::POD) pid_mode = v1::CONTAINER;
+    if (pid_mode == v1::NODE) expected.host_pidns = options.host_pidns;
+    if (modes.ipc() == v1::NODE) expected.host_ipcns = options.host_ipcns;
+    // The holder's PID namespace cannot be shared from a user namespace of the container's own,
+    // which a pod on the host's network or IPC namespace gives it.
+    expected.pid_from_holder =
+        pid_mode == v1::POD && pod_modes.network() != v1::NODE && modes.ipc() != v1::NODE;
+    expected.ipc_from_holder = modes.ipc() == v1::POD;
+  }
   for (const auto& kv : stored.envs()) expected.env_names.insert(kv.key());
   check_container(container, stored, pod, expected);
 

@@ -5,6 +5,7 @@
 #include <cstdio>
 #include <filesystem>
 #include <map>
+#include <set>
 
 #include <nlohmann/json.hpp>
 
@@ -210,8 +211,50 @@ Violations check_lxd_name(const std::string& name, const Expected& expected) {
   return out;
 }
 
+namespace {
+
+// The namespace and mount lines an instance must have, from the request alone: which namespaces
+// it joins (the holder's by PID, or the host's files), and the proc and sysfs binds LXC needs when
+// the instance does not own those namespaces.
+std::multiset<std::string> expected_namespace_lines(const Expected& e, bool holder) {
+  std::multiset<std::string> lines;
+  const bool host_net = !e.host_netns.empty(), host_pid = !e.host_pidns.empty(), host_ipc = !e.host_ipcns.empty();
+  const std::string pid = std::to_string(e.infra_pid);
+  auto mounts = [&](const std::string& proc, const std::string& sys) {
+    lines.insert("lxc.mount.auto = ");
+    lines.insert("lxc.mount.auto = " + std::string(proc.empty() ? "proc:rw " : "") + (sys.empty() ? "sys:rw " : "") +
+                 "cgroup:mixed");
+    lines.insert("lxc.mount.auto = shmounts:*");
+    if (!proc.empty()) lines.insert("lxc.mount.entry = " + proc + " proc none rbind,create=dir 0 0");
+    if (!sys.empty()) lines.insert("lxc.mount.entry = " + sys + " sys none rbind,create=dir 0 0");
+  };
+  if (holder) {
+    if (host_net) lines.insert("lxc.namespace.share.net = " + e.host_netns);
+    if (host_pid) lines.insert("lxc.namespace.share.pid = " + e.host_pidns);
+    if (host_ipc) lines.insert("lxc.namespace.share.ipc = " + e.host_ipcns);
+    if (host_net || host_pid) mounts(host_pid ? "/proc" : "", host_net ? "/sys" : "");
+    return lines;
+  }
+  const bool joins_holder = !host_net || e.pid_from_holder || e.ipc_from_holder;
+  if (e.infra_pid <= 0 && joins_holder) return lines;
+  lines.insert("lxc.namespace.share.net = " + (host_net ? e.host_netns : pid));
+  if (host_pid) lines.insert("lxc.namespace.share.pid = " + e.host_pidns);
+  if (e.pid_from_holder) lines.insert("lxc.namespace.share.pid = " + pid);
+  if (host_ipc) lines.insert("lxc.namespace.share.ipc = " + e.host_ipcns);
+  if (e.ipc_from_holder) lines.insert("lxc.namespace.share.ipc = " + pid);
+  if (!host_net && !host_pid && !host_ipc) {
+    lines.insert("lxc.namespace.share.user = " + pid);
+  } else {
+    mounts(host_pid ? "/proc" : "", "/sys");
+  }
+  return lines;
+}
+
+}  // namespace
+
 Violations check_raw_lxc(const std::string& raw, const Expected& expected, bool holder) {
   Violations out;
+  std::multiset<std::string> namespace_lines;
   if (raw.empty() || raw.back() != '\n') out.push_back("raw.lxc " + shown(raw) + " does not end with a line break");
   std::map<std::string, int> count;
   size_t start = 0;
@@ -238,19 +281,13 @@ Violations check_raw_lxc(const std::string& raw, const Expected& expected, bool 
       if (value != want) out.push_back("raw.lxc runs " + shown(value) + ", not " + shown(want));
     } else if (key == "lxc.uts.name") {
       if (!is_hostname(value)) out.push_back("raw.lxc hostname " + shown(value) + " is not a valid hostname");
-    } else if (!expected.host_netns.empty() && key == "lxc.namespace.share.net") {
-      if (value != expected.host_netns)
-        out.push_back("raw.lxc " + key + " is " + shown(value) + ", not the host's namespace file");
-    } else if (key == "lxc.namespace.share.net" || key == "lxc.namespace.share.user") {
-      if (expected.infra_pid <= 0 || value != std::to_string(expected.infra_pid))
-        out.push_back("raw.lxc " + key + " is " + shown(value) + ", not the holder's PID");
-    } else if (!expected.host_netns.empty() && key == "lxc.mount.auto") {
-      // Cleared, then LXD's own auto mounts without sysfs, then LXD's shmounts for this instance.
-      if (value != "" && value != "proc:rw cgroup:mixed" && !starts_with(value, "shmounts:"))
-        out.push_back("raw.lxc lxc.mount.auto " + shown(value) + " is not one a host network pod needs");
-    } else if (!expected.host_netns.empty() && key == "lxc.mount.entry") {
-      if (value != "/sys sys none rbind,create=dir 0 0")
-        out.push_back("raw.lxc mounts " + shown(value) + ", not the host's /sys");
+    } else if (starts_with(key, "lxc.namespace.") || starts_with(key, "lxc.mount.")) {
+      // LXD's shmounts folder is named after the instance: only its shape is checked here.
+      constexpr std::string_view kShmountsEnd = ":/dev/.lxd-mounts";
+      const bool shmounts = key == "lxc.mount.auto" && starts_with(value, "shmounts:") &&
+                            value.size() > 9 + kShmountsEnd.size() &&
+                            value.compare(value.size() - kShmountsEnd.size(), kShmountsEnd.size(), kShmountsEnd) == 0;
+      namespace_lines.insert(key + " = " + (shmounts ? std::string("shmounts:*") : value));
     } else if (starts_with(key, "lxc.sysctl.")) {
       const auto it = expected.sysctls.find(key.substr(std::string_view("lxc.sysctl.").size()));
       if (it == expected.sysctls.end())
@@ -267,20 +304,21 @@ Violations check_raw_lxc(const std::string& raw, const Expected& expected, bool 
       out.push_back("raw.lxc has " + std::to_string(it == count.end() ? 0 : it->second) + " lxc.sysctl." + name +
                     " lines, not 1");
   }
-  const bool host = !expected.host_netns.empty();
-  const bool shares = !holder && expected.infra_pid > 0 && !host;
   const std::map<std::string, int> want = {{"lxc.init.cmd", holder || expected.runs_lxe_init ? 1 : 0},
-                                           {"lxc.uts.name", 1},
-                                           {"lxc.namespace.share.net", shares || host ? 1 : 0},
-                                           {"lxc.namespace.share.user", shares ? 1 : 0},
-                                           {"lxc.mount.auto", host ? 3 : 0},
-                                           {"lxc.mount.entry", host ? 1 : 0}};
+                                           {"lxc.uts.name", 1}};
   for (const auto& [key, n] : want) {
     const auto it = count.find(key);
     const int have = it == count.end() ? 0 : it->second;
     if (have != n)
       out.push_back("raw.lxc has " + std::to_string(have) + " " + key + " lines, not " + std::to_string(n));
   }
+  const auto wanted_lines = expected_namespace_lines(expected, holder);
+  for (const auto& line : namespace_lines)
+    if (namespace_lines.count(line) != wanted_lines.count(line))
+      out.push_back("raw.lxc has " + std::to_string(namespace_lines.count(line)) + " " + shown(line) + " lines, not " +
+                    std::to_string(wanted_lines.count(line)));
+  for (const auto& line : wanted_lines)
+    if (namespace_lines.count(line) == 0) out.push_back("raw.lxc lacks " + shown(line));
   return out;
 }
 

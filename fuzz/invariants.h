@@ -52,6 +52,12 @@ struct Expected {
   // A host network pod (NamespaceMode NODE): its instances join this namespace file (and bind the
   // host's /sys) instead of the holder's namespaces. Empty: the pod's own network namespace.
   std::string host_netns;
+  // Host PID / IPC (NODE): the namespace file the instance joins ("" when it does not). Otherwise a
+  // container joins the holder's PID / IPC namespace when these say so (POD), else has its own.
+  std::string host_pidns;
+  std::string host_ipcns;
+  bool pid_from_holder = false;
+  bool ipc_from_holder = false;
   // The pod's sysctls as LXC takes them (parts joined with '.'): one `lxc.sysctl.<name> = <value>`
   // line each, in every instance of the pod, and no other lxc.sysctl line.
   std::map<std::string, std::string> sysctls;

@@ -52,6 +52,13 @@ namespace fs = std::filesystem;
                std::holds_alternative<std::string>(process)) {
       return invalid("CreateContainer: " + std::get<std::string>(process));
     }
+    // Its image's own init runs it, not lxe-init (reconcile::runs_image_init).
+    const bool system_container = image_defaults.empty() && config.command().empty() && config.args().empty();
+    if (auto problem = reconcile::container_namespace_problem(sandbox_config, config, system_container);
+        !problem.empty())
+      return invalid("CreateContainer: " + problem);
+    if (auto problem = reconcile::security_mounts_problem(config, system_container); !problem.empty())
+      return invalid("CreateContainer: " + problem);
     // As containerd does (WithMounts: MkdirAll of a host path that does not exist): kubelet sends
     // hostPath volumes of type "" (no check) that may not exist, and relies on the runtime.
     for (int i = 0; i < config.mounts_size(); ++i) {

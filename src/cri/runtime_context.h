@@ -51,6 +51,10 @@ struct RuntimeContext {
   CrashPoints crash_points;
   // How pods are networked (--network-plugin and the bridge's flags).
   reconcile::NetworkOptions network;
+  // The host's PID and IPC namespace files host PID and host IPC pods join (--host-pidns,
+  // --host-ipcns; the network one is network.host_netns).
+  std::string host_pidns = "/proc/1/ns/pid";
+  std::string host_ipcns = "/proc/1/ns/ipc";
   // Keeps LXD's bridge in bridge mode (Status reads its last check for NetworkReady); null otherwise.
   const reconcile::BridgeKeeper* bridge = nullptr;
   // Hands out the URLs of Exec, Attach and PortForward; null where no server runs (some tests).

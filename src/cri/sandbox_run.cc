@@ -1,6 +1,9 @@
+#include <sched.h>
+
 #include <map>
 #include <optional>
 #include <string>
+#include <tuple>
 
 #include "common/time.h"
 #include "cri/errors.h"
@@ -9,6 +12,7 @@
 #include "reconcile/lxd_specs.h"
 #include "model/naming.h"
 #include "model/stored_config.h"
+#include "reconcile/pod_namespaces.h"
 #include "reconcile/pod_network.h"
 #include "reconcile/reconciler.h"
 
@@ -50,13 +54,19 @@ std::string host_port_taken(const v1::PodSandboxConfig& config, const std::map<s
       return invalid("RunPodSandbox: " + problem);
     const auto& config = request->config();
     const auto& m = config.metadata();
-    const bool host_network = config.linux().security_context().namespace_options().network() == v1::NODE;
-    if (host_network) {
-      if (auto problem = reconcile::host_netns_problem(ctx_.network.host_netns); !problem.empty())
+    const auto& modes = config.linux().security_context().namespace_options();
+    const bool host_network = modes.network() == v1::NODE;
+    // The host's namespace files are checked at each such pod: a bad flag only refuses these pods.
+    for (const auto& [wanted, path, kind, flag, what] :
+         {std::tuple{host_network, ctx_.network.host_netns, CLONE_NEWNET, "--host-netns", "network"},
+          std::tuple{modes.pid() == v1::NODE, ctx_.host_pidns, CLONE_NEWPID, "--host-pidns", "pid"},
+          std::tuple{modes.ipc() == v1::NODE, ctx_.host_ipcns, CLONE_NEWIPC, "--host-ipcns", "ipc"}}) {
+      if (!wanted) continue;
+      if (auto problem = reconcile::namespace_file_problem(path, kind); !problem.empty())
         return {::grpc::StatusCode::FAILED_PRECONDITION,
-                "RunPodSandbox: host network pods join the namespace at --host-netns, and " + problem +
-                    " (give lxe --host-netns a network namespace file of the host, e.g. /proc/<pid>/ns/net of a "
-                    "host process)"};
+                std::string("RunPodSandbox: host ") + what + " pods join the namespace at " + flag + ", and " +
+                    problem + " (give lxe " + flag + " a " + what + " namespace file of the host, e.g. /proc/<pid>/ns/" +
+                    (kind == CLONE_NEWNET ? "net" : what) + " of a host process)"};
     }
 
     // CNI: the network the conf dir holds now is the pod's for its whole life (stored with it).

@@ -10,7 +10,9 @@
 #include <unordered_map>
 
 #include "model/ipv4.h"
+#include "model/stored_config.h"
 #include "reconcile/cni.h"
+#include "reconcile/pod_namespaces.h"
 #include "reconcile/pod_network.h"
 
 namespace lxe::cri {
@@ -52,13 +54,16 @@ runtime::v1::PodSandboxStatus to_pod_sandbox_status(const SandboxRecord& s) {
   fill_sandbox_metadata(st.mutable_metadata(), s);
   st.set_state(sandbox_state(s));
   st.set_created_at(s.created_at);
-  // The pod's network (and user) namespace is its own, held by the namespace holder and shared by
-  // its containers: NamespaceMode POD; or the host's (NODE). PID and IPC namespaces are each
-  // container's own.
+  // The modes the pod asked for are the ones it has (pod_namespaces.h): the pod's namespaces are
+  // held by its namespace holder (POD), or they are the host's (NODE), or for PID each container's
+  // own (CONTAINER).
   auto* ns = st.mutable_linux()->mutable_namespaces()->mutable_options();
+  const auto modes = s.config_json.empty()
+                         ? runtime::v1::NamespaceOption{}
+                         : reconcile::effective_pod_namespace_modes(model::parse_sandbox_config(s.config_json));
   ns->set_network(reconcile::in_host_network(s) ? runtime::v1::NODE : runtime::v1::POD);
-  ns->set_pid(runtime::v1::CONTAINER);
-  ns->set_ipc(runtime::v1::CONTAINER);
+  ns->set_pid(modes.pid());
+  ns->set_ipc(modes.ipc());
   // No `network` without an address: kubelet recreates a sandbox whose network status is present
   // with an empty IP (kuberuntime's PodSandboxChanged), so an empty one would make it replace a
   // healthy pod every sync. A stopped pod has released its address (another pod may hold it now).

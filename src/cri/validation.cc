@@ -11,6 +11,7 @@
 #include <utility>
 
 #include "reconcile/lxd_specs.h"
+#include "reconcile/pod_namespaces.h"
 #include "model/sysctls.h"
 
 namespace lxe::cri {
@@ -257,10 +258,12 @@ std::string run_pod_sandbox_problem(const runtime::v1::RunPodSandboxRequest& req
           return "dns_config entry '" + value + "' is empty or contains whitespace or a control character";
   }
   if (auto problem = port_mappings_problem(config); !problem.empty()) return problem;
-  const bool host_network =
-      config.linux().security_context().namespace_options().network() == runtime::v1::NamespaceMode::NODE;
+  const auto& modes = config.linux().security_context().namespace_options();
+  if (auto problem = reconcile::pod_namespace_problem(modes); !problem.empty()) return problem;
+  const bool host_network = modes.network() == runtime::v1::NamespaceMode::NODE;
+  const bool host_ipc = modes.ipc() == runtime::v1::NamespaceMode::NODE;
   for (const auto& [key, value] : config.linux().sysctls())
-    if (auto problem = model::sysctl_problem(key, value, host_network); !problem.empty()) return problem;
+    if (auto problem = model::sysctl_problem(key, value, host_network, host_ipc); !problem.empty()) return problem;
   if (!request.runtime_handler().empty() && request.runtime_handler() != "lxe")
     return "runtime handler '" + request.runtime_handler() +
            "' is not known; lxe has only its default handler (empty or \"lxe\")";

@@ -148,6 +148,16 @@ void declare(CLI::App& app, Options& o) {
        "path to a net namespace file)")
       ->check(raw_lxc_path, "", "path")
       ->default_str(o.host_netns);
+  text("--host-pidns", o.host_pidns, "PATH",
+       "the PID namespace host PID pods join (hostPID; an absolute path\n"
+       "to a pid namespace file)")
+      ->check(raw_lxc_path, "", "path")
+      ->default_str(o.host_pidns);
+  text("--host-ipcns", o.host_ipcns, "PATH",
+       "the IPC namespace host IPC pods join (hostIPC; an absolute path\n"
+       "to an ipc namespace file)")
+      ->check(raw_lxc_path, "", "path")
+      ->default_str(o.host_ipcns);
   text("--streaming-bindaddr", o.streaming_bindaddr, "ADDR",
        "the IP address of the streaming server (exec, attach,\n"
        "port-forward); kubelet on this node connects to it")

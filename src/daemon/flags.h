@@ -22,6 +22,8 @@ struct Options {
   std::string bridge_subnet = "10.233.0.0/16";  // pod addresses; the bridge takes the first
   bool bridge_nat = true;                   // masquerade pod traffic leaving the host
   std::string host_netns = "/proc/1/ns/net";  // the namespace host network pods join
+  std::string host_pidns = "/proc/1/ns/pid";  // the namespace host PID pods join
+  std::string host_ipcns = "/proc/1/ns/ipc";  // the namespace host IPC pods join
   std::string cni_conf_dir = "/etc/cni/net.d";  // CNI mode: the network configs
   std::string cni_bin_dir = "/opt/cni/bin";     // CNI mode: plugins (":"-separated; /usr/lib/cni is searched too)
   // The streaming server (Exec, Attach, PortForward URLs): loopback by default, as kubelet runs on

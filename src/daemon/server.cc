@@ -1,6 +1,7 @@
 #include "daemon/server.h"
 
 #include <grpcpp/grpcpp.h>
+#include <sched.h>
 #include <signal.h>
 #include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
@@ -32,6 +33,7 @@
 #include "model/ipv4.h"
 #include "reconcile/bridge_keeper.h"
 #include "reconcile/host_files.h"
+#include "reconcile/pod_namespaces.h"
 #include "reconcile/reconciler.h"
 #include "reconcile/volumes.h"
 #include "store/registry.h"
@@ -197,6 +199,8 @@ int serve(const Options& options, const sigset_t& shutdown_signals) {
 
   reconcile::ReconcilerOptions reconciler_options;
   reconciler_options.mapping.host_netns = network.host_netns;
+  reconciler_options.mapping.host_pidns = options.host_pidns;
+  reconciler_options.mapping.host_ipcns = options.host_ipcns;
   reconciler_options.mapping.cni = network.cni;
   if (network.plugin == reconcile::NetworkPlugin::Cni) {
     if (const auto loaded = reconcile::cni::load_network(network.cni); loaded.network)
@@ -207,6 +211,10 @@ int serve(const Options& options, const sigset_t& shutdown_signals) {
   reconciler_options.mapping.lxd_dir = std::filesystem::path(lxd_socket).parent_path().string();
   if (auto problem = reconcile::host_netns_problem(network.host_netns); !problem.empty())
     spdlog::warn("host network pods will be refused: {} (see --host-netns)", problem);
+  if (auto problem = reconcile::namespace_file_problem(options.host_pidns, CLONE_NEWPID); !problem.empty())
+    spdlog::warn("host PID pods will be refused: {} (see --host-pidns)", problem);
+  if (auto problem = reconcile::namespace_file_problem(options.host_ipcns, CLONE_NEWIPC); !problem.empty())
+    spdlog::warn("host IPC pods will be refused: {} (see --host-ipcns)", problem);
   const CrashPoints crash_points = CrashPoints::from_environment();
   if (!crash_points.empty()) spdlog::warn("crash points armed (LXE_CRASH_AT): lxe will kill itself on purpose");
   reconciler_options.crash_points = crash_points;
@@ -252,6 +260,8 @@ int serve(const Options& options, const sigset_t& shutdown_signals) {
 
   cri::RuntimeContext context{registry, reconciler, files, volumes, lxd_client, lxd_health, image_catalog};
   context.network = network;
+  context.host_pidns = options.host_pidns;
+  context.host_ipcns = options.host_ipcns;
   std::unique_ptr<reconcile::Bridge> bridge;
   std::unique_ptr<reconcile::BridgeKeeper> bridge_keeper;
   if (network.plugin == reconcile::NetworkPlugin::Bridge) {

@@ -23,6 +23,7 @@
 
 #include "init/child.h"
 #include "init/modes.h"
+#include "init/pid_namespace.h"
 #include "init/spec.h"
 #include "init/sys.h"
 
@@ -85,6 +86,7 @@ std::optional<ExecArgs> parse_exec_args(const std::vector<std::string>& args) {
 // PATH, with the environment LXD gave us.
 struct ExecPlan {
   std::optional<Spec> spec;
+  bool in_workload_pid_namespace = false;  // the child is in the workload's PID namespace, we are not
   std::vector<std::string> argv;
   std::vector<std::string> candidates;
   std::vector<char*> c_argv;
@@ -121,9 +123,12 @@ ExecPlan make_plan(const ExecArgs& args) {
   // lxe ends a streaming exec whose client went away with SIGHUP, which we pass on, and SIGKILL
   // when that is not enough; SIGKILL reaches only us, so the command must not outlive us. Set
   // after the identity change, which clears it.
-  const auto die_with_parent = [parent] {
+  // In the workload's PID namespace our PID reads as 0 (we are outside it) while we live, and
+  // the child is the workload's once we are gone.
+  const pid_t parent_seen = plan.in_workload_pid_namespace ? 0 : parent;
+  const auto die_with_parent = [parent_seen] {
     ::prctl(PR_SET_PDEATHSIG, SIGKILL);
-    if (::getppid() != parent) ::_exit(kCannotExec);
+    if (::getppid() != parent_seen) ::_exit(kCannotExec);
   };
   int error = 0;
   if (plan.spec) {
@@ -183,6 +188,18 @@ int exec_command(const std::vector<std::string>& args) {
   } catch (const SpecError& e) {
     message(std::string("exec: ") + e.what());
     return kSetupFailed;
+  }
+  if (plan.spec) {
+    // The workload has a mount namespace of its own (its read-only root, masked paths; the /proc
+    // of its PID namespace), and maybe a PID namespace of its own (PID 1 there): the command joins
+    // them. Without a record the workload never ran: the container's own namespaces it is.
+    if (const auto workload = recorded_workload_pid(plan.spec->exit_path)) {
+      if (auto error = join_workload_namespaces(*workload, plan.spec->new_pid_namespace)) {
+        message("exec: " + *error);
+        return kSetupFailed;
+      }
+      plan.in_workload_pid_namespace = plan.spec->new_pid_namespace;
+    }
   }
   Fd signals = block_signals_into_fd({SIGCHLD, SIGTERM, SIGINT, SIGHUP, SIGQUIT});
   const pid_t parent = ::getpid();

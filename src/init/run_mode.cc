@@ -41,6 +41,8 @@
 #include "init/child.h"
 #include "init/cri_log.h"
 #include "init/modes.h"
+#include "init/mount_policy.h"
+#include "init/pid_namespace.h"
 #include "init/poll_set.h"
 #include "init/spec.h"
 #include "init/sys.h"
@@ -86,10 +88,13 @@ void write_exit_record(const std::string& exit_path, ExitStatus status, int64_t 
 }
 
 // The kernel's count of OOM kills in our cgroup (the container's, through LXD's cgroup
-// namespace): cgroup v2's memory.events, else v1's memory.oom_control. -1 when neither can be read
-// (no cgroup filesystem visible in the container).
+// namespace): cgroup v2's memory.events, else v1's memory.oom_control. Where the container has no
+// cgroup filesystem (LXC mounts none on a host whose unified hierarchy is not mounted), the host's
+// count from /proc/vmstat: a kill while it rose is then taken for an OOM kill too, which another
+// cgroup's OOM kill at the same moment would fool. -1 when none can be read.
 int64_t oom_kill_count() {
-  for (const char* path : {"/sys/fs/cgroup/memory.events", "/sys/fs/cgroup/memory/memory.oom_control"}) {
+  for (const char* path : {"/sys/fs/cgroup/memory.events", "/sys/fs/cgroup/memory/memory.oom_control",
+                           "/proc/vmstat"}) {
     std::ifstream events(path);
     std::string key;
     int64_t value = 0;
@@ -140,6 +145,13 @@ struct ChildPlan {
   ::close_range(3, ~0U, 0);
 
   const Spec& spec = plan.spec;
+  // A mount namespace of the workload's own (with a /proc of its own PID namespace, if it has one),
+  // where its security context's mounts go.
+  // Without anything to mount, a refused unshare (lxe-init run unprivileged, in tests) is no loss.
+  const bool mounts_needed = spec.new_pid_namespace || !spec.mounts.empty();
+  if (auto error = enter_own_mount_namespace(spec.new_pid_namespace); error && mounts_needed)
+    child_fail(kChildSetupFailed, *error);
+  if (auto error = apply_mount_policy(spec.mounts)) child_fail(kChildSetupFailed, *error);
   if (auto error = enter_identity_and_cwd(spec)) child_fail(kChildSetupFailed, *error);
   // execvpe would search the PATH of our own environment, not of the workload's: search here.
   const int error = exec_first(plan.candidates, plan.argv.data(), plan.envp.data());
@@ -183,15 +195,20 @@ class Supervisor final : private AttachHub::Workload {
     while (!child_status_) wait_for_events(-1);
     drain_output();
     const ExitStatus status = decode_wait_status(*child_status_);
-    // Killed by SIGKILL while the cgroup's OOM-kill count went up: the kernel's OOM killer did it.
+    // Killed by SIGKILL, or ended with a shell's 137 for a child killed so (`sh -c 'dd ...'`),
+    // while the cgroup's OOM-kill count went up: the kernel's OOM killer did it.
     const int64_t ooms_after = oom_kill_count();
-    const bool oom_killed = status.signal == SIGKILL && ooms_before_ >= 0 && ooms_after > ooms_before_;
+    const bool oom_killed = (status.signal == SIGKILL || status.exit_code == 128 + SIGKILL) && ooms_before_ >= 0 &&
+                            ooms_after > ooms_before_;
     write_exit_record(spec_.exit_path, status, started_at_, finished_at_, oom_killed);
     finish_attach(status.exit_code);
-    // As PID 1 our exit kills everything left in the container. Outside of one (tests), do the
-    // same at least for the workload's process group, instead of leaving its orphans behind. No
-    // fallback to the pid itself here: it has been reaped and may belong to someone else now.
-    if (::getpid() != 1) ::kill(-child_, SIGKILL);
+    // As PID 1 our exit kills everything left in the container. Not PID 1 (the pod's or the
+    // host's PID namespace, or tests), we end what the workload left ourselves: its process group
+    // and every other descendant (orphans came to us as the subreaper).
+    if (::getpid() != 1) {
+      ::kill(-child_, SIGKILL);
+      kill_descendants();
+    }
     return status.exit_code;
   }
 
@@ -263,6 +280,7 @@ class Supervisor final : private AttachHub::Workload {
                          spec_.tty ? slave.get() : out_write.get(),
                          spec_.tty ? slave.get() : err_write.get(),
                          spec_.tty};
+    if (spec_.new_pid_namespace) new_pid_namespace_for_child();
     child_ = ::fork();
     if (child_ < 0) throw_errno("cannot fork");
     if (child_ == 0) exec_child(plan);

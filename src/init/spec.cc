@@ -112,6 +112,10 @@ Spec parse_spec(std::string_view json_text) {
   spec.stdin_once = r.boolean("stdin_once").value_or(false);
   spec.tty = r.boolean("tty").value_or(false);
   spec.attach_socket = r.string("attach_socket").value_or("");
+  spec.new_pid_namespace = r.boolean("new_pid_namespace").value_or(false);
+  spec.mounts.readonly_rootfs = r.boolean("readonly_rootfs").value_or(false);
+  spec.mounts.masked_paths = r.strings("masked_paths");
+  spec.mounts.readonly_paths = r.strings("readonly_paths");
   return spec;
 }
 

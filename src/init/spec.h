@@ -10,6 +10,8 @@
 #include <string_view>
 #include <vector>
 
+#include "init/mount_policy.h"
+
 namespace lxe::init {
 
 inline constexpr const char* kDefaultPath = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
@@ -32,6 +34,11 @@ struct Spec {
   bool tty = false;
   // Where lxe-init listens for attach clients (see common/attach_protocol.h); empty: nowhere.
   std::string attach_socket;
+  // The workload runs as PID 1 of a new PID namespace (CRI's CONTAINER mode), with a mount
+  // namespace of its own in which /proc shows that PID namespace; execs join both.
+  bool new_pid_namespace = false;
+  // The security context's mounts, applied in the workload's own mount namespace.
+  MountPolicy mounts;
 
   // PATH from `env`, or kDefaultPath when `env` has none.
   std::string search_path() const;

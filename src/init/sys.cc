@@ -12,7 +12,12 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
+#include <chrono>
 #include <filesystem>
+#include <fstream>
+#include <map>
+#include <sstream>
+#include <vector>
 #include <system_error>
 
 namespace lxe::init {
@@ -119,5 +124,57 @@ void signal_group(pid_t pid, int signal) {
 }
 
 std::string errno_text(int error) { return std::strerror(error); }
+
+namespace {
+
+// Every process of /proc whose parent chain leads to `ancestor`.
+std::vector<pid_t> descendants_of(pid_t ancestor) {
+  std::map<pid_t, std::vector<pid_t>> children;
+  for (const auto& entry : std::filesystem::directory_iterator("/proc", std::filesystem::directory_options::skip_permission_denied)) {
+    const std::string name = entry.path().filename().string();
+    if (name.empty() || name.find_first_not_of("0123456789") != std::string::npos) continue;
+    std::ifstream stat(entry.path() / "stat");
+    std::string line;
+    if (!std::getline(stat, line)) continue;
+    // "pid (comm) state ppid ...": comm may hold spaces and parentheses, the last ')' ends it.
+    const size_t close = line.rfind(')');
+    if (close == std::string::npos) continue;
+    std::istringstream rest(line.substr(close + 1));
+    char state = 0;
+    pid_t ppid = 0;
+    if (rest >> state >> ppid) children[ppid].push_back(static_cast<pid_t>(std::stol(name)));
+  }
+  std::vector<pid_t> out;
+  std::vector<pid_t> todo{ancestor};
+  while (!todo.empty()) {
+    const pid_t pid = todo.back();
+    todo.pop_back();
+    for (const pid_t child : children[pid]) {
+      out.push_back(child);
+      todo.push_back(child);
+    }
+  }
+  return out;
+}
+
+}  // namespace
+
+void kill_descendants() {
+  // As a subreaper we inherit the orphans of what we kill: a few rounds, reaping in between.
+  for (int round = 0; round < 20; ++round) {
+    std::vector<pid_t> pids;
+    try {
+      pids = descendants_of(::getpid());
+    } catch (const std::exception&) {
+      return;  // no /proc to read: nothing better to do
+    }
+    if (pids.empty()) return;
+    for (const pid_t pid : pids) ::kill(pid, SIGKILL);
+    const auto until = std::chrono::steady_clock::now() + std::chrono::milliseconds(100);
+    while (std::chrono::steady_clock::now() < until) {
+      if (::waitpid(-1, nullptr, WNOHANG) <= 0) ::usleep(5000);
+    }
+  }
+}
 
 }  // namespace lxe::init

@@ -55,6 +55,11 @@ ExitStatus decode_wait_status(int status);
 // Sends `signal` to the process group led by `pid`, or to `pid` alone when it has no group (yet).
 void signal_group(pid_t pid, int signal);
 
+// SIGKILLs every descendant of ours (found through /proc) and reaps them, until none is left. For
+// lxe-init when it is not PID 1 (the pod's or the host's PID namespace): the kernel then does not
+// end the container's processes with us.
+void kill_descendants();
+
 // strerror(error) as a string ("No such file or directory" for ENOENT).
 std::string errno_text(int error);
 

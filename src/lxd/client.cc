@@ -546,11 +546,13 @@ ExecResult Client::exec(const std::string& instance, const std::vector<std::stri
   const Operation op = await_operation(resp.operation, timeout);
   const ExecRecord rec = exec_record_from_json(op.metadata);
   const ExecLogsRemover remove_logs(*this, {rec.stdout_log, rec.stderr_log});
-  // LXD 5.0 reports any command that exits 127 as a failed operation ("Command not found"), with
-  // its exit code and logs; this is the one place that reads LXD's wording for it.
+  // LXD 5.0 reports any command that exits 127 or 126 as a failed operation ("Command not found",
+  // "Command not executable"), with its exit code and logs; this is the one place that reads
+  // LXD's wording for it. A shell that could not run a program exits so, and that is its answer.
   const bool not_found = !op.succeeded() && op.err.find("Command not found") != std::string::npos;
-  if (!op.succeeded() && !not_found) throw operation_error(op, operation_path_of(resp.operation));
-  if (!not_found && (!rec.exit_code || rec.stdout_log.empty() || rec.stderr_log.empty())) {
+  const bool not_executable = !op.succeeded() && op.err.find("Command not executable") != std::string::npos;
+  if (!op.succeeded() && !not_found && !not_executable) throw operation_error(op, operation_path_of(resp.operation));
+  if (op.succeeded() && (!rec.exit_code || rec.stdout_log.empty() || rec.stderr_log.empty())) {
     throw Error(ErrorKind::Protocol, "exec " + operation_path_of(resp.operation) +
                                          ": the finished operation lacks the exit code or the "
                                          "output logs: " + op.metadata.dump());
@@ -566,7 +568,7 @@ ExecResult Client::exec(const std::string& instance, const std::vector<std::stri
     return std::move(res.body);
   };
   ExecResult result;
-  result.exit_code = rec.exit_code.value_or(127);
+  result.exit_code = rec.exit_code.value_or(not_found ? 127 : 126);
   result.command_not_found = not_found;
   result.stdout_data = read_log(rec.stdout_log);
   result.stderr_data = read_log(rec.stderr_log);

@@ -23,7 +23,7 @@ std::string dotted_sysctl(std::string_view key) {
   return out;
 }
 
-std::string sysctl_problem(std::string_view key, std::string_view value, bool host_network) {
+std::string sysctl_problem(std::string_view key, std::string_view value, bool host_network, bool host_ipc) {
   const std::string shown(key);
   if (key.empty()) return "a sysctl has an empty name";
   if (key.size() > 256) return "sysctl name '" + shown.substr(0, 64) + "...' is longer than 256 characters";
@@ -44,6 +44,8 @@ std::string sysctl_problem(std::string_view key, std::string_view value, bool ho
            "kernel.sem, fs.mqueue.* and net.*)";
   if (host_network && starts_with(dotted, "net."))
     return "sysctl '" + shown + "' would change the node's own network settings: the pod uses the host's network";
+  if (host_ipc && !starts_with(dotted, "net."))
+    return "sysctl '" + shown + "' would change the node's own IPC settings: the pod uses the host's IPC namespace";
   if (value.empty()) return "sysctl '" + shown + "' has an empty value";
   if (value.size() > 4096) return "the value of sysctl '" + shown + "' is longer than 4096 characters";
   // The value ends an LXC config line: no line break or other control character, a tab included

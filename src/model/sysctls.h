@@ -22,8 +22,8 @@ std::string dotted_sysctl(std::string_view key);
 
 // Why the sysctl `key` = `value` cannot be applied to a pod, as a phrase for an INVALID_ARGUMENT
 // message; "" when it can. `host_network`: the pod is in the node's network namespace, where net.*
-// would change the node's own settings.
-std::string sysctl_problem(std::string_view key, std::string_view value, bool host_network);
+// would change the node's own settings; `host_ipc` the same for the IPC namespace and the others.
+std::string sysctl_problem(std::string_view key, std::string_view value, bool host_network, bool host_ipc = false);
 
 // The pod's sysctls, dotted and sorted (for a stable raw.lxc). Assumes sysctl_problem accepted them.
 std::map<std::string, std::string> pod_sysctls(const runtime::v1::PodSandboxConfig& config);

@@ -7,6 +7,7 @@
 #include <iterator>
 
 #include "common/time.h"
+#include "reconcile/cgroup_cleanup.h"
 #include "reconcile/errors.h"
 #include "model/naming.h"
 #include "model/stored_config.h"
@@ -21,6 +22,13 @@ using store::ContainerRecord;
 using store::SandboxRecord;
 
 namespace {
+
+// After a container's instance stopped: what a shared PID namespace kept alive of it
+// (cgroup_cleanup.h).
+void kill_leftovers(const ContainerRecord& container) {
+  if (const int killed = kill_cgroup_leftovers(container.lxd_name); killed > 0)
+    spdlog::info("container {}: killed {} process(es) left in its cgroup after its init ended", container.id, killed);
+}
 
 bool owned_by(const lxd::Config& config, const std::string& id) {
   const auto managed = config.find(model::kManagedKey);
@@ -460,9 +468,11 @@ std::string Executor::do_container_action(const Action& action, const ContainerR
         lxd_.stop_instance(container.lxd_name, lxd::StopMode::Graceful, std::chrono::seconds(container.stop_timeout));
       else
         lxd_.stop_instance(container.lxd_name, lxd::StopMode::Force);
+      kill_leftovers(container);
       break;
     case ActionKind::KillInstance:
       lxd_.stop_instance(container.lxd_name, lxd::StopMode::Force);
+      kill_leftovers(container);
       break;
     case ActionKind::DeleteInstance:
       try {

@@ -108,12 +108,11 @@ lxd::InstanceSpec infra_instance(const store::SandboxRecord& sandbox, const runt
   never_autostart(spec.config);
   spec.config["raw.lxc"] = std::string("lxc.init.cmd = ") + kInitPathInContainer + " pause\nlxc.uts.name = " +
                            hostname_of(sandbox, config) + "\n" + pod_nic_raw_lxc(sandbox) +
-                           model::sysctl_raw_lxc(config);
-  // The holder of a host network pod joins the host's network namespace when LXC starts it (its
-  // containers then join the holder's, as in every pod).
-  if (in_host_network(sandbox))
-    spec.config["raw.lxc"] += "lxc.namespace.share.net = " + options.host_netns + "\n" +
-                              host_network_mounts(sandbox.lxd_name, options);
+                           model::sysctl_raw_lxc(config) +
+                           // The host's namespaces a NODE pod asks for, joined when LXC starts the holder
+                           // (its containers then join the holder's, or the host's directly).
+                           holder_namespace_raw_lxc(pod_namespace_modes(config), host_namespace_files(options),
+                                                    sandbox.lxd_name, options.lxd_dir);
   spec.devices["lxe-init"] = disk(files.init_binary(), kInitPathInContainer, true);
   if (const auto nic = pod_nic(sandbox)) spec.devices[kPodNicDevice] = *nic;
   for (auto& [name, device] : port_proxies(sandbox, config)) spec.devices[name] = std::move(device);
@@ -245,13 +244,42 @@ bool runs_image_init(const store::ContainerRecord& container, const runtime::v1:
   return container.image_defaults.empty() && config.command().empty() && config.args().empty();
 }
 
-std::string host_network_mounts(const std::string& instance_name, const MappingOptions& options) {
-  return "lxc.mount.auto =\n"
-         "lxc.mount.auto = proc:rw cgroup:mixed\n"
-         "lxc.mount.auto = shmounts:" +
-         options.lxd_dir + "/shmounts/" + instance_name +
-         ":/dev/.lxd-mounts\n"
-         "lxc.mount.entry = /sys sys none rbind,create=dir 0 0\n";
+std::vector<std::string> default_masked_paths() {
+  // Kubernetes' DefaultProcMount list (the same as containerd's and runc's defaults).
+  return {"/proc/asound",       "/proc/acpi",        "/proc/kcore",       "/proc/keys",
+          "/proc/latency_stats", "/proc/timer_list", "/proc/timer_stats", "/proc/sched_debug",
+          "/proc/scsi",         "/sys/firmware",     "/sys/devices/virtual/powercap"};
+}
+
+std::vector<std::string> default_readonly_paths() {
+  return {"/proc/bus", "/proc/fs", "/proc/irq", "/proc/sys", "/proc/sysrq-trigger"};
+}
+
+std::string security_mounts_problem(const runtime::v1::ContainerConfig& config, bool runs_image_init) {
+  const auto& sc = config.linux().security_context();
+  for (const auto& [field, paths] : {std::pair{"masked_paths", &sc.masked_paths()}, {"readonly_paths", &sc.readonly_paths()}}) {
+    for (const auto& path : *paths) {
+      if (path.empty() || path.front() != '/' || path.size() > 4096 ||
+          std::any_of(path.begin(), path.end(), [](char c) { return static_cast<unsigned char>(c) < 0x20 || c == 0x7f; }))
+        return std::string("security_context.") + field + " entry '" + path.substr(0, 256) +
+               "' is not an absolute path of printable characters (at most 4096)";
+    }
+  }
+  if (!runs_image_init) return "";
+  const std::string why =
+      " (a system container, an LXD image run without a command, runs its image's init without lxe-init, which "
+      "applies it)";
+  if (sc.readonly_rootfs()) return "security_context.readonly_rootfs cannot be applied" + why;
+  auto listed = [](const auto& paths) { return std::vector<std::string>(paths.begin(), paths.end()); };
+  if (sc.masked_paths_size() > 0 && listed(sc.masked_paths()) != default_masked_paths())
+    return "security_context.masked_paths other than Kubernetes' defaults cannot be applied" + why;
+  if (sc.readonly_paths_size() > 0 && listed(sc.readonly_paths()) != default_readonly_paths())
+    return "security_context.readonly_paths other than Kubernetes' defaults cannot be applied" + why;
+  return "";
+}
+
+HostNamespaceFiles host_namespace_files(const MappingOptions& options) {
+  return {options.host_netns, options.host_pidns, options.host_ipcns};
 }
 
 std::string container_raw_lxc(const store::ContainerRecord& container, const runtime::v1::ContainerConfig& config,
@@ -261,15 +289,11 @@ std::string container_raw_lxc(const store::ContainerRecord& container, const run
   if (!runs_image_init(container, config))
     raw += std::string("lxc.init.cmd = ") + kInitPathInContainer + " run " + kStateDirInContainer + "/spec.json\n";
   raw += "lxc.uts.name = " + hostname_of(sandbox, sandbox_config) + "\n";
-  if (in_host_network(sandbox)) {
-    // The host's namespace directly, as the holder joined it: after joining the holder's user
-    // namespace LXC could no longer enter a network namespace of the host's user namespace.
-    raw += "lxc.namespace.share.net = " + options.host_netns + "\n" + host_network_mounts(container.lxd_name, options);
-  } else if (sandbox.infra_pid != 0) {
-    raw += namespace_share_lines(sandbox.infra_pid);
-  }
-  // The pod's sysctls, in this container's own IPC namespace and (again, the same values) in the
-  // network namespace it shares with the holder.
+  raw += container_namespace_raw_lxc(container_namespaces(sandbox_config, config, runs_image_init(container, config)),
+                                     sandbox.infra_pid,
+                                     host_namespace_files(options), container.lxd_name, options.lxd_dir);
+  // The pod's sysctls, again (the same values) in the network and IPC namespaces it shares with the
+  // holder, and in an IPC namespace of its own.
   raw += model::sysctl_raw_lxc(sandbox_config);
   return raw;
 }
@@ -319,6 +343,20 @@ nlohmann::json init_spec(const store::ContainerRecord& container, const runtime:
   spec["tty"] = config.tty();
   spec["attach_socket"] = std::string(kStateDirInContainer) + "/" + attach::kSocketName;
   if (process.stop_signal) spec["stop_signal"] = *process.stop_signal;  // StopContainer sends it
+  // A PID namespace of the container's own: lxe-init starts the workload as its PID 1.
+  if (container_namespaces(sandbox_config, config, false).pid == NamespaceSource::Own) spec["new_pid_namespace"] = true;
+  const auto& sc = config.linux().security_context();
+  spec["readonly_rootfs"] = sc.readonly_rootfs();
+  // A privileged container sees everything; the others what they ask for, or Kubernetes' defaults
+  // when they ask for nothing (as containerd does: kubelet sends the defaults itself).
+  if (!sc.privileged()) {
+    spec["masked_paths"] = sc.masked_paths_size() > 0
+                               ? std::vector<std::string>(sc.masked_paths().begin(), sc.masked_paths().end())
+                               : default_masked_paths();
+    spec["readonly_paths"] = sc.readonly_paths_size() > 0
+                                 ? std::vector<std::string>(sc.readonly_paths().begin(), sc.readonly_paths().end())
+                                 : default_readonly_paths();
+  }
   if (process.uid) spec["uid"] = *process.uid;
   if (process.gid) spec["gid"] = *process.gid;
   return spec;

@@ -15,6 +15,7 @@
 #include "reconcile/cni.h"
 #include "reconcile/host_files.h"
 #include "reconcile/idmap.h"
+#include "reconcile/pod_namespaces.h"
 #include "runtime/v1/api.pb.h"
 #include "store/records.h"
 
@@ -29,6 +30,9 @@ struct MappingOptions {
   // Host network pods: the namespace file their holders join (--host-netns), and LXD's own
   // directory (where its unix socket is), whose shmounts/ LXD hands to every container.
   std::string host_netns = "/proc/1/ns/net";
+  // Host PID and IPC pods (NODE modes): the namespace files they join (--host-pidns, --host-ipcns).
+  std::string host_pidns = "/proc/1/ns/pid";
+  std::string host_ipcns = "/proc/1/ns/ipc";
   std::string lxd_dir = "/var/lib/lxd";
   // CNI mode: where the plugins are (the executor runs ADD and DEL; the network itself is the
   // pod's, stored with it).
@@ -109,19 +113,25 @@ lxd::InstanceSpec container_instance(const store::ContainerRecord& container,
                                      const runtime::v1::PodSandboxConfig& sandbox_config, const HostFiles& files,
                                      const MappingOptions& options, const VolumeLayout& volumes = {});
 
-// raw.lxc of a container: its init command, the pod's hostname and the pod's namespaces: the
-// holder's network and user namespaces, or in a host network pod the host's network namespace
-// (and host_network_mounts) with a user namespace of its own.
+// raw.lxc of a container: its init command, the pod's hostname and sysctls, and the namespaces
+// it joins (the holder's or the host's; pod_namespaces.h).
 std::string container_raw_lxc(const store::ContainerRecord& container, const runtime::v1::ContainerConfig& config,
                               const store::SandboxRecord& sandbox, const runtime::v1::PodSandboxConfig& sandbox_config,
                               const MappingOptions& options);
 
-// raw.lxc lines every instance of a host network pod needs. Its network namespace belongs to the
-// host's user namespace, so the kernel refuses the unprivileged container a sysfs mount of its
-// own (LXC's sys:* auto mount): LXD's auto mounts are replaced by the same ones without sysfs
-// (and with LXD's shmounts, which the replacement drops), and the host's /sys is bound instead,
-// which shows the host's interfaces: the namespace the pod is in.
-std::string host_network_mounts(const std::string& instance_name, const MappingOptions& options);
+// The masked and read-only paths of a container whose security context names none (and is not
+// privileged): Kubernetes' defaults.
+std::vector<std::string> default_masked_paths();
+std::vector<std::string> default_readonly_paths();
+
+// Why the security context's mounts (readonly_rootfs, masked_paths, readonly_paths) cannot be
+// applied, or "". Paths must be absolute and printable. A system container (`runs_image_init`)
+// runs without lxe-init, which applies them: it takes Kubernetes' default lists (or none), which
+// its user namespace already enforces, and nothing else.
+std::string security_mounts_problem(const runtime::v1::ContainerConfig& config, bool runs_image_init);
+
+// The host namespace files of `options` (NODE modes join them).
+HostNamespaceFiles host_namespace_files(const MappingOptions& options);
 
 // The spec.json lxe-init reads.
 nlohmann::json init_spec(const store::ContainerRecord& container, const runtime::v1::ContainerConfig& config,

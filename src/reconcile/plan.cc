@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "reconcile/lxd_specs.h"
+#include "reconcile/pod_namespaces.h"
 #include "reconcile/pod_network.h"
 
 namespace lxe::reconcile {
@@ -272,9 +273,9 @@ std::vector<Action> plan_container_running(const ContainerRecord& c, const Sandb
     // when it starts the instance, and an empty staging folder would be a silently empty volume.
     if (o.mounts > 0)
       plan.push_back({ActionKind::StageVolumes, "volumes are staged and their container paths resolved before a start"});
-    // (A host network pod's containers join the host's namespace, named the same for good.)
-    if (!o.instance || (!in_host_network(sandbox) &&
-                        o.instance->raw_lxc.find(namespace_share_lines(sandbox.infra_pid)) == std::string::npos))
+    // (The host's namespaces are named the same for good; the holder's change with its PID.)
+    if (!o.instance || names_other_holder(o.instance->raw_lxc, sandbox.infra_pid) ||
+        (!in_host_network(sandbox) && !joins_holder_network(o.instance->raw_lxc, sandbox.infra_pid)))
       plan.push_back({ActionKind::SyncNamespaces, "join the pod's namespaces (holder PID " +
                                                       std::to_string(sandbox.infra_pid) + ")"});
     plan.push_back({ActionKind::StartInstance, "start requested"});

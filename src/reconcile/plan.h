@@ -127,7 +127,8 @@ std::vector<Action> plan_container_from_files(const store::ContainerRecord& cont
                                               const ContainerObservation& observed);
 
 // The raw.lxc lines that make a container join the pod's network (and, as LXD requires for
-// that, user) namespaces held by `infra_pid`.
+// that, user) namespaces held by `infra_pid`; a container of a pod that uses none of the host's
+// namespaces has them first (pod_namespaces.h adds the PID and IPC lines after them).
 std::string namespace_share_lines(int64_t infra_pid);
 
 }  // namespace lxe::reconcile

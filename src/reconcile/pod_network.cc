@@ -22,6 +22,7 @@
 
 #include "model/naming.h"
 #include "reconcile/lxd_specs.h"
+#include "reconcile/pod_namespaces.h"
 
 namespace lxe::reconcile {
 
@@ -85,18 +86,7 @@ std::string cni_pod_network(const std::string& network_name) { return "cni:" + n
 
 bool set_up_by_cni(const store::SandboxRecord& sandbox) { return !sandbox.cni_network.empty(); }
 
-std::string host_netns_problem(const std::string& path) {
-  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return "cannot open " + path + ": " + std::strerror(errno);
-  // A namespace file is on nsfs; and it must be a network namespace, not another kind.
-  struct statfs fs {};
-  const bool nsfs = ::fstatfs(fd, &fs) == 0 && fs.f_type == NSFS_MAGIC;
-  const int type = nsfs ? ::ioctl(fd, NS_GET_NSTYPE) : -1;
-  ::close(fd);
-  if (!nsfs) return path + " is not a namespace file";
-  if (type != CLONE_NEWNET) return path + " is not a network namespace";
-  return "";
-}
+std::string host_netns_problem(const std::string& path) { return namespace_file_problem(path, CLONE_NEWNET); }
 
 std::optional<std::string> allocate_pod_ip(const NetworkOptions& options,
                                            const std::map<std::string, store::SandboxRecord>& pods) {

@@ -75,6 +75,9 @@ fz::Expected expected_container() {
   e.env_names = {"GREETING"};
   e.runs_lxe_init = true;
   e.infra_pid = 4242;
+  // CRI's zero values: the pod's PID and IPC namespaces.
+  e.pid_from_holder = true;
+  e.ipc_from_holder = true;
   return e;
 }
 
@@ -149,10 +152,21 @@ TEST_CASE("fuzz checks: raw.lxc holds exactly lxe's lines", "[fuzz]") {
   const auto e = expected_container();
   const std::string good =
       "lxc.init.cmd = /.lxe/init run /.lxe/state/spec.json\nlxc.uts.name = web-0\n"
-      "lxc.namespace.share.net = 4242\nlxc.namespace.share.user = 4242\n";
+      "lxc.namespace.share.net = 4242\nlxc.namespace.share.user = 4242\n"
+      "lxc.namespace.share.pid = 4242\nlxc.namespace.share.ipc = 4242\n";
   CHECK(fz::check_raw_lxc(good, e, false).empty());
   CHECK(mentions(fz::check_raw_lxc(good + "lxc.mount.entry = /etc etc none bind 0 0\n", e, false),
-                 "a key lxe does not write"));
+                 "lines, not 0"));
+  CHECK(mentions(fz::check_raw_lxc(good + "lxc.cap.drop = sys_admin\n", e, false), "a key lxe does not write"));
+  // A namespace line missing, or naming another process.
+  CHECK(mentions(fz::check_raw_lxc("lxc.init.cmd = /.lxe/init run /.lxe/state/spec.json\nlxc.uts.name = web-0\n"
+                                   "lxc.namespace.share.net = 4242\nlxc.namespace.share.user = 4242\n",
+                                   e, false),
+                 "lacks 'lxc.namespace.share.pid = 4242'"));
+  auto host = e;
+  host.host_pidns = "/proc/1/ns/pid";
+  host.pid_from_holder = false;
+  CHECK(mentions(fz::check_raw_lxc(good, host, false), "lacks 'lxc.mount.entry = /proc proc"));
   CHECK(mentions(fz::check_raw_lxc(good + "lxc.uts.name = other\n", e, false), "2 lxc.uts.name lines"));
   CHECK(mentions(fz::check_raw_lxc("lxc.uts.name = web\r0\n", e, false), "control character"));
   CHECK(mentions(fz::check_raw_lxc("lxc.uts.name = web 0\n", e, false), "not a valid hostname"));

@@ -747,6 +747,24 @@ TEST_CASE("lxd client: an exec LXD reports as 'Command not found' is exit code 1
   CHECK(fake.requests("DELETE", "/1.0/instances/c1/logs/exec_ex2.stderr").size() == 1);
 }
 
+TEST_CASE("lxd client: an exec LXD reports as 'Command not executable' is exit code 126 with its output", "[lxd]") {
+  FakeLxd fake;
+  fake.on("POST", "/1.0/instances/c1/exec", [](const auto&, auto& res) {
+    FakeLxd::reply_async(res, "ex4", "Executing command");
+  });
+  // LXD 5.0 for a command that exits 126 (a shell that found the program but may not run it).
+  fake.on("GET", "/1.0/operations/ex4/wait", [](const auto&, auto& res) {
+    FakeLxd::reply_sync(res, exec_operation("ex4", 400, 126, "Command not executable"));
+  });
+  serve_exec_logs(fake, "ex4", "", "/bin/sh: /bin/ls: Permission denied\n");
+  Client client(options_for(fake));
+
+  const lxe::lxd::ExecResult r = client.exec("c1", {"/bin/sh", "-c", "/bin/ls"});
+  CHECK(r.exit_code == 126);
+  CHECK_FALSE(r.command_not_found);
+  CHECK(r.stderr_data == "/bin/sh: /bin/ls: Permission denied\n");
+}
+
 TEST_CASE("lxd client: an exec whose operation fails otherwise raises OperationFailed with LXD's message", "[lxd]") {
   FakeLxd fake;
   fake.on("POST", "/1.0/instances/c1/exec", [](const auto&, auto& res) {

@@ -219,7 +219,7 @@ TEST_CASE("raw.lxc never carries a hostname that could inject configuration", "[
   CHECK(raw.find("apparmor") == std::string::npos);
   CHECK(raw.find("cap.drop") == std::string::npos);
   CHECK(raw == "lxc.init.cmd = /.lxe/init run /.lxe/state/spec.json\nlxc.uts.name = pod-lxc-cap-drop\n" +
-                   namespace_share_lines(77));
+                   namespace_share_lines(77) + "lxc.namespace.share.pid = 77\nlxc.namespace.share.ipc = 77\n");
   const auto infra = infra_instance(s, sandbox_config, kFiles, MappingOptions{});
   CHECK(infra.config.at("raw.lxc") == "lxc.init.cmd = /.lxe/init pause\nlxc.uts.name = pod-lxc-cap-drop\n");
   CHECK(init_spec(container(), config, s, sandbox_config).at("hostname") == "pod-lxc-cap-drop");
@@ -273,14 +273,16 @@ TEST_CASE("container_raw_lxc", "[lxd_specs]") {
     config.add_command("top");
     CHECK(container_raw_lxc(container(), config, sandbox(4321), sandbox_config, {}) ==
           "lxc.init.cmd = /.lxe/init run /.lxe/state/spec.json\nlxc.uts.name = web-host\n"
-          "lxc.namespace.share.net = 4321\nlxc.namespace.share.user = 4321\n");
+          "lxc.namespace.share.net = 4321\nlxc.namespace.share.user = 4321\n"
+          "lxc.namespace.share.pid = 4321\nlxc.namespace.share.ipc = 4321\n");
     CHECK(container_raw_lxc(container(), config, sandbox(4321), sandbox_config, {}).find(namespace_share_lines(4321)) !=
           std::string::npos);
   }
   SECTION("cpu shares are not a raw.lxc key") {
     config.mutable_linux()->mutable_resources()->set_cpu_shares(512);
+    // (A system container: the pod's IPC namespace, a PID namespace of its own.)
     CHECK(container_raw_lxc(container(), config, sandbox(7), sandbox_config, {}) ==
-          "lxc.uts.name = web\n" + namespace_share_lines(7));
+          "lxc.uts.name = web\n" + namespace_share_lines(7) + "lxc.namespace.share.ipc = 7\n");
   }
 }
 
@@ -292,6 +294,7 @@ TEST_CASE("a host network pod: its holder joins --host-netns, no NIC, no proxies
   SandboxRecord s = sandbox();
   s.pod_network = "host";
   v1::PodSandboxConfig sandbox_config;
+  sandbox_config.mutable_linux()->mutable_security_context()->mutable_namespace_options()->set_network(v1::NODE);
   auto* port = sandbox_config.add_port_mappings();
   port->set_host_port(8080);
   port->set_container_port(8080);
@@ -309,17 +312,24 @@ TEST_CASE("a host network pod: its holder joins --host-netns, no NIC, no proxies
 
   v1::ContainerConfig config;
   config.add_command("sh");
+  // kubelet's modes: PID and IPC namespaces of its own.
+  config.mutable_linux()->mutable_security_context()->mutable_namespace_options()->set_pid(v1::CONTAINER);
+  config.mutable_linux()->mutable_security_context()->mutable_namespace_options()->set_ipc(v1::CONTAINER);
   s.infra_pid = 99;
   const auto raw = container_raw_lxc(container(), config, s, sandbox_config, options);
   // The host's namespace, not the holder's PID (LXC could not enter it from the holder's user
   // namespace), and a user namespace of its own.
   CHECK(raw == "lxc.init.cmd = /.lxe/init run /.lxe/state/spec.json\nlxc.uts.name = web\n"
-               "lxc.namespace.share.net = /run/test/host-net\n" +
-                   lxe::reconcile::host_network_mounts(container().lxd_name, options));
+               "lxc.namespace.share.net = /run/test/host-net\n"
+               "lxc.mount.auto =\n"
+               "lxc.mount.auto = proc:rw cgroup:mixed\n"
+               "lxc.mount.auto = shmounts:/var/snap/lxd/common/lxd/shmounts/lxe-web-app-bbbbbbbbbbbb:/dev/.lxd-mounts\n"
+               "lxc.mount.entry = /sys sys none rbind,create=dir 0 0\n");
   CHECK(raw.find("share.user") == std::string::npos);
   CHECK(raw.find("shmounts/lxe-web-app-bbbbbbbbbbbb:") != std::string::npos);
   // A pod in its own namespace gets none of it.
   s.pod_network = "";
+  sandbox_config.mutable_linux()->mutable_security_context()->mutable_namespace_options()->set_network(v1::POD);
   CHECK(container_raw_lxc(container(), config, s, sandbox_config, options).find("lxc.mount") == std::string::npos);
 }
 
@@ -356,7 +366,8 @@ TEST_CASE("container_instance", "[lxd_specs]") {
   check_owned(i.config, "container", kContainerId);
   CHECK(i.config.at("boot.autostart") == "false");
   CHECK(i.config.at("raw.lxc") == "lxc.init.cmd = /.lxe/init run /.lxe/state/spec.json\nlxc.uts.name = web\n" +
-                                      namespace_share_lines(999));
+                                      namespace_share_lines(999) +
+                                      "lxc.namespace.share.pid = 999\nlxc.namespace.share.ipc = 999\n");
   CHECK(i.config.at("environment.FOO") == "bar");
   CHECK(i.config.at("environment.EMPTY").empty());
   CHECK(i.config.count("environment.") == 0);

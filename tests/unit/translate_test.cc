@@ -157,9 +157,25 @@ TEST_CASE("to_pod_sandbox and to_pod_sandbox_status", "[translate]") {
   CHECK(st.id() == s.id);
   CHECK(st.metadata().attempt() == 2);
   CHECK(st.created_at() == 111);
+  // The modes the pod asked for (CRI's zero values: POD), or what it gets instead.
   CHECK(st.linux().namespaces().options().network() == v1::POD);
-  CHECK(st.linux().namespaces().options().pid() == v1::CONTAINER);
-  CHECK(st.linux().namespaces().options().ipc() == v1::CONTAINER);
+  CHECK(st.linux().namespaces().options().pid() == v1::POD);
+  CHECK(st.linux().namespaces().options().ipc() == v1::POD);
+  {
+    SandboxRecord modes = s;
+    v1::PodSandboxConfig config;
+    auto* ns = config.mutable_linux()->mutable_security_context()->mutable_namespace_options();
+    ns->set_pid(v1::CONTAINER);
+    ns->set_ipc(v1::NODE);
+    modes.config_json = lxe::model::to_json(config);
+    const auto asked = lxe::cri::to_pod_sandbox_status(modes).linux().namespaces().options();
+    CHECK(asked.pid() == v1::CONTAINER);
+    CHECK(asked.ipc() == v1::NODE);
+    // A shared PID namespace cannot be had next to the host's IPC namespace: each container's own.
+    ns->set_pid(v1::POD);
+    modes.config_json = lxe::model::to_json(config);
+    CHECK(lxe::cri::to_pod_sandbox_status(modes).linux().namespaces().options().pid() == v1::CONTAINER);
+  }
   // No network status without an address: kubelet replaces a sandbox whose network status has an
   // empty IP (PodSandboxChanged), and lxe assigns none yet.
   CHECK_FALSE(st.has_network());

@@ -1,0 +1,70 @@
+#include "reconcile/cgroup_cleanup.h"
+
+#include <signal.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <filesystem>
+#include <fstream>
+#include <set>
+#include <thread>
+#include <vector>
+
+namespace lxe::reconcile {
+namespace {
+
+namespace fs = std::filesystem;
+
+// The instance's cgroup folders: the unified one, or one per v1 hierarchy that has it.
+std::vector<fs::path> cgroup_dirs(const std::string& instance, const std::string& root) {
+  const std::string name = "lxc.payload." + instance;
+  std::vector<fs::path> out;
+  std::error_code ec;
+  if (fs::exists(fs::path(root) / name / "cgroup.procs", ec)) return {fs::path(root) / name};
+  for (const auto& entry : fs::directory_iterator(root, ec)) {
+    const fs::path dir = entry.path() / name;
+    if (fs::exists(dir / "cgroup.procs", ec)) out.push_back(dir);
+  }
+  return out;
+}
+
+std::set<pid_t> procs_of(const std::vector<fs::path>& dirs) {
+  std::set<pid_t> pids;
+  for (const auto& dir : dirs) {
+    std::ifstream in(dir / "cgroup.procs");
+    pid_t pid = 0;
+    while (in >> pid)
+      if (pid > 0) pids.insert(pid);
+  }
+  return pids;
+}
+
+}  // namespace
+
+int kill_cgroup_leftovers(const std::string& instance, const std::string& cgroup_root) {
+  const auto dirs = cgroup_dirs(instance, cgroup_root);
+  if (dirs.empty()) return 0;
+  int killed = 0;
+  // A process may fork while we kill: a few rounds, each after a short pause for the kernel to
+  // take the killed ones out of the cgroup.
+  for (int round = 0; round < 50; ++round) {
+    const auto pids = procs_of(dirs);
+    if (pids.empty()) break;
+    for (const pid_t pid : pids)
+      if (::kill(pid, SIGKILL) == 0) ++killed;
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  // The folders LXC left because they were busy (children first: v1 hierarchies may have nested
+  // ones). A folder that still has processes stays.
+  for (const auto& dir : dirs) {
+    std::error_code ec;
+    std::vector<fs::path> nested;
+    for (const auto& entry : fs::recursive_directory_iterator(dir, ec))
+      if (entry.is_directory(ec)) nested.push_back(entry.path());
+    for (auto it = nested.rbegin(); it != nested.rend(); ++it) ::rmdir(it->c_str());
+    ::rmdir(dir.c_str());
+  }
+  return killed;
+}
+
+}  // namespace lxe::reconcile
