@@ -146,6 +146,10 @@ void Runner::run(const Case& input) {
   const auto& pod_modes = pod.config.linux().security_context().namespace_options();
   if (pod_modes.pid() == v1::NODE) expected_pod.host_pidns = options.host_pidns;
   if (pod_modes.ipc() == v1::NODE) expected_pod.host_ipcns = options.host_ipcns;
+  // A pod on its own network whose containers have user namespaces of their own lets them bind
+  // low ports, unless it sets that itself.
+  if (pod_modes.network() != v1::NODE && (pod_modes.pid() == v1::NODE || pod_modes.ipc() == v1::NODE))
+    expected_pod.sysctls.emplace("net.ipv4.ip_unprivileged_port_start", "0");
   const auto profile = reconcile::sandbox_profile(pod.record, pod.config, files, options);
   expect_none(check_profile(profile, expected_pod), "the pod's profile");
   (void)lxd::profile_spec_to_json(profile, true).dump();
@@ -208,6 +212,15 @@ void Runner::run(const Case& input) {
     expected.pid_from_holder =
         pid_mode == v1::POD && pod_modes.network() != v1::NODE && modes.ipc() != v1::NODE;
     expected.ipc_from_holder = modes.ipc() == v1::POD;
+    // The pod's sysctls where this container's user namespace owns the namespace they are in.
+    const bool own_user = pod_modes.network() == v1::NODE || pid_mode == v1::NODE || modes.ipc() == v1::NODE;
+    const bool ipc_own = modes.ipc() == v1::CONTAINER;
+    std::map<std::string, std::string> applied;
+    for (const auto& [name, value] : sysctls) {
+      const bool network = name.rfind("net.", 0) == 0;
+      if (network ? !own_user : (ipc_own || !own_user)) applied.emplace(name, value);
+    }
+    expected.sysctls = applied;
   }
   for (const auto& kv : stored.envs()) expected.env_names.insert(kv.key());
   check_container(container, stored, pod, expected);

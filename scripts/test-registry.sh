@@ -312,7 +312,34 @@ build_images() {
     cfg cri-predefined-group --config.user 1000
 
     log "critest stand-ins (registry.k8s.io/e2e-test-images)"
-    cfg busybox --tag e2e-busybox --config.label org.lxe.test=e2e-busybox
+    # busybox 1.29's ipcs and pgrep applets, which Debian's busybox-static lacks (critest runs
+    # `ipcs -m` in its host IPC specs and `pgrep sleep` after an ExecSync timeout): small
+    # scripts over /proc that print what the applets would (shmid in the second column; PIDs).
+    s=$(stage e2e-busybox)
+    mkdir -p "$s/bin"
+    cat > "$s/bin/ipcs" <<'EOF'
+#!/bin/sh
+# ipcs stand-in (lxe test image): shared memory segments only, as busybox's `ipcs -m` lists them.
+echo
+echo "------ Shared Memory Segments --------"
+echo "key        shmid      owner      perms      bytes      nattch     status"
+awk 'NR > 1 { printf "0x%08x %-10s %-10s %-10s %-10s %-10s\n", $1 < 0 ? $1 + 4294967296 : $1, $2, $8, $3, $4, $7 }' /proc/sysvipc/shm
+EOF
+    cat > "$s/bin/pgrep" <<'EOF'
+#!/bin/sh
+# pgrep stand-in (lxe test image): the PIDs whose process name matches the pattern; exit 1 if none.
+[ $# -eq 1 ] || { echo "usage: pgrep PATTERN" >&2; exit 2; }
+found=1
+for dir in /proc/[0-9]*; do
+    pid=${dir#/proc/}
+    [ "$pid" = "$$" ] && continue
+    name=$(cat "$dir/comm" 2>/dev/null) || continue
+    if echo "$name" | grep -q -- "$1"; then echo "$pid"; found=0; fi
+done
+exit $found
+EOF
+    chmod 0755 "$s/bin/ipcs" "$s/bin/pgrep"
+    derive busybox e2e-busybox "$s"
 
     # nginx stand-in: a script named nginx that writes /var/run/nginx.pid and execs busybox
     # httpd through a symlink named nginx, so its process is "nginx" (comm; pidof nginx) and

@@ -71,9 +71,12 @@ std::map<std::string, std::string> pod_sysctls(const runtime::v1::PodSandboxConf
   return out;
 }
 
-std::string sysctl_raw_lxc(const runtime::v1::PodSandboxConfig& config) {
+std::string sysctl_raw_lxc(const runtime::v1::PodSandboxConfig& config, bool network, bool ipc) {
   std::string raw;
-  for (const auto& [key, value] : pod_sysctls(config)) raw += "lxc.sysctl." + key + " = " + value + "\n";
+  for (const auto& [key, value] : pod_sysctls(config)) {
+    const bool is_network = starts_with(key, "net.");
+    if ((is_network && network) || (!is_network && ipc)) raw += "lxc.sysctl." + key + " = " + value + "\n";
+  }
   return raw;
 }
 

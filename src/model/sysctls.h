@@ -28,7 +28,9 @@ std::string sysctl_problem(std::string_view key, std::string_view value, bool ho
 // The pod's sysctls, dotted and sorted (for a stable raw.lxc). Assumes sysctl_problem accepted them.
 std::map<std::string, std::string> pod_sysctls(const runtime::v1::PodSandboxConfig& config);
 
-// raw.lxc lines that apply them ("" for none).
-std::string sysctl_raw_lxc(const runtime::v1::PodSandboxConfig& config);
+// raw.lxc lines that apply them ("" for none): the network ones (net.*) with `network`, the IPC
+// ones with `ipc`. A container applies them only where it may: in namespaces its own user
+// namespace owns (the pod's, when it shares the holder's user namespace, or its own IPC one).
+std::string sysctl_raw_lxc(const runtime::v1::PodSandboxConfig& config, bool network = true, bool ipc = true);
 
 }  // namespace lxe::model

@@ -108,7 +108,7 @@ lxd::InstanceSpec infra_instance(const store::SandboxRecord& sandbox, const runt
   never_autostart(spec.config);
   spec.config["raw.lxc"] = std::string("lxc.init.cmd = ") + kInitPathInContainer + " pause\nlxc.uts.name = " +
                            hostname_of(sandbox, config) + "\n" + pod_nic_raw_lxc(sandbox) +
-                           model::sysctl_raw_lxc(config) +
+                           model::sysctl_raw_lxc(config) + unprivileged_ports_raw_lxc(config) +
                            // The host's namespaces a NODE pod asks for, joined when LXC starts the holder
                            // (its containers then join the holder's, or the host's directly).
                            holder_namespace_raw_lxc(pod_namespace_modes(config), host_namespace_files(options),
@@ -278,6 +278,15 @@ std::string security_mounts_problem(const runtime::v1::ContainerConfig& config, 
   return "";
 }
 
+std::string unprivileged_ports_raw_lxc(const runtime::v1::PodSandboxConfig& config) {
+  const auto modes = pod_namespace_modes(config);
+  const bool own_user_containers = modes.pid() == runtime::v1::NODE || modes.ipc() == runtime::v1::NODE;
+  if (modes.network() == runtime::v1::NODE || !own_user_containers) return "";
+  const auto sysctls = model::pod_sysctls(config);
+  if (sysctls.count(std::string(kUnprivilegedPortStart)) > 0) return "";  // the pod's own value wins
+  return "lxc.sysctl." + std::string(kUnprivilegedPortStart) + " = 0\n";
+}
+
 HostNamespaceFiles host_namespace_files(const MappingOptions& options) {
   return {options.host_netns, options.host_pidns, options.host_ipcns};
 }
@@ -289,12 +298,15 @@ std::string container_raw_lxc(const store::ContainerRecord& container, const run
   if (!runs_image_init(container, config))
     raw += std::string("lxc.init.cmd = ") + kInitPathInContainer + " run " + kStateDirInContainer + "/spec.json\n";
   raw += "lxc.uts.name = " + hostname_of(sandbox, sandbox_config) + "\n";
-  raw += container_namespace_raw_lxc(container_namespaces(sandbox_config, config, runs_image_init(container, config)),
-                                     sandbox.infra_pid,
-                                     host_namespace_files(options), container.lxd_name, options.lxd_dir);
+  const auto namespaces = container_namespaces(sandbox_config, config, runs_image_init(container, config));
+  raw += container_namespace_raw_lxc(namespaces, sandbox.infra_pid, host_namespace_files(options), container.lxd_name,
+                                     options.lxd_dir);
   // The pod's sysctls, again (the same values) in the network and IPC namespaces it shares with the
-  // holder, and in an IPC namespace of its own.
-  raw += model::sysctl_raw_lxc(sandbox_config);
+  // holder, and in an IPC namespace of its own. From a user namespace of its own the container may
+  // not write the holder's (the holder set them).
+  const bool in_holder_user = namespaces.shares_holder_user();
+  raw += model::sysctl_raw_lxc(sandbox_config, in_holder_user && namespaces.network == NamespaceSource::Holder,
+                               namespaces.ipc == NamespaceSource::Own || in_holder_user);
   return raw;
 }
 

@@ -130,6 +130,13 @@ std::vector<std::string> default_readonly_paths();
 // its user namespace already enforces, and nothing else.
 std::string security_mounts_problem(const runtime::v1::ContainerConfig& config, bool runs_image_init);
 
+// The holder's raw.lxc line that lets any user bind the pod's low ports, for a pod on its own
+// network whose containers have user namespaces of their own (host PID or IPC: pod_namespaces.h):
+// their root has no capability in the pod's network namespace, which the holder's user namespace
+// owns, and could not bind port 80. "" otherwise, and when the pod sets the sysctl itself.
+inline constexpr std::string_view kUnprivilegedPortStart = "net.ipv4.ip_unprivileged_port_start";
+std::string unprivileged_ports_raw_lxc(const runtime::v1::PodSandboxConfig& config);
+
 // The host namespace files of `options` (NODE modes join them).
 HostNamespaceFiles host_namespace_files(const MappingOptions& options);
 

@@ -121,6 +121,13 @@ TEST_CASE("namespaces: NODE PID and IPC join the host's, and the pod's status sa
   REQUIRE(status.ok());
   CHECK(status.value.status().linux().namespaces().options().pid() == cri::NODE);
   CHECK(status.value.status().linux().namespaces().options().ipc() == cri::NODE);
+  // Its own user namespace has no capability in the pod's network namespace: the holder lets any
+  // user bind low ports, so a web server on port 80 runs (critest's host PID spec runs nginx).
+  const std::string web =
+      fx.must_run_container(pod_id, container_with("w", {"httpd", "-f", "-p", "80"}, cri::NODE, cri::NODE), pod);
+  CHECK(run_in(fx, web, {"cat", "/proc/sys/net/ipv4/ip_unprivileged_port_start"}) == "0\n");
+  CHECK_THAT(run_in(fx, web, {"netstat", "-ltn"}), Catch::Contains(":80 "));
+  CHECK(fx.container_status(web).value.state() == cri::CONTAINER_RUNNING);
 
   // Host IPC with a pod PID namespace: the PID namespace cannot be the holder's, each container
   // has its own and the pod says CONTAINER; the IPC namespace is still the host's.

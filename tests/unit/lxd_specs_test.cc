@@ -727,3 +727,35 @@ TEST_CASE("container_instance: volumes from staged mounts, at container paths re
   CHECK(plain.devices.at("mount0").at("path") == "/run/secrets/kubernetes.io/serviceaccount");
   CHECK(lxe::reconcile::mount_device_name(7) == "mount7");
 }
+
+TEST_CASE("a host PID pod on its own network: the holder lets its containers bind low ports, and sets the network "
+          "sysctls they cannot",
+          "[lxd_specs][sysctls]") {
+  v1::PodSandboxConfig sandbox_config;
+  sandbox_config.mutable_linux()->mutable_security_context()->mutable_namespace_options()->set_pid(v1::NODE);
+  (*sandbox_config.mutable_linux()->mutable_sysctls())["net.ipv4.tcp_syncookies"] = "1";
+  (*sandbox_config.mutable_linux()->mutable_sysctls())["kernel.shm_rmid_forced"] = "1";
+  const auto holder = infra_instance(sandbox(), sandbox_config, kFiles, {});
+  const std::string& holder_raw = holder.config.at("raw.lxc");
+  CHECK_THAT(holder_raw, Catch::Contains("lxc.sysctl.net.ipv4.ip_unprivileged_port_start = 0\n") &&
+                             Catch::Contains("lxc.sysctl.net.ipv4.tcp_syncookies = 1\n") &&
+                             Catch::Contains("lxc.sysctl.kernel.shm_rmid_forced = 1\n"));
+  v1::ContainerConfig config;
+  config.add_command("sh");
+  auto* ns = config.mutable_linux()->mutable_security_context()->mutable_namespace_options();
+  ns->set_pid(v1::NODE);
+  ns->set_ipc(v1::POD);
+  const auto raw = container_raw_lxc(container(), config, sandbox(5), sandbox_config, {});
+  // Its own user namespace may write neither the holder's network nor its IPC namespace.
+  CHECK(raw.find("lxc.sysctl.") == std::string::npos);
+  // With an IPC namespace of its own, the IPC sysctls are set there.
+  ns->set_ipc(v1::CONTAINER);
+  CHECK_THAT(container_raw_lxc(container(), config, sandbox(5), sandbox_config, {}),
+             Catch::Contains("lxc.sysctl.kernel.shm_rmid_forced = 1\n") && !Catch::Contains("lxc.sysctl.net."));
+  // The pod's own value wins; a pod without host namespaces gets nothing extra.
+  (*sandbox_config.mutable_linux()->mutable_sysctls())["net.ipv4.ip_unprivileged_port_start"] = "1024";
+  CHECK_THAT(infra_instance(sandbox(), sandbox_config, kFiles, {}).config.at("raw.lxc"),
+             Catch::Contains("ip_unprivileged_port_start = 1024\n") && !Catch::Contains("ip_unprivileged_port_start = 0"));
+  CHECK(infra_instance(sandbox(), v1::PodSandboxConfig{}, kFiles, {}).config.at("raw.lxc").find("unprivileged") ==
+        std::string::npos);
+}
