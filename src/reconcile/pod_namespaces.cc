@@ -101,7 +101,7 @@ std::string container_namespace_problem(const runtime::v1::PodSandboxConfig& san
   if (has_namespace_options(config)) {
     const auto& own = config.linux().security_context().namespace_options();
     if (own.pid() == runtime::v1::TARGET)
-      return "namespace_options.pid is TARGET (joining container '" + own.target_id() +
+      return "namespace_options.pid is TARGET (joining container '" + own.target_id().substr(0, 64) +
              "'), which lxe does not support: an ephemeral container here gets the pod's or its own PID namespace";
     for (const auto& [kind, mode] : {std::pair{"network", own.network()}, {"pid", own.pid()}, {"ipc", own.ipc()}})
       if (mode != runtime::v1::POD && mode != runtime::v1::CONTAINER && mode != runtime::v1::NODE)
