@@ -585,13 +585,17 @@ Outcome Executor::run(const ContainerRecord& planned, const SandboxRecord& sandb
     // What lxe-init wrote on the host, read before the registry's write lock is taken: file I/O
     // under it would hold up every CRI call that writes.
     std::optional<int64_t> started_at;
+    std::string process_user;
     std::optional<ExitRecord> exit;
     const auto started = std::chrono::steady_clock::now();
     try {
       detail = do_container_action(action, planned, config, sandbox, sandbox_config);
       crash_points_.hit("after:" + name);
       if (action.kind == ActionKind::StopInstance) stopped_gracefully = planned.stop_timeout > 0;
-      if (action.kind == ActionKind::RecordStarted) started_at = files_.read_started_at(planned.id);
+      if (action.kind == ActionKind::RecordStarted) {
+        started_at = files_.read_started_at(planned.id);
+        process_user = files_.read_started_user(planned.id);
+      }
       if (action.kind == ActionKind::RecordExit) exit = files_.read_exit(planned.id);
     } catch (const std::exception& e) {
       failure = failure_of(e);
@@ -619,6 +623,7 @@ Outcome Executor::run(const ContainerRecord& planned, const SandboxRecord& sandb
       case ActionKind::RecordCreated: current->observed_state = store::ContainerObserved::Created; break;
       case ActionKind::RecordStarted:
         current->started_at = started_at.value_or(now_ns());
+        current->process_user = process_user;
         current->observed_state = store::ContainerObserved::Running;
         break;
       case ActionKind::RecordExit: {
