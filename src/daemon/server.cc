@@ -198,6 +198,7 @@ int serve(const Options& options, const sigset_t& shutdown_signals) {
   reconcile::ReconcilerOptions reconciler_options;
   reconciler_options.mapping.host_netns = network.host_netns;
   reconciler_options.mapping.cni = network.cni;
+  reconciler_options.mapping.started_record_wait = std::chrono::seconds(2);
   if (network.plugin == reconcile::NetworkPlugin::Cni) {
     if (const auto loaded = reconcile::cni::load_network(network.cni); loaded.network)
       spdlog::info("CNI network {} from {}", loaded.network->name, loaded.network->file);

@@ -2,9 +2,11 @@
 
 #include <spdlog/spdlog.h>
 
+#include <chrono>
 #include <filesystem>
 #include <fstream>
 #include <iterator>
+#include <thread>
 
 #include "common/time.h"
 #include "reconcile/errors.h"
@@ -577,6 +579,7 @@ Outcome Executor::run(const ContainerRecord& planned, const SandboxRecord& sandb
   const auto config = model::parse_container_config(planned.config_json);
   const auto sandbox_config = model::parse_sandbox_config(sandbox.config_json);
   bool stopped_gracefully = false;
+  bool started_here = false;  // this plan started the instance
   for (const Action& action : plan) {
     Failure failure;
     std::string detail;
@@ -592,8 +595,17 @@ Outcome Executor::run(const ContainerRecord& planned, const SandboxRecord& sandb
       detail = do_container_action(action, planned, config, sandbox, sandbox_config);
       crash_points_.hit("after:" + name);
       if (action.kind == ActionKind::StopInstance) stopped_gracefully = planned.stop_timeout > 0;
+      if (action.kind == ActionKind::StartInstance) started_here = true;
       if (action.kind == ActionKind::RecordStarted) {
         started_at = files_.read_started_at(planned.id);
+        // lxe-init writes started.json right after it forks the workload, moments after LXD
+        // reports the start; exit.json instead when it could not start it.
+        const auto deadline = std::chrono::steady_clock::now() + options_.started_record_wait;
+        while (!started_at && started_here && !runs_image_init(planned, config) &&
+               std::chrono::steady_clock::now() < deadline && !files_.read_exit(planned.id)) {
+          std::this_thread::sleep_for(std::chrono::milliseconds(5));
+          started_at = files_.read_started_at(planned.id);
+        }
         process_user = files_.read_started_user(planned.id);
       }
       if (action.kind == ActionKind::RecordExit) exit = files_.read_exit(planned.id);
