@@ -18,6 +18,7 @@
 #include "reconcile/pod_network.h"
 #include "model/image_config.h"
 #include "model/naming.h"
+#include "model/security_context.h"
 #include "model/stored_config.h"
 #include "store/records.h"
 
@@ -35,6 +36,9 @@ constexpr const char* kImageFingerprint = "f00dfeed0123456789abcdef0123456789abc
 // The state directory. Building specs only names paths under it and touches no file, so it need
 // not exist: the fuzzer never writes to the disk.
 constexpr const char* kStateDir = "/var/lib/lxe";
+// What a container keeps of a Localhost seccomp profile (critest's, which blocks chmod).
+constexpr const char* kLocalhostProfile =
+    R"({"defaultAction":"SCMP_ACT_ALLOW","syscalls":[{"action":"SCMP_ACT_ERRNO","errnoRet":1,"names":["chmod","fchmodat"]}]})";
 
 // A failed check, carried out of the case to run_case's answer.
 struct Finding : std::runtime_error {
@@ -169,12 +173,22 @@ void Runner::run(const Case& input) {
                                               ? std::get<std::string>(process)
                                               : std::string()))
     return;
-  const bool system_container = config.command().empty() && config.args().empty();  // an LXD image here
+  // The security context, as CreateContainer checks it (the image is an LXD image here, so no
+  // command makes a system container).
+  const bool system_container = config.command().empty() && config.args().empty();
   if (!passes("CreateContainer (namespaces)",
               reconcile::container_namespace_problem(pod.config, config, system_container)) ||
-      !passes("CreateContainer (security mounts)", reconcile::security_mounts_problem(config, system_container)))
+      !passes("CreateContainer (security mounts)", reconcile::security_mounts_problem(config, system_container)) ||
+      !passes("CreateContainer (security context)",
+              model::security_context_problem(config, pod.config, system_container)))
     return;
   store::ContainerRecord container;
+  // CreateContainer would read a Localhost profile from the node; the runner keeps a fixed one, as
+  // load_localhost_profile stores it.
+  const auto& security = config.linux().security_context();
+  if (std::get<model::SeccompChoice>(model::seccomp_choice(security)).kind == model::SeccompChoice::Kind::Localhost &&
+      !security.privileged())
+    container.seccomp_profile = kLocalhostProfile;
   if (!passes("CreateContainer (log path)",
               cri::log_path_problem(pod.config.log_directory(), config.log_path(), container.log_path)))
     return;

@@ -2,6 +2,8 @@
 
 #include <arpa/inet.h>
 
+#include <algorithm>
+
 #include <cstdio>
 #include <filesystem>
 #include <map>
@@ -488,6 +490,41 @@ Violations check_init_spec(const std::string& text) {
     out.push_back("spec.json hostname " + shown(host) + " is not a valid hostname");
   for (const char* key : {"uid", "gid"})
     if (spec.contains(key) && !spec[key].is_number_integer()) out.push_back(std::string("spec.json ") + key + " is not an integer");
+  // Process security: lxe-init refuses a spec whose fields do not have these shapes.
+  std::set<std::string> caps;
+  for (const auto& c : strings("capabilities")) {
+    if (c.size() <= 4 || !starts_with(c, "CAP_") ||
+        !std::all_of(c.begin() + 4, c.end(), [](char ch) { return (ch >= 'A' && ch <= 'Z') || ch == '_'; }))
+      out.push_back("spec.json capability " + shown(c) + " is not a CAP_ name");
+    if (!caps.insert(c).second) out.push_back("spec.json capability " + shown(c) + " is there twice");
+  }
+  for (const char* key : {"privileged", "no_new_privs"})
+    if (!spec.contains(key) || !spec[key].is_boolean()) out.push_back(std::string("spec.json ") + key + " is not true or false");
+  if (spec.contains("privileged") && spec["privileged"].is_boolean() && spec["privileged"].get<bool>() &&
+      spec.contains("seccomp"))
+    out.push_back("spec.json has a seccomp profile for a privileged container");
+  if (spec.contains("seccomp")) {
+    const auto& seccomp = spec["seccomp"];
+    if (!seccomp.is_object() || !seccomp.contains("defaultAction") || !seccomp["defaultAction"].is_string() ||
+        !seccomp.contains("syscalls") || !seccomp["syscalls"].is_array())
+      out.push_back("spec.json seccomp is not a profile: " + shown(seccomp.dump()));
+    else
+      for (const auto& rule : seccomp["syscalls"])
+        if (rule.contains("includes") || rule.contains("excludes"))
+          out.push_back("spec.json seccomp has a rule lxe did not resolve: " + shown(rule.dump()));
+  }
+  const auto groups = spec.find("supplemental_groups");
+  if (groups == spec.end() || !groups->is_array()) {
+    out.push_back("spec.json supplemental_groups is not an array");
+  } else {
+    for (const auto& g : *groups)
+      if (!g.is_number_integer() || g.get<int64_t>() < 0 || g.get<int64_t>() > 4294967294LL)
+        out.push_back("spec.json supplemental_groups has " + shown(g.dump()) + ", not a group ID");
+  }
+  const auto policy_it = spec.find("supplemental_groups_policy");
+  const std::string policy = policy_it != spec.end() && policy_it->is_string() ? policy_it->get<std::string>() : "";
+  if (policy != "Merge" && policy != "Strict")
+    out.push_back("spec.json supplemental_groups_policy " + shown(policy) + " is neither Merge nor Strict");
   return out;
 }
 

@@ -54,7 +54,7 @@ CREATE TABLE containers (
   observed_generation INTEGER NOT NULL DEFAULT 0,
   last_error          TEXT    NOT NULL DEFAULT '',
   updated_at          INTEGER NOT NULL, last_error_kind TEXT NOT NULL DEFAULT ''
-  CHECK (last_error_kind IN ('', 'unavailable', 'busy', 'refused', 'host')), image_id TEXT NOT NULL DEFAULT '', image_defaults TEXT NOT NULL DEFAULT '',
+  CHECK (last_error_kind IN ('', 'unavailable', 'busy', 'refused', 'host')), image_id TEXT NOT NULL DEFAULT '', image_defaults TEXT NOT NULL DEFAULT '', seccomp_profile TEXT NOT NULL DEFAULT '', process_user TEXT NOT NULL DEFAULT '',
   UNIQUE (sandbox_id, name, attempt)
 );
 CREATE INDEX containers_by_sandbox ON containers (sandbox_id);
@@ -87,4 +87,4 @@ CREATE TABLE images (
 );
 CREATE INDEX images_by_fingerprint ON images (lxd_fingerprint);
 
-PRAGMA user_version = 5;
+PRAGMA user_version = 6;

@@ -59,6 +59,7 @@ PACKAGES=(
     xz-utils                      # the simplestreams test server's split images
     clang libclang-rt-14-dev    # the request fuzzer (scripts/fuzz.sh): libFuzzer, ASan, UBSan
     prometheus-cpp-dev            # lxe's own /metrics (--metrics-port)
+    libseccomp-dev libcap-dev     # seccomp profiles and capabilities (lxe-init links both statically)
     prometheus                    # promtool: the tests lint /metrics with it (only promtool is used)
 )
 

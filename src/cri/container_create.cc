@@ -5,7 +5,9 @@
 #include "common/time.h"
 #include "cri/errors.h"
 #include "images/catalog.h"
+#include "model/capabilities.h"
 #include "model/image_config.h"
+#include "model/security_context.h"
 #include "cri/runtime_service.h"
 #include "cri/validation.h"
 #include "reconcile/lxd_specs.h"
@@ -59,6 +61,21 @@ namespace fs = std::filesystem;
       return invalid("CreateContainer: " + problem);
     if (auto problem = reconcile::security_mounts_problem(config, system_container); !problem.empty())
       return invalid("CreateContainer: " + problem);
+    // Capabilities, privileged, no_new_privs, seccomp and groups (model/security_context.h): a
+    // system container's init gets none of them from lxe-init.
+    if (auto problem = model::security_context_problem(config, sandbox_config, system_container); !problem.empty())
+      return invalid("CreateContainer: " + problem);
+    // A Localhost seccomp profile is read now and kept with the container. A privileged container
+    // ignores it, as with containerd.
+    std::string seccomp_profile;
+    const auto& security = config.linux().security_context();
+    if (const auto choice = std::get<model::SeccompChoice>(model::seccomp_choice(security));
+        choice.kind == model::SeccompChoice::Kind::Localhost && !security.privileged()) {
+      const auto loaded = model::load_localhost_profile(
+          choice.localhost_path, model::process_capabilities(config, model::host_last_capability()));
+      if (!loaded.problem.empty()) return invalid("CreateContainer: " + loaded.problem);
+      seccomp_profile = loaded.profile;
+    }
     // As containerd does (WithMounts: MkdirAll of a host path that does not exist): kubelet sends
     // hostPath volumes of type "" (no check) that may not exist, and relies on the runtime.
     for (int i = 0; i < config.mounts_size(); ++i) {
@@ -97,6 +114,7 @@ namespace fs = std::filesystem;
       created.image_ref = image->record.lxd_fingerprint;
       if (image->pulled) created.image_id = image->record.id;
       created.image_defaults = image_defaults;
+      created.seccomp_profile = seccomp_profile;
       created.labels = {config.labels().begin(), config.labels().end()};
       created.annotations = {config.annotations().begin(), config.annotations().end()};
       created.config_json = model::to_json(config);

@@ -57,6 +57,10 @@ namespace lxe::cri {
     reconciler_ready->set_message(readiness.message);
   }
 
+  // lxe-init applies supplemental_groups_policy (Merge and Strict) to a container's process and
+  // reports the groups it gave in ContainerStatus.user.
+  response->mutable_features()->set_supplemental_groups_policy(true);
+
   if (request->verbose()) {
     nlohmann::json info = {
         {"runtime", {{"name", kRuntimeName}, {"version", kVersion}}},

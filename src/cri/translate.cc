@@ -184,6 +184,18 @@ runtime::v1::ContainerStatus to_container_status(const ContainerRecord& c, Statu
   *st.mutable_mounts() = parts->mounts;
   // The resources in force: the record's, which UpdateContainerResources changes.
   if (parts->resources) *st.mutable_resources()->mutable_linux() = *parts->resources;
+  // The identity lxe-init gave the process (HostFiles::read_started_user checked it); none before it ran.
+  if (!c.process_user.empty()) {
+    const auto user = nlohmann::json::parse(c.process_user, nullptr, /*allow_exceptions=*/false);
+    if (user.is_object() && user.value("uid", nlohmann::json()).is_number_unsigned() &&
+        user.value("gid", nlohmann::json()).is_number_unsigned() && user.value("groups", nlohmann::json()).is_array()) {
+      auto* ids = st.mutable_user()->mutable_linux();
+      ids->set_uid(user["uid"].get<int64_t>());
+      ids->set_gid(user["gid"].get<int64_t>());
+      for (const auto& g : user["groups"])
+        if (g.is_number_unsigned()) ids->add_supplemental_groups(g.get<int64_t>());
+    }
+  }
   return st;
 }
 

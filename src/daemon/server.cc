@@ -202,6 +202,7 @@ int serve(const Options& options, const sigset_t& shutdown_signals) {
   reconciler_options.mapping.host_pidns = options.host_pidns;
   reconciler_options.mapping.host_ipcns = options.host_ipcns;
   reconciler_options.mapping.cni = network.cni;
+  reconciler_options.mapping.started_record_wait = std::chrono::seconds(2);
   if (network.plugin == reconcile::NetworkPlugin::Cni) {
     if (const auto loaded = reconcile::cni::load_network(network.cni); loaded.network)
       spdlog::info("CNI network {} from {}", loaded.network->name, loaded.network->file);

@@ -87,6 +87,7 @@ std::optional<ExecArgs> parse_exec_args(const std::vector<std::string>& args) {
 struct ExecPlan {
   std::optional<Spec> spec;
   bool in_workload_pid_namespace = false;  // the child is in the workload's PID namespace, we are not
+  ProcessSetup setup;  // from the spec: identity, capabilities, seccomp (child.h)
   std::vector<std::string> argv;
   std::vector<std::string> candidates;
   std::vector<char*> c_argv;
@@ -105,6 +106,7 @@ ExecPlan make_plan(const ExecArgs& args) {
         std::none_of(plan.spec->env.begin(), plan.spec->env.end(), [](const std::string& kv) { return kv.rfind("TERM=", 0) == 0; }))
       plan.spec->env.push_back("TERM=xterm");
     plan.c_envp = c_strings(plan.spec->env);
+    plan.setup = prepare_process(*plan.spec);
   }
   plan.c_argv = c_strings(plan.argv);
   return plan;
@@ -132,11 +134,15 @@ ExecPlan make_plan(const ExecArgs& args) {
   };
   int error = 0;
   if (plan.spec) {
-    if (auto failure = enter_identity_and_cwd(*plan.spec)) {
+    if (auto failure = enter_identity_and_cwd(*plan.spec, plan.setup)) {
       message(*failure);
       ::_exit(kSetupFailed);
     }
     die_with_parent();
+    if (auto failure = apply_process_security(plan.setup)) {
+      message(*failure);
+      ::_exit(kSetupFailed);
+    }
     error = exec_first(plan.candidates, plan.c_argv.data(), plan.c_envp.data());
   } else {
     die_with_parent();

@@ -111,6 +111,7 @@ std::string started_record_path(const std::string& exit_path) {
 // Everything the forked child needs, built before fork so that the child only makes system calls.
 struct ChildPlan {
   const Spec& spec;
+  const ProcessSetup& setup;  // identity, capabilities, seccomp (child.h)
   std::vector<std::string> candidates;
   std::vector<char*> argv;
   std::vector<char*> envp;
@@ -152,7 +153,8 @@ struct ChildPlan {
   if (auto error = enter_own_mount_namespace(spec.new_pid_namespace); error && mounts_needed)
     child_fail(kChildSetupFailed, *error);
   if (auto error = apply_mount_policy(spec.mounts)) child_fail(kChildSetupFailed, *error);
-  if (auto error = enter_identity_and_cwd(spec)) child_fail(kChildSetupFailed, *error);
+  if (auto error = enter_identity_and_cwd(spec, plan.setup)) child_fail(kChildSetupFailed, *error);
+  if (auto error = apply_process_security(plan.setup)) child_fail(kChildSetupFailed, *error);
   // execvpe would search the PATH of our own environment, not of the workload's: search here.
   const int error = exec_first(plan.candidates, plan.argv.data(), plan.envp.data());
   child_fail(kCannotExec, "cannot run " + spec.args[0] + ": " + errno_text(error));
@@ -272,7 +274,9 @@ class Supervisor final : private AttachHub::Workload {
     if (spec_.hostname && ::sethostname(spec_.hostname->data(), spec_.hostname->size()) != 0)
       throw_errno("cannot set the hostname to " + *spec_.hostname);
 
+    const ProcessSetup setup = prepare_process(spec_);
     const ChildPlan plan{spec_,
+                         setup,
                          exec_candidates(spec_.args[0], spec_.search_path()),
                          c_strings(spec_.args),
                          c_strings(spec_.env),
@@ -291,7 +295,8 @@ class Supervisor final : private AttachHub::Workload {
     started_at_ = now_ns();
     ooms_before_ = oom_kill_count();
     if (!spec_.exit_path.empty())
-      write_json_file(started_record_path(spec_.exit_path), {{"started_at", started_at_}, {"pid", child_}});
+      write_json_file(started_record_path(spec_.exit_path),
+                      {{"started_at", started_at_}, {"pid", child_}, {"user", identity_record(setup)}});
     // out_write, err_write, the stdin pipe's read end and the terminal's slave close here: once
     // the workload's copies close, we see EOF (EIO on the terminal).
   }

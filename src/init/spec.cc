@@ -10,6 +10,7 @@
 
 #include "init/fd.h"
 #include "init/sys.h"
+#include "model/capabilities.h"
 
 namespace lxe::init {
 
@@ -116,6 +117,36 @@ Spec parse_spec(std::string_view json_text) {
   spec.mounts.readonly_rootfs = r.boolean("readonly_rootfs").value_or(false);
   spec.mounts.masked_paths = r.strings("masked_paths");
   spec.mounts.readonly_paths = r.strings("readonly_paths");
+
+  if (r.find("capabilities")) {
+    std::vector<int> numbers;
+    for (const auto& name : r.strings("capabilities")) {
+      const auto number = model::capability_number(name);
+      if (!number) r.fail("spec field capabilities has an unknown capability: " + name);
+      numbers.push_back(*number);
+    }
+    spec.capabilities = std::move(numbers);
+  }
+  spec.privileged = r.boolean("privileged").value_or(false);
+  spec.no_new_privs = r.boolean("no_new_privs").value_or(false);
+  if (const json* seccomp = r.find("seccomp")) {
+    auto parsed = model::seccomp::parse_profile(seccomp->dump());
+    if (const auto* why = std::get_if<std::string>(&parsed)) r.fail("spec field seccomp: " + *why);
+    spec.seccomp = std::move(std::get<model::seccomp::Profile>(parsed));
+  }
+  if (const json* groups = r.find("supplemental_groups")) {
+    if (!groups->is_array()) r.fail("spec field supplemental_groups must be an array of group IDs");
+    std::vector<gid_t> ids;
+    for (const auto& g : *groups) {
+      if (!g.is_number_integer() || g.get<int64_t>() < 0 || g.get<int64_t>() > kMaxId)
+        r.fail("spec field supplemental_groups must be an array of integers from 0 to " + std::to_string(kMaxId));
+      ids.push_back(static_cast<gid_t>(g.get<int64_t>()));
+    }
+    spec.supplemental_groups = std::move(ids);
+  }
+  const std::string policy = r.string("supplemental_groups_policy").value_or("Merge");
+  if (policy != "Merge" && policy != "Strict") r.fail("spec field supplemental_groups_policy must be Merge or Strict");
+  spec.merge_groups = policy == "Merge";
   return spec;
 }
 

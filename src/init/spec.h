@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "init/mount_policy.h"
+#include "model/seccomp_profile.h"
 
 namespace lxe::init {
 
@@ -39,6 +40,19 @@ struct Spec {
   bool new_pid_namespace = false;
   // The security context's mounts, applied in the workload's own mount namespace.
   MountPolicy mounts;
+
+  // The process's security (docs/security.md), applied between fork and exec (child.h) to the
+  // workload and to every exec alike. A spec written by an lxe older than these fields has none of
+  // them: the process then keeps lxe-init's own capabilities and only its gid as group.
+  // Capability numbers (spec.json names them: "CAP_CHOWN"); nullopt: leave them as they are.
+  std::optional<std::vector<int>> capabilities;
+  bool privileged = false;  // informational here: lxe has already made the capabilities all of them
+  bool no_new_privs = false;
+  std::optional<model::seccomp::Profile> seccomp;  // resolved by lxe (no includes/excludes)
+  // CRI's supplemental_groups; nullopt: only the gid. With merge_groups (SupplementalGroupsPolicy
+  // Merge), also the groups the container's /etc/group lists the user in.
+  std::optional<std::vector<gid_t>> supplemental_groups;
+  bool merge_groups = true;
 
   // PATH from `env`, or kDefaultPath when `env` has none.
   std::string search_path() const;

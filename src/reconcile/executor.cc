@@ -2,9 +2,11 @@
 
 #include <spdlog/spdlog.h>
 
+#include <chrono>
 #include <filesystem>
 #include <fstream>
 #include <iterator>
+#include <thread>
 
 #include "common/time.h"
 #include "reconcile/cgroup_cleanup.h"
@@ -587,6 +589,7 @@ Outcome Executor::run(const ContainerRecord& planned, const SandboxRecord& sandb
   const auto config = model::parse_container_config(planned.config_json);
   const auto sandbox_config = model::parse_sandbox_config(sandbox.config_json);
   bool stopped_gracefully = false;
+  bool started_here = false;  // this plan started the instance
   for (const Action& action : plan) {
     Failure failure;
     std::string detail;
@@ -595,13 +598,26 @@ Outcome Executor::run(const ContainerRecord& planned, const SandboxRecord& sandb
     // What lxe-init wrote on the host, read before the registry's write lock is taken: file I/O
     // under it would hold up every CRI call that writes.
     std::optional<int64_t> started_at;
+    std::string process_user;
     std::optional<ExitRecord> exit;
     const auto started = std::chrono::steady_clock::now();
     try {
       detail = do_container_action(action, planned, config, sandbox, sandbox_config);
       crash_points_.hit("after:" + name);
       if (action.kind == ActionKind::StopInstance) stopped_gracefully = planned.stop_timeout > 0;
-      if (action.kind == ActionKind::RecordStarted) started_at = files_.read_started_at(planned.id);
+      if (action.kind == ActionKind::StartInstance) started_here = true;
+      if (action.kind == ActionKind::RecordStarted) {
+        started_at = files_.read_started_at(planned.id);
+        // lxe-init writes started.json right after it forks the workload, moments after LXD
+        // reports the start; exit.json instead when it could not start it.
+        const auto deadline = std::chrono::steady_clock::now() + options_.started_record_wait;
+        while (!started_at && started_here && !runs_image_init(planned, config) &&
+               std::chrono::steady_clock::now() < deadline && !files_.read_exit(planned.id)) {
+          std::this_thread::sleep_for(std::chrono::milliseconds(5));
+          started_at = files_.read_started_at(planned.id);
+        }
+        process_user = files_.read_started_user(planned.id);
+      }
       if (action.kind == ActionKind::RecordExit) exit = files_.read_exit(planned.id);
     } catch (const std::exception& e) {
       failure = failure_of(e);
@@ -629,6 +645,7 @@ Outcome Executor::run(const ContainerRecord& planned, const SandboxRecord& sandb
       case ActionKind::RecordCreated: current->observed_state = store::ContainerObserved::Created; break;
       case ActionKind::RecordStarted:
         current->started_at = started_at.value_or(now_ns());
+        current->process_user = process_user;
         current->observed_state = store::ContainerObserved::Running;
         break;
       case ActionKind::RecordExit: {

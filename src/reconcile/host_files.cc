@@ -140,6 +140,22 @@ std::optional<int64_t> HostFiles::read_started_at(const std::string& container_i
   return (*json)["started_at"].get<int64_t>();
 }
 
+std::string HostFiles::read_started_user(const std::string& container_id) const {
+  const auto json = read_json(container_dir(container_id) + "/started.json");
+  if (!json || !json->contains("user")) return "";
+  const auto& user = (*json)["user"];
+  // Only what ContainerStatus reports, checked: lxe-init's file is the container's to tamper with.
+  if (!user.is_object() || !user.contains("uid") || !user["uid"].is_number_unsigned() || !user.contains("gid") ||
+      !user["gid"].is_number_unsigned() || !user.contains("groups") || !user["groups"].is_array())
+    return "";
+  nlohmann::json out = {{"uid", user["uid"]}, {"gid", user["gid"]}, {"groups", nlohmann::json::array()}};
+  for (const auto& g : user["groups"]) {
+    if (!g.is_number_unsigned()) return "";
+    out["groups"].push_back(g);
+  }
+  return out.dump();
+}
+
 std::optional<ExitRecord> HostFiles::read_exit(const std::string& container_id) const {
   const auto json = read_json(container_dir(container_id) + "/exit.json");
   if (!json) return std::nullopt;

@@ -51,6 +51,8 @@ class HostFiles {
 
   // Reads what lxe-init wrote; nullopt when the file is missing or unreadable.
   std::optional<int64_t> read_started_at(const std::string& container_id) const;
+  // started.json's user (the process's uid, gid and groups) as compact JSON; "" when it has none.
+  std::string read_started_user(const std::string& container_id) const;
   std::optional<ExitRecord> read_exit(const std::string& container_id) const;
 
   // Removes a sandbox's or container's directory (missing is fine).

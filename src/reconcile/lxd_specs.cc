@@ -12,6 +12,9 @@
 #include "common/attach_protocol.h"
 #include "model/ipv4.h"
 #include "model/naming.h"
+#include "model/capabilities.h"
+#include "model/seccomp_profile.h"
+#include "model/security_context.h"
 #include "model/sysctls.h"
 #include "reconcile/pod_network.h"
 
@@ -371,6 +374,10 @@ nlohmann::json init_spec(const store::ContainerRecord& container, const runtime:
   }
   if (process.uid) spec["uid"] = *process.uid;
   if (process.gid) spec["gid"] = *process.gid;
+  // Capabilities, privileged, no_new_privs, seccomp, groups (docs/security.md): lxe-init applies them.
+  const auto security = model::process_security_spec(config, container.seccomp_profile, model::host_last_capability(),
+                                                     model::seccomp::host_kernel_release());
+  for (const auto& [key, value] : security.items()) spec[key] = value;
   return spec;
 }
 

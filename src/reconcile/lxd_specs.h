@@ -2,6 +2,7 @@
 // instance of a container, its raw.lxc, the spec lxe-init runs, and resource limits.
 #pragma once
 
+#include <chrono>
 #include <map>
 #include <optional>
 #include <string>
@@ -37,6 +38,11 @@ struct MappingOptions {
   // CNI mode: where the plugins are (the executor runs ADD and DEL; the network itself is the
   // pod's, stored with it).
   cni::Options cni;
+  // How long the executor waits, right after it started a container run by lxe-init, for
+  // lxe-init's started.json (written moments after LXD reports the start): the record then has
+  // lxe-init's start time and the process's identity (ContainerStatus.user). 0: no wait (the
+  // in-memory tests, where no lxe-init runs).
+  std::chrono::milliseconds started_record_wait{0};
 };
 
 // How a container's CRI mounts become its disk devices mount<N> (volumes.h decides).

@@ -106,6 +106,11 @@ struct ContainerRecord : ReconcileProgress {
   // the image's defaults (model/image_config.h, JSON) copied at CreateContainer ("" for an LXD image).
   std::string image_id;
   std::string image_defaults;
+  // The Localhost seccomp profile kept at CreateContainer (JSON; "" for none), never changed; and
+  // the identity lxe-init gave the process (started.json's user, JSON; "" until it ran). See
+  // migrations/0006.
+  std::string seccomp_profile;
+  std::string process_user;
   StringMap labels;
   StringMap annotations;
   std::string config_json;

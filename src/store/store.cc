@@ -100,6 +100,8 @@ void bind_container(SQLite::Statement& st, const ContainerRecord& r) {
   st.bind(":image_ref", r.image_ref);
   st.bind(":image_id", r.image_id);
   st.bind(":image_defaults", r.image_defaults);
+  st.bind(":seccomp_profile", r.seccomp_profile);
+  st.bind(":process_user", r.process_user);
   st.bind(":labels_json", to_json(r.labels));
   st.bind(":annotations_json", to_json(r.annotations));
   st.bind(":config_json", r.config_json);
@@ -132,6 +134,8 @@ ContainerRecord container_fields(SQLite::Statement& st) {
   r.image_ref = st.getColumn("image_ref").getString();
   r.image_id = st.getColumn("image_id").getString();
   r.image_defaults = st.getColumn("image_defaults").getString();
+  r.seccomp_profile = st.getColumn("seccomp_profile").getString();
+  r.process_user = st.getColumn("process_user").getString();
   r.labels = string_map_from_json(st.getColumn("labels_json").getString());
   r.annotations = string_map_from_json(st.getColumn("annotations_json").getString());
   r.config_json = st.getColumn("config_json").getString();
@@ -190,11 +194,11 @@ constexpr const char* kUpdateSandbox =
     "AND lxd_name = :lxd_name AND created_at = :created_at AND pod_network = :pod_network AND cni_network = :cni_network";
 
 constexpr const char* kInsertContainer =
-    "INSERT INTO containers (id, sandbox_id, name, attempt, lxd_name, image, image_ref, image_id, image_defaults, labels_json, "
+    "INSERT INTO containers (id, sandbox_id, name, attempt, lxd_name, image, image_ref, image_id, image_defaults, seccomp_profile, process_user, labels_json, "
     "annotations_json, config_json, resources_json, log_path, stop_timeout, created_at, started_at, finished_at, "
     "exit_code, reason, message, desired_state, observed_state, generation, observed_generation, "
     "last_error, last_error_kind, updated_at) VALUES (:id, :sandbox_id, :name, :attempt, :lxd_name, :image, "
-    ":image_ref, :image_id, :image_defaults, :labels_json, :annotations_json, :config_json, :resources_json, :log_path, :stop_timeout, "
+    ":image_ref, :image_id, :image_defaults, :seccomp_profile, :process_user, :labels_json, :annotations_json, :config_json, :resources_json, :log_path, :stop_timeout, "
     ":created_at, :started_at, :finished_at, :exit_code, :reason, :message, :desired_state, "
     ":observed_state, :generation, :observed_generation, :last_error, :last_error_kind, :updated_at)";
 
@@ -204,10 +208,11 @@ constexpr const char* kUpdateContainer =
     "resources_json = :resources_json, log_path = :log_path, stop_timeout = :stop_timeout, started_at = :started_at, "
     "finished_at = :finished_at, exit_code = :exit_code, reason = :reason, message = :message, "
     "desired_state = :desired_state, observed_state = :observed_state, generation = :generation, "
-    "observed_generation = :observed_generation, last_error = :last_error, last_error_kind = :last_error_kind, updated_at = :updated_at "
+    "observed_generation = :observed_generation, last_error = :last_error, last_error_kind = :last_error_kind, updated_at = :updated_at, "
+    "process_user = :process_user "
     "WHERE id = :id AND sandbox_id = :sandbox_id AND name = :name AND attempt = :attempt "
     "AND lxd_name = :lxd_name AND image = :image AND created_at = :created_at AND image_id = :image_id "
-    "AND image_defaults = :image_defaults";
+    "AND image_defaults = :image_defaults AND seccomp_profile = :seccomp_profile";
 
 std::unique_ptr<SQLite::Database> open_database(const std::string& path, Store::Mode mode) {
   namespace fs = std::filesystem;

@@ -252,6 +252,26 @@ TEST_CASE("fuzz checks: spec.json, resolv.conf and the log path", "[fuzz]") {
   CHECK(mentions(fz::check_init_spec(R"({"args": [], "env": ["=x"], "cwd": "/", "log_path": "/.lxe/log/",
                                          "exit_path": "/.lxe/state/exit.json", "hostname": "web"})"),
                  "not a file in /.lxe/log"));
+  // The process security fields.
+  const std::string base = R"("args": ["sleep"], "env": ["A=1"], "cwd": "/", "log_path": "",
+                              "exit_path": "/.lxe/state/exit.json", "hostname": "web")";
+  const auto spec = [&](const std::string& security) { return "{" + base + ", " + security + "}"; };
+  const std::string fine = R"("capabilities": ["CAP_CHOWN"], "privileged": false, "no_new_privs": false,
+                              "supplemental_groups": [], "supplemental_groups_policy": "Merge")";
+  CHECK(fz::check_init_spec(spec(fine)).empty());
+  CHECK(mentions(fz::check_init_spec("{" + base + "}"), "capabilities is not an array"));
+  CHECK(mentions(fz::check_init_spec(spec(R"("capabilities": ["CAP_CHOWN\nx"], "privileged": false, "no_new_privs": false,
+      "supplemental_groups": [], "supplemental_groups_policy": "Merge")")), "not a CAP_ name"));
+  CHECK(mentions(fz::check_init_spec(spec(R"("capabilities": [], "privileged": true, "no_new_privs": false,
+      "seccomp": {"defaultAction": "SCMP_ACT_ALLOW", "syscalls": []},
+      "supplemental_groups": [], "supplemental_groups_policy": "Merge")")), "privileged container"));
+  CHECK(mentions(fz::check_init_spec(spec(R"("capabilities": [], "privileged": false, "no_new_privs": false,
+      "seccomp": {"defaultAction": "SCMP_ACT_ALLOW", "syscalls": [{"names": ["mount"], "excludes": {"caps": ["CAP_SYS_ADMIN"]}}]},
+      "supplemental_groups": [-1], "supplemental_groups_policy": "Lax")")), "did not resolve"));
+  CHECK(mentions(fz::check_init_spec(spec(R"("capabilities": [], "privileged": false, "no_new_privs": false,
+      "supplemental_groups": [-1], "supplemental_groups_policy": "Lax")")), "not a group ID"));
+  CHECK(mentions(fz::check_init_spec(spec(R"("capabilities": [], "privileged": false, "no_new_privs": false,
+      "supplemental_groups": [], "supplemental_groups_policy": "Lax")")), "neither Merge nor Strict"));
   CHECK(mentions(fz::check_resolv_conf("nameserver 1.1.1.1 6.6.6.6\n"), "nameserver|search|options"));
   CHECK(mentions(fz::check_resolv_conf("search a  b\n"), "nameserver|search|options"));
   CHECK(mentions(fz::check_resolv_conf("nameserver 1.1.1.1\nlxc.x = y\n"), "nameserver|search|options"));
