@@ -26,6 +26,7 @@ std::optional<std::string> join_workload_namespaces(pid_t pid, bool pid_namespac
   // Both opened first: once in the workload's mount namespace, /proc/<pid> would name another
   // process (its /proc counts PIDs of the workload's own namespace).
   Fd mnt(::open((dir + "mnt").c_str(), O_RDONLY | O_CLOEXEC));
+  if (!mnt.valid() && errno == ENOENT) return std::nullopt;
   Fd pidns(::open((dir + "pid").c_str(), O_RDONLY | O_CLOEXEC));
   if (!mnt.valid() || !pidns.valid())
     return "cannot open the namespaces of the container's process " + std::to_string(pid) + ": " + errno_text(errno);

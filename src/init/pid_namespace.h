@@ -15,7 +15,8 @@ namespace lxe::init {
 void new_pid_namespace_for_child();
 
 // For an exec: joins the mount namespace of the workload `pid` and, with `pid_namespace`, its PID
-// namespace (which takes effect for our next child). The error as a sentence, if any.
+// namespace (which takes effect for our next child). The error as a sentence, if any. A process
+// that is gone (a record of an earlier run) is no error: nothing is joined.
 std::optional<std::string> join_workload_namespaces(pid_t pid, bool pid_namespace);
 
 // The workload's PID as lxe-init run recorded it (started.json next to `exit_path`); nullopt when
