@@ -759,3 +759,26 @@ TEST_CASE("a host PID pod on its own network: the holder lets its containers bin
   CHECK(infra_instance(sandbox(), v1::PodSandboxConfig{}, kFiles, {}).config.at("raw.lxc").find("unprivileged") ==
         std::string::npos);
 }
+
+TEST_CASE("masked and read-only paths must be absolute and printable before they reach spec.json",
+          "[lxd_specs][security]") {
+  using lxe::reconcile::security_mounts_problem;
+  v1::ContainerConfig config;
+  auto* sc = config.mutable_linux()->mutable_security_context();
+  sc->add_masked_paths("/proc/kcore");
+  sc->add_readonly_paths("/proc/sys");
+  CHECK(security_mounts_problem(config, false).empty());
+  for (const std::string bad : {std::string(""), std::string("proc/kcore"), std::string("/proc/kcore\n/etc"),
+                                std::string("/a\0b", 4), std::string("/tab\there"), "/" + std::string(5000, 'a')}) {
+    v1::ContainerConfig hostile;
+    hostile.mutable_linux()->mutable_security_context()->add_readonly_paths(bad);
+    CHECK_THAT(security_mounts_problem(hostile, false), Catch::Contains("readonly_paths"));
+  }
+  // A system container: only Kubernetes' default lists, no read-only root.
+  v1::ContainerConfig system;
+  for (const auto& p : lxe::reconcile::default_masked_paths()) system.mutable_linux()->mutable_security_context()->add_masked_paths(p);
+  CHECK(security_mounts_problem(system, true).empty());
+  CHECK_THAT(security_mounts_problem(config, true), Catch::Contains("masked_paths other than"));
+  system.mutable_linux()->mutable_security_context()->set_readonly_rootfs(true);
+  CHECK_THAT(security_mounts_problem(system, true), Catch::Contains("readonly_rootfs"));
+}
