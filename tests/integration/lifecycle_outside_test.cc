@@ -95,9 +95,14 @@ TEST_CASE("lifecycle: a pod whose namespace holder was restarted outside lxe is 
   CriFixture fx("holderpid");
   const auto live_pod = fx.pod_config("live");
   const std::string live_id = fx.must_run_pod(live_pod);
-  const auto down_pod = fx.pod_config("down");
+  // kubelet's PID mode (CONTAINER): with the pod's PID namespace shared (POD), the holder is PID 1
+  // of the pod's processes and takes them with it when it stops, as a pause container does.
+  auto down_pod = fx.pod_config("down");
+  down_pod.mutable_linux()->mutable_security_context()->mutable_namespace_options()->set_pid(cri::CONTAINER);
   const std::string down_id = fx.must_run_pod(down_pod);
-  const std::string worker = fx.must_run_container(down_id, fx.container_config("w", {"sleep", "3600"}), down_pod);
+  auto worker_config = fx.container_config("w", {"sleep", "3600"});
+  worker_config.mutable_linux()->mutable_security_context()->mutable_namespace_options()->set_pid(cri::CONTAINER);
+  const std::string worker = fx.must_run_container(down_id, worker_config, down_pod);
   const std::string live_holder = instance_of(fx, live_id);
   const std::string down_holder = instance_of(fx, down_id);
   const std::string worker_instance = instance_of(fx, worker);
