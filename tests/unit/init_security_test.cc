@@ -11,6 +11,7 @@
 #include <sstream>
 
 #include "support/process.h"
+#include "support/init_spec.h"
 #include "support/temp_dir.h"
 
 using lxe::test::read_file;
@@ -34,15 +35,10 @@ bool root() {
   return false;
 }
 
-// A spec in `dir` whose output goes to container.log, with the fields in `extra`.
-std::string write_spec(const TempDir& dir, const std::vector<std::string>& args, const json& extra) {
-  json spec = {{"args", args},
-               {"env", {"PATH=/usr/local/bin:/usr/bin:/bin"}},
-               {"log_path", dir.file("container.log")},
-               {"exit_path", dir.file("exit.json")}};
-  spec.update(extra);
-  write_file(dir.file("spec.json"), spec.dump());
-  return dir.file("spec.json");
+// A spec in `dir` with the log and records there too (support/init_spec.h).
+std::string write_spec(const TempDir& dir, const std::vector<std::string>& args,
+                       const json& extra = json::object()) {
+  return lxe::test::write_init_spec(dir, args, extra);
 }
 
 // The workload's stdout (the content of the log's stdout records, one per line) and exit code.

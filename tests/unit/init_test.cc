@@ -25,6 +25,7 @@
 
 #include "common/attach_protocol.h"
 #include "support/process.h"
+#include "support/init_spec.h"
 #include "support/temp_dir.h"
 
 extern char** environ;
@@ -100,16 +101,10 @@ std::string read_if_exists(const std::string& path) {
   return std::filesystem::exists(path) ? read_file(path) : "";
 }
 
-// A spec in `dir` with the log and records there too, for `args` and any extra fields.
+// A spec in `dir` with the log and records there too (support/init_spec.h).
 std::string write_spec(const TempDir& dir, const std::vector<std::string>& args,
-                       json extra = json::object()) {
-  json spec = {{"args", args},
-               {"env", {"PATH=/usr/local/bin:/usr/bin:/bin"}},
-               {"log_path", dir.file("container.log")},
-               {"exit_path", dir.file("exit.json")}};
-  spec.update(extra);
-  write_file(dir.file("spec.json"), spec.dump());
-  return dir.file("spec.json");
+                       const json& extra = json::object()) {
+  return lxe::test::write_init_spec(dir, args, extra);
 }
 
 CommandResult run_spec(const TempDir& dir, const std::vector<std::string>& args,
