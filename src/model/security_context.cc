@@ -161,6 +161,14 @@ LocalhostProfile load_localhost_profile(const std::string& path, const std::vect
   return out;
 }
 
+bool runs_unconfined(const v1::ContainerConfig& config) {
+  const auto& sc = security_context_of(config);
+  if (sc.privileged()) return true;
+  const auto choice = seccomp_choice(sc);
+  const auto* chosen = std::get_if<SeccompChoice>(&choice);
+  return chosen && chosen->kind == SeccompChoice::Kind::None;
+}
+
 nlohmann::json process_security_spec(const v1::ContainerConfig& config, const std::string& stored_profile,
                                      int last_cap, const std::string& kernel_release) {
   const auto& sc = security_context_of(config);

@@ -49,6 +49,13 @@ struct LocalhostProfile {
 };
 LocalhostProfile load_localhost_profile(const std::string& path, const std::vector<std::string>& capabilities);
 
+// Whether the container runs with no seccomp filter at all: it asks for Unconfined or for nothing,
+// or it is privileged (lxe-init then loads no filter). Such a container is created with LXD's
+// default syscall denylist switched off too (security.syscalls.deny_default=false), so that
+// "unconfined" means what it means under runc: `Seccomp: 0`. Every other container keeps LXD's
+// container-wide policy, with lxe's filter stacked on the workload.
+bool runs_unconfined(const runtime::v1::ContainerConfig& config);
+
 // What spec.json gets: capabilities, privileged, no_new_privs, seccomp (the resolved profile, or
 // none), supplemental_groups and supplemental_groups_policy. `stored_profile` is the container's
 // kept Localhost profile ("" for none: a container created before lxe applied seccomp, which keeps

@@ -393,6 +393,9 @@ lxd::InstanceSpec container_instance(const store::ContainerRecord& container,
   spec.config = ownership_marks("container", container.id, sandbox.id, options);
   never_autostart(spec.config);
   spec.config["raw.lxc"] = container_raw_lxc(container, config, sandbox, sandbox_config, options);
+  // Unconfined means no filter at all, LXD's default denylist included (docs/security.md). The key
+  // matters only when the instance starts, so containers created before keep what they have.
+  if (model::runs_unconfined(config)) spec.config["security.syscalls.deny_default"] = "false";
   // environment.* reaches the image's init and every exec (ExecSync); lxe-init gets its own copy
   // through spec.json.
   // The image's env too (its PATH above all), the container's winning: the merged list.

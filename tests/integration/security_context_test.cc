@@ -151,7 +151,9 @@ TEST_CASE("security: a privileged container has every capability and ignores its
   const std::string status = proc_status(fx, priv);
   CHECK(status_field(status, "CapBnd") == status_field(status, "CapEff"));
   CHECK(status_field(status, "CapBnd").find_first_not_of("0") != std::string::npos);
-  CHECK(status_field(status, "Seccomp_filters") == "1");  // LXD's own only
+  // No filter at all: neither lxe's nor LXD's default denylist (runc's privileged has none either).
+  CHECK(status_field(status, "Seccomp") == "0");
+  CHECK(status_field(status, "Seccomp_filters") == "0");
   CHECK(brctl_addbr_works(fx, priv));
   CHECK(exec(fx, priv, {"hostname", "ANewHostName"}).value.exit_code() == 0);
   // Not privileged, in the same pod: containerd's defaults.
@@ -225,7 +227,9 @@ TEST_CASE("security: a Localhost seccomp profile is kept with the container and 
                                                        }),
                                                        pod);
   CHECK(exec(fx, unconfined, {"hostname", "ANewHostName"}).value.exit_code() == 0);
-  CHECK(status_field(proc_status(fx, unconfined), "Seccomp_filters") == "1");
+  // Unconfined is no filter at all, as under runc (critest looks for "Seccomp: 0").
+  CHECK(status_field(proc_status(fx, unconfined), "Seccomp") == "0");
+  CHECK(status_field(proc_status(fx, unconfined), "Seccomp_filters") == "0");
   const std::string blocked = fx.must_run_container(pod_id, sleeper("blocked", [&](auto& sc) {
                                                       sc.mutable_capabilities()->add_add_capabilities("SYS_ADMIN");
                                                       localhost(sc, hostname_profile);
@@ -255,6 +259,8 @@ TEST_CASE("security: RuntimeDefault loads lxe's profile, which blocks unshare wi
   CHECK(blocked.value.exit_code() != 0);
   CHECK_THAT(blocked.value.stderr(), Catch::Contains("Operation not permitted"));
   CHECK(exec(fx, plain, {"unshare", "-U", "true"}).value.exit_code() == 0);
+  // No profile at all (critest's "nil profile") is unconfined: no filter, LXD's included.
+  CHECK(status_field(proc_status(fx, plain), "Seccomp") == "0");
   CHECK(exec(fx, admin, {"unshare", "-U", "true"}).value.exit_code() == 0);
   // Ordinary work goes on under it.
   CHECK(exec(fx, def, {"sh", "-c", "echo ok > /tmp/f && chmod 600 /tmp/f && cat /tmp/f"}).value.stdout() == "ok\n");

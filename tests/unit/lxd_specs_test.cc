@@ -4,6 +4,7 @@
 
 #include <catch2/catch.hpp>
 #include <nlohmann/json.hpp>
+#include <functional>
 #include <limits>
 #include <stdexcept>
 #include <string>
@@ -414,6 +415,33 @@ TEST_CASE("container_instance: image by fingerprint, no log, image init, no pod 
   CHECK(i.config.count("limits.cpu") == 0);
   CHECK(i.config.count("limits.cpu.allowance") == 0);
   for (const auto& [k, v] : i.config) CHECK(k.rfind("environment.", 0) != 0);
+}
+
+TEST_CASE("container_instance: an unconfined container goes without LXD's default syscall denylist", "[lxd_specs]") {
+  v1::PodSandboxConfig sandbox_config;
+  const auto deny_default = [&](const std::function<void(v1::LinuxContainerSecurityContext&)>& edit) {
+    v1::ContainerConfig config;
+    config.add_command("sleep");
+    if (edit) edit(*config.mutable_linux()->mutable_security_context());
+    const auto i = container_instance(container(), config, sandbox(1), sandbox_config, kFiles, MappingOptions{});
+    const auto it = i.config.find("security.syscalls.deny_default");
+    return it == i.config.end() ? std::string("(unset)") : it->second;
+  };
+  // Nothing asked (kubelet's default), Unconfined, the old "unconfined" path, privileged: no filter.
+  CHECK(deny_default({}) == "false");
+  CHECK(deny_default([](auto& sc) { sc.mutable_seccomp()->set_profile_type(v1::SecurityProfile::Unconfined); }) == "false");
+  CHECK(deny_default([](auto& sc) { sc.set_seccomp_profile_path("unconfined"); }) == "false");
+  CHECK(deny_default([](auto& sc) {
+          sc.set_privileged(true);
+          sc.mutable_seccomp()->set_profile_type(v1::SecurityProfile::RuntimeDefault);
+        }) == "false");
+  // A filter of lxe's stacks on LXD's policy, which stays as LXD sets it.
+  CHECK(deny_default([](auto& sc) { sc.mutable_seccomp()->set_profile_type(v1::SecurityProfile::RuntimeDefault); }) == "(unset)");
+  CHECK(deny_default([](auto& sc) { sc.set_seccomp_profile_path("runtime/default"); }) == "(unset)");
+  CHECK(deny_default([](auto& sc) {
+          sc.mutable_seccomp()->set_profile_type(v1::SecurityProfile::Localhost);
+          sc.mutable_seccomp()->set_localhost_ref("/etc/p.json");
+        }) == "(unset)");
 }
 
 TEST_CASE("resource_limit_patches", "[lxd_specs]") {
