@@ -211,6 +211,17 @@ done
 # ---------------------------------------------------------------- 4. test image
 log "ensuring busybox test image"
 "$SCRIPT_DIR/make-busybox-image.sh" --alias busybox
+# critest's MaskedPaths spec runs `sh -c ls` and wants the shell to exec /bin/ls from PATH, as the
+# upstream busybox image's shell does; Debian's busybox-static runs its applets in-process. Debian's
+# dynamic busybox is such a shell: it conflicts with busybox-static, so it is only downloaded, and
+# test-registry.sh makes it the /bin/sh of the critest busybox stand-in.
+SHELL_DEB_DIR=${LXE_TEST_IMAGES_DIR:-/var/cache/lxe-test-images}/debs
+if ! compgen -G "$SHELL_DEB_DIR/busybox_*.deb" >/dev/null; then
+    mkdir -p "$SHELL_DEB_DIR"
+    log "downloading Debian's dynamic busybox package (the stand-in image's shell)"
+    (cd "$SHELL_DEB_DIR" && apt-get -q -o APT::Sandbox::User=root download busybox) ||
+        log "warning: could not download busybox; critest's MaskedPaths spec will fail"
+fi
 "$SCRIPT_DIR/test-registry.sh" build
 "$SCRIPT_DIR/test-simplestreams.sh" build
 

@@ -21,7 +21,9 @@
 # Environment: LXE_TEST_IMAGES_DIR (/var/cache/lxe-test-images), LXE_TEST_REGISTRY_DIR
 # (/var/lib/lxe-test-registry), LXE_TEST_REGISTRY_PORT (5000), LXE_TEST_AUTH_REGISTRY_PORT
 # (5001), LXE_TEST_AUTH_REGISTRY_TLS (0; 1 serves the auth registry over HTTPS with a
-# self-signed certificate made under the state dir), BUSYBOX (/bin/busybox).
+# self-signed certificate made under the state dir), BUSYBOX (/bin/busybox), LXE_TEST_SHELL_DEB
+# (the newest $LXE_TEST_IMAGES_DIR/debs/busybox_*.deb: Debian's dynamic busybox, the critest
+# busybox stand-in's /bin/sh; setup.sh downloads it).
 # Needs: skopeo, umoci, docker-registry, busybox-static, curl, python3, openssl (TLS only),
 # gcc (only for e2e-test-images/nonewprivs; skipped without it). Images: see image_table.
 set -euo pipefail
@@ -36,6 +38,7 @@ AUTH_USER=lxe-user
 AUTH_PASSWORD=lxe-secret
 BUSYBOX=${BUSYBOX:-/bin/busybox}
 OCI=$IMAGES_DIR/oci
+SHELL_DEB=${LXE_TEST_SHELL_DEB:-$(ls "$IMAGES_DIR"/debs/busybox_*.deb 2>/dev/null | sort -V | tail -n 1 || true)}
 STAMP=$IMAGES_DIR/stamp
 
 # Reproducible images: every file time, history entry and config "created" is this instant.
@@ -126,8 +129,18 @@ EOF
 build_id() {
     {
         sha256sum "$SCRIPT_PATH" "$BUSYBOX" | cut -d' ' -f1
+        if [[ -n $SHELL_DEB ]]; then sha256sum "$SHELL_DEB" $(shell_libs "$SHELL_DEB") | cut -d' ' -f1; fi
         if command -v gcc >/dev/null; then gcc --version | head -n 1; else echo no-gcc; fi
     } | sha256sum | cut -d' ' -f1
+}
+
+# The host's shared libraries a package's /bin/busybox needs (the same Debian release built it).
+shell_libs() {
+    local dir
+    dir=$(mktemp -d)
+    dpkg-deb -x "$1" "$dir"
+    ldd "$dir/bin/busybox" | awk '$3 ~ /^\// { print $3 } $1 ~ /^\// { print $1 }'
+    rm -rf "$dir"
 }
 
 cache_complete() {
@@ -339,6 +352,23 @@ done
 exit $found
 EOF
     chmod 0755 "$s/bin/ipcs" "$s/bin/pgrep"
+    # busybox 1.29's shell runs a command it finds in PATH as that file: critest's MaskedPaths spec
+    # masks /bin/ls and wants `sh -c ls` to say "/bin/sh: ls: Permission denied". Debian's
+    # busybox-static runs its applets in-process whatever PATH holds, so /bin/sh here is Debian's
+    # dynamic busybox (its other applets stay the static one's), with its libraries.
+    if [[ -n $SHELL_DEB ]]; then
+        rm -rf "$WORK/shell-deb"
+        dpkg-deb -x "$SHELL_DEB" "$WORK/shell-deb"
+        install -m 0755 "$WORK/shell-deb/bin/busybox" "$s/bin/busybox-sh"
+        ln -s busybox-sh "$s/bin/sh"
+        for lib in $(shell_libs "$SHELL_DEB"); do
+            mkdir -p "$s$(dirname "$lib")"
+            cp -L "$lib" "$s$lib"
+        done
+    else
+        log "warning: no Debian busybox package (setup.sh downloads it): the stand-in's sh runs applets" \
+            "in-process, and critest's MaskedPaths spec fails"
+    fi
     derive busybox e2e-busybox "$s"
 
     # nginx stand-in: a script named nginx that writes /var/run/nginx.pid and execs busybox
