@@ -131,6 +131,8 @@ std::string cpuset_problem(std::string_view cpus) {
 std::string resources_problem(const runtime::v1::LinuxContainerResources& r) {
   if (auto p = cpuset_problem(r.cpuset_cpus()); !p.empty()) return "cpuset_cpus " + quoted_for_message(r.cpuset_cpus()) + " " + p;
   if (auto p = cpuset_problem(r.cpuset_mems()); !p.empty()) return "cpuset_mems " + quoted_for_message(r.cpuset_mems()) + " " + p;
+  if (r.oom_score_adj() < -1000 || r.oom_score_adj() > 1000)
+    return "oom_score_adj " + std::to_string(r.oom_score_adj()) + " is outside the kernel's range -1000..1000";
   return "";
 }
 

@@ -7,6 +7,7 @@
 
 #include <cerrno>
 
+#include "init/fd.h"
 #include "init/sys.h"
 #include "model/capabilities.h"
 #include "model/process_groups.h"
@@ -98,6 +99,17 @@ void prepare_seccomp(const Spec& spec, ProcessSetup& setup) {
   setup.filter = std::move(std::get<model::seccomp::Filter>(compiled));
 }
 
+// Best effort, by design: the kernel refuses (EACCES) a value below the floor the process inherited
+// unless the writer has CAP_SYS_RESOURCE in the host's user namespace. Kubelet's Burstable and
+// BestEffort values (2..1000) are above it; a Guaranteed pod's -997 stays at the inherited value,
+// which still ranks it below every container with a positive one.
+void set_oom_score_adj(int value) {
+  const Fd fd(::open("/proc/self/oom_score_adj", O_WRONLY | O_CLOEXEC));
+  if (!fd.valid()) return;
+  const std::string text = std::to_string(value);
+  [[maybe_unused]] const ssize_t written = ::write(fd.get(), text.data(), text.size());
+}
+
 std::optional<std::string> switch_identity(const ProcessSetup& setup) {
   if (!setup.uid && !setup.gid && !setup.groups) return std::nullopt;
   // Root's supplementary groups must not leak to the workload. Only root may set them; run
@@ -122,6 +134,7 @@ ProcessSetup prepare_process(const Spec& spec) {
   setup.uid = spec.uid;
   setup.gid = spec.gid;
   setup.no_new_privs = spec.no_new_privs;
+  setup.oom_score_adj = spec.oom_score_adj;
   prepare_groups(spec, setup);
   prepare_capabilities(spec, setup);
   if (setup.problem.empty()) prepare_seccomp(spec, setup);
@@ -142,6 +155,7 @@ nlohmann::json identity_record(const ProcessSetup& setup) {
 std::optional<std::string> enter_identity_and_cwd(const Spec& spec, const ProcessSetup& setup) {
   const bool in_cwd = ::chdir(spec.cwd.c_str()) == 0;
   if (!setup.problem.empty()) return setup.problem;
+  if (setup.oom_score_adj) set_oom_score_adj(*setup.oom_score_adj);
   if (setup.apply_caps) {
     // Needs CAP_SETPCAP, which root still has here.
     for (int c = 0; c <= setup.last_cap; ++c)

@@ -41,6 +41,7 @@ struct ProcessSetup {
   std::optional<gid_t> gid;
   std::optional<std::vector<gid_t>> groups;  // setgroups; nullopt: only gid (a spec without groups)
   bool no_new_privs = false;
+  std::optional<int> oom_score_adj;
   // With capabilities: which ones stay in the bounding set (by number, up to last_cap), and the
   // sets capset gets at the end. `raise` is lxe-init's permitted set made effective, for loading
   // the filter without no_new_privs.
@@ -65,7 +66,9 @@ nlohmann::json identity_record(const ProcessSetup& setup);
 // directory of `search_path` (an empty entry is the working directory, as for execvp).
 std::vector<std::string> exec_candidates(const std::string& program, const std::string& search_path);
 
-// chdir to spec.cwd, narrow the bounding set, and switch to the uid, gid and groups of `setup`
+// chdir to spec.cwd, set oom_score_adj where the kernel allows it (a value below the process's
+// floor, which only CAP_SYS_RESOURCE over the host can lower, is left as inherited: not an
+// error), narrow the bounding set, and switch to the uid, gid and groups of `setup`
 // (root's own supplementary groups never reach the workload). Like runc, the directory is tried
 // first as root (it may be readable only by root) and again as the user (root may be refused on a
 // root-squashed mount). The error, if any, as a sentence.

@@ -147,6 +147,7 @@ Spec parse_spec(std::string_view json_text) {
   const std::string policy = r.string("supplemental_groups_policy").value_or("Merge");
   if (policy != "Merge" && policy != "Strict") r.fail("spec field supplemental_groups_policy must be Merge or Strict");
   spec.merge_groups = policy == "Merge";
+  if (auto adj = r.integer("oom_score_adj", -1000, 1000)) spec.oom_score_adj = static_cast<int>(*adj);
   return spec;
 }
 

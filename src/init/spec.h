@@ -53,6 +53,10 @@ struct Spec {
   // Merge), also the groups the container's /etc/group lists the user in.
   std::optional<std::vector<gid_t>> supplemental_groups;
   bool merge_groups = true;
+  // CRI's oom_score_adj (-1000..1000); nullopt: inherited. Set where the kernel lets the container
+  // set it: a value below the one the container started with needs CAP_SYS_RESOURCE over the host,
+  // which no lxe container has, and is left as inherited (docs/security.md).
+  std::optional<int> oom_score_adj;
 
   // PATH from `env`, or kDefaultPath when `env` has none.
   std::string search_path() const;

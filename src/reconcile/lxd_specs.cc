@@ -372,6 +372,11 @@ nlohmann::json init_spec(const store::ContainerRecord& container, const runtime:
                                  ? std::vector<std::string>(sc.readonly_paths().begin(), sc.readonly_paths().end())
                                  : default_readonly_paths();
   }
+  // Kubelet's OOM ranking (-997 for Guaranteed up to 1000 for BestEffort): lxe-init sets it where
+  // the kernel lets the container (docs/security.md). Clamped: a record from before CreateContainer
+  // checked the range must not make spec.json unreadable.
+  if (const int64_t adj = resources_from_json(container.resources_json).oom_score_adj(); adj != 0)
+    spec["oom_score_adj"] = std::clamp<int64_t>(adj, -1000, 1000);
   if (process.uid) spec["uid"] = *process.uid;
   if (process.gid) spec["gid"] = *process.gid;
   // Capabilities, privileged, no_new_privs, seccomp, groups (docs/security.md): lxe-init applies them.
@@ -444,13 +449,17 @@ lxd::Config managed_limits(const runtime::v1::LinuxContainerResources& r) {
   return limits;
 }
 
-lxd::Config managed_limits_from_json(const std::string& resources_json) {
+runtime::v1::LinuxContainerResources resources_from_json(const std::string& resources_json) {
   runtime::v1::LinuxContainerResources resources;
   google::protobuf::util::JsonParseOptions options;
   options.ignore_unknown_fields = true;
   const auto status = google::protobuf::util::JsonStringToMessage(resources_json, &resources, options);
   if (!status.ok()) throw std::runtime_error("stored resources are malformed: " + status.ToString());
-  return managed_limits(resources);
+  return resources;
+}
+
+lxd::Config managed_limits_from_json(const std::string& resources_json) {
+  return managed_limits(resources_from_json(resources_json));
 }
 
 bool limits_match(const lxd::Config& wanted, const std::map<std::string, std::string>& instance_config) {

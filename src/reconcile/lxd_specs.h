@@ -154,6 +154,8 @@ nlohmann::json init_spec(const store::ContainerRecord& container, const runtime:
 lxd::Config managed_limits(const runtime::v1::LinuxContainerResources& resources);
 // The same from a record's resources_json; throws std::runtime_error when it is malformed.
 lxd::Config managed_limits_from_json(const std::string& resources_json);
+// A record's resources_json read back; throws std::runtime_error when it is malformed.
+runtime::v1::LinuxContainerResources resources_from_json(const std::string& resources_json);
 
 // Whether `instance_config` (an instance's config as LXD reports it) has the `wanted` values; a
 // key missing there counts as "".

@@ -6,6 +6,7 @@
 
 #include <cstdlib>
 #include <filesystem>
+#include <optional>
 #include <thread>
 
 #include "support/cri_fixture.h"
@@ -264,6 +265,46 @@ TEST_CASE("security: RuntimeDefault loads lxe's profile, which blocks unshare wi
   CHECK(exec(fx, admin, {"unshare", "-U", "true"}).value.exit_code() == 0);
   // Ordinary work goes on under it.
   CHECK(exec(fx, def, {"sh", "-c", "echo ok > /tmp/f && chmod 600 /tmp/f && cat /tmp/f"}).value.stdout() == "ok\n");
+  fx.remove_all_pods_and_expect_clean();
+}
+
+TEST_CASE("security: oom_score_adj is set where the kernel lets the container, never failing the start", "[security][lxd]") {
+  CriFixture fx("secoom");
+  const auto pod = fx.pod_config("p");
+  const std::string pod_id = fx.must_run_pod(pod);
+  // The workload records its own value; an exec reports its own.
+  const auto with_adj = [&](const std::string& name, std::optional<int64_t> adj) {
+    auto config = CriFixture::container_config(name, {"sh", "-c", "cat /proc/self/oom_score_adj > /tmp/adj; exec sleep 3600"});
+    if (adj) config.mutable_linux()->mutable_resources()->set_oom_score_adj(*adj);
+    return fx.must_run_container(pod_id, config, pod);
+  };
+  const auto workload_adj = [&](const std::string& id) {
+    for (int i = 0; i < 100; ++i) {
+      const auto r = exec(fx, id, {"cat", "/tmp/adj"});
+      if (r.value.exit_code() == 0) return r.value.stdout();
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
+    return std::string("(never written)");
+  };
+  const std::string plain = with_adj("plain", std::nullopt);
+  const std::string inherited = workload_adj(plain);
+  // Kubelet's BestEffort and a Burstable value: above the floor, so set.
+  const std::string best_effort = with_adj("besteffort", 1000);
+  CHECK(workload_adj(best_effort) == "1000\n");
+  CHECK(exec(fx, best_effort, {"cat", "/proc/self/oom_score_adj"}).value.stdout() == "1000\n");
+  const std::string burstable = with_adj("burstable", 500);
+  CHECK(workload_adj(burstable) == "500\n");
+  // Guaranteed's -997 needs CAP_SYS_RESOURCE over the host: the container starts with what it
+  // inherited, below every value above.
+  const std::string guaranteed = with_adj("guaranteed", -997);
+  CHECK(workload_adj(guaranteed) == inherited);
+  CHECK(fx.container_status(guaranteed).value.state() == cri::CONTAINER_RUNNING);
+  // Out of the kernel's range: refused before anything is stored.
+  auto bad = CriFixture::container_config("bad", {"sleep", "1"});
+  bad.mutable_linux()->mutable_resources()->set_oom_score_adj(1001);
+  const auto refused = fx.create_container(pod_id, bad, pod);
+  CHECK(refused.status.error_code() == grpc::StatusCode::INVALID_ARGUMENT);
+  CHECK_THAT(refused.status.error_message(), Catch::Contains("oom_score_adj 1001"));
   fx.remove_all_pods_and_expect_clean();
 }
 

@@ -188,6 +188,22 @@ TEST_CASE("init security: supplementary groups, and the identity in started.json
   }
 }
 
+TEST_CASE("init security: oom_score_adj, for the workload and for execs", "[init][security]") {
+  if (!root()) return;
+  TempDir dir;
+  const std::string script = "cat /proc/self/oom_score_adj";
+  CHECK(run(dir, script, {{"oom_score_adj", 1000}}).out == "1000\n");
+  // Lower than inherited only with CAP_SYS_RESOURCE over the host, which this machine may not give
+  // its root: lxe-init sets what a shell here could, and a refusal is no failure.
+  const auto floor = run_command({"/bin/sh", "-c", "echo -997 > /proc/self/oom_score_adj 2>/dev/null; " + script});
+  const auto lowered = run(dir, script, {{"oom_score_adj", -997}});
+  CHECK(lowered.exit_code == 0);
+  CHECK(lowered.out == floor.out);
+  CHECK(exec(dir, script, {{"oom_score_adj", 500}}).out == "500\n");
+  // Without one the process keeps what it inherited.
+  CHECK(run(dir, script, json::object()).out == read_file("/proc/self/oom_score_adj"));
+}
+
 TEST_CASE("init security: a bad security field is a bad spec", "[init][security]") {
   TempDir dir;
   for (const auto& [field, value] : std::vector<std::pair<std::string, json>>{
@@ -195,7 +211,9 @@ TEST_CASE("init security: a bad security field is a bad spec", "[init][security]
            {"seccomp", {{"defaultAction", "SCMP_ACT_MAYBE"}}},
            {"supplemental_groups", {-1}},
            {"supplemental_groups_policy", "Loose"},
-           {"no_new_privs", "yes"}}) {
+           {"no_new_privs", "yes"},
+           {"oom_score_adj", 1001},
+           {"oom_score_adj", "high"}}) {
     INFO(field);
     const auto r = run_command({init_binary(), "run", write_spec(dir, {"true"}, {{field, value}})});
     CHECK(r.exit_code == 2);

@@ -417,6 +417,21 @@ TEST_CASE("container_instance: image by fingerprint, no log, image init, no pod 
   for (const auto& [k, v] : i.config) CHECK(k.rfind("environment.", 0) != 0);
 }
 
+TEST_CASE("init_spec: oom_score_adj from the record's resources, clamped to the kernel's range", "[lxd_specs]") {
+  v1::PodSandboxConfig sandbox_config;
+  v1::ContainerConfig config;
+  config.add_command("sleep");
+  ContainerRecord c = container();
+  c.resources_json = R"({"oomScoreAdj": "1000"})";
+  CHECK(init_spec(c, config, sandbox(1), sandbox_config).at("oom_score_adj") == 1000);
+  c.resources_json = R"({"oomScoreAdj": "-997"})";
+  CHECK(init_spec(c, config, sandbox(1), sandbox_config).at("oom_score_adj") == -997);
+  c.resources_json = R"({"oomScoreAdj": "5000"})";  // stored before CreateContainer checked the range
+  CHECK(init_spec(c, config, sandbox(1), sandbox_config).at("oom_score_adj") == 1000);
+  c.resources_json = "{}";
+  CHECK_FALSE(init_spec(c, config, sandbox(1), sandbox_config).contains("oom_score_adj"));
+}
+
 TEST_CASE("container_instance: an unconfined container goes without LXD's default syscall denylist", "[lxd_specs]") {
   v1::PodSandboxConfig sandbox_config;
   const auto deny_default = [&](const std::function<void(v1::LinuxContainerSecurityContext&)>& edit) {

@@ -374,3 +374,15 @@ TEST_CASE("mount_problem: kubelet-shaped mounts pass; each bad one is named by i
   // The root, /.lxe and a second mount at one place are container_config_problem's (above).
   CHECK(mount_problem(mount("/srv", "/"), 0).empty());
 }
+
+TEST_CASE("resources_problem: oom_score_adj within the kernel's range", "[validation]") {
+  v1::LinuxContainerResources r;
+  for (const int64_t ok : {-1000, -997, 0, 2, 1000}) {
+    r.set_oom_score_adj(ok);
+    CHECK(resources_problem(r).empty());
+  }
+  r.set_oom_score_adj(1001);
+  CHECK(resources_problem(r) == "oom_score_adj 1001 is outside the kernel's range -1000..1000");
+  r.set_oom_score_adj(-1001);
+  CHECK_THAT(resources_problem(r), Contains("-1001 is outside"));
+}
