@@ -237,6 +237,7 @@ void Runner::run(const Case& input) {
     expected.sysctls = applied;
   }
   for (const auto& kv : stored.envs()) expected.env_names.insert(kv.key());
+  expected.unconfined_seccomp = lxe::model::runs_unconfined(stored);
   check_container(container, stored, pod, expected);
 
   // UpdateContainerResources on that container, one after the other.

@@ -87,6 +87,10 @@ void check_config(Violations& out, const lxd::Config& config, unsigned allowed, 
       continue;
     }
     if (key == "raw.lxc" && (allowed & kRawLxc) != 0) continue;
+    if (key == "security.syscalls.deny_default" && expected.unconfined_seccomp) {
+      if (value != "false") out.push_back("security.syscalls.deny_default is " + shown(value) + ", not 'false'");
+      continue;
+    }
     if (kLimitKeys.count(key) != 0 && (allowed & kLimits) != 0) {
       limits[key] = value;
       continue;
@@ -433,6 +437,8 @@ Violations check_container_instance(const lxd::InstanceSpec& spec, const Expecte
       spec.profiles[1].find_first_not_of("abcdefghijklmnopqrstuvwxyz0123456789-") != std::string::npos)
     out.push_back("the container's profiles are not 'default' and its pod's");
   check_config(out, spec.config, kMarks | kAutostart | kRawLxc | kLimits | kEnvironment, expected);
+  if (expected.unconfined_seccomp && spec.config.count("security.syscalls.deny_default") == 0)
+    out.push_back("an unconfined container keeps LXD's default seccomp denylist (no security.syscalls.deny_default)");
   const auto raw = spec.config.find("raw.lxc");
   for (auto& v : check_raw_lxc(raw == spec.config.end() ? "" : raw->second, expected, false))
     out.push_back(std::move(v));

@@ -61,6 +61,9 @@ struct Expected {
   // The pod's sysctls as LXC takes them (parts joined with '.'): one `lxc.sysctl.<name> = <value>`
   // line each, in every instance of the pod, and no other lxc.sysctl line.
   std::map<std::string, std::string> sysctls;
+  // Containers: no seccomp filter asked for (Unconfined, none, or privileged), so the instance has
+  // LXD's default denylist off (security.syscalls.deny_default = false), and only then.
+  bool unconfined_seccomp = false;
 };
 
 // An LXD instance or profile name lxe made.

@@ -43,6 +43,8 @@ class RuntimeService final : public v1::RuntimeService::Service {
                                   v1::PodSandboxStatusResponse*) override;
   ::grpc::Status ListPodSandbox(::grpc::ServerContext*, const v1::ListPodSandboxRequest*,
                                 v1::ListPodSandboxResponse*) override;
+  ::grpc::Status UpdatePodSandboxResources(::grpc::ServerContext*, const v1::UpdatePodSandboxResourcesRequest*,
+                                           v1::UpdatePodSandboxResourcesResponse*) override;
 
   // container_create.cc, container_start.cc, container_stop.cc, container_remove.cc,
   // container_status.cc, container_list.cc, container_exec.cc, container_log.cc

@@ -12,6 +12,7 @@
 
 #include "reconcile/lxd_specs.h"
 #include "reconcile/pod_namespaces.h"
+#include "model/security_context.h"
 #include "model/sysctls.h"
 
 namespace lxe::cri {
@@ -260,6 +261,12 @@ std::string run_pod_sandbox_problem(const runtime::v1::RunPodSandboxRequest& req
           return "dns_config entry '" + value + "' is empty or contains whitespace or a control character";
   }
   if (auto problem = port_mappings_problem(config); !problem.empty()) return problem;
+  const auto& pod_security = config.linux().security_context();
+  if (auto problem = model::mac_problem(pod_security.apparmor(), "",
+                                        pod_security.selinux_options(), pod_security.has_selinux_options(),
+                                        "the pod's security_context: ");
+      !problem.empty())
+    return problem;
   const auto& modes = config.linux().security_context().namespace_options();
   if (auto problem = reconcile::pod_namespace_problem(modes); !problem.empty()) return problem;
   const bool host_network = modes.network() == runtime::v1::NamespaceMode::NODE;
@@ -300,6 +307,14 @@ std::string log_path_problem(const std::string& log_directory, const std::string
   // "0.log/" (or "0.log/."): lxe creates the log file itself and gives lxe-init its name.
   if (!joined.has_filename()) return "log_path '" + log_path + "' names a directory, not a file";
   full = joined.string();
+  return "";
+}
+
+std::string update_pod_resources_problem(const runtime::v1::UpdatePodSandboxResourcesRequest& request) {
+  if (request.pod_sandbox_id().empty()) return "pod_sandbox_id is empty";
+  if (!request.has_resources()) return "resources is missing (the pod's new resources)";
+  if (auto problem = resources_problem(request.resources()); !problem.empty()) return "resources: " + problem;
+  if (auto problem = resources_problem(request.overhead()); !problem.empty()) return "overhead: " + problem;
   return "";
 }
 

@@ -77,6 +77,9 @@ std::string log_path_problem(const std::string& log_directory, const std::string
 // UpdateContainerResources: Linux resources present, and acceptable cpusets.
 std::string update_resources_problem(const runtime::v1::UpdateContainerResourcesRequest& request);
 
+// UpdatePodSandboxResources: a pod ID, resources present, and acceptable resources and overhead.
+std::string update_pod_resources_problem(const runtime::v1::UpdatePodSandboxResourcesRequest& request);
+
 // The resources in force after an update: as containerd does, a field the request leaves at zero
 // (or empty) keeps its current value. crictl update sends only the flags given; kubelet sends the
 // whole set, so for it this is the same as a replacement.

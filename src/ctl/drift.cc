@@ -1,5 +1,6 @@
 #include "ctl/drift.h"
 
+#include <algorithm>
 #include <map>
 #include <set>
 
@@ -112,8 +113,8 @@ void compare_sandbox(const SandboxRecord& s, const std::map<std::string, const l
   check_devices(holder, {"lxe-init"}, kind, s.id, name, out);
 }
 
-void compare_container(const ContainerRecord& c, const std::map<std::string, const lxd::Instance*>& instances,
-                       std::vector<DriftItem>& out) {
+void compare_container(const ContainerRecord& c, const SandboxRecord* sandbox,
+                       const std::map<std::string, const lxd::Instance*>& instances, std::vector<DriftItem>& out) {
   const std::string kind = "container";
   const std::string observed(to_string(c.observed_state));
   const auto found = instances.find(c.lxd_name);
@@ -136,7 +137,9 @@ void compare_container(const ContainerRecord& c, const std::map<std::string, con
   check_devices(instance, devices, kind, c.id, c.name, out);
   lxd::Config wanted;
   try {
-    wanted = reconcile::managed_limits_from_json(c.resources_json);
+    // Under the pod's own resources, as lxe applies them (a pod the store lost has none).
+    SandboxRecord no_pod;
+    wanted = reconcile::container_limits(c, sandbox ? *sandbox : no_pod);
   } catch (const std::exception& e) {
     out.push_back({DriftKind::Limits, kind, c.id, c.name, c.lxd_name, "resources",
                    std::string("the record's resources cannot be read: ") + e.what()});
@@ -182,7 +185,9 @@ DriftReport find_drift(const StoreSnapshot& store, const LxdSnapshot& lxd, const
       continue;
     }
     ++report.containers_compared;
-    compare_container(c, instances, report.items);
+    const auto pod = std::find_if(store.sandboxes.begin(), store.sandboxes.end(),
+                                  [&](const SandboxRecord& s) { return s.id == c.sandbox_id; });
+    compare_container(c, pod == store.sandboxes.end() ? nullptr : &*pod, instances, report.items);
   }
 
   for (const auto& [name, instance] : instances) {

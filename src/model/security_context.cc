@@ -84,6 +84,29 @@ std::variant<SeccompChoice, std::string> seccomp_choice(const v1::LinuxContainer
   return choice;
 }
 
+std::string mac_problem(const v1::SecurityProfile& apparmor, const std::string& apparmor_profile,
+                        const v1::SELinuxOption& selinux, bool has_selinux, const std::string& where) {
+  // RuntimeDefault and Unconfined are what lxe gives: LXD confines every container with its own
+  // AppArmor profile where the host has AppArmor, and loads none where it has not. A profile of the
+  // node's by name would be ignored, which is worse than a refusal.
+  const bool localhost = apparmor.profile_type() == v1::SecurityProfile::Localhost ||
+                         apparmor_profile.rfind("localhost/", 0) == 0;
+  if (localhost) {
+    const std::string name = apparmor.profile_type() == v1::SecurityProfile::Localhost
+                                 ? apparmor.localhost_ref()
+                                 : apparmor_profile.substr(std::string("localhost/").size());
+    return where + "apparmor asks for the node's profile '" + name +
+           "', which lxe cannot apply: LXD confines each container with its own AppArmor profile (where the host "
+           "has AppArmor) and lxe loads none; use RuntimeDefault or Unconfined";
+  }
+  if (!apparmor_profile.empty() && apparmor_profile != "runtime/default" && apparmor_profile != "unconfined")
+    return where + "apparmor_profile '" + apparmor_profile + "' is not runtime/default, unconfined or localhost/<name>";
+  if (has_selinux && (!selinux.user().empty() || !selinux.role().empty() || !selinux.type().empty() ||
+                      !selinux.level().empty()))
+    return where + "selinux_options are set, which lxe cannot apply: neither lxe nor LXD labels containers with SELinux";
+  return "";
+}
+
 std::string security_context_problem(const v1::ContainerConfig& config, const v1::PodSandboxConfig& sandbox_config,
                                      bool system_container) {
   const auto& sc = security_context_of(config);
@@ -97,6 +120,9 @@ std::string security_context_problem(const v1::ContainerConfig& config, const v1
            "(linux.security_context.privileged of RunPodSandbox): a privileged container needs a privileged pod";
   const auto choice = seccomp_choice(sc);
   if (const auto* why = std::get_if<std::string>(&choice)) return *why;
+  if (auto problem = mac_problem(sc.apparmor(), sc.apparmor_profile(), sc.selinux_options(), sc.has_selinux_options(), "");
+      !problem.empty())
+    return problem;
   for (const int64_t group : sc.supplemental_groups())
     if (group < 0 || group > kMaxId)
       return "supplemental_groups has " + std::to_string(group) + ", which is not a group ID (0 to 4294967294)";

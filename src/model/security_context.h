@@ -35,6 +35,12 @@ std::variant<SeccompChoice, std::string> seccomp_choice(const runtime::v1::Linux
 std::string security_context_problem(const runtime::v1::ContainerConfig& config,
                                      const runtime::v1::PodSandboxConfig& sandbox_config, bool system_container);
 
+// AppArmor and SELinux, of a container or a pod (`where` prefixes the phrase): RuntimeDefault and
+// Unconfined AppArmor are accepted (LXD's own profile, or none, is what every container gets); a
+// Localhost AppArmor profile and any SELinux label are refused, since nothing would apply them.
+std::string mac_problem(const runtime::v1::SecurityProfile& apparmor, const std::string& apparmor_profile,
+                        const runtime::v1::SELinuxOption& selinux, bool has_selinux, const std::string& where);
+
 // The container's capabilities (names, sorted by number) on a kernel whose last capability is
 // `last_cap`. Assumes security_context_problem accepted the config.
 std::vector<std::string> process_capabilities(const runtime::v1::ContainerConfig& config, int last_cap);

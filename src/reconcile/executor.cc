@@ -458,7 +458,7 @@ std::string Executor::do_container_action(const Action& action, const ContainerR
       return detail;
     }
     case ActionKind::ApplyLimits:
-      for (const auto& patch : limit_patches(managed_limits_from_json(container.resources_json), true))
+      for (const auto& patch : limit_patches(container_limits(container, sandbox), true))
         lxd_.patch_instance(container.lxd_name, {{"config", patch}});
       break;
     case ActionKind::StartInstance:

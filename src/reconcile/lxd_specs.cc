@@ -410,7 +410,7 @@ lxd::InstanceSpec container_instance(const store::ContainerRecord& container,
   }
   // The record's resources, not the config's: UpdateContainerResources may have changed them
   // before the instance was (re)created.
-  for (const auto& patch : limit_patches(managed_limits_from_json(container.resources_json), false))
+  for (const auto& patch : limit_patches(container_limits(container, sandbox), false))
     for (const auto& [k, v] : patch) spec.config[k] = v;
   spec.source.fingerprint = container.image_ref;
   spec.source.alias = container.image_ref.empty() ? container.image : "";
@@ -460,6 +460,34 @@ runtime::v1::LinuxContainerResources resources_from_json(const std::string& reso
 
 lxd::Config managed_limits_from_json(const std::string& resources_json) {
   return managed_limits(resources_from_json(resources_json));
+}
+
+runtime::v1::LinuxContainerResources effective_resources(const runtime::v1::LinuxContainerResources& own,
+                                                         const runtime::v1::LinuxContainerResources& pod) {
+  runtime::v1::LinuxContainerResources out = own;
+  if (pod.memory_limit_in_bytes() > 0 &&
+      (own.memory_limit_in_bytes() <= 0 || pod.memory_limit_in_bytes() < own.memory_limit_in_bytes()))
+    out.set_memory_limit_in_bytes(pod.memory_limit_in_bytes());
+  if (pod.cpu_quota() > 0) {
+    const auto period = [](const runtime::v1::LinuxContainerResources& r) {
+      return r.cpu_period() > 0 ? r.cpu_period() : int64_t{100000};
+    };
+    // pod.quota / pod.period < own.quota / own.period, without division (both factors < 2^40 in
+    // practice; long double keeps the product exact enough for any value CRI can carry).
+    const bool pod_tighter = own.cpu_quota() <= 0 || static_cast<long double>(pod.cpu_quota()) * period(own) <
+                                                         static_cast<long double>(own.cpu_quota()) * period(pod);
+    if (pod_tighter) {
+      out.set_cpu_quota(pod.cpu_quota());
+      out.set_cpu_period(period(pod));
+    }
+  }
+  if (own.cpuset_cpus().empty() && !pod.cpuset_cpus().empty()) out.set_cpuset_cpus(pod.cpuset_cpus());
+  return out;
+}
+
+lxd::Config container_limits(const store::ContainerRecord& container, const store::SandboxRecord& sandbox) {
+  return managed_limits(effective_resources(resources_from_json(container.resources_json),
+                                            resources_from_json(sandbox.resources_json)));
 }
 
 bool limits_match(const lxd::Config& wanted, const std::map<std::string, std::string>& instance_config) {

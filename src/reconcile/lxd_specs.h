@@ -157,6 +157,19 @@ lxd::Config managed_limits_from_json(const std::string& resources_json);
 // A record's resources_json read back; throws std::runtime_error when it is malformed.
 runtime::v1::LinuxContainerResources resources_from_json(const std::string& resources_json);
 
+// A container's resources under its pod's own (CRI's pod-level resources, UpdatePodSandboxResources).
+// LXD has no cgroup for a pod, so the pod's resources are a ceiling on each container, the closest
+// LXD gives: the smaller memory limit, the smaller CPU quota (as a share of a period; a quota wins
+// over shares, as in managed_limits), the pod's cpuset when the container has none. The pod's
+// cpu_shares are a weight against other pods, which has no per-container meaning: not used. The
+// sum of the containers is not held to the pod's limit.
+runtime::v1::LinuxContainerResources effective_resources(const runtime::v1::LinuxContainerResources& own,
+                                                         const runtime::v1::LinuxContainerResources& pod);
+
+// The limits.* a container's instance gets: managed_limits of effective_resources of the records'
+// resources_json. Throws std::runtime_error when either is malformed.
+lxd::Config container_limits(const store::ContainerRecord& container, const store::SandboxRecord& sandbox);
+
 // Whether `instance_config` (an instance's config as LXD reports it) has the `wanted` values; a
 // key missing there counts as "".
 bool limits_match(const lxd::Config& wanted, const std::map<std::string, std::string>& instance_config);

@@ -196,12 +196,13 @@ bool sandbox_usable(const SandboxRecord& sandbox) {
 // Whether lxe-init left a record of running the command: started.json, or exit.json alone when
 // the command could not be set up. Both are cleared before every start, so either means this
 // container was started.
-// Whether the instance's limits.* differ from what the record's resources ask for. A record whose
-// resources cannot be read asks for nothing here; the executor reports the error when it creates.
-bool limits_drifted(const ContainerRecord& c, const ContainerObservation& o) {
+// Whether the instance's limits.* differ from what the record's resources ask for, under the pod's
+// own. A record whose resources cannot be read asks for nothing here; the executor reports the
+// error when it creates.
+bool limits_drifted(const ContainerRecord& c, const SandboxRecord& sandbox, const ContainerObservation& o) {
   if (!o.instance) return false;
   try {
-    return !limits_match(managed_limits_from_json(c.resources_json), o.instance->limits);
+    return !limits_match(container_limits(c, sandbox), o.instance->limits);
   } catch (const std::exception&) {
     return false;
   }
@@ -230,7 +231,7 @@ std::vector<Action> plan_container_created(const ContainerRecord& c, const Sandb
     plan.push_back({ActionKind::CreateInstance, "instance missing"});
   }
   restore_devices(plan, o);
-  if (limits_drifted(c, o)) plan.push_back({ActionKind::ApplyLimits, "limits differ from the record's resources"});
+  if (limits_drifted(c, sandbox, o)) plan.push_back({ActionKind::ApplyLimits, "limits differ from the record's resources"});
   if (c.observed_state != store::ContainerObserved::Created || !plan.empty())
     plan.push_back({ActionKind::RecordCreated, "instance exists"});
   finish(plan, c.generation, c.observed_generation);
@@ -250,7 +251,7 @@ std::vector<Action> plan_container_running(const ContainerRecord& c, const Sandb
     if (running && !o.unstaged_volumes.empty())
       plan.push_back({ActionKind::StageVolumes, "staged mounts missing: " + join_names(o.unstaged_volumes)});
     if (running) restore_devices(plan, o);
-    if (running && limits_drifted(c, o))
+    if (running && limits_drifted(c, sandbox, o))
       plan.push_back({ActionKind::ApplyLimits, "limits differ from the record's resources"});
     finish(plan, c.generation, c.observed_generation);
     return plan;

@@ -207,7 +207,9 @@ void Reconciler::resync_pass() {
   };
   // Under the registry's read lock, without copying the records: this runs every few seconds over
   // every record.
+  std::map<std::string, store::SandboxRecord> pod_resources;  // id → a record with only resources_json
   registry_.for_each_sandbox([&](const store::SandboxRecord& s) {
+    if (s.resources_json != "{}" && !s.resources_json.empty()) pod_resources[s.id].resources_json = s.resources_json;
     const bool ready = s.observed_state == store::SandboxObserved::Ready;
     bool drifted = ready && (!running(s.lxd_name) || lacking_devices.count(s.lxd_name) != 0);
     // The pod's interface, changed inside its namespace (no LXD event tells of that).
@@ -222,7 +224,9 @@ void Reconciler::resync_pass() {
     const auto it = config_by_name.find(c.lxd_name);
     if (it == config_by_name.end()) return false;
     try {
-      return !limits_match(managed_limits_from_json(c.resources_json), it->second);
+      const auto pod = pod_resources.find(c.sandbox_id);
+      return !limits_match(container_limits(c, pod == pod_resources.end() ? store::SandboxRecord{} : pod->second),
+                           it->second);
     } catch (const std::exception&) {
       return false;
     }

@@ -91,6 +91,9 @@ struct SandboxRecord : ReconcileProgress {
   std::string cni_network;
   std::string cni_state;
   std::string cni_result;
+  // The pod's own resources (LinuxContainerResources JSON; migrations/0007): a ceiling on each of
+  // its containers' limits. "{}" is none.
+  std::string resources_json = "{}";
   int64_t updated_at = 0;
 };
 

@@ -59,6 +59,7 @@ void bind_sandbox(SQLite::Statement& st, const SandboxRecord& r) {
   st.bind(":cni_network", r.cni_network);
   st.bind(":cni_state", r.cni_state);
   st.bind(":cni_result", r.cni_result);
+  st.bind(":resources_json", r.resources_json);
 }
 
 SandboxRecord sandbox_fields(SQLite::Statement& st) {
@@ -87,6 +88,7 @@ SandboxRecord sandbox_fields(SQLite::Statement& st) {
   r.cni_network = st.getColumn("cni_network").getString();
   r.cni_state = st.getColumn("cni_state").getString();
   r.cni_result = st.getColumn("cni_result").getString();
+  r.resources_json = st.getColumn("resources_json").getString();
   return r;
 }
 
@@ -175,11 +177,11 @@ ContainerRecord container_from_row(SQLite::Statement& st) { return read_record(s
 constexpr const char* kInsertSandbox =
     "INSERT INTO pod_sandboxes (id, name, namespace, uid, attempt, lxd_name, runtime_handler, "
     "labels_json, annotations_json, config_json, infra_pid, created_at, desired_state, observed_state, "
-    "generation, observed_generation, last_error, last_error_kind, updated_at, pod_network, pod_ip, cni_network, cni_state, cni_result) "
+    "generation, observed_generation, last_error, last_error_kind, updated_at, pod_network, pod_ip, cni_network, cni_state, cni_result, resources_json) "
     "VALUES (:id, "
     ":name, :namespace, :uid, :attempt, :lxd_name, :runtime_handler, :labels_json, :annotations_json, :config_json, "
     ":infra_pid, :created_at, :desired_state, :observed_state, :generation, :observed_generation, :last_error, "
-    ":last_error_kind, :updated_at, :pod_network, :pod_ip, :cni_network, :cni_state, :cni_result)";
+    ":last_error_kind, :updated_at, :pod_network, :pod_ip, :cni_network, :cni_state, :cni_result, :resources_json)";
 
 // Identity columns never change: they are matched, not set, so an update that tries to change one
 // finds no row.
@@ -189,7 +191,7 @@ constexpr const char* kUpdateSandbox =
     "desired_state = :desired_state, "
     "observed_state = :observed_state, generation = :generation, "
     "observed_generation = :observed_generation, last_error = :last_error, last_error_kind = :last_error_kind, updated_at = :updated_at, "
-    "pod_ip = :pod_ip, cni_state = :cni_state, cni_result = :cni_result "
+    "pod_ip = :pod_ip, cni_state = :cni_state, cni_result = :cni_result, resources_json = :resources_json "
     "WHERE id = :id AND name = :name AND namespace = :namespace AND uid = :uid AND attempt = :attempt "
     "AND lxd_name = :lxd_name AND created_at = :created_at AND pod_network = :pod_network AND cni_network = :cni_network";
 

@@ -2,6 +2,7 @@
 // without a restart (same init PID), a non-live setting is refused, and a managed limit edited
 // behind lxe's back is put back.
 #include <catch2/catch.hpp>
+#include <map>
 #include <thread>
 
 #include "support/cri_fixture.h"
@@ -141,5 +142,107 @@ TEST_CASE("Devices removed or changed behind lxe's back are put back live", "[lx
   fx.out_of_band_patch(instance, {{"devices", {{"extra", {{"type", "disk"}, {"source", "/tmp"}, {"path", "/mnt/extra"}}}}}});
   std::this_thread::sleep_for(std::chrono::seconds(3));  // longer than a resync interval
   CHECK(fx.lxd().get_instance(instance).devices.count("extra") == 1);
+  fx.remove_all_pods_and_expect_clean();
+}
+
+TEST_CASE("UpdatePodSandboxResources puts a ceiling on every container of the pod, live", "[lxd][update]") {
+  lxe::test::CriFixture fx("podupd");
+  const auto pod = fx.pod_config("p");
+  const std::string pod_id = fx.must_run_pod(pod);
+  // One container without limits of its own, one with a memory limit above the pod's and a CPU
+  // quota below it, one created and not started, one that exited.
+  const std::string free_id = fx.must_run_container(pod_id, fx.container_config("free", {"sleep", "3600"}), pod);
+  auto limited_config = fx.container_config("limited", {"sleep", "3600"});
+  limited_config.mutable_linux()->mutable_resources()->set_memory_limit_in_bytes(512 << 20);
+  limited_config.mutable_linux()->mutable_resources()->set_cpu_quota(10000);
+  limited_config.mutable_linux()->mutable_resources()->set_cpu_period(100000);
+  const std::string limited_id = fx.must_run_container(pod_id, limited_config, pod);
+  const std::string created_id = fx.must_create_container(pod_id, fx.container_config("later", {"sleep", "3600"}), pod);
+  const std::string done_id = fx.must_run_container(pod_id, fx.container_config("done", {"true"}), pod);
+  REQUIRE(fx.wait_for_state(done_id, v1::CONTAINER_EXITED, std::chrono::seconds(20)).state() == v1::CONTAINER_EXITED);
+  std::map<std::string, std::string> instance;
+  for (const auto& name : fx.lxd_instances())
+    for (const char* c : {"free", "limited", "later", "done"})
+      if (name.find(std::string("-") + c + "-") != std::string::npos) instance[c] = name;
+  REQUIRE(instance.size() == 4);
+  const int64_t free_pid = fx.lxd().get_instance_state(instance["free"]).pid;
+  const int64_t limited_pid = fx.lxd().get_instance_state(instance["limited"]).pid;
+  const auto done_before = fx.lxd().get_instance(instance["done"]).config;
+
+  v1::UpdatePodSandboxResourcesRequest update;
+  update.set_pod_sandbox_id(pod_id.substr(0, 12));  // a unique prefix, as every pod call takes
+  update.mutable_resources()->set_memory_limit_in_bytes(256 << 20);
+  update.mutable_resources()->set_cpu_quota(50000);
+  update.mutable_resources()->set_cpu_period(100000);
+  update.mutable_resources()->set_cpu_shares(1024);  // a weight against other pods: not applied
+  v1::UpdatePodSandboxResourcesResponse response;
+  const auto ok = fx.runtime().UpdatePodSandboxResources(lxe::test::context_with_deadline().get(), update, &response);
+  INFO(lxe::test::describe(ok));
+  REQUIRE(ok.ok());
+  const auto free_config = fx.lxd().get_instance(instance["free"]).config;
+  CHECK(free_config.at("limits.memory") == std::to_string(256 << 20));
+  CHECK(free_config.at("limits.cpu.allowance") == "50ms/100ms");
+  const auto limited = fx.lxd().get_instance(instance["limited"]).config;
+  CHECK(limited.at("limits.memory") == std::to_string(256 << 20));  // the pod's is tighter
+  CHECK(limited.at("limits.cpu.allowance") == "10ms/100ms");         // its own is tighter
+  CHECK(fx.lxd().get_instance(instance["later"]).config.at("limits.memory") == std::to_string(256 << 20));
+  CHECK(fx.lxd().get_instance(instance["done"]).config == done_before);  // exited: left alone
+  CHECK(fx.lxd().get_instance_state(instance["free"]).pid == free_pid);  // nothing restarted
+  CHECK(fx.lxd().get_instance_state(instance["limited"]).pid == limited_pid);
+  // The containers' own resources are what they report; the pod's are the pod's.
+  CHECK(fx.container_status(limited_id).value.resources().linux().memory_limit_in_bytes() == 512 << 20);
+  CHECK(fx.container_status(free_id).value.resources().linux().memory_limit_in_bytes() == 0);
+
+  // The container started later gets the ceiling from its creation on.
+  REQUIRE(fx.start(created_id).ok());
+  CHECK(fx.lxd().get_instance(instance["later"]).config.at("limits.memory") == std::to_string(256 << 20));
+
+  // A drift under the ceiling is put back to the ceiling.
+  fx.out_of_band_patch(instance["free"], {{"config", {{"limits.memory", "300MB"}}}});
+  CHECK(eventually([&] {
+    return fx.lxd().get_instance(instance["free"]).config.at("limits.memory") == std::to_string(256 << 20);
+  }));
+
+  // Raising the pod's memory lifts the ceiling; fields left at zero keep theirs.
+  v1::UpdatePodSandboxResourcesRequest raise;
+  raise.set_pod_sandbox_id(pod_id);
+  raise.mutable_resources()->set_memory_limit_in_bytes(1024 << 20);
+  REQUIRE(fx.runtime().UpdatePodSandboxResources(lxe::test::context_with_deadline().get(), raise, &response).ok());
+  CHECK(fx.lxd().get_instance(instance["free"]).config.at("limits.memory") == std::to_string(1024 << 20));
+  CHECK(fx.lxd().get_instance(instance["free"]).config.at("limits.cpu.allowance") == "50ms/100ms");
+  CHECK(fx.lxd().get_instance(instance["limited"]).config.at("limits.memory") == std::to_string(512 << 20));
+  CHECK(fx.lxd().get_instance_state(instance["free"]).pid == free_pid);
+
+  // Refusals, each leaving the pod's resources as they were.
+  const auto refused = [&](const v1::UpdatePodSandboxResourcesRequest& r) {
+    return fx.runtime().UpdatePodSandboxResources(lxe::test::context_with_deadline().get(), r, &response);
+  };
+  v1::UpdatePodSandboxResourcesRequest bad = raise;
+  bad.set_pod_sandbox_id("");
+  CHECK(refused(bad).error_code() == grpc::StatusCode::INVALID_ARGUMENT);
+  bad = raise;
+  bad.clear_resources();
+  CHECK_THAT(refused(bad).error_message(), Catch::Contains("resources is missing"));
+  bad = raise;
+  bad.mutable_resources()->set_cpuset_cpus("0-\n1");
+  CHECK(refused(bad).error_code() == grpc::StatusCode::INVALID_ARGUMENT);
+  bad = raise;
+  bad.set_pod_sandbox_id("0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef");
+  CHECK(refused(bad).error_code() == grpc::StatusCode::NOT_FOUND);
+  bad = raise;
+  bad.mutable_resources()->set_cpuset_mems("0");
+  const auto not_live = refused(bad);
+  CHECK(not_live.error_code() == grpc::StatusCode::FAILED_PRECONDITION);
+  CHECK_THAT(not_live.error_message(), Catch::Contains("cpuset_mems"));
+  CHECK(fx.lxd().get_instance(instance["free"]).config.at("limits.memory") == std::to_string(1024 << 20));
+
+  // A stopped pod has nothing to resize.
+  v1::StopPodSandboxRequest stop;
+  stop.set_pod_sandbox_id(pod_id);
+  v1::StopPodSandboxResponse stopped;
+  REQUIRE(fx.runtime().StopPodSandbox(lxe::test::context_with_deadline().get(), stop, &stopped).ok());
+  const auto after_stop = refused(raise);
+  CHECK(after_stop.error_code() == grpc::StatusCode::FAILED_PRECONDITION);
+  CHECK_THAT(after_stop.error_message(), Catch::Contains("not ready"));
   fx.remove_all_pods_and_expect_clean();
 }

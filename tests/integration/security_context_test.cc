@@ -392,6 +392,15 @@ TEST_CASE("security: CreateContainer refuses what it cannot apply, with INVALID_
       write_profile(fx, "unknown.json", R"({"defaultAction": "SCMP_ACT_ALLOW", "syscalls": [{"names": ["chmodd"], "action": "SCMP_ACT_ERRNO"}]})");
   refused(sleeper("unknown", [&](auto& sc) { localhost(sc, unknown); }), "'chmodd'");
   refused(sleeper("relative", [&](auto& sc) { localhost(sc, "profiles/x.json"); }), "not an absolute path");
+  // AppArmor and SELinux: nothing would apply a node profile or a label, so they are refused.
+  refused(sleeper("aa", [](auto& sc) {
+            sc.mutable_apparmor()->set_profile_type(cri::SecurityProfile::Localhost);
+            sc.mutable_apparmor()->set_localhost_ref("k8s-deny-write");
+          }),
+          "the node's profile 'k8s-deny-write'");
+  refused(sleeper("aa-old", [](auto& sc) { sc.set_apparmor_profile("localhost/k8s-deny-write"); }), "k8s-deny-write");
+  refused(sleeper("selinux", [](auto& sc) { sc.mutable_selinux_options()->set_level("s0:c123,c456"); }),
+          "selinux_options are set");
 
   // A system container (the LXD image busybox, no command) runs the image's init.
   const auto system = [](const std::string& name, const std::function<void(cri::LinuxContainerSecurityContext&)>& edit) {
@@ -406,6 +415,17 @@ TEST_CASE("security: CreateContainer refuses what it cannot apply, with INVALID_
   refused(system("sys3", [](auto& sc) { sc.set_no_new_privs(true); }), "no_new_privs");
   refused(system("sys4", [](auto& sc) { sc.add_supplemental_groups(5); }), "supplemental_groups");
   CHECK(fx.list_containers().empty());
+  // AppArmor's RuntimeDefault (LXD's own profile, where the host has AppArmor) is accepted.
+  fx.must_create_container(pod_id, sleeper("aa-default", [](auto& sc) {
+                             sc.mutable_apparmor()->set_profile_type(cri::SecurityProfile::RuntimeDefault);
+                           }),
+                           pod);
+  // A pod with an SELinux label is refused before anything is stored.
+  auto labelled = fx.pod_config("labelled");
+  labelled.mutable_linux()->mutable_security_context()->mutable_selinux_options()->set_type("spc_t");
+  const auto pod_refused = fx.run_pod(labelled);
+  CHECK(pod_refused.code() == grpc::StatusCode::INVALID_ARGUMENT);
+  CHECK_THAT(pod_refused.status.error_message(), Catch::Contains("the pod's security_context: selinux_options"));
   // Unconfined is what it gets: accepted.
   fx.must_create_container(
       pod_id, system("sys5", [](auto& sc) { sc.mutable_seccomp()->set_profile_type(cri::SecurityProfile::Unconfined); }),

@@ -78,6 +78,7 @@ fz::Expected expected_container() {
   // CRI's zero values: the pod's PID and IPC namespaces.
   e.pid_from_holder = true;
   e.ipc_from_holder = true;
+  e.unconfined_seccomp = true;  // the config asks for no seccomp profile
   return e;
 }
 
@@ -309,4 +310,16 @@ TEST_CASE("fuzz mutator: every mutant is a well-formed message, and mutants diff
   }
   CHECK(changed > 400);
   CHECK_FALSE(google::protobuf::util::MessageDifferencer::Equals(original, m));
+}
+
+TEST_CASE("fuzz checks: LXD's seccomp denylist is off exactly for an unconfined container", "[fuzz]") {
+  auto instance = good_instance();
+  auto confined = expected_container();
+  confined.unconfined_seccomp = false;
+  CHECK(mentions(fz::check_container_instance(instance, confined), "security.syscalls.deny_default"));
+  instance.config.erase("security.syscalls.deny_default");
+  CHECK(fz::check_container_instance(instance, confined).empty());
+  CHECK(mentions(fz::check_container_instance(instance, expected_container()), "keeps LXD's default seccomp denylist"));
+  instance.config["security.syscalls.deny_default"] = "true";
+  CHECK(mentions(fz::check_container_instance(instance, expected_container()), "not 'false'"));
 }

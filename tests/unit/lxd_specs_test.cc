@@ -825,3 +825,44 @@ TEST_CASE("masked and read-only paths must be absolute and printable before they
   system.mutable_linux()->mutable_security_context()->set_readonly_rootfs(true);
   CHECK_THAT(security_mounts_problem(system, true), Catch::Contains("readonly_rootfs"));
 }
+
+TEST_CASE("effective_resources: the pod's resources are a ceiling on the container's", "[lxd_specs][update]") {
+  using lxe::reconcile::effective_resources;
+  v1::LinuxContainerResources own, pod;
+  // No ceiling: the container's own, untouched.
+  own.set_memory_limit_in_bytes(512);
+  own.set_cpu_shares(2);
+  own.set_oom_score_adj(1000);
+  CHECK(effective_resources(own, pod).SerializeAsString() == own.SerializeAsString());
+  // Memory: the smaller of the two; the pod's when the container has none.
+  pod.set_memory_limit_in_bytes(256);
+  CHECK(effective_resources(own, pod).memory_limit_in_bytes() == 256);
+  pod.set_memory_limit_in_bytes(1024);
+  CHECK(effective_resources(own, pod).memory_limit_in_bytes() == 512);
+  CHECK(effective_resources(v1::LinuxContainerResources{}, pod).memory_limit_in_bytes() == 1024);
+  // CPU quota: compared as a share of each one's period (100 ms when not given).
+  pod.set_cpu_quota(50000);
+  auto e = effective_resources(own, pod);
+  CHECK(e.cpu_quota() == 50000);
+  CHECK(e.cpu_period() == 100000);
+  CHECK(e.cpu_shares() == 2);  // kept: the quota wins in LXD's one allowance key
+  own.set_cpu_quota(10000);
+  own.set_cpu_period(50000);  // 20% against the pod's 50%
+  e = effective_resources(own, pod);
+  CHECK(e.cpu_quota() == 10000);
+  CHECK(e.cpu_period() == 50000);
+  own.set_cpu_quota(40000);  // 80%
+  e = effective_resources(own, pod);
+  CHECK(e.cpu_quota() == 50000);
+  CHECK(e.cpu_period() == 100000);
+  // The pod's shares are a weight against other pods: not the container's.
+  pod.set_cpu_shares(4096);
+  CHECK(effective_resources(own, pod).cpu_shares() == 2);
+  // cpuset: the pod's only when the container has none.
+  pod.set_cpuset_cpus("0-1");
+  CHECK(effective_resources(own, pod).cpuset_cpus() == "0-1");
+  own.set_cpuset_cpus("1");
+  CHECK(effective_resources(own, pod).cpuset_cpus() == "1");
+  // Everything else is the container's own.
+  CHECK(effective_resources(own, pod).oom_score_adj() == 1000);
+}

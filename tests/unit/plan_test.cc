@@ -1257,3 +1257,36 @@ TEST_CASE("plan_container: the exit reason names what ended the container", "[pl
   o.exit = ExitRecord{3, 0, false, 2000};
   CHECK(reason_of_exit(o) == "the command ended");
 }
+
+TEST_CASE("plan_container: limits follow the pod's ceiling, and only a difference plans ApplyLimits", "[plan][update]") {
+  SandboxRecord sandbox;
+  sandbox.id = "s";
+  sandbox.desired_state = SandboxState::Ready;
+  sandbox.observed_state = SandboxObserved::Ready;
+  sandbox.infra_pid = 42;
+  ContainerRecord c;
+  c.id = "c";
+  c.sandbox_id = "s";
+  c.desired_state = ContainerState::Running;
+  c.observed_state = ContainerObserved::Running;
+  c.started_at = 1;
+  c.generation = c.observed_generation = 3;
+  c.resources_json = R"({"memoryLimitInBytes": "536870912"})";
+  ContainerObservation o;
+  o.instance = InstanceFacts{};
+  o.instance->running = true;
+  o.instance->limits = {{"limits.memory", "536870912"}};
+  o.started_at = 1;
+  const auto kinds = [&] {
+    std::vector<ActionKind> out;
+    for (const auto& a : plan_container(c, sandbox, o)) out.push_back(a.kind);
+    return out;
+  };
+  CHECK(kinds().empty());  // its own limit, no ceiling
+  sandbox.resources_json = R"({"memoryLimitInBytes": "268435456"})";
+  CHECK(kinds() == std::vector<ActionKind>{K::ApplyLimits, K::MarkReconciled});
+  o.instance->limits = {{"limits.memory", "268435456"}};
+  CHECK(kinds().empty());  // applied: level-triggered, nothing more to do
+  sandbox.resources_json = R"({"memoryLimitInBytes": "1073741824"})";  // above its own: its own wins
+  CHECK(kinds() == std::vector<ActionKind>{K::ApplyLimits, K::MarkReconciled});
+}

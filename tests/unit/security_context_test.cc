@@ -241,3 +241,26 @@ TEST_CASE("security context: spec.json for lxe-init", "[security]") {
     CHECK_FALSE(spec.contains("seccomp"));
   }
 }
+
+TEST_CASE("security context: AppArmor and SELinux, applied by LXD or refused", "[security]") {
+  using lxe::model::mac_problem;
+  runtime::v1::SecurityProfile apparmor;
+  runtime::v1::SELinuxOption selinux;
+  CHECK(mac_problem(apparmor, "", selinux, false, "").empty());  // nothing asked
+  apparmor.set_profile_type(runtime::v1::SecurityProfile::RuntimeDefault);
+  CHECK(mac_problem(apparmor, "", selinux, false, "").empty());
+  apparmor.set_profile_type(runtime::v1::SecurityProfile::Unconfined);
+  CHECK(mac_problem(apparmor, "", selinux, false, "").empty());
+  CHECK(mac_problem({}, "runtime/default", selinux, false, "").empty());
+  CHECK(mac_problem({}, "unconfined", selinux, false, "").empty());
+  apparmor.set_profile_type(runtime::v1::SecurityProfile::Localhost);
+  apparmor.set_localhost_ref("deny-write");
+  CHECK_THAT(mac_problem(apparmor, "", selinux, false, "pod: "),
+             Catch::StartsWith("pod: apparmor asks for the node's profile 'deny-write'"));
+  CHECK_THAT(mac_problem({}, "localhost/deny-write", selinux, false, ""), Catch::Contains("'deny-write'"));
+  CHECK_THAT(mac_problem({}, "docker/default", selinux, false, ""), Catch::Contains("is not runtime/default"));
+  // An empty label is no label; any field set is one.
+  CHECK(mac_problem({}, "", selinux, true, "").empty());
+  selinux.set_type("spc_t");
+  CHECK_THAT(mac_problem({}, "", selinux, true, ""), Catch::Contains("selinux_options are set"));
+}

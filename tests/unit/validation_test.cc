@@ -386,3 +386,17 @@ TEST_CASE("resources_problem: oom_score_adj within the kernel's range", "[valida
   r.set_oom_score_adj(-1001);
   CHECK_THAT(resources_problem(r), Contains("-1001 is outside"));
 }
+
+TEST_CASE("update_pod_resources_problem", "[validation][update]") {
+  v1::UpdatePodSandboxResourcesRequest request;
+  CHECK(lxe::cri::update_pod_resources_problem(request) == "pod_sandbox_id is empty");
+  request.set_pod_sandbox_id("abc");
+  CHECK_THAT(lxe::cri::update_pod_resources_problem(request), Contains("resources is missing"));
+  request.mutable_resources()->set_memory_limit_in_bytes(1 << 30);
+  CHECK(lxe::cri::update_pod_resources_problem(request).empty());
+  request.mutable_resources()->set_cpuset_cpus("0-1\nlxc.mount.entry = x");
+  CHECK_THAT(lxe::cri::update_pod_resources_problem(request), Contains("resources: cpuset_cpus"));
+  request.mutable_resources()->clear_cpuset_cpus();
+  request.mutable_overhead()->set_oom_score_adj(5000);
+  CHECK_THAT(lxe::cri::update_pod_resources_problem(request), Contains("overhead: oom_score_adj 5000"));
+}
