@@ -38,6 +38,16 @@ std::string name_prefix(const std::string& value) {
   return "'" + value + "' is not 1 to 20 characters of [a-z0-9-] starting with a letter and not ending with '-'";
 }
 
+// An LXD storage pool name as LXD takes it (and as it can stand in an instance's root device).
+std::string storage_pool(const std::string& value) {
+  bool ok = !value.empty() && value.size() <= 63 && value.front() != '-' && value.front() != '.';
+  for (const char c : value)
+    ok = ok && ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' || c == '_' ||
+                c == '.');
+  if (ok) return "";
+  return "'" + value + "' is not an LXD storage pool name: 1 to 63 letters, digits, '-', '_' or '.', not starting with '-' or '.'";
+}
+
 std::string network_plugin(const std::string& value) {
   if (value == "bridge" || value == "cni" || value == "none") return "";
   return "'" + value +
@@ -114,6 +124,12 @@ void declare(CLI::App& app, Options& o) {
   text("--lxd-name-prefix", o.lxd_name_prefix, "PREFIX", "first part of the LXD names of lxe's objects")
       ->check(name_prefix, "", "prefix")
       ->default_str(o.lxd_name_prefix);
+  text("--storage-pool", o.storage_pool, "POOL",
+       "the LXD storage pool lxe's instances are made on (a copy-on-write\n"
+       "pool, btrfs or zfs, makes CreateContainer several times faster\n"
+       "than dir; scripts/setup.sh makes one named lxe); default: the\n"
+       "pool of the default profile's root disk")
+      ->check(storage_pool, "", "pool");
   text("--network-plugin", o.network_plugin, "PLUGIN",
        "how pods are networked: bridge (lxe's own LXD bridge, an\n"
        "address per pod), cni (the CNI network of --cni-conf-dir)\n"

@@ -16,6 +16,7 @@ struct Options {
   std::string db;                    // the store
   std::string log_level = "info";    // trace, debug, info, warn, error, critical, off
   std::string lxd_name_prefix = "lxe";  // first part of every LXD object name lxe makes
+  std::string storage_pool;  // the LXD storage pool of lxe's instances; "": the default profile's
   // Pod networking (reconcile/pod_network.h).
   std::string network_plugin = "bridge";    // bridge, cni or none
   std::string bridge_name = "lxebr0";       // the LXD bridge lxe makes and owns in bridge mode

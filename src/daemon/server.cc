@@ -196,10 +196,25 @@ int serve(const Options& options, const sigset_t& shutdown_signals) {
       .observer = &lxe_metrics,
   });
   lxd::HealthMonitor lxd_health(health_client, kHealthInterval);
+  // A pool that is not there would fail every RunPodSandbox; say so now. LXD not answering yet is
+  // no reason to stop (lxe waits for it like for anything else).
+  if (!options.storage_pool.empty()) {
+    try {
+      const auto pool = health_client.get_storage_pool(options.storage_pool);
+      spdlog::info("instances go on LXD storage pool {} ({})", options.storage_pool, pool.driver);
+    } catch (const lxd::Error& e) {
+      if (e.kind() == lxd::ErrorKind::NotFound)
+        throw StartupError("LXD has no storage pool '" + options.storage_pool +
+                           "' (--storage-pool): create it (scripts/setup.sh makes a btrfs pool named lxe) or name "
+                           "another");
+      spdlog::warn("cannot check storage pool {} yet: {}", options.storage_pool, e.what());
+    }
+  }
 
   reconcile::ReconcilerOptions reconciler_options;
   reconciler_options.mapping.host_netns = network.host_netns;
   reconciler_options.mapping.host_pidns = options.host_pidns;
+  reconciler_options.mapping.storage_pool = options.storage_pool;
   reconciler_options.mapping.host_ipcns = options.host_ipcns;
   reconciler_options.mapping.cni = network.cni;
   reconciler_options.mapping.started_record_wait = std::chrono::seconds(2);

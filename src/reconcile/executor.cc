@@ -223,7 +223,8 @@ ContainerObservation Executor::observe_container(const ContainerRecord& containe
 
 void Executor::remember_device_names(const std::string& lxd_name, const lxd::Devices& wanted) const {
   std::set<std::string> names;
-  for (const auto& [name, device] : wanted) names.insert(name);
+  for (const auto& [name, device] : wanted)
+    if (name != kRootDevice) names.insert(name);
   std::lock_guard lock(device_names_mutex_);
   device_names_[lxd_name] = std::move(names);
 }

@@ -90,6 +90,17 @@ std::string resolv_conf(const runtime::v1::PodSandboxConfig& config) {
   return text;
 }
 
+namespace {
+
+// --storage-pool: a root disk of the instance's own on lxe's pool (it overrides the default
+// profile's, whose pool LXD would otherwise use).
+void put_root_on_pool(lxd::InstanceSpec& spec, const MappingOptions& options) {
+  if (!options.storage_pool.empty())
+    spec.devices[kRootDevice] = {{"type", "disk"}, {"path", "/"}, {"pool", options.storage_pool}};
+}
+
+}  // namespace
+
 lxd::ProfileSpec sandbox_profile(const store::SandboxRecord& sandbox, const runtime::v1::PodSandboxConfig& config,
                                  const HostFiles& files, const MappingOptions& options) {
   lxd::ProfileSpec spec;
@@ -117,6 +128,7 @@ lxd::InstanceSpec infra_instance(const store::SandboxRecord& sandbox, const runt
                            holder_namespace_raw_lxc(pod_namespace_modes(config), host_namespace_files(options),
                                                     sandbox.lxd_name, options.lxd_dir);
   spec.devices["lxe-init"] = disk(files.init_binary(), kInitPathInContainer, true);
+  put_root_on_pool(spec, options);
   if (const auto nic = pod_nic(sandbox)) spec.devices[kPodNicDevice] = *nic;
   for (auto& [name, device] : port_proxies(sandbox, config)) spec.devices[name] = std::move(device);
   spec.source.alias = options.pause_image_alias;
@@ -237,6 +249,7 @@ lxd::Devices mount_devices(const store::ContainerRecord& container, const runtim
 std::vector<std::string> drifted_devices(const lxd::Devices& wanted, const lxd::Devices& observed) {
   std::vector<std::string> out;
   for (const auto& [name, device] : wanted) {
+    if (name == kRootDevice) continue;
     const auto it = observed.find(name);
     if (it == observed.end() || it->second != device) out.push_back(name);
   }
@@ -416,6 +429,7 @@ lxd::InstanceSpec container_instance(const store::ContainerRecord& container,
   spec.source.alias = container.image_ref.empty() ? container.image : "";
 
   spec.devices["lxe-init"] = disk(files.init_binary(), kInitPathInContainer, true);
+  put_root_on_pool(spec, options);
   spec.devices["lxe-state"] = disk(files.container_dir(container.id), kStateDirInContainer, false);
   if (!container.log_path.empty())
     spec.devices["lxe-log"] =

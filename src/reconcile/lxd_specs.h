@@ -25,6 +25,10 @@ namespace lxe::reconcile {
 // Settings of the lxe daemon the mapping needs.
 struct MappingOptions {
   std::string pause_image_alias = "lxe-pause";  // image of the pods' namespace holders
+  // The storage pool of every instance lxe makes (--storage-pool): a root disk device of its own
+  // on it. "": none, the default profile's root disk. Only a create reads it: an instance made
+  // before keeps its pool.
+  std::string storage_pool;
   // Config keys added to every LXD object lxe makes. Tests mark their objects through this
   // (LXE_TEST_MARK) so that leftovers of a killed run can be swept.
   lxd::Config extra_config;
@@ -65,8 +69,13 @@ lxd::Devices mount_devices(const store::ContainerRecord& container, const runtim
 lxd::ProfileSpec sandbox_profile(const store::SandboxRecord& sandbox, const runtime::v1::PodSandboxConfig& config,
                                  const HostFiles& files, const MappingOptions& options);
 
+// The root disk device lxe gives an instance with --storage-pool. Set at create only: moving an
+// instance to another pool is no repair, so drift checks never look at it.
+inline constexpr const char* kRootDevice = "root";
+
 // The names of the devices in `wanted` (lxe's own) that `observed` lacks or has with another
-// configuration: removed or edited behind lxe's back. Devices lxe did not make are not looked at.
+// configuration: removed or edited behind lxe's back. Devices lxe did not make, and the root disk,
+// are not looked at.
 std::vector<std::string> drifted_devices(const lxd::Devices& wanted, const lxd::Devices& observed);
 
 // The host UID and GID the container's root maps to, from LXD's idmap (volatile.idmap.next is set

@@ -46,6 +46,11 @@ TEST_CASE("lxe: a bad flag is one error line and exit 2", "[daemon]") {
   const auto level = run_command({LXE_BINARY, "--log-level", "chatty"});
   CHECK(level.exit_code == 2);
   check_one_error_line(level, "--log-level: 'chatty' is not one of trace, debug");
+  for (const std::string bad : {"a/b", "-pool", "", "pool name"}) {
+    const auto pool = run_command({LXE_BINARY, "--storage-pool", bad});
+    CHECK(pool.exit_code == 2);
+    check_one_error_line(pool, "--storage-pool");
+  }
 }
 
 TEST_CASE("lxe: an LXD socket that does not exist is refused", "[daemon]") {
