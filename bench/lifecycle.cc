@@ -86,8 +86,9 @@ std::vector<LifeRow> lifecycle(Node& node) {
     node.lxe.stop(SIGTERM);
     node.lxe.start("debug");
   }
-  const RawLxd raw(node.lxd, node.options.prefix, node.tmp + "/raw", node.tmp + "/bin/lxe-init",
-                   {{kMarkKey, std::to_string(getpid())}});
+  RawLxd raw(node.lxd, node.options.prefix, node.tmp + "/raw", node.tmp + "/bin/lxe-init",
+             {{kMarkKey, std::to_string(getpid())}});
+  raw.use_storage_pool(node.options.storage_pool);
   Cri c(node.lxe.channel());
   std::vector<CallWindow> windows;
   std::map<std::string, Samples> lxe_ms, raw_ms;

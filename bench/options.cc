@@ -74,6 +74,10 @@ void declare(CLI::App& app, Options& o, bool& help) {
   app.add_option("--lxd-socket", o.lxd_socket, "LXD's unix socket (default: the first of the usual two that exists)")
       ->option_text("PATH");
   app.add_option("--image", o.image, "the image of the containers")->option_text("ALIAS")->default_str(o.image);
+  app.add_option("--storage-pool", o.storage_pool,
+                 "the LXD storage pool of lxe's instances (lxe --storage-pool) and of\n"
+                 "the raw LXD calls it is compared with (default: the default profile's)")
+      ->option_text("POOL");
   app.add_option("--hold", o.hold_s,
                  "before cleaning up, keep everything (lxe serving the full population)\n"
                  "this long, to profile lxe")

@@ -20,6 +20,7 @@ struct Options {
   bool prefix_given = false;
   std::string out;                      // also write the report to this file
   std::string image = "busybox";
+  std::string storage_pool;  // lxe's --storage-pool, and the pool of the raw LXD calls; "": LXD's default
   std::string lxe_log_level = "info";   // of the measured lxe (debug: to see where its time goes)
   std::vector<int> clients;             // concurrency levels; empty: the mode's (complete_options)
   std::set<std::string> skip;           // sections not to run: lifecycle, concurrency, recovery, stats

@@ -42,6 +42,9 @@ class RawLxd {
   RawLxd(const lxd::Client& lxd, std::string prefix, const std::string& root, const std::string& init_binary,
          lxd::Config marks, reconcile::Volumes::Probe volumes_probe = {});
 
+  // Instances on this LXD storage pool, as lxe's with --storage-pool ("": the default profile's).
+  void use_storage_pool(std::string pool) { mapping_.storage_pool = std::move(pool); }
+
   // The records lxe's facade stores for RunPodSandbox and CreateContainer with these configs (a
   // new ID each). A container's image_ref is set by create(), from LXD, as the facade does.
   RawPod pod(const cri::PodSandboxConfig& config) const;

@@ -99,6 +99,7 @@ void Run::setup() {
                              "' is missing in LXD (scripts/make-busybox-image.sh): " + e.what());
   }
   note("LXD %s; prefix %s; scratch directory %s", report_.lxd_version.c_str(), options_.prefix.c_str(), tmp_.c_str());
+  note("storage pool: %s", options_.storage_pool.empty() ? "the default profile's" : options_.storage_pool.c_str());
 
   lxe_ = std::make_unique<LxeProcess>(LxeProcess::Config{
       .binary = tmp_ + "/bin/lxe",
@@ -108,7 +109,8 @@ void Run::setup() {
       .prefix = options_.prefix,
       .log_dir = tmp_,
       .mark = std::to_string(getpid()),
-      .extra_args = {},
+      .extra_args = options_.storage_pool.empty() ? std::vector<std::string>{}
+                                                  : std::vector<std::string>{"--storage-pool", options_.storage_pool},
   });
   lxe_->start(options_.lxe_log_level);
   echo_ = std::make_unique<EchoServer>(tmp_ + "/echo.sock");
