@@ -4,6 +4,7 @@
 #include <csignal>
 #include <functional>
 #include <map>
+#include <memory>
 #include <unistd.h>
 
 #include "cri_client.h"
@@ -25,9 +26,13 @@ struct CallWindow {
 };
 
 // One pod lifecycle through lxe. Returns its total; `windows` gets each call.
-double lxe_lifecycle(Node& node, Cri& c, const std::string& pod_name, std::vector<CallWindow>& windows) {
+// With `image`, the container runs that image instead of the workload's (a peer runtime names it
+// differently).
+double lxe_lifecycle(Node& node, Cri& c, const std::string& pod_name, std::vector<CallWindow>& windows,
+                     const std::string& image = "") {
   const auto pod = node.workload.pod(pod_name);
-  const auto ctr = node.workload.container("c", pod);
+  auto ctr = node.workload.container("c", pod);
+  if (!image.empty()) ctr.mutable_image()->set_image(image);
   double sum = 0;
   auto timed = [&](const std::string& name, const std::function<void()>& fn) {
     const auto sys_start = std::chrono::system_clock::now();
@@ -90,9 +95,14 @@ std::vector<LifeRow> lifecycle(Node& node) {
              {{kMarkKey, std::to_string(getpid())}});
   raw.use_storage_pool(node.options.storage_pool);
   Cri c(node.lxe.channel());
+  // The peer runtime (containerd...), through the same client code, when there is one.
+  std::unique_ptr<Cri> peer;
+  if (!node.options.peer_socket.empty()) peer = std::make_unique<Cri>(make_channel(node.options.peer_socket));
+  const std::string peer_image = node.options.peer_image.empty() ? node.options.image : node.options.peer_image;
+  std::map<std::string, Samples> peer_ms;
   std::vector<CallWindow> windows;
   std::map<std::string, Samples> lxe_ms, raw_ms;
-  Samples lxe_total, raw_total;
+  Samples lxe_total, raw_total, peer_total;
   for (int i = 0; i < plan.lifecycle_warmups + plan.lifecycle_iterations; ++i) {
     const bool warmup = i < plan.lifecycle_warmups;
     node.interrupts.check();
@@ -101,6 +111,15 @@ std::vector<LifeRow> lifecycle(Node& node) {
     node.interrupts.check();
     std::map<std::string, double> raw_calls;
     const double raw_sum = raw_lifecycle(node, raw, "r" + std::to_string(i), raw_calls);
+    if (peer) {
+      node.interrupts.check();
+      std::vector<CallWindow> peer_windows;
+      const double peer_sum = lxe_lifecycle(node, *peer, "x" + std::to_string(i), peer_windows, peer_image);
+      if (!warmup) {
+        for (const auto& w : peer_windows) peer_ms[w.name].add(w.ms);
+        peer_total.add(peer_sum);
+      }
+    }
     if (warmup) continue;
     for (const auto& w : lxe_windows) lxe_ms[w.name].add(w.ms);
     windows.insert(windows.end(), lxe_windows.begin(), lxe_windows.end());
@@ -132,9 +151,9 @@ std::vector<LifeRow> lifecycle(Node& node) {
   std::vector<LifeRow> rows;
   for (const auto& name : calls)
     rows.push_back(LifeRow{name, RawLxd::steps().at(name), lxe_ms[name], raw_ms[name], lxd_ms[name], own_ms[name],
-                           lxd_count[name]});
+                           lxd_count[name], peer_ms[name]});
   rows.push_back(LifeRow{"whole lifecycle (sum of the six)", "all of the above", lxe_total, raw_total, lxd_total,
-                         own_total, count_total});
+                         own_total, count_total, peer_total});
   if (restart) {
     node.lxe.stop(SIGTERM);
     node.lxe.start(node.options.lxe_log_level);

@@ -78,6 +78,13 @@ void declare(CLI::App& app, Options& o, bool& help) {
                  "the LXD storage pool of lxe's instances (lxe --storage-pool) and of\n"
                  "the raw LXD calls it is compared with (default: the default profile's)")
       ->option_text("POOL");
+  app.add_option("--peer-socket", o.peer_socket,
+                 "another CRI runtime's socket: the lifecycle section runs the same calls\n"
+                 "through it too, with the same client (scripts/bench.sh --peer containerd)")
+      ->option_text("PATH");
+  app.add_option("--peer-name", o.peer_name, "the peer's name in the report")->option_text("NAME")->default_str(o.peer_name);
+  app.add_option("--peer-image", o.peer_image, "the image of the peer's containers (default: --image)")
+      ->option_text("REF");
   app.add_option("--hold", o.hold_s,
                  "before cleaning up, keep everything (lxe serving the full population)\n"
                  "this long, to profile lxe")

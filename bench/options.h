@@ -20,7 +20,12 @@ struct Options {
   bool prefix_given = false;
   std::string out;                      // also write the report to this file
   std::string image = "busybox";
-  std::string storage_pool;  // lxe's --storage-pool, and the pool of the raw LXD calls; "": LXD's default
+  std::string storage_pool;
+  // Another CRI runtime measured side by side in the lifecycle section (scripts/bench.sh --peer
+  // containerd sets these up): its socket, its name in the report, and its name for the image.
+  std::string peer_socket;
+  std::string peer_name = "peer";
+  std::string peer_image;  // lxe's --storage-pool, and the pool of the raw LXD calls; "": LXD's default
   std::string lxe_log_level = "info";   // of the measured lxe (debug: to see where its time goes)
   std::vector<int> clients;             // concurrency levels; empty: the mode's (complete_options)
   std::set<std::string> skip;           // sections not to run: lifecycle, concurrency, recovery, stats

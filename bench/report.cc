@@ -77,6 +77,20 @@ void lifecycle(std::ostream& md, const Report& r) {
        << num(row.lxe_own.median() / row.raw.median() * 100, 1) << "% | " << num(row.lxe_requests.median(), 0)
        << " | " << row.raw_steps << " |\n";
   md << "\n";
+  if (r.peer_name.empty()) return;
+  md << "#### lxe and " << r.peer_name << ", side by side\n\n"
+     << "The same CRI calls with the same client, one whole lifecycle of each in turn with the raw LXD one "
+        "(medians, ms). The goal: lxe at or below "
+     << r.peer_name << " on every call.\n\n"
+     << "| call | lxe | " << r.peer_name << " | lxe ÷ " << r.peer_name << " | lxe − " << r.peer_name
+     << " | at or below |\n|---|---:|---:|---:|---:|---|\n";
+  for (const auto& row : r.lifecycle) {
+    const double lxe = row.lxe.median(), peer = row.peer.median();
+    md << "| " << row.call << " | " << num(lxe) << " | " << (row.peer.empty() ? "–" : num(peer)) << " | "
+       << (row.peer.empty() ? "–" : ratio(lxe, peer)) << " | " << (row.peer.empty() ? "–" : num(lxe - peer)) << " | "
+       << (row.peer.empty() ? "–" : lxe <= peer ? "yes" : "**no**") << " |\n";
+  }
+  md << "\n";
 }
 
 void concurrency(std::ostream& md, const Report& r) {

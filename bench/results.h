@@ -37,6 +37,7 @@ struct LifeRow {
   Samples lxe_in_lxd;    // lxe's LXD requests during the call (ms, from its debug log)
   Samples lxe_own;       // the call minus those: lxe, gRPC and the store
   Samples lxe_requests;  // how many LXD requests lxe made for the call
+  Samples peer;          // the same call through the peer runtime (ms); empty without one
 };
 
 // 3. N clients running whole pod lifecycles.
@@ -114,6 +115,7 @@ struct Report {
   std::string machine;  // "2 cores (`nproc`), AMD EPYC, 23.5 GiB RAM, Linux 6.18"
   std::string load_start, load_end;
   std::string lxd_version, lxe_version, image;
+  std::string peer_name;  // the runtime measured beside lxe in the lifecycle section ("" for none)
   std::vector<std::string> header_notes;  // --note
   std::string failure;                    // why the run did not finish; empty when it did
   std::vector<std::string> notes;         // what the run noticed

@@ -237,6 +237,7 @@ int Run::run() {
   report_.image = options_.image;
   report_.header_notes = options_.notes;
   report_.lifecycle_iterations = plan_.lifecycle_iterations;
+  if (!options_.peer_socket.empty()) report_.peer_name = options_.peer_name;
   report_.lifecycle_warmups = plan_.lifecycle_warmups;
   const std::string md = render_report(report_);
   std::cout << md << std::flush;
