@@ -139,3 +139,20 @@ TEST_CASE("bench report: concurrency, recovery and footprint", "[bench]") {
   CHECK(md.find("| peak RSS ≤ 25 MB with 100 pods | VmHWM 28.3 MB (27.0 MiB; VmRSS 26.0 MiB) with 5 pods, 20 "
                 "containers, fresh | **no** (fewer pods: quick mode) |") != std::string::npos);
 }
+
+TEST_CASE("bench report: lxe and a peer runtime side by side", "[bench]") {
+  Report r = header_only();
+  r.lifecycle_iterations = 3;
+  r.lifecycle.push_back(LifeRow{"StartContainer", "start", samples({300, 320, 360}), samples({290, 300, 310}),
+                                samples({320}), samples({10}), samples({4}), samples({100, 110, 120})});
+  r.lifecycle.push_back(LifeRow{"PodSandboxStatus", "get", samples({1}), samples({1}), samples({0}), samples({1}),
+                                samples({0}), samples({2})});
+  // Without a peer there is no such table.
+  CHECK(render_report(r).find("side by side") == std::string::npos);
+  r.peer_name = "containerd";
+  const std::string md = render_report(r);
+  CHECK(md.find("#### lxe and containerd, side by side") != std::string::npos);
+  CHECK(has_line(md, "| call | lxe | containerd | lxe ÷ containerd | lxe − containerd | at or below |"));
+  CHECK(has_line(md, "| StartContainer | 320.0 | 110.0 | 2.91× | 210.0 | **no** |"));
+  CHECK(has_line(md, "| PodSandboxStatus | 1.0 | 2.0 | 0.50× | -1.0 | yes |"));
+}
