@@ -80,6 +80,7 @@ TEST_CASE("store: sandbox records round-trip every field", "[store]") {
   in.generation = 4;
   in.observed_generation = 3;
   in.last_error = "LXD said no";
+  in.resources_json = R"({"memoryLimitInBytes":"268435456"})";
   store.insert_sandbox(in);
 
   const auto out = store.find_sandbox(in.id);
@@ -100,6 +101,7 @@ TEST_CASE("store: sandbox records round-trip every field", "[store]") {
   CHECK(out->generation == 4);
   CHECK(out->observed_generation == 3);
   CHECK(out->last_error == "LXD said no");
+  CHECK(out->resources_json == in.resources_json);
   CHECK_FALSE(store.find_sandbox(std::string(64, 'b')));
 }
 
@@ -142,6 +144,9 @@ TEST_CASE("store: updates change desired and observed state but never identity",
   store.update_sandbox(r);
   CHECK(store.find_sandbox(r.id)->desired_state == SandboxState::NotReady);
   CHECK(store.find_sandbox(r.id)->generation == 2);
+  r.resources_json = R"({"cpuQuota":"50000"})";  // UpdatePodSandboxResources
+  store.update_sandbox(r);
+  CHECK(store.find_sandbox(r.id)->resources_json == r.resources_json);
 
   SandboxRecord renamed = r;
   renamed.name = "changed";
