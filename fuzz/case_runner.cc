@@ -2,7 +2,6 @@
 
 #include <google/protobuf/io/tokenizer.h>
 #include <google/protobuf/text_format.h>
-#include <google/protobuf/util/json_util.h>
 #include <google/protobuf/util/message_differencer.h>
 
 #include <algorithm>
@@ -244,15 +243,17 @@ void Runner::run(const Case& input) {
   for (const auto& update : input.updates()) {
     if (!passes("UpdateContainerResources", cri::update_resources_problem(update))) continue;
     v1::LinuxContainerResources current;
-    google::protobuf::util::JsonParseOptions parse_options;
-    parse_options.ignore_unknown_fields = true;
-    if (!google::protobuf::util::JsonStringToMessage(container.resources_json, &current, parse_options).ok())
+    try {
+      current = reconcile::resources_from_json(container.resources_json);
+    } catch (const std::exception&) {
       throw Finding("the stored resources cannot be read back");
+    }
     const auto merged = cri::merged_resources(current, update.linux());
     if (!passes("UpdateContainerResources (live)", cri::live_update_problem(current, merged))) continue;
     container.resources_json = model::to_json(merged);
     // The reconciler's PATCHes: every managed key, cleared ones as "".
-    const auto wanted = reconcile::managed_limits_from_json(container.resources_json);
+    // (Under the pod's resources, as the reconciler computes them.)
+    const auto wanted = reconcile::container_limits(container, pod.record);
     expect_none(check_limits(wanted), "the managed limits");
     for (const auto& patch : reconcile::limit_patches(wanted, true))
       expect_none(check_limits(patch), "a limits PATCH");

@@ -1,6 +1,5 @@
 #include "ctl/drift.h"
 
-#include <algorithm>
 #include <map>
 #include <set>
 
@@ -178,6 +177,8 @@ DriftReport find_drift(const StoreSnapshot& store, const LxdSnapshot& lxd, const
     ++report.sandboxes_compared;
     compare_sandbox(s, instances, profiles, report.items);
   }
+  std::map<std::string, const SandboxRecord*> pods;  // a container's limits sit under its pod's resources
+  for (const auto& s : store.sandboxes) pods[s.id] = &s;
   for (const auto& c : store.containers) {
     known_instances.insert(c.lxd_name);
     if (!settled(c)) {
@@ -185,9 +186,8 @@ DriftReport find_drift(const StoreSnapshot& store, const LxdSnapshot& lxd, const
       continue;
     }
     ++report.containers_compared;
-    const auto pod = std::find_if(store.sandboxes.begin(), store.sandboxes.end(),
-                                  [&](const SandboxRecord& s) { return s.id == c.sandbox_id; });
-    compare_container(c, pod == store.sandboxes.end() ? nullptr : &*pod, instances, report.items);
+    const auto pod = pods.find(c.sandbox_id);
+    compare_container(c, pod == pods.end() ? nullptr : pod->second, instances, report.items);
   }
 
   for (const auto& [name, instance] : instances) {
