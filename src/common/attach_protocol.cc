@@ -63,6 +63,12 @@ std::string encode_exit(int32_t code) {
   return encode(FrameType::Exit, payload);
 }
 
+std::string encode_stop(uint32_t grace_seconds) {
+  std::string payload;
+  put_u32(payload, grace_seconds);
+  return encode(FrameType::Stop, payload);
+}
+
 std::optional<Hello> parse_hello(std::string_view payload) {
   if (payload.size() != 2) return std::nullopt;
   return Hello{static_cast<uint8_t>(payload[0]), static_cast<uint8_t>(payload[1])};
@@ -76,6 +82,11 @@ std::optional<WindowSize> parse_resize(std::string_view payload) {
 std::optional<int32_t> parse_exit(std::string_view payload) {
   if (payload.size() != 4) return std::nullopt;
   return static_cast<int32_t>(get_u32(payload));
+}
+
+std::optional<uint32_t> parse_stop(std::string_view payload) {
+  if (payload.size() != 4) return std::nullopt;
+  return get_u32(payload);
 }
 
 void Decoder::feed(std::string_view bytes) {

@@ -11,6 +11,13 @@
 // ended and the container does not keep stdin for the next client, or the client reads too
 // slowly). A frame of an unknown type is skipped, so either side may learn new ones later.
 //
+// Stop (lxe's StopContainer) rides on the same socket: a client sends Stop with the grace period;
+// lxe-init answers Stopping at once (an lxe-init from before Stop skips the frame and says
+// nothing, which is how lxe knows to stop the container through LXD instead), sends the stop
+// signal to the workload, SIGKILLs every process of the container when the grace period is over
+// (or at once for 0), writes the exit record and sends Exit to every client. Then it exits, and
+// LXD notices its container has stopped.
+//
 // Shared by lxe and lxe-init: no dependency beyond the standard library (lxe-init is linked
 // statically and compiles this file itself).
 #pragma once
@@ -29,10 +36,12 @@ enum class FrameType : uint8_t {
   Stdin = 2,     // payload: bytes for the workload's stdin
   StdinEnd = 3,  // no payload: the client's stdin ended
   Resize = 4,    // payload: width, height, each 2 bytes big-endian
+  Stop = 5,      // payload: the grace period in seconds, 4 bytes big-endian (0: kill at once)
   // lxe-init -> client
   Stdout = 16,  // payload: output bytes (a terminal's, with a tty)
   Stderr = 17,
   Exit = 18,  // payload: the workload's exit code, 4 bytes big-endian (signed)
+  Stopping = 19,  // no payload: a Stop was taken (sent to the client that sent it)
 };
 
 inline constexpr uint8_t kVersion = 1;
@@ -72,10 +81,12 @@ struct WindowSize {
 std::string encode_hello(uint8_t flags);
 std::string encode_resize(WindowSize size);
 std::string encode_exit(int32_t code);
+std::string encode_stop(uint32_t grace_seconds);
 // The payloads' meaning; nullopt when the payload has the wrong size.
 std::optional<Hello> parse_hello(std::string_view payload);
 std::optional<WindowSize> parse_resize(std::string_view payload);
 std::optional<int32_t> parse_exit(std::string_view payload);
+std::optional<uint32_t> parse_stop(std::string_view payload);
 
 // Cuts a byte stream into frames.
 class Decoder {

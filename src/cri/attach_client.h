@@ -7,20 +7,12 @@
 #include <string>
 #include <variant>
 
+#include "common/attach_socket.h"
 #include "common/unique_fd.h"
 #include "streaming/runtime.h"
 #include "streaming/session_io.h"
 
 namespace lxe::cri {
-
-// Whether `path` is a socket (not following a symlink): lxe-init listens there while it runs.
-bool attach_socket_exists(const std::string& path);
-
-// A connection to the socket at `path` (a host path, possibly longer than a socket address
-// allows), or why there is none. The container owns the directory and could put a symlink there
-// to a socket of the host's: the socket is opened without following links and connected to
-// through /proc/self/fd, so lxe only ever connects to a socket that is in that directory.
-std::variant<UniqueFd, std::string> connect_attach_socket(const std::string& path);
 
 // Runs one attach session over `socket` until lxe-init ends it (the workload exited, or this
 // client's stdin ended and the container does not keep stdin) or the client goes away. As

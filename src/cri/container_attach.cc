@@ -25,7 +25,7 @@ namespace lxe::cri {
     if (reconcile::runs_image_init(*c, model::parse_container_config(c->config_json)))
       return failed_precondition("Attach: container " + c->id +
                                  " runs its image's own init, which lxe cannot attach to (only to a command it runs)");
-    if (!attach_socket_exists(ctx_.files.attach_socket(c->id)))
+    if (!attach::attach_socket_exists(ctx_.files.attach_socket(c->id)))
       return failed_precondition("Attach: container " + c->id +
                                  " was started by an lxe without attach support; restart it to attach");
     streaming::AttachRequest attach{c->id, request->tty(), request->stdin(), request->stdout(), request->stderr()};

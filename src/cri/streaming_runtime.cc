@@ -125,10 +125,10 @@ streaming::SessionOutcome StreamingRuntime::attach(const streaming::AttachReques
   if (!container) return streaming::SessionOutcome::failed("container " + request.container_id + " no longer exists");
   const std::string path = files_.attach_socket(container->id);
   // Checked by the Attach call already; the container may have stopped since.
-  if (!attach_socket_exists(path))
+  if (!attach::attach_socket_exists(path))
     return streaming::SessionOutcome::failed("container " + container->id +
                                              " is not running, or was started by an lxe without attach support");
-  auto connected = connect_attach_socket(path);
+  auto connected = attach::connect_attach_socket(path);
   if (auto* error = std::get_if<std::string>(&connected)) return streaming::SessionOutcome::failed(*error);
   spdlog::info("streaming: attach to container {} ({}{})", container->id, request.tty ? "tty" : "no tty",
                io.stdin_pipe ? ", stdin" : "");

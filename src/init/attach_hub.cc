@@ -145,6 +145,14 @@ void AttachHub::handle_frame(Client& client, const attach::Frame& frame) {
     case FrameType::Resize:
       if (const auto size = attach::parse_resize(frame.payload); size && options_.tty) workload_.resize(*size);
       break;
+    case FrameType::Stop:
+      if (const auto grace = attach::parse_stop(frame.payload)) {
+        // Carried out even when the client is gone by now: lxe may have died right after asking,
+        // and the stop it asked for must still happen.
+        send(client, attach::encode(FrameType::Stopping));
+        workload_.stop(*grace);
+      }
+      break;
     default:
       break;  // Hello again, or a type of a later lxe: nothing to do
   }

@@ -39,6 +39,8 @@ class AttachHub {
     // Too much input waits for the workload to read it: clients are not read meanwhile.
     virtual bool input_full() const = 0;
     virtual void resize(attach::WindowSize size) = 0;
+    // A Stop frame: stop the workload with a grace period of `grace_seconds` (0: kill at once).
+    virtual void stop(uint32_t grace_seconds) = 0;
   };
   struct Options {
     bool stdin_once = false;

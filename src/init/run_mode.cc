@@ -18,6 +18,12 @@
 // must still get the chance to stop cleanly. A program that traps the signal and stops its own
 // children still works; they just get the signal twice.
 //
+// lxe's StopContainer comes as a Stop frame on the attach socket (attach_protocol.h): the stop
+// signal to the workload's process group, and when the grace period is over (at once for 0)
+// SIGKILL to every process of the container. Once the workload has ended after a Stop, whatever
+// else runs in the container is killed too before the exit record is written: a stopped container
+// has no processes left, which is what CRI promises when StopContainer returns.
+//
 // When the workload exits we write the exit record and exit with its code. As PID 1, our exit
 // makes the kernel kill whatever else still runs in the container.
 #include <fcntl.h>
@@ -29,6 +35,7 @@
 #include <termios.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <chrono>
 #include <filesystem>
@@ -194,14 +201,20 @@ class Supervisor final : private AttachHub::Workload {
   int run() {
     start_attach();
     start_child();
-    while (!child_status_) wait_for_events(-1);
+    while (!child_status_) {
+      wait_for_events(kill_wait_ms());
+      kill_when_grace_is_over();
+    }
+    // Stopped: nothing of the container outlives the exit record (and the pipes close at once).
+    if (stop_requested_) kill_container_processes();
     drain_output();
     const ExitStatus status = decode_wait_status(*child_status_);
     // Killed by SIGKILL, or ended with a shell's 137 for a child killed so (`sh -c 'dd ...'`),
     // while the cgroup's OOM-kill count went up: the kernel's OOM killer did it.
     const int64_t ooms_after = oom_kill_count();
-    const bool oom_killed = (status.signal == SIGKILL || status.exit_code == 128 + SIGKILL) && ooms_before_ >= 0 &&
-                            ooms_after > ooms_before_;
+    // (Not when we killed it ourselves at the end of a stop's grace period.)
+    const bool oom_killed = !killed_for_stop_ && (status.signal == SIGKILL || status.exit_code == 128 + SIGKILL) &&
+                            ooms_before_ >= 0 && ooms_after > ooms_before_;
     write_exit_record(spec_.exit_path, status, started_at_, finished_at_, oom_killed);
     finish_attach(status.exit_code);
     // As PID 1 our exit kills everything left in the container. Not PID 1 (the pod's or the
@@ -370,6 +383,35 @@ class Supervisor final : private AttachHub::Workload {
     }
   }
 
+  // ---- stopping (a Stop frame from lxe, AttachHub::Workload)
+
+  void stop(uint32_t grace_seconds) override {
+    if (child_status_) return;  // over already: Exit follows
+    stop_requested_ = true;
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(grace_seconds);
+    // A second Stop may shorten the grace period (kubelet's forced stop after a graceful one),
+    // never lengthen it.
+    if (kill_at_ && *kill_at_ <= deadline) return;
+    kill_at_ = deadline;
+    if (grace_seconds > 0) signal_group(child_, spec_.stop_signal);
+    kill_when_grace_is_over();
+  }
+
+  // How long the loop may wait before the grace period of a stop is over (-1: no stop pending).
+  int kill_wait_ms() const {
+    if (!kill_at_) return -1;
+    const auto left = std::chrono::ceil<std::chrono::milliseconds>(*kill_at_ - std::chrono::steady_clock::now());
+    return static_cast<int>(std::max<int64_t>(0, left.count()));
+  }
+
+  void kill_when_grace_is_over() {
+    if (!kill_at_ || child_status_ || std::chrono::steady_clock::now() < *kill_at_) return;
+    kill_at_.reset();
+    killed_for_stop_ = true;
+    signal_group(child_, SIGKILL);
+    kill_container_processes();
+  }
+
   // ---- the workload's stdin, for attach clients (AttachHub::Workload)
 
   int input_fd() const { return spec_.tty ? terminal_.get() : stdin_pipe_.get(); }
@@ -471,6 +513,9 @@ class Supervisor final : private AttachHub::Workload {
   int64_t started_at_ = 0;
   int64_t finished_at_ = 0;
   int64_t ooms_before_ = -1;
+  bool stop_requested_ = false;
+  std::optional<std::chrono::steady_clock::time_point> kill_at_;  // a stop's grace period ends
+  bool killed_for_stop_ = false;
 };
 
 }  // namespace

@@ -177,4 +177,17 @@ void kill_descendants() {
   }
 }
 
+void kill_container_processes() {
+  if (::getpid() == 1) {
+    // kill(-1) from PID 1 of a namespace reaches every process of it but the caller.
+    ::kill(-1, SIGKILL);
+    return;
+  }
+  try {
+    for (const pid_t pid : descendants_of(::getpid())) ::kill(pid, SIGKILL);
+  } catch (const std::exception&) {
+    // No /proc to read: what is left ends with the container's cgroup (lxe kills it).
+  }
+}
+
 }  // namespace lxe::init

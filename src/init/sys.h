@@ -60,6 +60,12 @@ void signal_group(pid_t pid, int signal);
 // end the container's processes with us.
 void kill_descendants();
 
+// SIGKILLs every other process the container has, without reaping any (the caller's SIGCHLD
+// handling reaps them and learns how its own child ended): as PID 1 of a PID namespace, every
+// process in it; otherwise every descendant of ours (the pod's or the host's PID namespace is not
+// ours to empty).
+void kill_container_processes();
+
 // strerror(error) as a string ("No such file or directory" for ENOENT).
 std::string errno_text(int error);
 

@@ -28,32 +28,53 @@ std::vector<fs::path> cgroup_dirs(const std::string& instance, const std::string
   return out;
 }
 
+// The processes of `dirs` and of the cgroups nested in them (a workload may make its own).
 std::set<pid_t> procs_of(const std::vector<fs::path>& dirs) {
   std::set<pid_t> pids;
-  for (const auto& dir : dirs) {
+  auto read = [&](const fs::path& dir) {
     std::ifstream in(dir / "cgroup.procs");
     pid_t pid = 0;
     while (in >> pid)
       if (pid > 0) pids.insert(pid);
+  };
+  for (const auto& dir : dirs) {
+    read(dir);
+    std::error_code ec;
+    for (const auto& entry : fs::recursive_directory_iterator(dir, ec))
+      if (entry.is_directory(ec)) read(entry.path());
   }
   return pids;
 }
 
-}  // namespace
-
-int kill_cgroup_leftovers(const std::string& instance, const std::string& cgroup_root) {
-  const auto dirs = cgroup_dirs(instance, cgroup_root);
-  if (dirs.empty()) return 0;
+// SIGKILLs what `dirs` hold but `spare` until nothing else is left (or 50 rounds); how many
+// signals went out.
+int kill_procs(const std::vector<fs::path>& dirs, pid_t spare) {
   int killed = 0;
   // A process may fork while we kill: a few rounds, each after a short pause for the kernel to
   // take the killed ones out of the cgroup.
   for (int round = 0; round < 50; ++round) {
-    const auto pids = procs_of(dirs);
+    auto pids = procs_of(dirs);
+    pids.erase(spare);
     if (pids.empty()) break;
     for (const pid_t pid : pids)
       if (::kill(pid, SIGKILL) == 0) ++killed;
-    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    std::this_thread::sleep_for(std::chrono::milliseconds(5 + 5 * std::min(round, 3)));
   }
+  return killed;
+}
+
+}  // namespace
+
+std::optional<int> kill_cgroup_processes(const std::string& instance, pid_t spare, const std::string& cgroup_root) {
+  const auto dirs = cgroup_dirs(instance, cgroup_root);
+  if (dirs.empty()) return std::nullopt;
+  return kill_procs(dirs, spare);
+}
+
+int kill_cgroup_leftovers(const std::string& instance, const std::string& cgroup_root) {
+  const auto dirs = cgroup_dirs(instance, cgroup_root);
+  if (dirs.empty()) return 0;
+  const int killed = kill_procs(dirs, 0);
   // The folders LXC left because they were busy (children first: v1 hierarchies may have nested
   // ones). A folder that still has processes stays.
   for (const auto& dir : dirs) {

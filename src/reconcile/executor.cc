@@ -2,7 +2,9 @@
 
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <chrono>
+#include <cstdint>
 #include <filesystem>
 #include <fstream>
 #include <iterator>
@@ -17,6 +19,7 @@
 #include "model/sysctls.h"
 #include "reconcile/pause_image.h"
 #include "reconcile/pod_network.h"
+#include "reconcile/workload_stop.h"
 
 namespace lxe::reconcile {
 
@@ -27,9 +30,40 @@ namespace {
 
 // After a container's instance stopped: what a shared PID namespace kept alive of it
 // (cgroup_cleanup.h).
-void kill_leftovers(const ContainerRecord& container) {
-  if (const int killed = kill_cgroup_leftovers(container.lxd_name); killed > 0)
+void kill_leftovers(const ContainerRecord& container, const std::string& cgroup_root) {
+  if (const int killed = kill_cgroup_leftovers(container.lxd_name, cgroup_root); killed > 0)
     spdlog::info("container {}: killed {} process(es) left in its cgroup after its init ended", container.id, killed);
+}
+
+// Stops a running instance by killing every process in its cgroup: LXD notices its init died and
+// tears the instance down by itself in ~0.15 s, where its own forced stop takes ~0.7 s more of
+// waiting (docs/benchmarks.md). Through LXD where lxe finds no cgroup of the instance.
+void kill_instance(const lxd::Api& lxd, const std::string& name, const std::string& cgroup_root) {
+  if (kill_cgroup_processes(name, 0, cgroup_root)) return;
+  lxd.stop_instance(name, lxd::StopMode::Force);
+}
+
+// How long a delete waits for LXD to finish tearing down an instance whose processes are gone.
+constexpr auto kTeardownWait = std::chrono::seconds(10);
+
+// Deletes an instance; missing is fine. Right after its processes died, LXD refuses for a moment
+// (~0.15 s here): "busy running a stop operation", or "Instance is running" before it noticed.
+// Both are waited out, up to kTeardownWait.
+void delete_after_teardown(const lxd::Api& lxd, const std::string& name) {
+  const auto deadline = std::chrono::steady_clock::now() + kTeardownWait;
+  while (true) {
+    try {
+      lxd.delete_instance(name);
+      return;
+    } catch (const lxd::Error& e) {
+      if (e.kind() == lxd::ErrorKind::NotFound) return;
+      const bool tearing_down = e.kind() == lxd::ErrorKind::Busy ||
+                                (e.kind() == lxd::ErrorKind::BadRequest &&
+                                 std::string_view(e.what()).find("is running") != std::string_view::npos);
+      if (!tearing_down || std::chrono::steady_clock::now() >= deadline) throw;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
 }
 
 bool owned_by(const lxd::Config& config, const std::string& id) {
@@ -302,15 +336,13 @@ void Executor::do_sandbox_action(const Action& action, const SandboxRecord& sand
       break;
     }
     case ActionKind::StopInfra:
-      lxd_.stop_instance(sandbox.lxd_name, lxd::StopMode::Force);
+      // The holder keeps nothing worth a clean shutdown: its processes are killed, and LXD's
+      // teardown of the instance runs on its own, off the caller's path.
+      kill_instance(lxd_, sandbox.lxd_name, options_.cgroup_root);
       break;
     case ActionKind::DeleteInfra:
       forget_device_names(sandbox.lxd_name);
-      try {
-        lxd_.delete_instance(sandbox.lxd_name);
-      } catch (const lxd::Error& e) {
-        if (e.kind() != lxd::ErrorKind::NotFound) throw;
-      }
+      delete_after_teardown(lxd_, sandbox.lxd_name);
       break;
     case ActionKind::DeleteProfile:
       try {
@@ -467,22 +499,22 @@ std::string Executor::do_container_action(const Action& action, const ContainerR
       lxd_.start_instance(container.lxd_name);
       break;
     case ActionKind::StopInstance:
+      // lxe-init stops the workload and records its exit; LXD's stop (and its ~0.7 s of teardown)
+      // only for a system container's own init, and for an lxe-init that cannot do it.
+      if (!runs_image_init(container, config)) {
+        if (auto detail = stop_through_init(container)) return *detail;
+      }
       if (container.stop_timeout > 0)
         lxd_.stop_instance(container.lxd_name, lxd::StopMode::Graceful, std::chrono::seconds(container.stop_timeout));
       else
         lxd_.stop_instance(container.lxd_name, lxd::StopMode::Force);
-      kill_leftovers(container);
+      kill_leftovers(container, options_.cgroup_root);
       break;
     case ActionKind::KillInstance:
-      lxd_.stop_instance(container.lxd_name, lxd::StopMode::Force);
-      kill_leftovers(container);
+      kill_instance(lxd_, container.lxd_name, options_.cgroup_root);
       break;
     case ActionKind::DeleteInstance:
-      try {
-        lxd_.delete_instance(container.lxd_name);
-      } catch (const lxd::Error& e) {
-        if (e.kind() != lxd::ErrorKind::NotFound) throw;
-      }
+      delete_after_teardown(lxd_, container.lxd_name);
       break;
     case ActionKind::EraseRecord:
       forget_device_names(container.lxd_name);
@@ -493,6 +525,22 @@ std::string Executor::do_container_action(const Action& action, const ContainerR
       break;  // record-only actions
   }
   return "";
+}
+
+std::optional<std::string> Executor::stop_through_init(const ContainerRecord& container) const {
+  const auto grace = static_cast<uint32_t>(std::clamp<int64_t>(container.stop_timeout, 0, UINT32_MAX));
+  const auto stop = stop_workload(files_.attach_socket(container.id), grace);
+  using Result = WorkloadStop::Result;
+  if (stop.result != Result::Stopped && !(stop.result == Result::Lost && files_.read_exit(container.id))) {
+    spdlog::info("container {}: stopping through LXD: {}", container.id.substr(0, 12), stop.detail);
+    return std::nullopt;
+  }
+  // What a shared PID namespace kept of the container (processes exec'd into it), lxe-init
+  // spared: it exits by itself once its attach clients have the exit code.
+  const auto killed = kill_cgroup_processes(container.lxd_name, stop.init_pid, options_.cgroup_root);
+  std::string detail = "lxe-init stopped the workload";
+  if (killed && *killed > 0) detail += "; killed " + std::to_string(*killed) + " process(es) left in its cgroup";
+  return detail;
 }
 
 namespace {

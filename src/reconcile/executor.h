@@ -86,6 +86,10 @@ class Executor {
                            const runtime::v1::ContainerConfig& config, const store::SandboxRecord& sandbox,
                            const runtime::v1::PodSandboxConfig& sandbox_config);
 
+  // StopInstance through the container's lxe-init (workload_stop.h): what the event log says when
+  // the workload is dead and its exit recorded, nullopt when LXD has to stop it.
+  std::optional<std::string> stop_through_init(const store::ContainerRecord& container) const;
+
   std::optional<InstanceFacts> instance_facts(const std::string& name, const std::string& id,
                                               lxd::Devices* devices = nullptr) const;
   void remember_device_names(const std::string& lxd_name, const lxd::Devices& wanted) const;

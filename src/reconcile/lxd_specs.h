@@ -47,6 +47,9 @@ struct MappingOptions {
   // lxe-init's start time and the process's identity (ContainerStatus.user). 0: no wait (the
   // in-memory tests, where no lxe-init runs).
   std::chrono::milliseconds started_record_wait{0};
+  // Where the host's cgroup hierarchies are mounted: lxe stops instances by killing the processes
+  // of their cgroups (cgroup_cleanup.h). Tests point it at a tree of their own.
+  std::string cgroup_root = "/sys/fs/cgroup";
 };
 
 // How a container's CRI mounts become its disk devices mount<N> (volumes.h decides).

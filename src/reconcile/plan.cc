@@ -151,7 +151,18 @@ void tear_down_network(std::vector<Action>& plan, const SandboxRecord& s, const 
   if (set_up_by_cni(s) && !s.cni_state.empty()) plan.push_back({ActionKind::NetworkDel, why});
 }
 
-std::vector<Action> plan_sandbox_not_ready(const SandboxRecord& s, const SandboxObservation& o) {
+std::vector<Action> plan_sandbox_not_ready(const SandboxRecord& s, const std::vector<ContainerRecord>& containers,
+                                           const SandboxObservation& o) {
+  // The holder goes after the pod's containers have stopped: its end takes the pod's PID
+  // namespace with it, and with it the processes of containers that share it, before their
+  // lxe-init could record how they ended.
+  if (o.infra && o.infra->running) {
+    const auto stopping = std::count_if(containers.begin(), containers.end(), [](const ContainerRecord& c) {
+      return c.desired_state == ContainerState::Exited && c.observed_state == store::ContainerObserved::Running &&
+             c.observed_generation < c.generation;
+    });
+    if (stopping > 0) return {{ActionKind::Wait, std::to_string(stopping) + " container(s) still stopping"}};
+  }
   std::vector<Action> plan;
   tear_down_network(plan, s, "sandbox stopped");
   if (o.infra && o.infra->running) plan.push_back({ActionKind::StopInfra, "sandbox stopped"});
@@ -180,7 +191,7 @@ std::vector<Action> plan_sandbox(const SandboxRecord& sandbox, const std::vector
                                  const SandboxObservation& observed) {
   switch (sandbox.desired_state) {
     case SandboxState::Ready: return plan_sandbox_ready(sandbox, observed);
-    case SandboxState::NotReady: return plan_sandbox_not_ready(sandbox, observed);
+    case SandboxState::NotReady: return plan_sandbox_not_ready(sandbox, containers, observed);
     case SandboxState::Removed: return plan_sandbox_removed(sandbox, containers, observed);
   }
   return {};
@@ -294,6 +305,17 @@ std::vector<Action> plan_container_exited(const ContainerRecord& c, const Contai
   const bool start_failed = c.started_at == 0 && c.finished_at != 0;
   if (running && start_failed) {
     plan.push_back({ActionKind::KillInstance, "its start completed after StartError was recorded"});
+  } else if (running && c.finished_at != 0) {
+    // The exit is recorded and the instance still runs: lxe-init did not exit after it recorded
+    // the exit (it normally does at once, and LXD tears the instance down by itself), or something
+    // started the instance again outside lxe. Its processes go; the record stays as it is.
+    plan.push_back({ActionKind::KillInstance, "its exit is recorded and the instance still runs"});
+  } else if (running && o.exit) {
+    // lxe-init recorded the workload's end (a stop it carried out for an lxe that died before it
+    // recorded the exit, or the command's own end) and exits next: nothing to stop, the exit is
+    // recorded, once.
+    if (c.started_at == 0) plan.push_back({ActionKind::RecordStarted, "lxe-init recorded a start"});
+    plan.push_back({ActionKind::RecordExit, "lxe-init recorded the exit"});
   } else if (running) {
     if (c.started_at == 0) plan.push_back({ActionKind::RecordStarted, "instance running"});
     plan.push_back({ActionKind::StopInstance, "stop requested"});

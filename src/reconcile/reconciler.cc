@@ -235,9 +235,13 @@ void Reconciler::resync_pass() {
     // A device removed behind lxe's back (LXD's event for it requeues at once; this is the net).
     const bool live = c.observed_state == store::ContainerObserved::Running ||
                       c.observed_state == store::ContainerObserved::Created;
+    // An exited container whose instance still runs: lxe-init recorded the exit and has not
+    // ended (it normally exits at once), or the instance was started again outside lxe.
+    const bool lingering = c.observed_state == store::ContainerObserved::Exited &&
+                           c.desired_state == store::ContainerState::Exited && running(c.lxd_name);
     const bool drifted = (c.observed_state == store::ContainerObserved::Running &&
                           (!running(c.lxd_name) || limits_drifted(c))) ||
-                         (live && lacking_devices.count(c.lxd_name) != 0);
+                         (live && lacking_devices.count(c.lxd_name) != 0) || lingering;
     if (drifted || c.observed_generation < c.generation) enqueue_container(c.id);
   });
 }
@@ -412,8 +416,10 @@ Outcome Reconciler::process_container(const std::string& id) {
   if (!sandbox) return Outcome::Done;  // cannot happen: the foreign key keeps the sandbox
   const auto plan = plan_container(*container, *sandbox, executor_.observe_container(*container, *sandbox));
   const Outcome outcome = plan.empty() ? Outcome::Done : executor_.run(*container, *sandbox, plan);
-  // A sandbox being removed waits for its containers to be gone.
-  if (sandbox->desired_state == store::SandboxState::Removed) enqueue_sandbox(sandbox->id);
+  // A sandbox being stopped waits for its containers to stop, one being removed for them to go.
+  // Not after a failure: the sandbox would requeue the container at once, around its backoff.
+  if (sandbox->desired_state != store::SandboxState::Ready && outcome != Outcome::Failed)
+    enqueue_sandbox(sandbox->id);
   return outcome;
 }
 

@@ -195,13 +195,13 @@ TEST_CASE("attach client: finding and connecting to the attach socket", "[attach
   };
 
   SECTION("missing, or not a socket") {
-    CHECK_FALSE(lxe::cri::attach_socket_exists(dir.file("attach.sock")));
-    const auto missing = lxe::cri::connect_attach_socket(dir.file("attach.sock"));
+    CHECK_FALSE(lxe::attach::attach_socket_exists(dir.file("attach.sock")));
+    const auto missing = lxe::attach::connect_attach_socket(dir.file("attach.sock"));
     REQUIRE(std::holds_alternative<std::string>(missing));
     CHECK_THAT(std::get<std::string>(missing), Catch::Contains("No such file"));
     lxe::test::write_file(dir.file("attach.sock"), "");
-    CHECK_FALSE(lxe::cri::attach_socket_exists(dir.file("attach.sock")));
-    CHECK(std::holds_alternative<std::string>(lxe::cri::connect_attach_socket(dir.file("attach.sock"))));
+    CHECK_FALSE(lxe::attach::attach_socket_exists(dir.file("attach.sock")));
+    CHECK(std::holds_alternative<std::string>(lxe::attach::connect_attach_socket(dir.file("attach.sock"))));
   }
   SECTION("a path longer than a socket address allows") {
     std::string deep = dir.path();
@@ -212,8 +212,8 @@ TEST_CASE("attach client: finding and connecting to the attach socket", "[attach
     UniqueFd listener = listen_at(dir.file("d/attach.sock"));
     const std::string path = deep + "/attach.sock";
     REQUIRE(path.size() > sizeof(sockaddr_un::sun_path));
-    CHECK(lxe::cri::attach_socket_exists(path));
-    const auto connected = lxe::cri::connect_attach_socket(path);
+    CHECK(lxe::attach::attach_socket_exists(path));
+    const auto connected = lxe::attach::connect_attach_socket(path);
     REQUIRE(std::holds_alternative<UniqueFd>(connected));
     UniqueFd accepted(::accept(listener.get(), nullptr, nullptr));
     CHECK(accepted.valid());
@@ -222,14 +222,14 @@ TEST_CASE("attach client: finding and connecting to the attach socket", "[attach
     UniqueFd elsewhere = listen_at(dir.file("host.sock"));
     std::filesystem::create_directory(dir.file("state"));
     std::filesystem::create_symlink(dir.file("host.sock"), dir.file("state/attach.sock"));
-    CHECK_FALSE(lxe::cri::attach_socket_exists(dir.file("state/attach.sock")));
-    const auto connected = lxe::cri::connect_attach_socket(dir.file("state/attach.sock"));
+    CHECK_FALSE(lxe::attach::attach_socket_exists(dir.file("state/attach.sock")));
+    const auto connected = lxe::attach::connect_attach_socket(dir.file("state/attach.sock"));
     CHECK(std::holds_alternative<std::string>(connected));
   }
   SECTION("a socket nothing listens on") {
     { UniqueFd gone = listen_at(dir.file("attach.sock")); }
-    CHECK(lxe::cri::attach_socket_exists(dir.file("attach.sock")));
-    const auto refused = lxe::cri::connect_attach_socket(dir.file("attach.sock"));
+    CHECK(lxe::attach::attach_socket_exists(dir.file("attach.sock")));
+    const auto refused = lxe::attach::connect_attach_socket(dir.file("attach.sock"));
     REQUIRE(std::holds_alternative<std::string>(refused));
     CHECK_THAT(std::get<std::string>(refused), Catch::Contains("refused"));
   }

@@ -71,3 +71,29 @@ TEST_CASE("cgroup leftovers: the unified layout, and an instance without a cgrou
   CHECK(kill_cgroup_leftovers("lxe-gone", root.path()) == 0);
   CHECK(kill_cgroup_leftovers("lxe-web", root.file("no-such-root")) == 0);
 }
+
+TEST_CASE("cgroup kill: every process of the instance but the spared one, nested cgroups too, folders stay",
+          "[cgroup_cleanup]") {
+  using lxe::reconcile::kill_cgroup_processes;
+  TempDir root;
+  const pid_t init = start_sleeper();
+  const pid_t workload = start_sleeper();
+  const pid_t nested = start_sleeper();
+  std::filesystem::create_directories(root.file("pids/lxc.payload.lxe-web/inner"));
+  write_file(root.file("pids/lxc.payload.lxe-web/cgroup.procs"),
+             std::to_string(init) + "\n" + std::to_string(workload) + "\n");
+  write_file(root.file("pids/lxc.payload.lxe-web/inner/cgroup.procs"), std::to_string(nested) + "\n");
+  const auto sent = kill_cgroup_processes("lxe-web", init, root.path());
+  REQUIRE(sent.has_value());
+  CHECK(*sent >= 2);
+  CHECK(ended_by(workload) == SIGKILL);
+  CHECK(ended_by(nested) == SIGKILL);
+  // The spared process (lxe-init, finishing its exit record) lives on.
+  CHECK(::kill(init, 0) == 0);
+  // LXC removes the folders when it tears the instance down; lxe leaves them.
+  CHECK(std::filesystem::exists(root.file("pids/lxc.payload.lxe-web/inner")));
+  ::kill(init, SIGKILL);
+  ::waitpid(init, nullptr, 0);
+  // No cgroup: the caller stops the instance through LXD.
+  CHECK_FALSE(kill_cgroup_processes("lxe-gone", 0, root.path()).has_value());
+}

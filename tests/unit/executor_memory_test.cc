@@ -5,7 +5,11 @@
 // LXD answers completes it.
 #include <catch2/catch.hpp>
 
+#include <signal.h>
+#include <spawn.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include <filesystem>
 #include <functional>
@@ -20,6 +24,7 @@
 #include "model/naming.h"
 #include "model/stored_config.h"
 #include "reconcile/plan.h"
+#include "support/init_spec.h"
 #include "support/memory_fixture.h"
 
 namespace fs = std::filesystem;
@@ -595,6 +600,8 @@ struct ActionCase {
   Op op;                   // the call the failure is injected into
   bool missing_is_done;    // deleting what is gone is success
   std::function<Target(Bed&)> setup;
+  // A delete waits out LXD's "busy" (its teardown of an instance whose processes lxe killed).
+  bool waits_out_busy = false;
 };
 
 std::vector<ActionCase> action_cases() {
@@ -631,7 +638,7 @@ std::vector<ActionCase> action_cases() {
        [=](Bed& b) { return sandbox_only(b, {K::CreateProfile, K::CreateInfra, K::StartInfra}); }},
       {K::RestoreDevices, Op::PatchProfile, false, drifted_sandbox},
       {K::StopInfra, Op::StopInstance, false, [=](Bed& b) { return removed_sandbox(b, {}); }},
-      {K::DeleteInfra, Op::DeleteInstance, true, [=](Bed& b) { return removed_sandbox(b, {K::StopInfra}); }},
+      {K::DeleteInfra, Op::DeleteInstance, true, [=](Bed& b) { return removed_sandbox(b, {K::StopInfra}); }, true},
       {K::DeleteProfile, Op::DeleteProfile, true,
        [=](Bed& b) { return removed_sandbox(b, {K::StopInfra, K::DeleteInfra}); }},
       {K::CreateInstance, Op::CreateInstance, false,
@@ -667,7 +674,8 @@ std::vector<ActionCase> action_cases() {
        }},
       {K::StopInstance, Op::StopInstance, false, [=](Bed& b) { return running(b, ContainerState::Exited); }},
       {K::KillInstance, Op::StopInstance, false, [=](Bed& b) { return running(b, ContainerState::Removed); }},
-      {K::DeleteInstance, Op::DeleteInstance, true, [=](Bed& b) { return created(b, ContainerState::Removed); }},
+      {K::DeleteInstance, Op::DeleteInstance, true, [=](Bed& b) { return created(b, ContainerState::Removed); },
+       true},
   };
 }
 
@@ -743,7 +751,8 @@ TEST_CASE("executor: every action that calls LXD, with each of LXD's failures: r
       REQUIRE(bed.lxd.count(a.op, fault.target) >= 1);  // the failure met the action's call
       const std::string last_error = t.container ? bed.container(id).last_error : bed.sandbox(id).last_error;
       const FailureKind kind = t.container ? bed.container(id).last_error_kind : bed.sandbox(id).last_error_kind;
-      if (a.missing_is_done && f.fault.kind == ErrorKind::NotFound) {
+      if ((a.missing_is_done && f.fault.kind == ErrorKind::NotFound) ||
+          (a.waits_out_busy && f.fault.kind == ErrorKind::Busy)) {
         CHECK(outcome == Outcome::Done);
         CHECK(last_error.empty());
         continue;
@@ -813,4 +822,102 @@ TEST_CASE("executor: observing an object LXD cannot be asked about, or that is n
   const auto o = bed.executor.observe_sandbox(fresh);
   CHECK_FALSE(o.profile_exists);
   CHECK_FALSE(o.infra);
+}
+
+// ---- stopping without LXD's stop call (cgroup_cleanup.h, workload_stop.h)
+
+namespace {
+
+// `argv` in the background, in `cwd` when given.
+pid_t spawn(const std::vector<std::string>& argv, const std::string& cwd = "") {
+  std::vector<char*> args;
+  for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
+  args.push_back(nullptr);
+  posix_spawn_file_actions_t actions;
+  posix_spawn_file_actions_init(&actions);
+  if (!cwd.empty()) posix_spawn_file_actions_addchdir_np(&actions, cwd.c_str());
+  pid_t pid = 0;
+  const int rc = ::posix_spawnp(&pid, args[0], &actions, nullptr, args.data(), environ);
+  posix_spawn_file_actions_destroy(&actions);
+  REQUIRE(rc == 0);
+  return pid;
+}
+
+// The signal that ended `pid`, or its exit code + 1000; -1 when it did not end within 10 s.
+int reap(pid_t pid) {
+  for (int i = 0; i < 1000; ++i) {
+    int status = 0;
+    if (::waitpid(pid, &status, WNOHANG) == pid) return WIFSIGNALED(status) ? WTERMSIG(status) : 1000 + WEXITSTATUS(status);
+    ::usleep(10000);
+  }
+  ::kill(pid, SIGKILL);
+  ::waitpid(pid, nullptr, 0);
+  return -1;
+}
+
+}  // namespace
+
+TEST_CASE("executor: kill-instance and stop-infra kill the instance's cgroup, with no LXD stop call; LXD's without one",
+          "[executor][stop]") {
+  Bed bed;
+  lxe::reconcile::MappingOptions options;
+  options.cgroup_root = bed.dir.file("cgroup");
+  lxe::reconcile::Executor executor{bed.registry, bed.lxd, bed.files, bed.volumes, options};
+  auto s = bed.ready_sandbox();
+  const auto c = bed.want(bed.running_container(s), ContainerState::Removed);
+  const pid_t workload = spawn({"sleep", "300"});
+  const pid_t holder = spawn({"sleep", "300"});
+  fs::create_directories(bed.dir.file("cgroup/pids/lxc.payload." + c.lxd_name));
+  fs::create_directories(bed.dir.file("cgroup/pids/lxc.payload." + s.lxd_name));
+  lxe::test::write_file(bed.dir.file("cgroup/pids/lxc.payload." + c.lxd_name + "/cgroup.procs"),
+                        std::to_string(workload) + "\n");
+  lxe::test::write_file(bed.dir.file("cgroup/pids/lxc.payload." + s.lxd_name + "/cgroup.procs"),
+                        std::to_string(holder) + "\n");
+
+  // An instance lxe finds no cgroup of: LXD's forced stop.
+  const auto other = bed.want(bed.running_container(s, "other"), ContainerState::Removed);
+  CHECK(executor.run(other, bed.sandbox(s.id), {{ActionKind::KillInstance, "test"}}) == Outcome::Done);
+  REQUIRE(bed.lxd.calls(Op::StopInstance).size() == 1);
+  CHECK(bed.lxd.calls(Op::StopInstance).at(0).body["mode"] == "force");
+
+  CHECK(executor.run(c, bed.sandbox(s.id), {{ActionKind::KillInstance, "test"}}) == Outcome::Done);
+  CHECK(reap(workload) == SIGKILL);
+  s = bed.want(bed.sandbox(s.id), SandboxState::NotReady);
+  CHECK(executor.run(s, {{ActionKind::StopInfra, "test"}}) == Outcome::Done);
+  CHECK(reap(holder) == SIGKILL);
+  // LXD was not asked again: it notices the dead init and tears the instance down by itself.
+  CHECK(bed.lxd.calls(Op::StopInstance).size() == 1);
+}
+
+TEST_CASE("executor: stop-instance asks the container's lxe-init, which records the exit; no LXD stop call",
+          "[executor][stop]") {
+  Bed bed;
+  const auto s = bed.ready_sandbox();
+  auto c = bed.want(bed.running_container(s), ContainerState::Exited);
+  c.stop_timeout = 30;
+  bed.put(c);
+  c = bed.container(c.id);
+  // lxe-init as the container runs it, with its state directory where lxe keeps it on the host
+  // (the socket by a path relative to it: the host's path is longer than a socket address allows).
+  const std::string state = bed.files.container_dir(c.id);
+  fs::create_directories(state);
+  lxe::test::TempDir spec_dir;
+  const std::string spec = lxe::test::write_init_spec(
+      spec_dir, {"sleep", "300"}, {{"attach_socket", "attach.sock"}, {"exit_path", state + "/exit.json"}});
+  const pid_t init = spawn({(fs::path(LXE_BINARY).parent_path() / "lxe-init").string(), "run", spec}, state);
+  for (int i = 0; i < 500 && !fs::exists(bed.files.attach_socket(c.id)); ++i) ::usleep(10000);
+  REQUIRE(fs::exists(bed.files.attach_socket(c.id)));
+
+  CHECK(bed.run(c, {ActionKind::StopInstance, ActionKind::RecordExit}) == Outcome::Done);
+  CHECK(bed.lxd.calls(Op::StopInstance).empty());
+  const auto after = bed.container(c.id);
+  CHECK(after.exit_code == 143);  // sleep ended by the stop signal, SIGTERM
+  CHECK(after.observed_state == ContainerObserved::Exited);
+  CHECK(reap(init) == 1000 + 143);
+
+  SECTION("no lxe-init listens (a system container's own init, or one from before Stop): LXD stops it") {
+    auto d = bed.want(bed.running_container(s, "second"), ContainerState::Exited);
+    CHECK(bed.run(d, {ActionKind::StopInstance}) == Outcome::Done);
+    CHECK(bed.lxd.calls(Op::StopInstance).size() == 1);
+  }
 }

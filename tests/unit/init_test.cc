@@ -24,6 +24,7 @@
 #include <thread>
 
 #include "common/attach_protocol.h"
+#include "reconcile/workload_stop.h"
 #include "support/process.h"
 #include "support/init_spec.h"
 #include "support/temp_dir.h"
@@ -229,6 +230,7 @@ class AttachClient {
         if (frame->type == lxe::attach::FrameType::Stdout) out += frame->payload;
         if (frame->type == lxe::attach::FrameType::Stderr) err += frame->payload;
         if (frame->type == lxe::attach::FrameType::Exit) exit_code = lxe::attach::parse_exit(frame->payload);
+        if (frame->type == lxe::attach::FrameType::Stopping) stopping = true;
       }
     }
     return true;
@@ -243,6 +245,7 @@ class AttachClient {
   std::string out;
   std::string err;
   std::optional<int> exit_code;
+  bool stopping = false;  // lxe-init answered a Stop
   bool eof = false;
 
  private:
@@ -658,5 +661,96 @@ TEST_CASE("init run: no attach_socket, no socket; attach fields of the wrong typ
     kill(init.pid(), SIGTERM);
     CHECK(init.wait() == 143);
     CHECK_FALSE(log_contains(dir, "stdout F read\n"));
+  }
+}
+
+// ---- Stop over the attach socket (lxe's StopContainer, reconcile/workload_stop.h)
+
+TEST_CASE("init run: Stop sends the stop signal, answers at once, and Exit comes after the exit record",
+          "[init][stop]") {
+  TempDir dir;
+  Background init(dir, {init_binary(), "run",
+                        write_attach_spec(dir, {"sh", "-c",
+                                                "trap 'echo bye; exit 7' TERM; echo ready; while :; do sleep 0.1; done"})});
+  REQUIRE(wait_until([&] { return log_contains(dir, "ready"); }));
+  AttachClient client(dir.file("attach.sock"), 0);
+  client.send(lxe::attach::encode_stop(30));
+  REQUIRE(client.read_until([&] { return client.exit_code.has_value(); }));
+  CHECK(client.stopping);
+  CHECK(*client.exit_code == 7);
+  // The record is on disk before Exit is sent: lxe reads it right after.
+  CHECK(exit_record(dir)["exit_code"] == 7);
+  CHECK(log_contains(dir, "stdout F bye"));
+  CHECK(client.read_until_eof());
+  CHECK(init.wait() == 7);
+}
+
+TEST_CASE("init run: Stop kills a workload that ignores its stop signal when the grace period is over, and 0 at once",
+          "[init][stop]") {
+  TempDir dir;
+  const std::string grace = GENERATE("1", "0");
+  INFO("grace " << grace);
+  Background init(dir, {init_binary(), "run",
+                        write_attach_spec(dir, {"sh", "-c", "trap '' TERM; echo ready; while :; do sleep 0.1; done"})});
+  REQUIRE(wait_until([&] { return log_contains(dir, "ready"); }));
+  AttachClient client(dir.file("attach.sock"), 0);
+  client.send(lxe::attach::encode_stop(static_cast<uint32_t>(std::stoul(grace))));
+  REQUIRE(client.read_until([&] { return client.exit_code.has_value(); }));
+  CHECK(*client.exit_code == 137);
+  CHECK(exit_record(dir)["signal"] == SIGKILL);
+  // Killed by the stop, not by the kernel's OOM killer.
+  CHECK(exit_record(dir)["oom_killed"] == false);
+  CHECK(init.wait() == 137);
+}
+
+TEST_CASE("init run: after a Stop nothing of the container is left: the workload's other processes are killed too",
+          "[init][stop]") {
+  TempDir dir;
+  Background init(dir, {init_binary(), "run",
+                        write_attach_spec(dir, {"sh", "-c",
+                                                "sleep 300 & echo $! > " + dir.file("bg.pid") +
+                                                    "; echo ready; exec sleep 300"})});
+  REQUIRE(wait_until([&] { return log_contains(dir, "ready"); }));
+  const pid_t background = std::stoi(read_file(dir.file("bg.pid")));
+  REQUIRE(::kill(background, 0) == 0);
+  AttachClient client(dir.file("attach.sock"), 0);
+  client.send(lxe::attach::encode_stop(10));
+  REQUIRE(client.read_until([&] { return client.exit_code.has_value(); }));
+  CHECK(*client.exit_code == 143);
+  // Gone (and reaped by lxe-init, its subreaper here) by the time Exit came.
+  CHECK_FALSE(std::filesystem::exists("/proc/" + std::to_string(background)));
+  CHECK(init.wait() == 143);
+}
+
+TEST_CASE("workload_stop: Stopped with the exit code and lxe-init's PID, and each way it can fail", "[init][stop]") {
+  using lxe::reconcile::stop_workload;
+  using Result = lxe::reconcile::WorkloadStop::Result;
+  TempDir dir;
+  SECTION("a running lxe-init stops the workload") {
+    Background init(dir, {init_binary(), "run", write_attach_spec(dir, {"sleep", "300"})});
+    REQUIRE(wait_until([&] { return std::filesystem::exists(dir.file("attach.sock")); }));
+    const auto stop = stop_workload(dir.file("attach.sock"), 10);
+    CHECK(stop.result == Result::Stopped);
+    CHECK(stop.exit_code == 143);
+    CHECK(stop.init_pid == init.pid());
+    CHECK(exit_record(dir)["exit_code"] == 143);
+    CHECK(init.wait() == 143);
+  }
+  SECTION("no socket: unreachable") {
+    const auto stop = stop_workload(dir.file("attach.sock"), 10);
+    CHECK(stop.result == Result::Unreachable);
+    CHECK_THAT(stop.detail, Catch::Contains("no attach socket"));
+  }
+  SECTION("a listener that never answers Stop (an lxe-init from before Stop): unsupported, after the answer wait") {
+    const int listener = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    sockaddr_un address{};
+    address.sun_family = AF_UNIX;
+    std::strcpy(address.sun_path, dir.file("attach.sock").c_str());
+    REQUIRE(::bind(listener, reinterpret_cast<sockaddr*>(&address), sizeof address) == 0);
+    REQUIRE(::listen(listener, 4) == 0);
+    const auto stop = stop_workload(dir.file("attach.sock"), 10, {.answer = 200ms, .slack = 1000ms});
+    CHECK(stop.result == Result::Unsupported);
+    CHECK_THAT(stop.detail, Catch::Contains("did not take the Stop"));
+    ::close(listener);
   }
 }

@@ -365,8 +365,14 @@ Kinds expected_container(const ContainerCase& c) {
       }
       break;
     case ContainerState::Exited:
-      if (running && !c.started_at && c.finished_at) {
-        k.push_back(K::KillInstance);  // StartError recorded: it stays never started
+      if (running && c.finished_at) {
+        // StartError recorded (it stays never started), or the exit is recorded and lxe-init has
+        // not ended the instance.
+        k.push_back(K::KillInstance);
+      } else if (running && c.exit_json) {
+        // lxe-init recorded the end and exits next: recorded, not stopped again.
+        if (!c.started_at) k.push_back(K::RecordStarted);
+        k.push_back(K::RecordExit);
       } else if (running) {
         if (!c.started_at) k.push_back(K::RecordStarted);
         k.push_back(K::StopInstance);
@@ -434,14 +440,26 @@ struct ContainerWorld {
           record.observed_state = ContainerObserved::Running;
           break;
         case K::StopInstance:
+          // lxe-init stops the workload and records the exit; the instance stops by itself a
+          // moment later (at the end of this plan, below).
+          REQUIRE(observed.instance);
+          REQUIRE(observed.instance->running);
+          REQUIRE_FALSE(observed.exit);
+          observed.exit = ExitRecord{137, 9, false, clock};
+          instance_stopping = true;
+          break;
         case K::KillInstance:
           REQUIRE(observed.instance);
           REQUIRE(observed.instance->running);
           observed.instance->running = false;
-          observed.exit = ExitRecord{137, 9, false, clock};
+          if (!observed.exit) observed.exit = ExitRecord{137, 9, false, clock};
           break;
         case K::RecordExit:
-          REQUIRE_FALSE((observed.instance && observed.instance->running));
+          // The workload is over: lxe-init's record says so, or the instance is not running.
+          REQUIRE((observed.exit || !(observed.instance && observed.instance->running)));
+          REQUIRE(record.finished_at == 0);  // recorded once
+          // Recorded while lxe-init is on its way out: the instance stops by itself.
+          if (observed.instance && observed.instance->running) instance_stopping = true;
           REQUIRE(record.started_at != 0);  // RecordStarted came first
           record.finished_at = observed.exit ? observed.exit->finished_at : clock;
           record.exit_code = observed.exit ? observed.exit->exit_code : 137;
@@ -475,7 +493,11 @@ struct ContainerWorld {
         default: FAIL("a sandbox action in a container plan: " << lxe::reconcile::to_string(a.kind));
       }
     }
+    // LXD notices that lxe-init exited after a stop, and tears the instance down.
+    if (instance_stopping && observed.instance) observed.instance->running = false;
+    instance_stopping = false;
   }
+  bool instance_stopping = false;
 };
 
 }  // namespace
@@ -1289,4 +1311,49 @@ TEST_CASE("plan_container: limits follow the pod's ceiling, and only a differenc
   CHECK(kinds().empty());  // applied: level-triggered, nothing more to do
   sandbox.resources_json = R"({"memoryLimitInBytes": "1073741824"})";  // above its own: its own wins
   CHECK(kinds() == std::vector<ActionKind>{K::ApplyLimits, K::MarkReconciled});
+}
+
+TEST_CASE("plan_sandbox: a stopping pod's holder goes only after its containers have stopped", "[plan][sandbox]") {
+  // Killing the holder first would take the pod's PID namespace, and with it containers that share
+  // it, before their lxe-init recorded how they ended.
+  SandboxRecord s = sandbox_record(SandboxState::NotReady, kInfraPid, SandboxObserved::Ready, false);
+  SandboxObservation o;
+  o.profile_exists = true;
+  o.infra = InstanceFacts{true, ""};
+  ContainerRecord stopping;
+  stopping.id = std::string(64, 'b');
+  stopping.desired_state = ContainerState::Exited;
+  stopping.observed_state = ContainerObserved::Running;
+  stopping.generation = 3;
+  stopping.observed_generation = 2;
+  const auto plan = plan_sandbox(s, {stopping}, o);
+  REQUIRE(kinds(plan) == Kinds{K::Wait});
+  CHECK_THAT(plan[0].reason, Catch::Contains("1 container(s) still stopping"));
+  // Stopped (its exit recorded): the holder goes.
+  ContainerRecord stopped = stopping;
+  stopped.observed_state = ContainerObserved::Exited;
+  stopped.observed_generation = 3;
+  CHECK(kinds(plan_sandbox(s, {stopped}, o)) == Kinds{K::StopInfra, K::RecordNotReady, K::MarkReconciled});
+  // The holder is gone already: nothing to wait for.
+  o.infra->running = false;
+  CHECK(kinds(plan_sandbox(s, {stopping}, o)) == Kinds{K::RecordNotReady, K::MarkReconciled});
+}
+
+TEST_CASE("plan_container: the stop's in-between state (workload dead, instance running) records the exit once",
+          "[plan][container]") {
+  ContainerCase base{ContainerState::Exited, Instance::Running, true, false, true, true, Pod::Usable, true, false, false};
+  // lxe died after lxe-init recorded the exit and before lxe did: record it, no second stop.
+  const SandboxRecord pod = pod_record(Pod::Usable);
+  auto record = container_record(base);
+  auto observed = container_observation(base, kInfraPid);
+  CHECK(kinds(plan_container(record, pod, observed)) == Kinds{K::RecordExit, K::MarkReconciled});
+  // Recorded, and the instance still runs (lxe-init not gone yet, or started again outside lxe):
+  // its processes are killed; the exit stays as recorded.
+  record.finished_at = 2000;
+  record.observed_state = ContainerObserved::Exited;
+  record.observed_generation = record.generation;
+  CHECK(kinds(plan_container(record, pod, observed)) == Kinds{K::KillInstance, K::MarkReconciled});
+  // Stopped: nothing.
+  observed.instance->running = false;
+  CHECK(plan_container(record, pod, observed).empty());
 }
