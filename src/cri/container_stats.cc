@@ -23,7 +23,12 @@ v1::ContainerStats container_stats_of(const store::ContainerRecord& c, stats::St
   for (const auto& [k, v] : c.annotations) (*attributes->mutable_annotations())[k] = v;
 
   const int64_t now = now_ns();
-  const stats::CgroupSample sample = sources.cgroups.read(c.lxd_name);
+  // An exited container's instance may still be on its way down for a moment (lxe-init exits
+  // after it recorded the exit, then LXD tears the instance down): what is left in its cgroup is
+  // no longer the container's workload.
+  const stats::CgroupSample sample = c.observed_state == store::ContainerObserved::Exited
+                                         ? stats::CgroupSample{}
+                                         : sources.cgroups.read(c.lxd_name);
   if (read) *read = sample;
   auto* cpu = out.mutable_cpu();
   cpu->set_timestamp(now);

@@ -108,6 +108,13 @@ TEST_CASE("stats: a busy container shows its CPU and memory, a created one zeros
     CHECK(listed.stats(0).linux().containers_size() == 2);
   }
 
+  // Stopped: zeros at once, while LXD may still be tearing the instance down (what is left in
+  // its cgroup then is lxe-init on its way out, not the workload).
+  REQUIRE(fx.stop(busy_id, 0).ok());
+  const auto stopped = stats(fx, busy_id);
+  CHECK(stopped.cpu().usage_core_nano_seconds().value() == 0);
+  CHECK(stopped.memory().working_set_bytes().value() == 0);
+
   auto ctx = lxe::test::context_with_deadline();
   cri::ContainerStatsRequest unknown;
   unknown.set_container_id("0123456789abcdef");
