@@ -17,10 +17,11 @@ namespace lxe::reconcile {
 // the instance has no cgroup (the normal case after a stop). Never throws.
 int kill_cgroup_leftovers(const std::string& instance, const std::string& cgroup_root = "/sys/fs/cgroup");
 
-// How lxe stops a running instance without LXD's stop call (which costs ~0.7 s of LXD's own
-// waiting on this host, against ~0.15 s for LXD to notice its init died and tear down): SIGKILLs
-// every process in the instance's cgroup except `spare` (0: none), until no other is left, and
-// leaves the folders to LXC. LXD then sees the instance stop by itself. Returns how many signals
+// How lxe stops a running instance without LXD's stop call, which returns only after LXD's whole
+// teardown (~0.75 s on this host, most of it after the processes are dead): SIGKILLs every process
+// in the instance's cgroup except `spare` (0: none), until no other is left, and leaves the
+// folders to LXC. LXD then sees the instance stop and tears it down by itself, off the caller's
+// path. Returns how many signals
 // it sent; nullopt when the instance has no cgroup (not running, or a layout lxe does not know:
 // the caller stops it through LXD then). Never throws.
 std::optional<int> kill_cgroup_processes(const std::string& instance, pid_t spare = 0,

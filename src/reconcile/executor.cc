@@ -35,9 +35,10 @@ void kill_leftovers(const ContainerRecord& container, const std::string& cgroup_
     spdlog::info("container {}: killed {} process(es) left in its cgroup after its init ended", container.id, killed);
 }
 
-// Stops a running instance by killing every process in its cgroup: LXD notices its init died and
-// tears the instance down by itself in ~0.15 s, where its own forced stop takes ~0.7 s more of
-// waiting (docs/benchmarks.md). Through LXD where lxe finds no cgroup of the instance.
+// Stops a running instance by killing every process in its cgroup, and returns once they are gone:
+// LXD notices its init died and tears the instance down by itself (~0.75 s here), off the
+// caller's path, where its forced stop would make the caller wait for that teardown too
+// (docs/benchmarks.md). Through LXD where lxe finds no cgroup of the instance.
 void kill_instance(const lxd::Api& lxd, const std::string& name, const std::string& cgroup_root) {
   if (kill_cgroup_processes(name, 0, cgroup_root)) return;
   lxd.stop_instance(name, lxd::StopMode::Force);
@@ -46,9 +47,10 @@ void kill_instance(const lxd::Api& lxd, const std::string& name, const std::stri
 // How long a delete waits for LXD to finish tearing down an instance whose processes are gone.
 constexpr auto kTeardownWait = std::chrono::seconds(10);
 
-// Deletes an instance; missing is fine. Right after its processes died, LXD refuses for a moment
-// (~0.15 s here): "busy running a stop operation", or "Instance is running" before it noticed.
-// Both are waited out, up to kTeardownWait.
+// Deletes an instance; missing is fine. After its processes died, LXD refuses while it tears the
+// instance down (~0.75 s here, 0.5 s of it lxcfs's post-stop hook, a `sleep 0.5s`): "busy running
+// a stop operation", or "Instance is running" before it noticed. Both are waited out, up to
+// kTeardownWait.
 void delete_after_teardown(const lxd::Api& lxd, const std::string& name) {
   const auto deadline = std::chrono::steady_clock::now() + kTeardownWait;
   while (true) {
@@ -62,7 +64,8 @@ void delete_after_teardown(const lxd::Api& lxd, const std::string& name) {
                                  std::string_view(e.what()).find("is running") != std::string_view::npos);
       if (!tearing_down || std::chrono::steady_clock::now() >= deadline) throw;
     }
-    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    // Every refused delete is an LXD operation made and failed: not too often.
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
   }
 }
 
@@ -499,8 +502,8 @@ std::string Executor::do_container_action(const Action& action, const ContainerR
       lxd_.start_instance(container.lxd_name);
       break;
     case ActionKind::StopInstance:
-      // lxe-init stops the workload and records its exit; LXD's stop (and its ~0.7 s of teardown)
-      // only for a system container's own init, and for an lxe-init that cannot do it.
+      // lxe-init stops the workload and records its exit; LXD's stop (which waits out its ~0.75 s
+      // of teardown) only for a system container's own init, and for an lxe-init that cannot do it.
       if (!runs_image_init(container, config)) {
         if (auto detail = stop_through_init(container)) return *detail;
       }
