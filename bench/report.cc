@@ -64,9 +64,10 @@ void lifecycle(std::ostream& md, const Report& r) {
      << " each, interleaved, after " << r.lifecycle_warmups << " warm-up(s))\n\n";
   md << "The raw side builds the very LXD objects lxe builds (lxe's own mapping code: profile, devices, "
         "raw.lxc, spec.json, host files) and makes the LXD calls lxe's reconciler makes for a new object, "
-        "without the store, the queue or gRPC. Single calls are pipelined differently (lxe answers "
-        "StopContainer later than the raw stop returns, so LXD has finished tidying up before "
-        "RemoveContainer): compare the whole lifecycle too.\n\n";
+        "without the store, the queue or gRPC. Single calls are pipelined differently: lxe answers "
+        "StopContainer once lxe-init has ended the workload, and LXD's teardown of the instance (which the raw "
+        "forced stop waits for) then runs on, so the RemoveContainer that follows waits for it, and its "
+        "\"own time\" counts that waiting between refused deletes. Compare the whole lifecycle too.\n\n";
   md << "| call | lxe | raw LXD | lxe ÷ raw | lxe − raw | lxe: in its LXD requests | lxe: own time (call − "
         "LXD requests) | own ÷ raw | lxe's LXD requests | raw LXD steps |\n"
         "|---|---:|---:|---:|---:|---:|---:|---:|---:|---|\n";

@@ -98,6 +98,8 @@ TEST_CASE("attach protocol: what is not lxe's protocol", "[attach]") {
     CHECK_FALSE(parse_hello("\x01\x02\x03"));
     CHECK_FALSE(parse_resize("\x00\x50\x00"));
     CHECK_FALSE(parse_exit(""));
+    CHECK_FALSE(lxe::attach::parse_stop(""));
+    CHECK_FALSE(lxe::attach::parse_stop(std::string("\x00\x00\x00\x05\x00", 5)));
   }
   SECTION("a partial frame waits") {
     Decoder decoder;
@@ -107,4 +109,19 @@ TEST_CASE("attach protocol: what is not lxe's protocol", "[attach]") {
     CHECK(decoder.error().empty());
     CHECK(decoder.buffered() == 6);
   }
+}
+
+TEST_CASE("attach protocol: Stop carries the grace period in seconds, big-endian", "[attach]") {
+  const std::string frame = lxe::attach::encode_stop(258);
+  CHECK(frame == std::string("\x05\x00\x00\x00\x04\x00\x00\x01\x02", 9));
+  Decoder decoder;
+  decoder.feed(frame + encode(lxe::attach::FrameType::Stopping));
+  const auto frames = decode_all(decoder);
+  REQUIRE(frames.size() == 2);
+  CHECK(frames[0].type == lxe::attach::FrameType::Stop);
+  CHECK(lxe::attach::parse_stop(frames[0].payload) == 258u);
+  CHECK(frames[1].type == lxe::attach::FrameType::Stopping);
+  CHECK(frames[1].payload.empty());
+  // The largest grace period a record can ask for survives the trip.
+  CHECK(lxe::attach::parse_stop(lxe::attach::encode_stop(UINT32_MAX).substr(5)) == UINT32_MAX);
 }

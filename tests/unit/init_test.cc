@@ -754,3 +754,19 @@ TEST_CASE("workload_stop: Stopped with the exit code and lxe-init's PID, and eac
     ::close(listener);
   }
 }
+
+TEST_CASE("init run: a Stop whose payload is not a grace period is ignored; the connection stays usable",
+          "[init][stop]") {
+  TempDir dir;
+  Background init(dir, {init_binary(), "run", write_attach_spec(dir, {"sh", "-c", "echo ready; exec sleep 300"})});
+  REQUIRE(wait_until([&] { return log_contains(dir, "ready"); }));
+  AttachClient client(dir.file("attach.sock"), 0);
+  client.send(lxe::attach::encode(lxe::attach::FrameType::Stop, "xx"));
+  CHECK_FALSE(client.read_until([&] { return client.stopping || client.exit_code.has_value(); }, 300ms));
+  CHECK(::kill(init.pid(), 0) == 0);  // the workload still runs
+  client.send(lxe::attach::encode_stop(0));
+  REQUIRE(client.read_until([&] { return client.exit_code.has_value(); }));
+  CHECK(client.stopping);
+  CHECK(*client.exit_code == 137);
+  CHECK(init.wait() == 137);
+}
