@@ -93,11 +93,16 @@ namespace fs = std::filesystem;
 
     store::ContainerRecord created;
     std::vector<WaitTarget> targets;
-    auto status = record("CreateContainer", [&](store::Registry::Change& change,
-                                                std::vector<WaitTarget>& waits) -> ::grpc::Status {
+    std::string held_by;  // a container removed for CRI whose record still holds the name
+    const Stage stage = [&](store::Registry::Change& change, std::vector<WaitTarget>& waits) -> ::grpc::Status {
+      held_by.clear();
       for (const auto& c : change.containers_of(sandbox->id)) {
-        if (c.name == config.metadata().name() && c.attempt == config.metadata().attempt())
-          return {::grpc::StatusCode::ALREADY_EXISTS,
+        if (c.name != config.metadata().name() || c.attempt != config.metadata().attempt()) continue;
+        if (store::removed_for_cri(c)) {
+          held_by = c.id;
+          return {::grpc::StatusCode::ALREADY_EXISTS, ""};
+        }
+        return {::grpc::StatusCode::ALREADY_EXISTS,
                   "CreateContainer: container " + config.metadata().name() + " (attempt " +
                       std::to_string(c.attempt) + ") already exists in pod sandbox " + sandbox->id + " as " + c.id +
                       (c.desired_state == store::ContainerState::Removed ? " (being removed; retry when it is gone)"
@@ -126,7 +131,23 @@ namespace fs = std::filesystem;
       change.put(created);
       waits.push_back({store::ObjectKind::Container, created.id, created.generation});
       return ::grpc::Status::OK;
-    }, targets);
+    };
+    auto status = record("CreateContainer", stage, targets);
+    if (!held_by.empty()) {
+      // The name belongs to a container removed a moment ago whose instance LXD is still deleting
+      // (store/records.h): the store keeps names unique until that record goes, which follows
+      // within about a second. Waited for, then recorded afresh.
+      const std::string removed = held_by;
+      const bool gone =
+          wait_for(context, [&](const store::Registry::View& view) { return view.container(removed) == nullptr; });
+      if (gone) status = record("CreateContainer", stage, targets);
+      if (!gone || !held_by.empty())
+        return {::grpc::StatusCode::ALREADY_EXISTS,
+                "CreateContainer: container " + config.metadata().name() + " (attempt " +
+                    std::to_string(config.metadata().attempt()) + ") of pod sandbox " + sandbox->id +
+                    " was removed, and LXD is still deleting its instance (" + removed +
+                    "); retry when it is gone"};
+    }
     if (!status.ok()) return status;
 
     const std::string id = created.id;

@@ -36,6 +36,7 @@ v1::ContainerEventType event_type(store::ContainerTransition::Kind kind) {
     event.set_created_at(transition->container.updated_at);
     if (transition->sandbox) *event.mutable_pod_sandbox_status() = to_pod_sandbox_status(*transition->sandbox);
     for (const auto& c : ctx_.registry.containers_of(transition->container.sandbox_id)) {
+      if (store::removed_for_cri(c)) continue;
       // A stream cannot fail one container's status: the event goes out without the parts that
       // cannot be read, and the log says which record is bad (ContainerStatus answers DATA_LOSS).
       if (const auto parts = status_parts_.get(c); !parts->problem.empty())

@@ -8,6 +8,7 @@ namespace lxe::cri {
                                               v1::ListContainersResponse* response) {
   const auto& filter = request->filter();
   ctx_.registry.for_each_container([&](const store::ContainerRecord& c) {
+    if (store::removed_for_cri(c)) return;
     if (request->has_filter()) {
       if (!filter.id().empty() && c.id.rfind(filter.id(), 0) != 0) return;
       if (!filter.pod_sandbox_id().empty() && c.sandbox_id.rfind(filter.pod_sandbox_id(), 0) != 0) return;

@@ -4,7 +4,9 @@
 
 namespace lxe::cri {
 
-// Removes a container, killing it first if it runs (as CRI asks). Idempotent: unknown is fine.
+// Removes a container, killing it first if it runs (as CRI asks). Answers once its processes are
+// gone (removed for CRI, store/records.h): the reconciler deletes the LXD instance afterwards, once
+// LXD has torn it down, off the caller's path. Idempotent: unknown is fine.
 ::grpc::Status RuntimeService::RemoveContainer(::grpc::ServerContext* context,
                                                const v1::RemoveContainerRequest* request,
                                                v1::RemoveContainerResponse*) {
@@ -24,7 +26,7 @@ namespace lxe::cri {
         c->clear_failure();  // an earlier failure is not this call's: let the reconciler report afresh
       }
       change.put(*c);
-      waits.push_back({store::ObjectKind::Container, id, 0});
+      waits.push_back({store::ObjectKind::Container, id, c->generation});
       return ::grpc::Status::OK;
     }, targets);
     if (!status.ok()) return status;

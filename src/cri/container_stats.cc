@@ -77,6 +77,7 @@ v1::ContainerStats container_stats_of(const store::ContainerRecord& c, stats::St
     // The records are copied out first: the cgroup reads happen without the registry's lock.
     std::vector<store::ContainerRecord> chosen;
     ctx_.registry.for_each_container([&](const store::ContainerRecord& c) {
+      if (store::removed_for_cri(c)) return;
       if (request->has_filter()) {
         if (!filter.id().empty() && c.id.rfind(filter.id(), 0) != 0) return;
         if (!filter.pod_sandbox_id().empty() && c.sandbox_id.rfind(filter.pod_sandbox_id(), 0) != 0) return;

@@ -127,8 +127,10 @@ std::optional<images::Deadline> deadline_of(const ::grpc::ServerContext* context
   return guarded([&]() -> ::grpc::Status {
     if (!request->has_image() || request->image().image().empty()) return invalid("RemoveImage: image is empty");
     const auto in_use = [&](const std::string& fingerprint) {
+      // A container removed for CRI does not hold its image: LXD deletes an image whose
+      // instances are still there.
       for (const auto& c : ctx_.registry.containers())
-        if (c.image_ref == fingerprint) return true;
+        if (c.image_ref == fingerprint && !store::removed_for_cri(c)) return true;
       return false;
     };
     const auto outcome = ctx_.images.remove(request->image().image(), in_use);

@@ -12,10 +12,13 @@ namespace lxe::cri {
 
 ::grpc::Status RuntimeService::find_sandbox(const std::string& id, std::optional<store::SandboxRecord>& out) const {
   if (id.empty()) return invalid("pod_sandbox_id is empty");
-  if ((out = ctx_.registry.sandbox(id))) return ::grpc::Status::OK;
-  const auto resolved = resolve_id(id, ctx_.registry.ids_with_prefix(store::ObjectKind::Sandbox, id), "pod sandbox");
-  if (const auto* a = std::get_if<Ambiguous>(&resolved)) return invalid(a->message);
-  if (const auto* full = std::get_if<std::string>(&resolved)) out = ctx_.registry.sandbox(*full);
+  if (!(out = ctx_.registry.sandbox(id))) {
+    const auto resolved = resolve_id(id, ctx_.registry.ids_with_prefix(store::ObjectKind::Sandbox, id), "pod sandbox");
+    if (const auto* a = std::get_if<Ambiguous>(&resolved)) return invalid(a->message);
+    if (const auto* full = std::get_if<std::string>(&resolved)) out = ctx_.registry.sandbox(*full);
+  }
+  // Removed for CRI while LXD still deletes what is left (store/records.h).
+  if (out && store::removed_for_cri(*out)) out.reset();
   if (!out) return not_found("pod sandbox " + id + " not found");
   return ::grpc::Status::OK;
 }
@@ -23,10 +26,12 @@ namespace lxe::cri {
 ::grpc::Status RuntimeService::find_container(const std::string& id,
                                               std::optional<store::ContainerRecord>& out) const {
   if (id.empty()) return invalid("container_id is empty");
-  if ((out = ctx_.registry.container(id))) return ::grpc::Status::OK;
-  const auto resolved = resolve_id(id, ctx_.registry.ids_with_prefix(store::ObjectKind::Container, id), "container");
-  if (const auto* a = std::get_if<Ambiguous>(&resolved)) return invalid(a->message);
-  if (const auto* full = std::get_if<std::string>(&resolved)) out = ctx_.registry.container(*full);
+  if (!(out = ctx_.registry.container(id))) {
+    const auto resolved = resolve_id(id, ctx_.registry.ids_with_prefix(store::ObjectKind::Container, id), "container");
+    if (const auto* a = std::get_if<Ambiguous>(&resolved)) return invalid(a->message);
+    if (const auto* full = std::get_if<std::string>(&resolved)) out = ctx_.registry.container(*full);
+  }
+  if (out && store::removed_for_cri(*out)) out.reset();
   if (!out) return not_found("container " + id + " not found");
   return ::grpc::Status::OK;
 }

@@ -8,6 +8,7 @@ namespace lxe::cri {
                                               v1::ListPodSandboxResponse* response) {
   const auto& filter = request->filter();
   ctx_.registry.for_each_sandbox([&](const store::SandboxRecord& s) {
+    if (store::removed_for_cri(s)) return;
     if (request->has_filter()) {
       if (!filter.id().empty() && s.id.rfind(filter.id(), 0) != 0) return;
       if (filter.has_state() && filter.state().state() != sandbox_state(s)) return;

@@ -126,6 +126,7 @@ void add_cgroup_samples(Samples& samples, const stats::CgroupSample& s) {
     const auto containers = ctx_.registry.containers();
     const int64_t now = now_ns();
     for (const auto& s : sandboxes) {
+      if (store::removed_for_cri(s)) continue;
       auto* pod = response->add_pod_metrics();
       pod->set_pod_sandbox_id(s.id);
       Samples pod_samples(*pod->mutable_metrics(), {s.id, s.lxd_name, ""}, now);
@@ -146,7 +147,7 @@ void add_cgroup_samples(Samples& samples, const stats::CgroupSample& s) {
         }
       }
       for (const auto& c : containers) {
-        if (c.sandbox_id != s.id) continue;
+        if (c.sandbox_id != s.id || store::removed_for_cri(c)) continue;
         auto* container = pod->add_container_metrics();
         container->set_container_id(c.id);
         Samples samples(*container->mutable_metrics(), {c.id, c.lxd_name, c.image}, now);

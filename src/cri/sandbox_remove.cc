@@ -4,8 +4,10 @@
 
 namespace lxe::cri {
 
-// Removes the pod with all its containers (running ones are killed, as CRI asks). Idempotent: an
-// unknown sandbox is fine.
+// Removes the pod with all its containers (running ones are killed, as CRI asks). Answers once the
+// pod is removed for CRI (store/records.h: its containers' processes and its holder gone, its
+// network torn down); the reconciler deletes the LXD instances and the profile afterwards, off the
+// caller's path. Idempotent: an unknown sandbox is fine.
 ::grpc::Status RuntimeService::RemovePodSandbox(::grpc::ServerContext* context,
                                                 const v1::RemovePodSandboxRequest* request,
                                                 v1::RemovePodSandboxResponse*) {
@@ -37,9 +39,9 @@ namespace lxe::cri {
           c.clear_failure();
         }
         change.put(c);
-        waits.push_back({store::ObjectKind::Container, c.id, 0});
+        waits.push_back({store::ObjectKind::Container, c.id, c.generation});
       }
-      waits.push_back({store::ObjectKind::Sandbox, id, 0});
+      waits.push_back({store::ObjectKind::Sandbox, id, s->generation});
       return ::grpc::Status::OK;
     }, targets);
     if (!status.ok()) return status;

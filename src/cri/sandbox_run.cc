@@ -84,11 +84,17 @@ std::string host_port_taken(const v1::PodSandboxConfig& config, const std::map<s
 
     store::SandboxRecord created;
     std::vector<WaitTarget> targets;
-    auto status = record("RunPodSandbox", [&](store::Registry::Change& change,
-                                              std::vector<WaitTarget>& waits) -> ::grpc::Status {
+    std::string held_by;  // a pod removed for CRI whose record still holds the metadata
+    const Stage stage = [&](store::Registry::Change& change, std::vector<WaitTarget>& waits) -> ::grpc::Status {
+      held_by.clear();
       for (const auto& [id, s] : change.all_sandboxes()) {
-        if (s.name == m.name() && s.namespace_ == m.namespace_() && s.uid == m.uid() && s.attempt == m.attempt())
-          return {::grpc::StatusCode::ALREADY_EXISTS,
+        if (s.name != m.name() || s.namespace_ != m.namespace_() || s.uid != m.uid() || s.attempt != m.attempt())
+          continue;
+        if (store::removed_for_cri(s)) {
+          held_by = id;
+          return {::grpc::StatusCode::ALREADY_EXISTS, ""};
+        }
+        return {::grpc::StatusCode::ALREADY_EXISTS,
                   "pod sandbox " + m.namespace_() + "/" + m.name() + " (uid " + m.uid() + ", attempt " +
                       std::to_string(m.attempt()) + ") already exists as " + id +
                       (s.desired_state == store::SandboxState::Removed ? " (being removed; retry when it is gone)"
@@ -130,7 +136,22 @@ std::string host_port_taken(const v1::PodSandboxConfig& config, const std::map<s
       change.put(created);
       waits.push_back({store::ObjectKind::Sandbox, created.id, created.generation});
       return ::grpc::Status::OK;
-    }, targets);
+    };
+    auto status = record("RunPodSandbox", stage, targets);
+    if (!held_by.empty()) {
+      // The same pod (metadata and attempt), removed a moment ago: its record holds the metadata
+      // (unique in the store) until LXD has deleted its objects, about a second later. Waited
+      // for, then recorded afresh.
+      const std::string removed = held_by;
+      const bool gone =
+          wait_for(context, [&](const store::Registry::View& view) { return view.sandbox(removed) == nullptr; });
+      if (gone) status = record("RunPodSandbox", stage, targets);
+      if (!gone || !held_by.empty())
+        return {::grpc::StatusCode::ALREADY_EXISTS,
+                "pod sandbox " + m.namespace_() + "/" + m.name() + " (uid " + m.uid() + ", attempt " +
+                    std::to_string(m.attempt()) + ") was removed, and LXD is still deleting its objects (" + removed +
+                    "); retry when they are gone"};
+    }
     if (!status.ok()) return status;
 
     const std::string id = created.id;

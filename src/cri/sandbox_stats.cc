@@ -35,7 +35,7 @@ v1::PodSandboxStats pod_stats_of(const store::SandboxRecord& s, const std::vecto
   uint64_t cpu_ns = holder.cpu_usage_ns, usage = holder.memory_usage, working_set = holder.working_set,
            rss = holder.rss, faults = holder.page_faults, major = holder.major_page_faults, pids = holder.pids;
   for (const auto& c : containers) {
-    if (c.sandbox_id != s.id) continue;
+    if (c.sandbox_id != s.id || store::removed_for_cri(c)) continue;
     // Each container's cgroup is read once, for its own stats and the pod's sums alike.
     stats::CgroupSample sample;
     *linux->add_containers() = container_stats_of(c, sources, &sample);
@@ -100,6 +100,7 @@ v1::PodSandboxStats pod_stats_of(const store::SandboxRecord& s, const std::vecto
     const auto& filter = request->filter();
     std::vector<store::SandboxRecord> chosen;
     ctx_.registry.for_each_sandbox([&](const store::SandboxRecord& s) {
+      if (store::removed_for_cri(s)) return;
       if (request->has_filter()) {
         if (!filter.id().empty() && s.id.rfind(filter.id(), 0) != 0) return;
         if (!labels_match(s.labels, filter.label_selector())) return;
@@ -107,7 +108,9 @@ v1::PodSandboxStats pod_stats_of(const store::SandboxRecord& s, const std::vecto
       chosen.push_back(s);
     });
     std::vector<store::ContainerRecord> containers;
-    ctx_.registry.for_each_container([&](const store::ContainerRecord& c) { containers.push_back(c); });
+    ctx_.registry.for_each_container([&](const store::ContainerRecord& c) {
+      if (!store::removed_for_cri(c)) containers.push_back(c);
+    });
     for (const auto& s : chosen) *response->add_stats() = pod_stats_of(s, containers, *ctx_.stats);
     return ::grpc::Status::OK;
   });

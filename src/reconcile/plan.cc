@@ -172,14 +172,34 @@ std::vector<Action> plan_sandbox_not_ready(const SandboxRecord& s, const std::ve
   return plan;
 }
 
+// Removal goes in two steps. First what the caller of RemovePodSandbox waits for: every container
+// removed for CRI (store::removed_for_cri: its processes gone), the network torn down, the holder
+// stopped; MarkReconciled then answers the call. After it, off the caller's path: the holder
+// deleted once LXD has torn it down, the profile once the containers' instances (which use it) are
+// deleted, and the record erased. Each step is planned from what is observed, so a crash anywhere
+// resumes where things stand.
 std::vector<Action> plan_sandbox_removed(const SandboxRecord& s, const std::vector<ContainerRecord>& containers,
                                          const SandboxObservation& o) {
-  if (!containers.empty())
-    return {{ActionKind::Wait, std::to_string(containers.size()) + " container(s) still being removed"}};
+  const auto removing = std::count_if(containers.begin(), containers.end(),
+                                      [](const ContainerRecord& c) { return !store::removed_for_cri(c); });
+  if (removing > 0) return {{ActionKind::Wait, std::to_string(removing) + " container(s) still being removed"}};
   std::vector<Action> plan;
   tear_down_network(plan, s, "sandbox removed");
   if (o.infra && o.infra->running) plan.push_back({ActionKind::StopInfra, "sandbox removed"});
+  if (needs_mark(s.generation, s.observed_generation)) {
+    plan.push_back({ActionKind::MarkReconciled,
+                    "the pod's containers and holder are stopped and its network is gone: removed for CRI; "
+                    "LXD deletes the rest next"});
+    return plan;
+  }
   if (o.infra) plan.push_back({ActionKind::DeleteInfra, "sandbox removed"});
+  if (!containers.empty()) {
+    // The profile is in use until LXD has deleted the containers' instances; each deleted one
+    // requeues the sandbox.
+    if (plan.empty())
+      return {{ActionKind::Wait, std::to_string(containers.size()) + " container instance(s) still being deleted"}};
+    return plan;
+  }
   if (o.profile_exists) plan.push_back({ActionKind::DeleteProfile, "sandbox removed"});
   plan.push_back({ActionKind::EraseRecord, "nothing of the sandbox is left in LXD"});
   return plan;
@@ -332,9 +352,17 @@ std::vector<Action> plan_container_exited(const ContainerRecord& c, const Contai
   return plan;
 }
 
-std::vector<Action> plan_container_removed(const ContainerObservation& o) {
+// Removal in two steps, as for a sandbox: the container's processes killed, then MarkReconciled
+// answers RemoveContainer (removed for CRI); after it, off the caller's path, the instance deleted
+// once LXD has torn it down (~0.75 s after its processes died, here) and the record erased.
+std::vector<Action> plan_container_removed(const ContainerRecord& c, const ContainerObservation& o) {
   std::vector<Action> plan;
   if (o.instance && o.instance->running) plan.push_back({ActionKind::KillInstance, "container removed"});
+  if (needs_mark(c.generation, c.observed_generation)) {
+    plan.push_back({ActionKind::MarkReconciled,
+                    "its processes are gone: removed for CRI; LXD deletes the instance next"});
+    return plan;
+  }
   if (o.instance) plan.push_back({ActionKind::DeleteInstance, "container removed"});
   plan.push_back({ActionKind::EraseRecord, "nothing of the container is left in LXD"});
   return plan;
@@ -355,7 +383,7 @@ std::vector<Action> plan_container(const ContainerRecord& container, const Sandb
     case ContainerState::Created: return plan_container_created(container, sandbox, observed);
     case ContainerState::Running: return plan_container_running(container, sandbox, observed);
     case ContainerState::Exited: return plan_container_exited(container, observed);
-    case ContainerState::Removed: return plan_container_removed(observed);
+    case ContainerState::Removed: return plan_container_removed(container, observed);
   }
   return {};
 }

@@ -217,7 +217,9 @@ void Reconciler::resync_pass() {
       const auto seen = look_at_pod_interface(s);
       drifted = seen && (!seen->present || (!set_up_by_cni(s) && !seen->has_address));
     }
-    if (drifted || s.observed_generation < s.generation) enqueue_sandbox(s.id);
+    // A record being removed is here only until its LXD objects are deleted.
+    if (drifted || s.observed_generation < s.generation || s.desired_state == store::SandboxState::Removed)
+      enqueue_sandbox(s.id);
   });
   // A managed limit edited behind lxe's back (lxc config set ...) is put back by the plan.
   auto limits_drifted = [&](const store::ContainerRecord& c) {
@@ -242,7 +244,8 @@ void Reconciler::resync_pass() {
     const bool drifted = (c.observed_state == store::ContainerObserved::Running &&
                           (!running(c.lxd_name) || limits_drifted(c))) ||
                          (live && lacking_devices.count(c.lxd_name) != 0) || lingering;
-    if (drifted || c.observed_generation < c.generation) enqueue_container(c.id);
+    if (drifted || c.observed_generation < c.generation || c.desired_state == store::ContainerState::Removed)
+      enqueue_container(c.id);
   });
 }
 
@@ -402,7 +405,10 @@ Outcome Reconciler::process_sandbox(const std::string& id) {
   }
   if (const auto pid = take_holder_pid(id); pid && observed.infra) observed.infra->pid = pid;
   const auto plan = plan_sandbox(*sandbox, containers, observed);
-  const Outcome outcome = plan.empty() ? Outcome::Done : executor_.run(*sandbox, plan);
+  Outcome outcome = plan.empty() ? Outcome::Done : executor_.run(*sandbox, plan);
+  // A removal answers its caller halfway (plan.h); what LXD still holds is planned afresh at once.
+  if (outcome == Outcome::Done && sandbox->desired_state == store::SandboxState::Removed && registry_.sandbox(id))
+    outcome = Outcome::Replan;
   // Containers waiting for their pod to become ready (or to learn it is not) go next.
   for (const auto& c : registry_.containers_of(id))
     if (c.observed_generation < c.generation) enqueue_container(c.id);
@@ -415,7 +421,11 @@ Outcome Reconciler::process_container(const std::string& id) {
   const auto sandbox = registry_.sandbox(container->sandbox_id);
   if (!sandbox) return Outcome::Done;  // cannot happen: the foreign key keeps the sandbox
   const auto plan = plan_container(*container, *sandbox, executor_.observe_container(*container, *sandbox));
-  const Outcome outcome = plan.empty() ? Outcome::Done : executor_.run(*container, *sandbox, plan);
+  Outcome outcome = plan.empty() ? Outcome::Done : executor_.run(*container, *sandbox, plan);
+  // A removal answers its caller halfway (plan.h); the instance's delete is planned afresh at once.
+  if (outcome == Outcome::Done && container->desired_state == store::ContainerState::Removed &&
+      registry_.container(id))
+    outcome = Outcome::Replan;
   // A sandbox being stopped waits for its containers to stop, one being removed for them to go.
   // Not after a failure: the sandbox would requeue the container at once, around its backoff.
   if (sandbox->desired_state != store::SandboxState::Ready && outcome != Outcome::Failed)

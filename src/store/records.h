@@ -131,6 +131,18 @@ struct ContainerRecord : ReconcileProgress {
   int64_t updated_at = 0;
 };
 
+// Removed for CRI: the object's removal reached the point a Remove call answers at (a container's
+// processes are gone; a pod's containers removed so, its network torn down and its holder
+// stopped). LXD deletes what is left (instance, holder, profile) afterwards, off the caller's path;
+// until then the record stays so that the reconciler (and recovery after a crash) finishes it,
+// but CRI no longer shows it, and its name and attempt are free again.
+inline bool removed_for_cri(const SandboxRecord& s) {
+  return s.desired_state == SandboxState::Removed && s.observed_generation >= s.generation;
+}
+inline bool removed_for_cri(const ContainerRecord& c) {
+  return c.desired_state == ContainerState::Removed && c.observed_generation >= c.generation;
+}
+
 // An image lxe pulled (migrations/0005): its CRI identity; LXD holds the image itself.
 struct ImageRecord {
   std::string id;  // "sha256:<hex>"

@@ -214,8 +214,12 @@ void Registry::Change::commit() {
     const auto old_state =
         before == registry_.containers_.end() ? ContainerObserved::Unknown : before->second.observed_state;
     std::optional<ContainerTransition::Kind> kind;
+    // Deleted when the container is removed for CRI (records.h), not when the record goes later.
+    const bool was_removed = before != registry_.containers_.end() && removed_for_cri(before->second);
     if (!c) {
-      if (before != registry_.containers_.end()) kind = ContainerTransition::Kind::Deleted;
+      if (before != registry_.containers_.end() && !was_removed) kind = ContainerTransition::Kind::Deleted;
+    } else if (removed_for_cri(*c)) {
+      if (!was_removed) kind = ContainerTransition::Kind::Deleted;
     } else if (c->observed_state != old_state) {
       if (c->observed_state == ContainerObserved::Created) kind = ContainerTransition::Kind::Created;
       if (c->observed_state == ContainerObserved::Running) kind = ContainerTransition::Kind::Started;

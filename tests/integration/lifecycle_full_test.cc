@@ -222,7 +222,8 @@ TEST_CASE("lifecycle: a pod and its containers from RunPodSandbox to RemovePodSa
   }
   CHECK(fx.container_status(c1).code() == grpc::StatusCode::NOT_FOUND);
   CHECK(fx.list_containers().size() == 1);
-  CHECK(fx.lxd_instances().size() == 2);  // the holder and c2
+  // c1's instance goes right after the answer, once LXD has torn it down.
+  CHECK(fx.settles([&] { return fx.lxd_instances().size() == 2; }));  // the holder and c2
 
   // ---- StopPodSandbox → NOTREADY, its running container stopped
   {

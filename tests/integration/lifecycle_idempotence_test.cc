@@ -88,7 +88,7 @@ TEST_CASE("lifecycle: stopping and removing twice succeeds, and remove takes dow
     REQUIRE(status.ok());
   }
   CHECK(fx.container_status(c2).code() == grpc::StatusCode::NOT_FOUND);
-  CHECK(fx.lxd_instances().size() == 2);  // the holder and c3
+  CHECK(fx.settles([&] { return fx.lxd_instances().size() == 2; }));  // the holder and c3
 
   // The pod: stop twice, remove twice.
   REQUIRE(fx.stop_pod(pod_id).ok());

@@ -265,14 +265,18 @@ TEST_CASE("crash points: RunPodSandbox", "[lxd][recovery]") {
     pods = node.list_pods(suffix);
     REQUIRE(pods.size() == 1);
     CHECK(pods[0].state() == v1::SANDBOX_READY);
-    // Exactly one profile and one running namespace holder for the pod: nothing orphaned or twice.
+    // Exactly one profile and one running namespace holder for the pod: nothing orphaned or twice
+    // (once LXD has deleted what the removed attempts left: that follows RemovePodSandbox's answer).
+    CHECK(node.eventually([&] {
+      return node.profiles(suffix + "-").size() == 1 && node.instances(suffix + "-").size() == 1;
+    }));
     CHECK(node.profiles(suffix + "-").size() == 1);
     const auto instances = node.instances(suffix + "-");
     CHECK(instances.size() == 1);
     for (const auto& [name, running] : instances) CHECK(running);
     REQUIRE(node.remove_pod(pods[0].id()).ok());
-    CHECK(node.instances(suffix + "-").empty());
-    CHECK(node.profiles(suffix + "-").empty());
+    CHECK(node.eventually([&] { return node.instances(suffix + "-").empty(); }));
+    CHECK(node.eventually([&] { return node.profiles(suffix + "-").empty(); }));
   }
   witness.check();
 }
@@ -303,7 +307,7 @@ TEST_CASE("crash points: CreateContainer and StartContainer", "[lxd][recovery]")
     CHECK(node.eventually([&] { return node.instances(suffix + "-c-").size() == 1; }));
     CHECK(node.instances(suffix + "-c-").size() == 1);
     REQUIRE(node.remove_pod(s.pod_id).ok());
-    CHECK(node.instances(suffix + "-").empty());
+    CHECK(node.eventually([&] { return node.instances(suffix + "-").empty(); }));
   }
   for (const auto& [point, suffix] :
        cases({"store-written:StartContainer", "before:start-instance", "after:start-instance",
@@ -329,7 +333,7 @@ TEST_CASE("crash points: CreateContainer and StartContainer", "[lxd][recovery]")
     CHECK(node.eventually([&] { return state_of(node, s.pod_id, s.container_id) == v1::CONTAINER_RUNNING; }));
     CHECK(node.init_pid(instances.begin()->first) == pid);
     REQUIRE(node.remove_pod(s.pod_id).ok());
-    CHECK(node.instances("s" + suffix + "-").empty());
+    CHECK(node.eventually([&] { return node.instances("s" + suffix + "-").empty(); }));
   }
   witness.check();
 }
@@ -365,8 +369,8 @@ TEST_CASE("crash points: StopContainer and RemoveContainer", "[lxd][recovery]") 
   }
   for (const auto& [point, suffix] :
        cases({"store-written:RemoveContainer", "before:kill-instance", "after:kill-instance",
-              "committed:kill-instance", "before:delete-instance", "after:delete-instance",
-              "committed:delete-instance", "after:erase-record"})) {
+              "committed:kill-instance", "committed:mark-reconciled", "before:delete-instance",
+              "after:delete-instance", "committed:delete-instance", "after:erase-record"})) {
     INFO("crash point " << point);
     const Setup s = setup(node, "r" + suffix, true, true);
     node.start(point);
@@ -374,7 +378,7 @@ TEST_CASE("crash points: StopContainer and RemoveContainer", "[lxd][recovery]") 
     node.recover();
     CHECK(node.remove_container(s.container_id).ok());  // kubelet repeats; removing is idempotent
     CHECK(node.list_containers(s.pod_id).empty());
-    CHECK(node.instances("r" + suffix + "-c-").empty());
+    CHECK(node.eventually([&] { return node.instances("r" + suffix + "-c-").empty(); }));
     // The pod itself is untouched: still ready, its holder still running.
     CHECK(node.list_pods("r" + suffix).at(0).state() == v1::SANDBOX_READY);
     REQUIRE(node.remove_pod(s.pod_id).ok());
@@ -405,8 +409,9 @@ TEST_CASE("crash points: StopPodSandbox and RemovePodSandbox", "[lxd][recovery]"
     REQUIRE(node.remove_pod(s.pod_id).ok());
   }
   for (const auto& [point, suffix] :
-       cases({"store-written:RemovePodSandbox", "after:kill-instance", "after:delete-instance", "after:stop-infra",
-              "after:delete-infra", "after:delete-profile", "after:erase-record"})) {
+       cases({"store-written:RemovePodSandbox", "after:kill-instance", "committed:mark-reconciled",
+              "after:delete-instance", "after:stop-infra", "after:delete-infra", "after:delete-profile",
+              "after:erase-record"})) {
     INFO("crash point " << point);
     const Setup s = setup(node, "r" + suffix, true, true);
     node.start(point);
@@ -414,8 +419,8 @@ TEST_CASE("crash points: StopPodSandbox and RemovePodSandbox", "[lxd][recovery]"
     node.recover();
     CHECK(node.remove_pod(s.pod_id).ok());
     CHECK(node.list_pods("r" + suffix).empty());
-    CHECK(node.instances("r" + suffix + "-").empty());
-    CHECK(node.profiles("r" + suffix + "-").empty());
+    CHECK(node.eventually([&] { return node.instances("r" + suffix + "-").empty(); }));
+    CHECK(node.eventually([&] { return node.profiles("r" + suffix + "-").empty(); }));
   }
   witness.check();
 }

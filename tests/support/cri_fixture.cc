@@ -477,7 +477,17 @@ std::set<std::string> CriFixture::lxd_profiles() const {
   return names;
 }
 
+bool CriFixture::settles(const std::function<bool()>& done, std::chrono::seconds limit) {
+  const auto deadline = std::chrono::steady_clock::now() + limit;
+  while (!done()) {
+    if (std::chrono::steady_clock::now() >= deadline) return false;
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  return true;
+}
+
 void CriFixture::expect_lxd_clean() const {
+  settles([&] { return lxd_instances().empty() && lxd_profiles().empty(); });
   const auto instances = lxd_instances();
   const auto profiles = lxd_profiles();
   std::string left;

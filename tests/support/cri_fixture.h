@@ -136,8 +136,12 @@ class CriFixture {
   // Names of LXD instances and of profiles that start with lxd_prefix().
   std::set<std::string> lxd_instances() const;
   std::set<std::string> lxd_profiles() const;
-  // CHECKs that LXD has no instance and no profile under lxd_prefix().
+  // CHECKs that LXD has no instance and no profile under lxd_prefix(), once lxe's deletes that
+  // follow a RemoveContainer / RemovePodSandbox answer are done (given up to 30 s).
   void expect_lxd_clean() const;
+  // Whether `done` holds within `limit`, asked every 50 ms: for what lxe does after it answered
+  // (LXD's deletes after a removal).
+  static bool settles(const std::function<bool()>& done, std::chrono::seconds limit = std::chrono::seconds(30));
   // Out-of-band changes a test makes with LXD directly ("someone ran lxc"): force-stops or deletes
   // an instance, retrying for up to 20 s while LXD answers "Instance is busy" because lxe's own
   // reconciler is in the middle of an operation on it (as a person would retry `lxc stop`).

@@ -8,9 +8,11 @@
 #include <unistd.h>
 
 #include <catch2/catch.hpp>
+
 #include <cstring>
 #include <filesystem>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "common/unique_fd.h"
@@ -250,42 +252,96 @@ TEST_CASE("StopContainer: LXD's failures become gRPC codes; once LXD answers the
   CHECK(rt.stop_container(id).ok());
 }
 
-TEST_CASE("RemoveContainer: a running container is killed and removed; gone from the list; idempotent",
+bool record_gone(MemoryRuntime& rt, const std::string& id) {
+  return rt.wait_until([&](const Registry::View& view) { return view.container(id) == nullptr; });
+}
+
+TEST_CASE("RemoveContainer: a running container is killed and removed; gone from the list at once, from LXD next; "
+          "idempotent",
           "[cri][container]") {
   MemoryRuntime rt;
   const auto [pod, id] = rt.running_pod();
   const std::string instance = rt.container(id).lxd_name;
   REQUIRE(rt.remove_container(id).ok());
-  CHECK_FALSE(rt.lxd.instance(instance));
+  // Answered once its processes are gone: the instance, if LXD still has it, does not run.
+  if (const auto left = rt.lxd.instance(instance)) CHECK_FALSE(left->running());
   CHECK(listed_containers(rt).empty());
   grpc::Status status;
   container_status(rt, id, &status);
   CHECK(status.error_code() == grpc::StatusCode::NOT_FOUND);
   CHECK(rt.remove_container(id).ok());
+  // The instance's delete follows off the caller's path, then the record goes.
+  CHECK(record_gone(rt, id));
+  CHECK_FALSE(rt.lxd.instance(instance));
 }
 
-TEST_CASE("RemoveContainer: LXD busy for a moment is waited out; a lasting refusal is UNKNOWN",
+TEST_CASE("RemoveContainer: answered before the delete, which LXD's busy moments and refusals only delay",
           "[cri][container]") {
   MemoryRuntime rt;
   const auto [pod, id] = rt.running_pod();
-  SECTION("busy twice, then removed") {
+  const std::string instance = rt.container(id).lxd_name;
+  SECTION("busy twice, then deleted") {
     rt.lxd.busy_next(Op::DeleteInstance, 2);
     CHECK(rt.remove_container(id).ok());
+    CHECK(record_gone(rt, id));
     CHECK(rt.lxd.count(Op::DeleteInstance) == 3);
   }
-  SECTION("refused: UNKNOWN, and the record stays while LXD has the instance") {
+  SECTION("refused: the record stays (hidden from CRI, its failure stored) until LXD deletes the instance") {
     rt.lxd.fail_next(Op::DeleteInstance, {.kind = ErrorKind::Server, .message = "disk on fire", .times = kPersistent});
-    const auto status = rt.remove_container(id);
-    CHECK(status.error_code() == grpc::StatusCode::UNKNOWN);
-    CHECK_THAT(status.error_message(), Catch::Contains("disk on fire"));
-    CHECK(rt.registry.container(id));
-    // Once LXD answers, the reconciler's own retry finishes the removal (waited for: a retried
-    // call made while an attempt that met the failure is still under way gets that failure).
-    rt.lxd.clear_faults();
-    CHECK(caught_up(rt, id));
     CHECK(rt.remove_container(id).ok());
+    CHECK(rt.wait_until([&](const Registry::View& view) {
+      const auto* c = view.container(id);
+      return c && c->last_error.find("disk on fire") != std::string::npos;
+    }));
+    REQUIRE(rt.registry.container(id));
+    CHECK(lxe::store::removed_for_cri(*rt.registry.container(id)));
+    CHECK(rt.lxd.instance(instance));
+    CHECK(listed_containers(rt).empty());
+    grpc::Status status;
+    container_status(rt, id, &status);
+    CHECK(status.error_code() == grpc::StatusCode::NOT_FOUND);
+    CHECK(rt.remove_container(id).ok());
+    // Once LXD answers, the reconciler's own retry finishes the removal.
+    rt.lxd.clear_faults();
   }
-  CHECK_FALSE(rt.registry.container(id));
+  CHECK(record_gone(rt, id));
+  CHECK_FALSE(rt.lxd.instance(instance));
+}
+
+TEST_CASE("CreateContainer: a name and attempt removed a moment ago is taken again once LXD has deleted the old "
+          "instance, or ALREADY_EXISTS when that does not come in time",
+          "[cri][container]") {
+  MemoryRuntime::Options options;
+  options.max_wait = std::chrono::seconds(2);
+  MemoryRuntime rt(options);
+  const auto [pod, id] = rt.running_pod();
+  // The old instance's delete is refused, so its record (and the name) stays.
+  rt.lxd.fail_next(Op::DeleteInstance, {.kind = ErrorKind::Server, .message = "disk on fire", .times = kPersistent});
+  REQUIRE(rt.remove_container(id).ok());
+  SECTION("the delete never comes: ALREADY_EXISTS naming the removed container, nothing stored") {
+    const auto again = rt.create_container(pod);
+    CHECK(again.status.error_code() == grpc::StatusCode::ALREADY_EXISTS);
+    CHECK_THAT(again.status.error_message(), Catch::Contains("was removed") && Catch::Contains(id) &&
+                                                 Catch::Contains("retry when it is gone"));
+    CHECK(rt.registry.containers().size() == 1);  // the removed one only
+    rt.lxd.clear_faults();
+  }
+  SECTION("the delete comes while the call waits: created") {
+    std::thread clear([&] {
+      std::this_thread::sleep_for(std::chrono::milliseconds(200));
+      rt.lxd.clear_faults();
+    });
+    const auto again = rt.create_container(pod);
+    clear.join();
+    INFO(again.status.error_message());
+    REQUIRE(again.status.ok());
+    CHECK(again.id != id);
+    CHECK_FALSE(rt.registry.container(id));
+    const auto listed = listed_containers(rt);
+    REQUIRE(listed.size() == 1);
+    CHECK(listed[0].first == again.id);
+  }
+  CHECK(record_gone(rt, id));
 }
 
 TEST_CASE("UpdateContainerResources: applied live, the container keeps running; LXD's failures become codes",

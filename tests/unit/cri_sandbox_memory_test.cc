@@ -124,11 +124,16 @@ TEST_CASE("StopPodSandbox: LXD refusing is UNKNOWN; a retry once LXD answers sto
   CHECK(pod_status(rt, pod.id).status().state() == v1::SANDBOX_NOTREADY);
 }
 
-TEST_CASE("RemovePodSandbox: everything of the pod goes, from LXD, the host and the lists; idempotent",
+TEST_CASE("RemovePodSandbox: everything of the pod goes, from the lists at once, then from LXD and the host; "
+          "idempotent",
           "[cri][sandbox]") {
   MemoryRuntime rt;
   const auto [pod, container] = rt.running_pod();
   REQUIRE(rt.remove_pod(pod).ok());
+  // Answered once nothing of the pod runs; LXD's deletes follow off the caller's path.
+  for (const auto& name : rt.lxd.instance_names()) CHECK_FALSE(rt.lxd.instance(name)->running());
+  CHECK(listed_pods(rt).empty());
+  CHECK(rt.wait_until([&](const lxe::store::Registry::View& view) { return view.sandbox(pod) == nullptr; }));
   CHECK(rt.lxd.instance_names().empty());
   CHECK(rt.lxd.profile_names() == std::vector<std::string>{"default"});
   CHECK_FALSE(rt.registry.sandbox(pod));
@@ -140,26 +145,48 @@ TEST_CASE("RemovePodSandbox: everything of the pod goes, from LXD, the host and 
   CHECK(rt.remove_pod(pod).ok());
 }
 
-TEST_CASE("RemovePodSandbox: LXD busy for a moment is waited out; a lasting refusal is UNKNOWN", "[cri][sandbox]") {
+TEST_CASE("RemovePodSandbox: answered before the deletes, which LXD's busy moments and refusals only delay; "
+          "a lasting refusal to stop is UNKNOWN",
+          "[cri][sandbox]") {
   MemoryRuntime rt;
   const auto [pod, container] = rt.running_pod();
+  const auto gone = [&] {
+    return rt.wait_until([&](const lxe::store::Registry::View& view) { return view.sandbox(pod) == nullptr; });
+  };
   SECTION("busy twice, then done") {
     rt.lxd.busy_next(Op::DeleteInstance, 2);
     CHECK(rt.remove_pod(pod).ok());
+    CHECK(gone());
     CHECK(rt.lxd.instance_names().empty());
   }
-  SECTION("refused until cleared") {
+  SECTION("delete refused until cleared: the records stay (hidden from CRI, the failure stored)") {
     rt.lxd.fail_next(Op::DeleteInstance, {.kind = ErrorKind::Server, .message = "disk on fire", .times = kPersistent});
+    CHECK(rt.remove_pod(pod).ok());
+    CHECK(rt.wait_until([&](const lxe::store::Registry::View& view) {
+      const auto* s = view.sandbox(pod);
+      return s && s->last_error.find("disk on fire") != std::string::npos;
+    }));
+    // Nothing is forgotten while LXD has it, and CRI no longer shows it.
+    CHECK(rt.registry.sandbox(pod));
+    CHECK(rt.registry.container(container));
+    CHECK(listed_pods(rt).empty());
+    grpc::Status status;
+    pod_status(rt, pod, &status);
+    CHECK(status.error_code() == grpc::StatusCode::NOT_FOUND);
+    CHECK(rt.remove_pod(pod).ok());
+    // Once LXD answers, the reconciler's own retry finishes the removal.
+    rt.lxd.clear_faults();
+    CHECK(gone());
+    CHECK(rt.lxd.instance_names().empty());
+  }
+  SECTION("stop refused: UNKNOWN, and the pod stays listed") {
+    rt.lxd.fail_next(Op::StopInstance, {.kind = ErrorKind::Server, .message = "disk on fire", .times = kPersistent});
     const auto status = rt.remove_pod(pod);
     CHECK(status.error_code() == grpc::StatusCode::UNKNOWN);
     CHECK_THAT(status.error_message(), Catch::Contains("disk on fire"));
-    // Still there and still listed: nothing is forgotten while LXD has it.
-    CHECK(rt.registry.sandbox(pod));
     CHECK(listed_pods(rt) == std::vector<std::string>{pod});
-    // Once LXD answers, the reconciler's own retry finishes the removal (waited for: a retried
-    // call made while an attempt that met the failure is still under way gets that failure).
     rt.lxd.clear_faults();
-    CHECK(rt.wait_until([&](const lxe::store::Registry::View& view) { return view.sandbox(pod) == nullptr; }));
+    CHECK(gone());
     CHECK(rt.remove_pod(pod).ok());
   }
   CHECK_FALSE(rt.registry.sandbox(pod));
@@ -187,7 +214,8 @@ TEST_CASE("Pod sandbox RPCs: one LXD call unanswered while the health check answ
   SECTION("RemovePodSandbox") {
     const auto pod = rt.run_pod();
     REQUIRE(pod.status.ok());
-    rt.lxd.fail_next(Op::DeleteInstance, {.kind = ErrorKind::Timeout, .times = kPersistent});
+    // (Its holder is stopped through LXD here: the in-memory LXD has no cgroups to kill.)
+    rt.lxd.fail_next(Op::StopInstance, {.kind = ErrorKind::Timeout, .times = kPersistent});
     CHECK(rt.remove_pod(pod.id).error_code() == grpc::StatusCode::UNAVAILABLE);
   }
 }

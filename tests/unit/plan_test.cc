@@ -157,8 +157,14 @@ Kinds expected_sandbox(SandboxState desired, bool profile, Infra infra, int64_t 
       mark();
       return k;
     case SandboxState::Removed:
+      // (some_containers: removed, but not yet removed for CRI.)
       if (containers != 0) return {K::Wait};
       if (running) k.push_back(K::StopInfra);
+      // The caller is answered at the mark; the deletes come in the next plan.
+      if (!gen_matches) {
+        k.push_back(K::MarkReconciled);
+        return k;
+      }
       if (infra != Infra::Absent) k.push_back(K::DeleteInfra);
       if (profile) k.push_back(K::DeleteProfile);
       k.push_back(K::EraseRecord);
@@ -385,6 +391,11 @@ Kinds expected_container(const ContainerCase& c) {
       break;
     case ContainerState::Removed:
       if (running) k.push_back(K::KillInstance);
+      // The caller is answered at the mark; the delete comes in the next plan.
+      if (!c.gen_matches) {
+        k.push_back(K::MarkReconciled);
+        return k;
+      }
       if (present) k.push_back(K::DeleteInstance);
       k.push_back(K::EraseRecord);
       return k;
@@ -531,7 +542,9 @@ TEST_CASE("plan_sandbox: every desired/observed combination", "[plan][sandbox]")
       CHECK(ks == Kinds{K::Wait});
     } else {
       REQUIRE_FALSE(ks.empty());
-      CHECK(ks.back() == K::EraseRecord);
+      CHECK(ks.back() == (gen_matches ? K::EraseRecord : K::MarkReconciled));
+      // Nothing is deleted before the caller is answered.
+      if (!gen_matches) CHECK_FALSE(contains(ks, K::DeleteInfra));
     }
   }
   if (pid != 0) {
@@ -555,6 +568,13 @@ TEST_CASE("plan_sandbox: every desired/observed combination", "[plan][sandbox]")
   // Idempotent: once the plan is applied, there is nothing left to do.
   SandboxWorld world{record, obs};
   world.apply(plan);
+  if (desired == SandboxState::Removed && contains(ks, K::MarkReconciled)) {
+    // A removal goes on after answering its caller: the next plan deletes the rest and erases.
+    const auto rest = plan_sandbox(world.record, containers, world.observed);
+    CHECK_FALSE(contains(kinds(rest), K::MarkReconciled));
+    world.apply(rest);
+    CHECK(world.erased);
+  }
   if (!world.erased) {
     const auto again = plan_sandbox(world.record, containers, world.observed);
     if (ks == Kinds{K::Wait})
@@ -610,13 +630,17 @@ TEST_CASE("plan_sandbox: the main paths, written out", "[plan][sandbox]") {
       {"stopped and reconciled", SandboxState::NotReady, true, Infra::Stopped, kInfraPid, 0,
        SandboxObserved::NotReady, true, {}},
       {"remove a running sandbox", SandboxState::Removed, true, Infra::Running, kInfraPid, 0, SandboxObserved::Ready,
-       false, {K::StopInfra, K::DeleteInfra, K::DeleteProfile, K::EraseRecord}},
+       false, {K::StopInfra, K::MarkReconciled}},
       {"remove a stopped sandbox", SandboxState::Removed, true, Infra::Stopped, kInfraPid, 0,
-       SandboxObserved::NotReady, false, {K::DeleteInfra, K::DeleteProfile, K::EraseRecord}},
-      {"remove, holder already gone", SandboxState::Removed, true, Infra::Absent, kInfraPid, 0,
-       SandboxObserved::NotReady, false, {K::DeleteProfile, K::EraseRecord}},
-      {"remove, nothing left in LXD", SandboxState::Removed, false, Infra::Absent, kInfraPid, 0,
-       SandboxObserved::NotReady, false, {K::EraseRecord}},
+       SandboxObserved::NotReady, false, {K::MarkReconciled}},
+      {"removed for CRI: the holder and the profile go", SandboxState::Removed, true, Infra::Stopped, kInfraPid, 0,
+       SandboxObserved::NotReady, true, {K::DeleteInfra, K::DeleteProfile, K::EraseRecord}},
+      {"removed for CRI, LXD still shows the holder running", SandboxState::Removed, true, Infra::Running, kInfraPid,
+       0, SandboxObserved::NotReady, true, {K::StopInfra, K::DeleteInfra, K::DeleteProfile, K::EraseRecord}},
+      {"removed for CRI, holder already gone", SandboxState::Removed, true, Infra::Absent, kInfraPid, 0,
+       SandboxObserved::NotReady, true, {K::DeleteProfile, K::EraseRecord}},
+      {"removed for CRI, nothing left in LXD", SandboxState::Removed, false, Infra::Absent, kInfraPid, 0,
+       SandboxObserved::NotReady, true, {K::EraseRecord}},
       {"remove, containers still there", SandboxState::Removed, true, Infra::Running, kInfraPid, 3,
        SandboxObserved::Ready, false, {K::Wait}},
   };
@@ -656,7 +680,7 @@ TEST_CASE("plan_sandbox: CNI ADD once the holder runs, never again once done, an
        {K::NetworkDel, K::StopInfra, K::RecordNotReady, K::MarkReconciled}},
       {"stop, DEL done", SandboxState::NotReady, Infra::Stopped, kInfraPid, "", 0, {K::RecordNotReady, K::MarkReconciled}},
       {"remove without a stop", SandboxState::Removed, Infra::Running, kInfraPid, "added", 0,
-       {K::NetworkDel, K::StopInfra, K::DeleteInfra, K::DeleteProfile, K::EraseRecord}},
+       {K::NetworkDel, K::StopInfra, K::MarkReconciled}},
       {"remove, containers still there", SandboxState::Removed, Infra::Running, kInfraPid, "added", 2, {K::Wait}},
   };
   for (const auto& row : rows) {
@@ -791,14 +815,47 @@ TEST_CASE("plan_sandbox: idempotent along the main paths, by hand", "[plan][sand
   s.observed_generation = s.generation;
   CHECK(plan_sandbox(s, {}, sandbox_observation(true, Infra::Stopped)).empty());
 
-  // Remove: waits for the containers, then takes everything down and erases the record.
+  // Remove: waits for the containers to be removed for CRI, answers the caller, then takes
+  // everything down and erases the record.
   s.desired_state = SandboxState::Removed;
   s.generation += 1;
   CHECK(kinds(plan_sandbox(s, some_containers(1, s.id), sandbox_observation(true, Infra::Stopped))) ==
         Kinds{K::Wait});
+  REQUIRE(kinds(plan_sandbox(s, {}, sandbox_observation(true, Infra::Stopped))) == Kinds{K::MarkReconciled});
+  s.observed_generation = s.generation;
   CHECK(kinds(plan_sandbox(s, {}, sandbox_observation(true, Infra::Stopped))) ==
         Kinds{K::DeleteInfra, K::DeleteProfile, K::EraseRecord});
   // A crash after DeleteInfra: the rest, and erase.
+  CHECK(kinds(plan_sandbox(s, {}, sandbox_observation(true, Infra::Absent))) ==
+        Kinds{K::DeleteProfile, K::EraseRecord});
+}
+
+TEST_CASE("plan_sandbox: a removal waits for its containers to be removed for CRI, and for their instances to go "
+          "before the profile",
+          "[plan][sandbox]") {
+  SandboxRecord s = sandbox_record(SandboxState::Removed, kInfraPid, SandboxObserved::Ready, false);
+  auto containers = some_containers(2, s.id);
+  // One container's processes are gone (removed for CRI), the other's not yet.
+  containers[0].observed_generation = containers[0].generation;
+  {
+    const auto plan = plan_sandbox(s, containers, sandbox_observation(true, Infra::Running));
+    REQUIRE(kinds(plan) == Kinds{K::Wait});
+    CHECK(plan[0].reason.find("1 container(s) still being removed") != std::string::npos);
+  }
+  // Both removed for CRI: the holder stops and the caller is answered, though LXD still has both
+  // instances.
+  containers[1].observed_generation = containers[1].generation;
+  REQUIRE(kinds(plan_sandbox(s, containers, sandbox_observation(true, Infra::Running))) ==
+          Kinds{K::StopInfra, K::MarkReconciled});
+  s.observed_generation = s.generation;
+  // The holder is deleted; the profile waits while the containers' instances (which use it) are there.
+  CHECK(kinds(plan_sandbox(s, containers, sandbox_observation(true, Infra::Stopped))) == Kinds{K::DeleteInfra});
+  {
+    const auto plan = plan_sandbox(s, containers, sandbox_observation(true, Infra::Absent));
+    REQUIRE(kinds(plan) == Kinds{K::Wait});
+    CHECK(plan[0].reason.find("2 container instance(s) still being deleted") != std::string::npos);
+  }
+  // The last one erased (its erase requeues the sandbox): the profile goes, and the record.
   CHECK(kinds(plan_sandbox(s, {}, sandbox_observation(true, Infra::Absent))) ==
         Kinds{K::DeleteProfile, K::EraseRecord});
 }
@@ -847,8 +904,10 @@ TEST_CASE("plan_container: every desired/observed combination", "[plan][containe
   }
   if (c.desired == ContainerState::Removed) {
     REQUIRE_FALSE(ks.empty());
-    CHECK(ks.back() == K::EraseRecord);
+    CHECK(ks.back() == (c.gen_matches ? K::EraseRecord : K::MarkReconciled));
     CHECK_FALSE(contains(ks, K::StartInstance));
+    // Nothing is deleted before the caller is answered.
+    if (!c.gen_matches) CHECK_FALSE(contains(ks, K::DeleteInstance));
   }
   if (c.pod != Pod::Usable) {
     // Nothing is created in, or started into, a pod that is not ready.
@@ -871,7 +930,7 @@ TEST_CASE("plan_container: every desired/observed combination", "[plan][containe
     CHECK(index_of(ks, K::RecordStarted) < index_of(ks, K::RecordExit));
   if (contains(ks, K::StopInstance)) CHECK(index_of(ks, K::StopInstance) + 1 == index_of(ks, K::RecordExit));
   if (contains(ks, K::KillInstance) && c.desired == ContainerState::Removed)
-    CHECK(index_of(ks, K::KillInstance) + 1 == index_of(ks, K::DeleteInstance));
+    CHECK(ks[index_of(ks, K::KillInstance) + 1] == (c.gen_matches ? K::DeleteInstance : K::MarkReconciled));
   if (c.desired == ContainerState::Exited && !c.started_at && c.finished_at) {
     // StartError is recorded: whatever LXD shows, the container stays never started.
     CHECK_FALSE(contains(ks, K::RecordStarted));
@@ -893,6 +952,13 @@ TEST_CASE("plan_container: every desired/observed combination", "[plan][containe
   // Idempotent.
   ContainerWorld world{record, obs, sandbox};
   world.apply(plan);
+  if (c.desired == ContainerState::Removed && contains(ks, K::MarkReconciled)) {
+    // A removal goes on after answering its caller: the next plan deletes and erases.
+    const auto rest = plan_container(world.record, sandbox, world.observed);
+    CHECK_FALSE(contains(kinds(rest), K::MarkReconciled));
+    world.apply(rest);
+    CHECK(world.erased);
+  }
   CHECK(world.starts <= 1);
   if (!world.erased) {
     const auto again = plan_container(world.record, sandbox, world.observed);
@@ -984,12 +1050,18 @@ TEST_CASE("plan_container: the main paths, written out", "[plan][container]") {
       {"exited and reconciled", {CS::Exited, I::Stopped, true, true, true, true, Pod::Usable, true, true, true}, {}},
       {"remove a running container", {CS::Removed, I::Running, true, false, true, false, Pod::Usable, true, false,
                                       false},
-       {K::KillInstance, K::DeleteInstance, K::EraseRecord}},
+       {K::KillInstance, K::MarkReconciled}},
       {"remove a stopped container", {CS::Removed, I::Stopped, true, true, true, true, Pod::Removed, true, false,
                                       false},
+       {K::MarkReconciled}},
+      {"removed for CRI: the instance goes", {CS::Removed, I::Stopped, true, true, true, true, Pod::Removed, true,
+                                              false, true},
        {K::DeleteInstance, K::EraseRecord}},
-      {"remove, instance already gone", {CS::Removed, I::Absent, false, false, false, false, Pod::Removed, false,
-                                         false, false},
+      {"removed for CRI, LXD still shows it running", {CS::Removed, I::Running, true, true, true, true, Pod::Usable,
+                                                       true, false, true},
+       {K::KillInstance, K::DeleteInstance, K::EraseRecord}},
+      {"removed for CRI, instance already gone", {CS::Removed, I::Absent, false, false, false, false, Pod::Removed,
+                                                  false, false, true},
        {K::EraseRecord}},
   };
   for (const auto& row : rows) {
@@ -1103,9 +1175,11 @@ TEST_CASE("plan_container: idempotent along the main paths, by hand", "[plan][co
   c.observed_generation = c.generation;
   CHECK(plan_container(c, pod, o).empty());
 
-  // RemoveContainer.
+  // RemoveContainer: answered at once (nothing runs), then the instance goes.
   c.desired_state = ContainerState::Removed;
   c.generation += 1;
+  REQUIRE(kinds(plan_container(c, pod, o)) == Kinds{K::MarkReconciled});
+  c.observed_generation = c.generation;
   CHECK(kinds(plan_container(c, pod, o)) == Kinds{K::DeleteInstance, K::EraseRecord});
   o.instance.reset();
   CHECK(kinds(plan_container(c, pod, o)) == Kinds{K::EraseRecord});

@@ -586,3 +586,57 @@ TEST_CASE("Registry: ids_with_prefix looks at the matching IDs only, an exact ma
   CHECK(f.registry.ids_with_prefix(ObjectKind::Sandbox, "ABC").empty());  // IDs are lower-case hex
   CHECK(f.registry.ids_with_prefix(ObjectKind::Container, "abc").empty());
 }
+
+TEST_CASE("Registry: a container's Deleted transition comes when it is removed for CRI, not again when the record goes",
+          "[registry]") {
+  Fixture f;
+  f.seed();
+  const auto subscription = f.registry.subscribe();
+  const auto next = [&] { return subscription->next(std::chrono::steady_clock::now() + 50ms); };
+  // Desired removed, the reconciler not there yet: nothing observed changed.
+  auto c = *f.registry.container(hex_id('1'));
+  c.desired_state = ContainerState::Removed;
+  c.new_generation();
+  {
+    Registry::Change change(f.registry);
+    change.put(c);
+    change.commit();
+  }
+  CHECK_FALSE(next());
+  // Its processes gone (the removal's generation reached): deleted, for CRI.
+  c.observed_generation = c.generation;
+  REQUIRE(lxe::store::removed_for_cri(c));
+  {
+    Registry::Change change(f.registry);
+    change.put(c);
+    change.commit();
+  }
+  const auto deleted = next();
+  REQUIRE(deleted);
+  CHECK(deleted->kind == lxe::store::ContainerTransition::Kind::Deleted);
+  CHECK(deleted->container.id == hex_id('1'));
+  // A failure stored on it while LXD deletes the instance, then the record's erase: no more events.
+  c.set_failure(lxe::store::FailureKind::Refused, "delete-instance: refused");
+  {
+    Registry::Change change(f.registry);
+    change.put(c);
+    change.commit();
+  }
+  {
+    Registry::Change change(f.registry);
+    change.erase_container(hex_id('1'));
+    change.commit();
+  }
+  CHECK_FALSE(next());
+  // A container erased without passing through removed-for-CRI (a CreateContainer that failed)
+  // still reports its deletion.
+  {
+    Registry::Change change(f.registry);
+    change.erase_container(hex_id('2'));
+    change.commit();
+  }
+  const auto erased = next();
+  REQUIRE(erased);
+  CHECK(erased->kind == lxe::store::ContainerTransition::Kind::Deleted);
+  CHECK(erased->container.id == hex_id('2'));
+}
