@@ -71,6 +71,10 @@ std::optional<int> kill_cgroup_processes(const std::string& instance, pid_t spar
   return kill_procs(dirs, spare);
 }
 
+bool has_cgroup(const std::string& instance, const std::string& cgroup_root) {
+  return !cgroup_dirs(instance, cgroup_root).empty();
+}
+
 int kill_cgroup_leftovers(const std::string& instance, const std::string& cgroup_root) {
   const auto dirs = cgroup_dirs(instance, cgroup_root);
   if (dirs.empty()) return 0;

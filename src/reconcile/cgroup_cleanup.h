@@ -27,4 +27,8 @@ int kill_cgroup_leftovers(const std::string& instance, const std::string& cgroup
 std::optional<int> kill_cgroup_processes(const std::string& instance, pid_t spare = 0,
                                          const std::string& cgroup_root = "/sys/fs/cgroup");
 
+// Whether instance `instance` has a cgroup under `cgroup_root` (in any hierarchy): LXC made it
+// when the instance started and removes it at the end of LXD's teardown. Never throws.
+bool has_cgroup(const std::string& instance, const std::string& cgroup_root = "/sys/fs/cgroup");
+
 }  // namespace lxe::reconcile

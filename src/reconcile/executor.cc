@@ -280,6 +280,17 @@ bool Executor::lacks_devices(const std::string& lxd_name, const lxd::Devices& li
   return false;
 }
 
+ContainerObservation Executor::observe_container_for_removal(const ContainerRecord& container) const {
+  ContainerObservation o = observe_container_files(container);
+  if (has_cgroup(container.lxd_name, options_.cgroup_root)) {
+    o.instance = InstanceFacts{};
+    o.instance->running = true;
+    return o;
+  }
+  o.instance = instance_facts(container.lxd_name, container.id);
+  return o;
+}
+
 ContainerObservation Executor::observe_container_files(const ContainerRecord& container) const {
   ContainerObservation o;
   o.started_at = files_.read_started_at(container.id);

@@ -40,6 +40,11 @@ class Executor {
                                          const store::SandboxRecord& sandbox) const;
   // Only what lxe-init left in the container's state directory on the host (no LXD call).
   ContainerObservation observe_container_files(const store::ContainerRecord& container) const;
+  // For a removal's first step (plan.h), which needs only whether anything of the container runs:
+  // an instance with a cgroup counts as running, without asking LXD (its first answer about an
+  // instance whose init just died waits ~120 ms here, as LXD learns of the end). Without a
+  // cgroup, LXD is asked (GET).
+  ContainerObservation observe_container_for_removal(const store::ContainerRecord& container) const;
 
   Outcome run(const store::SandboxRecord& planned, const std::vector<Action>& plan);
   Outcome run(const store::ContainerRecord& planned, const store::SandboxRecord& sandbox,

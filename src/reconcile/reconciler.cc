@@ -420,7 +420,13 @@ Outcome Reconciler::process_container(const std::string& id) {
   if (!container) return Outcome::Done;
   const auto sandbox = registry_.sandbox(container->sandbox_id);
   if (!sandbox) return Outcome::Done;  // cannot happen: the foreign key keeps the sandbox
-  const auto plan = plan_container(*container, *sandbox, executor_.observe_container(*container, *sandbox));
+  // A removal's first step looks only at whether anything of it runs (cheaper, and no LXD call
+  // while the instance has a cgroup).
+  const bool removal_unanswered = container->desired_state == store::ContainerState::Removed &&
+                                  container->observed_generation < container->generation;
+  const auto plan = plan_container(*container, *sandbox,
+                                   removal_unanswered ? executor_.observe_container_for_removal(*container)
+                                                      : executor_.observe_container(*container, *sandbox));
   Outcome outcome = plan.empty() ? Outcome::Done : executor_.run(*container, *sandbox, plan);
   // A removal answers its caller halfway (plan.h); the instance's delete is planned afresh at once.
   if (outcome == Outcome::Done && container->desired_state == store::ContainerState::Removed &&

@@ -889,6 +889,35 @@ TEST_CASE("executor: kill-instance and stop-infra kill the instance's cgroup, wi
   CHECK(bed.lxd.calls(Op::StopInstance).size() == 1);
 }
 
+TEST_CASE("executor: a removal's first observation reads the instance's cgroup, and asks LXD only without one",
+          "[executor][stop]") {
+  Bed bed;
+  lxe::reconcile::MappingOptions options;
+  options.cgroup_root = bed.dir.file("cgroup");
+  lxe::reconcile::Executor executor{bed.registry, bed.lxd, bed.files, bed.volumes, options};
+  const auto s = bed.ready_sandbox();
+  const auto c = bed.want(bed.running_container(s), ContainerState::Removed);
+  const auto gets = [&] { return bed.lxd.calls(Op::GetInstance).size(); };
+  // A cgroup (LXC's, until LXD's teardown ends): running, and LXD is not asked.
+  fs::create_directories(bed.dir.file("cgroup/pids/lxc.payload." + c.lxd_name));
+  lxe::test::write_file(bed.dir.file("cgroup/pids/lxc.payload." + c.lxd_name + "/cgroup.procs"), "");
+  const auto before = gets();
+  const auto with_cgroup = executor.observe_container_for_removal(c);
+  REQUIRE(with_cgroup.instance);
+  CHECK(with_cgroup.instance->running);
+  CHECK(gets() == before);
+  // No cgroup: LXD says (here: running, since the in-memory LXD runs it without processes).
+  fs::remove_all(bed.dir.file("cgroup/pids/lxc.payload." + c.lxd_name));
+  const auto asked = executor.observe_container_for_removal(c);
+  CHECK(gets() == before + 1);
+  REQUIRE(asked.instance);
+  CHECK(asked.instance->running == bed.lxd.instance(c.lxd_name)->running());
+  // An instance LXD no longer has, and no cgroup: absent.
+  bed.lxd.stop_instance(c.lxd_name, lxe::lxd::StopMode::Force);
+  bed.lxd.delete_instance(c.lxd_name);
+  CHECK_FALSE(executor.observe_container_for_removal(c).instance);
+}
+
 TEST_CASE("executor: stop-instance asks the container's lxe-init, which records the exit; no LXD stop call",
           "[executor][stop]") {
   Bed bed;
