@@ -3,6 +3,7 @@
 #include <filesystem>
 
 #include "model/naming.h"
+#include "reconcile/cgroup_cleanup.h"
 #include "model/stored_config.h"
 
 namespace lxe::bench {
@@ -74,7 +75,7 @@ lxd::InstanceSpec RawLxd::container_spec(const RawContainer& container, const Ra
 
 const std::map<std::string, std::string>& RawLxd::steps() {
   static const std::map<std::string, std::string> steps = {
-      {"RunPodSandbox", "create profile, GET pause alias, create holder, start, GET /state (init PID)"},
+      {"RunPodSandbox", "create profile, GET pause alias, create holder, start, init PID (its cgroup)"},
       {"CreateContainer",
        "GET image alias, spec.json + log file, volumes' mount points, create instance, GET instance (idmap), chown"},
       {"StartContainer",
@@ -98,7 +99,9 @@ void RawLxd::run_pod(RawPod& pod) const {
   lxd_.get_image_alias(mapping_.pause_image_alias);
   lxd_.create_instance(holder_spec(pod));
   lxd_.start_instance(pod.record.lxd_name);
-  pod.record.infra_pid = lxd_.get_instance_state(pod.record.lxd_name).pid;
+  // As the executor reads it: from the holder's cgroup, LXD's /state where that does not tell.
+  const auto pid = reconcile::cgroup_init_pid(pod.record.lxd_name, mapping_.cgroup_root);
+  pod.record.infra_pid = pid ? *pid : lxd_.get_instance_state(pod.record.lxd_name).pid;
 }
 
 // The facade's image lookup, then the executor's CreateInstance.

@@ -7,6 +7,7 @@
 #include <filesystem>
 #include <fstream>
 #include <set>
+#include <sstream>
 #include <thread>
 #include <vector>
 
@@ -73,6 +74,36 @@ std::optional<int> kill_cgroup_processes(const std::string& instance, pid_t spar
 
 bool has_cgroup(const std::string& instance, const std::string& cgroup_root) {
   return !cgroup_dirs(instance, cgroup_root).empty();
+}
+
+std::optional<pid_t> cgroup_init_pid(const std::string& instance, const std::string& cgroup_root,
+                                     const std::string& proc_root) {
+  std::set<pid_t> pids;
+  for (const auto& dir : cgroup_dirs(instance, cgroup_root)) {
+    std::ifstream in(dir / "cgroup.procs");
+    pid_t pid = 0;
+    while (in >> pid)
+      if (pid > 0) pids.insert(pid);
+  }
+  std::optional<pid_t> init;
+  for (const pid_t pid : pids) {
+    std::ifstream status(proc_root + "/" + std::to_string(pid) + "/status");
+    std::string line;
+    while (std::getline(status, line)) {
+      if (line.rfind("NSpid:", 0) != 0) continue;
+      std::istringstream fields(line.substr(6));
+      std::vector<long> nspids;
+      long n = 0;
+      while (fields >> n) nspids.push_back(n);
+      // PID 1 of a namespace nested in the host's (a single field is the host's own namespace).
+      if (nspids.size() >= 2 && nspids.back() == 1) {
+        if (init && *init != pid) return std::nullopt;
+        init = pid;
+      }
+      break;
+    }
+  }
+  return init;
 }
 
 int kill_cgroup_leftovers(const std::string& instance, const std::string& cgroup_root) {

@@ -31,4 +31,12 @@ std::optional<int> kill_cgroup_processes(const std::string& instance, pid_t spar
 // when the instance started and removes it at the end of LXD's teardown. Never throws.
 bool has_cgroup(const std::string& instance, const std::string& cgroup_root = "/sys/fs/cgroup");
 
+// The host PID of the instance's init, read from its cgroup: the one process in the instance's own
+// cgroup (not nested ones) that is PID 1 of its PID namespace (the last NSpid of
+// `<proc_root>/<pid>/status`). What LXD's /state call says, without it: that call takes ~120-170 ms
+// on this LXD right after a start. nullopt when there is no cgroup, or no such process, or more
+// than one (an instance that shares a PID namespace it does not own: ask LXD then). Never throws.
+std::optional<pid_t> cgroup_init_pid(const std::string& instance, const std::string& cgroup_root = "/sys/fs/cgroup",
+                                     const std::string& proc_root = "/proc");
+
 }  // namespace lxe::reconcile

@@ -280,6 +280,11 @@ bool Executor::lacks_devices(const std::string& lxd_name, const lxd::Devices& li
   return false;
 }
 
+int64_t Executor::holder_init_pid(const SandboxRecord& sandbox) const {
+  if (const auto pid = cgroup_init_pid(sandbox.lxd_name, options_.cgroup_root)) return *pid;
+  return lxd_.get_instance_state(sandbox.lxd_name).pid;
+}
+
 ContainerObservation Executor::observe_container_for_removal(const ContainerRecord& container) const {
   ContainerObservation o = observe_container_files(container);
   if (has_cgroup(container.lxd_name, options_.cgroup_root)) {
@@ -337,7 +342,7 @@ void Executor::do_sandbox_action(const Action& action, const SandboxRecord& sand
       }
       break;
     case ActionKind::RecordInfraPid:
-      result.infra_pid = lxd_.get_instance_state(sandbox.lxd_name).pid;
+      result.infra_pid = holder_init_pid(sandbox);
       if (result.infra_pid <= 0)
         throw lxd::Error(lxd::ErrorKind::Server, "the namespace holder of " + sandbox.lxd_name + " has no PID");
       break;

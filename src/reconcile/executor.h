@@ -45,6 +45,10 @@ class Executor {
   // instance whose init just died waits ~120 ms here, as LXD learns of the end). Without a
   // cgroup, LXD is asked (GET).
   ContainerObservation observe_container_for_removal(const store::ContainerRecord& container) const;
+  // The host PID of a running holder's init: from its cgroup (cgroup_cleanup.h) when that tells,
+  // else LXD's /state call (a holder in the host's PID namespace). 0 when LXD reports none.
+  // Throws lxd::Error.
+  int64_t holder_init_pid(const store::SandboxRecord& sandbox) const;
 
   Outcome run(const store::SandboxRecord& planned, const std::vector<Action>& plan);
   Outcome run(const store::ContainerRecord& planned, const store::SandboxRecord& sandbox,

@@ -397,8 +397,8 @@ Outcome Reconciler::process_sandbox(const std::string& id) {
   auto observed = executor_.observe_sandbox(*sandbox);
   if (take_holder_check(id) && sandbox->infra_pid != 0) {
     try {
-      const auto state = lxd_.get_instance_state(sandbox->lxd_name);
-      if (state.pid > 0 && state.pid != sandbox->infra_pid) note_holder_pid(id, state.pid);
+      const int64_t pid = executor_.holder_init_pid(*sandbox);
+      if (pid > 0 && pid != sandbox->infra_pid) note_holder_pid(id, pid);
     } catch (const lxd::Error& e) {
       spdlog::debug("holder {}: cannot read its state: {}", sandbox->lxd_name, e.what());
     }

@@ -9,6 +9,8 @@
 #include <regex>
 #include <thread>
 
+#include <nlohmann/json.hpp>
+
 #include "support/cri_fixture.h"
 
 using lxe::test::CriFixture;
@@ -63,6 +65,16 @@ TEST_CASE("lifecycle: a pod and its containers from RunPodSandbox to RemovePodSa
   // The pod is an LXD profile and a namespace holder instance.
   CHECK(fx.lxd_profiles().size() == 1);
   CHECK(fx.lxd_instances().size() == 1);
+  // The holder's init PID lxe recorded (read from its cgroup, not from LXD's /state) is the one
+  // LXD reports: the PID the pod's containers join the namespaces of.
+  {
+    const auto verbose = fx.pod_status(pod_id, true);
+    REQUIRE(verbose.ok());
+    const auto info = nlohmann::json::parse(verbose.value.info().at("info"));
+    const int64_t recorded = info.at("infraPid").get<int64_t>();
+    CHECK(recorded > 0);
+    CHECK(recorded == fx.lxd().get_instance_state(info.at("lxdInstance").get<std::string>()).pid);
+  }
 
   // ---- CreateContainer → CREATED
   const std::string log_path = "c1.log";

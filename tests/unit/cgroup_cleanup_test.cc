@@ -97,3 +97,46 @@ TEST_CASE("cgroup kill: every process of the instance but the spared one, nested
   // No cgroup: the caller stops the instance through LXD.
   CHECK_FALSE(kill_cgroup_processes("lxe-gone", 0, root.path()).has_value());
 }
+
+TEST_CASE("cgroup init PID: the process of the instance's cgroup that is PID 1 of its own namespace",
+          "[cgroup_cleanup]") {
+  TempDir dir;
+  const std::string cgroups = dir.file("cgroup");
+  const std::string proc = dir.file("proc");
+  const auto put = [](const std::string& path, const std::string& content) {
+    std::filesystem::create_directories(std::filesystem::path(path).parent_path());
+    write_file(path, content);
+  };
+  const auto status = [&](int pid, const std::string& nspid) {
+    put(proc + "/" + std::to_string(pid) + "/status",
+               "Name:\tlxe-init\nPid:\t" + std::to_string(pid) + "\nNSpid:\t" + nspid + "\nVmRSS:\t1 kB\n");
+  };
+  using lxe::reconcile::cgroup_init_pid;
+  // No cgroup: nothing (the caller asks LXD).
+  CHECK_FALSE(cgroup_init_pid("h", cgroups, proc));
+  // A v1 layout: the same processes in each hierarchy; the init and a child of it.
+  for (const char* hierarchy : {"pids", "memory"})
+    put(cgroups + "/" + hierarchy + "/lxc.payload.h/cgroup.procs", "4100\n4101\n");
+  status(4100, "4100\t1");
+  status(4101, "4101\t7");
+  CHECK(cgroup_init_pid("h", cgroups, proc) == 4100);
+  // Another instance's cgroup is not looked at.
+  CHECK_FALSE(cgroup_init_pid("other", cgroups, proc));
+  // The host's PID namespace (one NSpid field): no init of its own.
+  put(cgroups + "/pids/lxc.payload.hostpid/cgroup.procs", "4200\n");
+  status(4200, "4200");
+  CHECK_FALSE(cgroup_init_pid("hostpid", cgroups, proc));
+  // Two processes that are PID 1 of a namespace (a container that made one of its own): ambiguous.
+  put(cgroups + "/pids/lxc.payload.two/cgroup.procs", "4300\n4301\n");
+  status(4300, "4300\t1");
+  status(4301, "4301\t12\t1");
+  CHECK_FALSE(cgroup_init_pid("two", cgroups, proc));
+  // A process gone between the two reads (no status file): skipped.
+  put(cgroups + "/pids/lxc.payload.gone/cgroup.procs", "4400\n4401\n");
+  status(4401, "4401\t1");
+  CHECK(cgroup_init_pid("gone", cgroups, proc) == 4401);
+  // The unified layout.
+  put(cgroups + "/lxc.payload.u/cgroup.procs", "4500\n");
+  status(4500, "4500\t1");
+  CHECK(cgroup_init_pid("u", cgroups, proc) == 4500);
+}
