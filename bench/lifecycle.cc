@@ -5,6 +5,7 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <thread>
 #include <unistd.h>
 
 #include "cri_client.h"
@@ -80,6 +81,22 @@ double raw_lifecycle(Node& node, const RawLxd& raw, const std::string& pod_name,
   return sum;
 }
 
+// lxe answers RemoveContainer and RemovePodSandbox before LXD has deleted the objects (its
+// reconciler deletes them about a second later, once LXD's teardown is over). Waited for, untimed,
+// before the next runtime's lifecycle, so that those deletes do not land in its measurements.
+void wait_for_lxe_deletes(Node& node, const std::string& pod_name) {
+  const std::string prefix = node.options.prefix + "-" + pod_name + "-";
+  const auto left = [&] {
+    for (const auto& instance : node.lxd.list_instances())
+      if (instance.name.rfind(prefix, 0) == 0) return true;
+    for (const auto& profile : node.lxd.list_profiles())
+      if (profile.name.rfind(prefix, 0) == 0) return true;
+    return false;
+  };
+  const auto deadline = Clock::now() + std::chrono::seconds(30);
+  while (left() && Clock::now() < deadline) std::this_thread::sleep_for(std::chrono::milliseconds(50));
+}
+
 }  // namespace
 
 std::vector<LifeRow> lifecycle(Node& node) {
@@ -108,6 +125,7 @@ std::vector<LifeRow> lifecycle(Node& node) {
     node.interrupts.check();
     std::vector<CallWindow> lxe_windows;
     const double lxe_sum = lxe_lifecycle(node, c, "l" + std::to_string(i), lxe_windows);
+    wait_for_lxe_deletes(node, "l" + std::to_string(i));
     node.interrupts.check();
     std::map<std::string, double> raw_calls;
     const double raw_sum = raw_lifecycle(node, raw, "r" + std::to_string(i), raw_calls);

@@ -26,7 +26,8 @@ namespace lxe::cri {
         c->clear_failure();  // an earlier failure is not this call's: let the reconciler report afresh
       }
       change.put(*c);
-      waits.push_back({store::ObjectKind::Container, id, c->generation});
+      // An exited container is removed for CRI with this commit; a running one once it is killed.
+      if (!store::removed_for_cri(*c)) waits.push_back({store::ObjectKind::Container, id, c->generation});
       return ::grpc::Status::OK;
     }, targets);
     if (!status.ok()) return status;

@@ -39,7 +39,7 @@ namespace lxe::cri {
           c.clear_failure();
         }
         change.put(c);
-        waits.push_back({store::ObjectKind::Container, c.id, c.generation});
+        if (!store::removed_for_cri(c)) waits.push_back({store::ObjectKind::Container, c.id, c.generation});
       }
       waits.push_back({store::ObjectKind::Sandbox, id, s->generation});
       return ::grpc::Status::OK;

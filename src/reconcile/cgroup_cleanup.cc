@@ -52,14 +52,16 @@ std::set<pid_t> procs_of(const std::vector<fs::path>& dirs) {
 int kill_procs(const std::vector<fs::path>& dirs, pid_t spare) {
   int killed = 0;
   // A process may fork while we kill: a few rounds, each after a short pause for the kernel to
-  // take the killed ones out of the cgroup.
+  // take the killed ones out of the cgroup. A SIGKILLed process leaves it within a millisecond
+  // (an lxe-init on its way out after a stop, say): the first look comes after 1 ms, later ones
+  // after 5-20 ms.
   for (int round = 0; round < 50; ++round) {
     auto pids = procs_of(dirs);
     pids.erase(spare);
     if (pids.empty()) break;
     for (const pid_t pid : pids)
       if (::kill(pid, SIGKILL) == 0) ++killed;
-    std::this_thread::sleep_for(std::chrono::milliseconds(5 + 5 * std::min(round, 3)));
+    std::this_thread::sleep_for(std::chrono::milliseconds(round == 0 ? 1 : 5 * std::min(round, 4)));
   }
   return killed;
 }

@@ -136,11 +136,15 @@ struct ContainerRecord : ReconcileProgress {
 // stopped). LXD deletes what is left (instance, holder, profile) afterwards, off the caller's path;
 // until then the record stays so that the reconciler (and recovery after a crash) finishes it,
 // but CRI no longer shows it, and its name and attempt are free again.
+// A container already observed exited is removed for CRI as soon as its removal is recorded: CRI
+// asks a removal to kill only a running container, and its exit is recorded (the reconciler still
+// kills whatever an exec left in it before the delete).
 inline bool removed_for_cri(const SandboxRecord& s) {
   return s.desired_state == SandboxState::Removed && s.observed_generation >= s.generation;
 }
 inline bool removed_for_cri(const ContainerRecord& c) {
-  return c.desired_state == ContainerState::Removed && c.observed_generation >= c.generation;
+  return c.desired_state == ContainerState::Removed &&
+         (c.observed_generation >= c.generation || c.observed_state == ContainerObserved::Exited);
 }
 
 // An image lxe pulled (migrations/0005): its CRI identity; LXD holds the image itself.
