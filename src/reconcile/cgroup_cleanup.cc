@@ -29,15 +29,18 @@ std::vector<fs::path> cgroup_dirs(const std::string& instance, const std::string
   return out;
 }
 
+// Adds the processes one cgroup folder lists to `pids`.
+void read_procs(const fs::path& dir, std::set<pid_t>& pids) {
+  std::ifstream in(dir / "cgroup.procs");
+  pid_t pid = 0;
+  while (in >> pid)
+    if (pid > 0) pids.insert(pid);
+}
+
 // The processes of `dirs` and of the cgroups nested in them (a workload may make its own).
 std::set<pid_t> procs_of(const std::vector<fs::path>& dirs) {
   std::set<pid_t> pids;
-  auto read = [&](const fs::path& dir) {
-    std::ifstream in(dir / "cgroup.procs");
-    pid_t pid = 0;
-    while (in >> pid)
-      if (pid > 0) pids.insert(pid);
-  };
+  auto read = [&](const fs::path& dir) { read_procs(dir, pids); };
   for (const auto& dir : dirs) {
     read(dir);
     std::error_code ec;
@@ -81,12 +84,7 @@ bool has_cgroup(const std::string& instance, const std::string& cgroup_root) {
 std::optional<pid_t> cgroup_init_pid(const std::string& instance, const std::string& cgroup_root,
                                      const std::string& proc_root) {
   std::set<pid_t> pids;
-  for (const auto& dir : cgroup_dirs(instance, cgroup_root)) {
-    std::ifstream in(dir / "cgroup.procs");
-    pid_t pid = 0;
-    while (in >> pid)
-      if (pid > 0) pids.insert(pid);
-  }
+  for (const auto& dir : cgroup_dirs(instance, cgroup_root)) read_procs(dir, pids);
   std::optional<pid_t> init;
   for (const pid_t pid : pids) {
     std::ifstream status(proc_root + "/" + std::to_string(pid) + "/status");
