@@ -132,22 +132,14 @@ namespace fs = std::filesystem;
       waits.push_back({store::ObjectKind::Container, created.id, created.generation});
       return ::grpc::Status::OK;
     };
-    auto status = record("CreateContainer", stage, targets);
-    if (!held_by.empty()) {
-      // The name belongs to a container removed a moment ago whose instance LXD is still deleting
-      // (store/records.h): the store keeps names unique until that record goes, which follows
-      // within about a second. Waited for, then recorded afresh.
-      const std::string removed = held_by;
-      const bool gone =
-          wait_for(context, [&](const store::Registry::View& view) { return view.container(removed) == nullptr; });
-      if (gone) status = record("CreateContainer", stage, targets);
-      if (!gone || !held_by.empty())
-        return {::grpc::StatusCode::ALREADY_EXISTS,
-                "CreateContainer: container " + config.metadata().name() + " (attempt " +
-                    std::to_string(config.metadata().attempt()) + ") of pod sandbox " + sandbox->id +
-                    " was removed, and LXD is still deleting its instance (" + removed +
-                    "); retry when it is gone"};
-    }
+    // A container of the same name removed a moment ago is waited for while LXD deletes its instance.
+    auto status =
+        record_when_names_free(context, "CreateContainer", stage, targets, store::ObjectKind::Container, held_by);
+    if (!held_by.empty())
+      return {::grpc::StatusCode::ALREADY_EXISTS,
+              "CreateContainer: container " + config.metadata().name() + " (attempt " +
+                  std::to_string(config.metadata().attempt()) + ") of pod sandbox " + sandbox->id +
+                  " was removed, and LXD is still deleting its instance (" + held_by + "); retry when it is gone"};
     if (!status.ok()) return status;
 
     const std::string id = created.id;

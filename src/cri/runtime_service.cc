@@ -62,6 +62,18 @@ namespace lxe::cri {
   return ::grpc::Status::OK;
 }
 
+::grpc::Status RuntimeService::record_when_names_free(::grpc::ServerContext* context, const std::string& call,
+                                                     const Stage& stage, std::vector<WaitTarget>& targets,
+                                                     store::ObjectKind kind, std::string& held_by) {
+  auto status = record(call, stage, targets);
+  if (held_by.empty()) return status;
+  const std::string removed = held_by;
+  const bool gone = wait_for(context, [&](const store::Registry::View& view) {
+    return kind == store::ObjectKind::Sandbox ? view.sandbox(removed) == nullptr : view.container(removed) == nullptr;
+  });
+  return gone ? record(call, stage, targets) : status;
+}
+
 namespace {
 
 // Where one target stands: reached, failed (with the failure), or still on its way.

@@ -116,6 +116,14 @@ class RuntimeService final : public v1::RuntimeService::Service {
   };
   using Stage = std::function<::grpc::Status(store::Registry::Change&, std::vector<WaitTarget>& targets)>;
   ::grpc::Status record(const std::string& call, const Stage& stage, std::vector<WaitTarget>& targets);
+  // record() for a call that makes a new record under unique names (RunPodSandbox, CreateContainer).
+  // A `stage` that finds the names held by a record removed for CRI (store/records.h) sets
+  // `held_by` to its ID and refuses; that record goes once LXD has deleted its objects, about a
+  // second later. It is waited for, within the call's deadline, and the stage recorded once more.
+  // `held_by` is left set when the names are still held at the end.
+  ::grpc::Status record_when_names_free(::grpc::ServerContext* context, const std::string& call, const Stage& stage,
+                                        std::vector<WaitTarget>& targets, store::ObjectKind kind,
+                                        std::string& held_by);
   // One policy for every call: a failure recorded on a target ends the wait, except LXD being busy
   // for a moment (FailureKind::Busy), which the reconciler retries while the caller waits on.
   WaitResult wait(::grpc::ServerContext* context, const std::vector<WaitTarget>& targets) const;

@@ -137,21 +137,14 @@ std::string host_port_taken(const v1::PodSandboxConfig& config, const std::map<s
       waits.push_back({store::ObjectKind::Sandbox, created.id, created.generation});
       return ::grpc::Status::OK;
     };
-    auto status = record("RunPodSandbox", stage, targets);
-    if (!held_by.empty()) {
-      // The same pod (metadata and attempt), removed a moment ago: its record holds the metadata
-      // (unique in the store) until LXD has deleted its objects, about a second later. Waited
-      // for, then recorded afresh.
-      const std::string removed = held_by;
-      const bool gone =
-          wait_for(context, [&](const store::Registry::View& view) { return view.sandbox(removed) == nullptr; });
-      if (gone) status = record("RunPodSandbox", stage, targets);
-      if (!gone || !held_by.empty())
-        return {::grpc::StatusCode::ALREADY_EXISTS,
-                "pod sandbox " + m.namespace_() + "/" + m.name() + " (uid " + m.uid() + ", attempt " +
-                    std::to_string(m.attempt()) + ") was removed, and LXD is still deleting its objects (" + removed +
-                    "); retry when they are gone"};
-    }
+    // The same pod (metadata and attempt) removed a moment ago is waited for while LXD deletes its
+    // objects.
+    auto status = record_when_names_free(context, "RunPodSandbox", stage, targets, store::ObjectKind::Sandbox, held_by);
+    if (!held_by.empty())
+      return {::grpc::StatusCode::ALREADY_EXISTS,
+              "pod sandbox " + m.namespace_() + "/" + m.name() + " (uid " + m.uid() + ", attempt " +
+                  std::to_string(m.attempt()) + ") was removed, and LXD is still deleting its objects (" + held_by +
+                  "); retry when they are gone"};
     if (!status.ok()) return status;
 
     const std::string id = created.id;
