@@ -4,12 +4,14 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <chrono>
 #include <cerrno>
 #include <filesystem>
 #include <fstream>
 #include <mutex>
 #include <regex>
 #include <stdexcept>
+#include <string_view>
 #include <thread>
 
 #include "common/defaults.h"
@@ -50,14 +52,26 @@ int delete_objects(const lxd::Client& lxd, const std::vector<std::string>& insta
           lxd.stop_instance(instances[i], lxd::StopMode::Force);
         } catch (const lxd::Error&) {
         }
-        try {
-          lxd.delete_instance(instances[i]);
-          ++deleted;
-        } catch (const lxd::Error& e) {
-          if (e.kind() != lxd::ErrorKind::NotFound) {
-            note("sweep: deleting instance %s: %s", instances[i].c_str(), e.what());
-            ++failures;
+        // An instance LXD is still tearing down (lxe answers removals before LXD's deletes, and
+        // a stop of a dying instance may be under way) refuses the delete for about a second:
+        // "busy running a stop operation", or "is running" before LXD noticed. Retried.
+        const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(15);
+        while (true) {
+          try {
+            lxd.delete_instance(instances[i]);
+            ++deleted;
+            break;
+          } catch (const lxd::Error& e) {
+            if (e.kind() == lxd::ErrorKind::NotFound) break;
+            const bool tearing_down = e.kind() == lxd::ErrorKind::Busy ||
+                                      std::string_view(e.what()).find("is running") != std::string_view::npos;
+            if (!tearing_down || std::chrono::steady_clock::now() >= deadline) {
+              note("sweep: deleting instance %s: %s", instances[i].c_str(), e.what());
+              ++failures;
+              break;
+            }
           }
+          std::this_thread::sleep_for(std::chrono::milliseconds(100));
         }
       },
       nullptr);
