@@ -23,7 +23,8 @@ CREATE TABLE pod_sandboxes (
   last_error          TEXT    NOT NULL DEFAULT '',         -- last reconcile failure, '' when none
   updated_at          INTEGER NOT NULL, last_error_kind TEXT NOT NULL DEFAULT ''
   CHECK (last_error_kind IN ('', 'unavailable', 'busy', 'refused', 'host')), pod_network TEXT NOT NULL DEFAULT '', pod_ip TEXT NOT NULL DEFAULT '', cni_network TEXT NOT NULL DEFAULT '', cni_state TEXT NOT NULL DEFAULT ''
-  CHECK (cni_state IN ('', 'adding', 'added')), cni_result TEXT NOT NULL DEFAULT '', resources_json TEXT NOT NULL DEFAULT '{}',
+  CHECK (cni_state IN ('', 'adding', 'added')), cni_result TEXT NOT NULL DEFAULT '', resources_json TEXT NOT NULL DEFAULT '{}', pod_namespaces TEXT NOT NULL DEFAULT 'holder'
+  CHECK (pod_namespaces IN ('holder', 'pinned')), pinned_netns INTEGER NOT NULL DEFAULT 0,
   UNIQUE (namespace, name, uid, attempt)
 );
 CREATE TABLE containers (
@@ -87,4 +88,4 @@ CREATE TABLE images (
 );
 CREATE INDEX images_by_fingerprint ON images (lxd_fingerprint);
 
-PRAGMA user_version = 7;
+PRAGMA user_version = 8;

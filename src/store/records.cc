@@ -32,6 +32,8 @@ constexpr Spellings<FailureKind, 5> kFailureKinds{{{FailureKind::None, ""},
                                                    {FailureKind::Busy, "busy"},
                                                    {FailureKind::Refused, "refused"},
                                                    {FailureKind::Host, "host"}}};
+constexpr Spellings<PodNamespaces, 2> kPodNamespaces{
+    {{PodNamespaces::Holder, "holder"}, {PodNamespaces::Pinned, "pinned"}}};
 constexpr Spellings<ObjectKind, 2> kObjectKinds{{{ObjectKind::Sandbox, "sandbox"}, {ObjectKind::Container, "container"}}};
 constexpr Spellings<EventOutcome, 3> kOutcomes{
     {{EventOutcome::Ok, "ok"}, {EventOutcome::Error, "error"}, {EventOutcome::Info, "info"}}};
@@ -58,6 +60,7 @@ std::string_view to_string(SandboxObserved s) { return spell(kSandboxObserved, s
 std::string_view to_string(ContainerState s) { return spell(kContainerStates, s); }
 std::string_view to_string(ContainerObserved s) { return spell(kContainerObserved, s); }
 std::string_view to_string(FailureKind k) { return spell(kFailureKinds, k); }
+std::string_view to_string(PodNamespaces p) { return spell(kPodNamespaces, p); }
 std::string_view to_string(ObjectKind k) { return spell(kObjectKinds, k); }
 std::string_view to_string(EventOutcome o) { return spell(kOutcomes, o); }
 
@@ -72,6 +75,7 @@ ContainerObserved parse_container_observed(std::string_view s) {
   return parse(kContainerObserved, s, "observed container state");
 }
 FailureKind parse_failure_kind(std::string_view s) { return parse(kFailureKinds, s, "failure kind"); }
+PodNamespaces parse_pod_namespaces(std::string_view s) { return parse(kPodNamespaces, s, "pod namespace keeper"); }
 ObjectKind parse_object_kind(std::string_view s) { return parse(kObjectKinds, s, "object kind"); }
 EventOutcome parse_event_outcome(std::string_view s) { return parse(kOutcomes, s, "event outcome"); }
 

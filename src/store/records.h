@@ -19,6 +19,11 @@ enum class SandboxObserved { Unknown, Absent, Ready, NotReady };
 enum class ContainerState { Created, Running, Exited, Removed };
 enum class ContainerObserved { Unknown, Absent, Created, Running, Exited };
 
+// Who keeps a pod's shared namespaces (migrations/0008): a holder container (an LXD container
+// whose init, lxe-init pause, is the infra PID) or lxe itself, by bind mounts of the namespace
+// files (reconcile/pinned_namespaces.h).
+enum class PodNamespaces { Holder, Pinned };
+
 // What kind of failure a record's last_error is, as the layer that failed classified it (never
 // read back from the message): the CRI facade picks a status code by it, the reconciler and
 // waiting callers decide by it whether to keep waiting.
@@ -36,12 +41,14 @@ std::string_view to_string(SandboxObserved s);
 std::string_view to_string(ContainerState s);
 std::string_view to_string(ContainerObserved s);
 std::string_view to_string(FailureKind k);  // "" for None
+std::string_view to_string(PodNamespaces p);
 // Parsers throw StoreError{Sql} on a spelling the schema's CHECK constraints would not allow.
 SandboxState parse_sandbox_state(std::string_view s);
 SandboxObserved parse_sandbox_observed(std::string_view s);
 ContainerState parse_container_state(std::string_view s);
 ContainerObserved parse_container_observed(std::string_view s);
 FailureKind parse_failure_kind(std::string_view s);
+PodNamespaces parse_pod_namespaces(std::string_view s);
 
 // The reconcile bookkeeping both kinds of record carry: which generation of the desired state the
 // reconciler has to reach and has reached, and how its last attempt failed.
@@ -94,8 +101,17 @@ struct SandboxRecord : ReconcileProgress {
   // The pod's own resources (LinuxContainerResources JSON; migrations/0007): a ceiling on each of
   // its containers' limits. "{}" is none.
   std::string resources_json = "{}";
+  // Who keeps the pod's namespaces, chosen when it is recorded and never changed; for a pinned
+  // pod, the inode of its network namespace once lxe made it (0 before). infra_pid is a holder's.
+  PodNamespaces pod_namespaces = PodNamespaces::Holder;
+  int64_t pinned_netns = 0;
   int64_t updated_at = 0;
 };
+
+// Whether the pod's namespaces were made (the holder ran, or lxe pinned them): containers can join.
+inline bool pod_namespaces_made(const SandboxRecord& s) {
+  return s.pod_namespaces == PodNamespaces::Pinned ? s.pinned_netns != 0 : s.infra_pid != 0;
+}
 
 struct ContainerRecord : ReconcileProgress {
   std::string id;

@@ -60,6 +60,8 @@ void bind_sandbox(SQLite::Statement& st, const SandboxRecord& r) {
   st.bind(":cni_state", r.cni_state);
   st.bind(":cni_result", r.cni_result);
   st.bind(":resources_json", r.resources_json);
+  st.bind(":pod_namespaces", std::string(to_string(r.pod_namespaces)));
+  st.bind(":pinned_netns", r.pinned_netns);
 }
 
 SandboxRecord sandbox_fields(SQLite::Statement& st) {
@@ -89,6 +91,8 @@ SandboxRecord sandbox_fields(SQLite::Statement& st) {
   r.cni_state = st.getColumn("cni_state").getString();
   r.cni_result = st.getColumn("cni_result").getString();
   r.resources_json = st.getColumn("resources_json").getString();
+  r.pod_namespaces = parse_pod_namespaces(st.getColumn("pod_namespaces").getString());
+  r.pinned_netns = st.getColumn("pinned_netns").getInt64();
   return r;
 }
 
@@ -177,11 +181,11 @@ ContainerRecord container_from_row(SQLite::Statement& st) { return read_record(s
 constexpr const char* kInsertSandbox =
     "INSERT INTO pod_sandboxes (id, name, namespace, uid, attempt, lxd_name, runtime_handler, "
     "labels_json, annotations_json, config_json, infra_pid, created_at, desired_state, observed_state, "
-    "generation, observed_generation, last_error, last_error_kind, updated_at, pod_network, pod_ip, cni_network, cni_state, cni_result, resources_json) "
+    "generation, observed_generation, last_error, last_error_kind, updated_at, pod_network, pod_ip, cni_network, cni_state, cni_result, resources_json, pod_namespaces, pinned_netns) "
     "VALUES (:id, "
     ":name, :namespace, :uid, :attempt, :lxd_name, :runtime_handler, :labels_json, :annotations_json, :config_json, "
     ":infra_pid, :created_at, :desired_state, :observed_state, :generation, :observed_generation, :last_error, "
-    ":last_error_kind, :updated_at, :pod_network, :pod_ip, :cni_network, :cni_state, :cni_result, :resources_json)";
+    ":last_error_kind, :updated_at, :pod_network, :pod_ip, :cni_network, :cni_state, :cni_result, :resources_json, :pod_namespaces, :pinned_netns)";
 
 // Identity columns never change: they are matched, not set, so an update that tries to change one
 // finds no row.
@@ -191,9 +195,10 @@ constexpr const char* kUpdateSandbox =
     "desired_state = :desired_state, "
     "observed_state = :observed_state, generation = :generation, "
     "observed_generation = :observed_generation, last_error = :last_error, last_error_kind = :last_error_kind, updated_at = :updated_at, "
-    "pod_ip = :pod_ip, cni_state = :cni_state, cni_result = :cni_result, resources_json = :resources_json "
+    "pod_ip = :pod_ip, cni_state = :cni_state, cni_result = :cni_result, resources_json = :resources_json, pinned_netns = :pinned_netns "
     "WHERE id = :id AND name = :name AND namespace = :namespace AND uid = :uid AND attempt = :attempt "
-    "AND lxd_name = :lxd_name AND created_at = :created_at AND pod_network = :pod_network AND cni_network = :cni_network";
+    "AND lxd_name = :lxd_name AND created_at = :created_at AND pod_network = :pod_network AND cni_network = :cni_network "
+    "AND pod_namespaces = :pod_namespaces";
 
 constexpr const char* kInsertContainer =
     "INSERT INTO containers (id, sandbox_id, name, attempt, lxd_name, image, image_ref, image_id, image_defaults, seccomp_profile, process_user, labels_json, "
