@@ -56,7 +56,7 @@ namespace fs = std::filesystem;
     }
     // Its image's own init runs it, not lxe-init (reconcile::runs_image_init).
     const bool system_container = image_defaults.empty() && config.command().empty() && config.args().empty();
-    if (auto problem = reconcile::container_namespace_problem(sandbox_config, config, system_container);
+    if (auto problem = reconcile::container_namespace_problem(*sandbox, sandbox_config, config, system_container);
         !problem.empty())
       return invalid("CreateContainer: " + problem);
     if (auto problem = reconcile::security_mounts_problem(config, system_container); !problem.empty())

@@ -55,6 +55,9 @@ struct RuntimeContext {
   // --host-ipcns; the network one is network.host_netns).
   std::string host_pidns = "/proc/1/ns/pid";
   std::string host_ipcns = "/proc/1/ns/ipc";
+  // Whether lxe pins the namespaces of pods that can do without a holder container
+  // (--pod-namespaces; reconcile::pod_namespace_keeper).
+  bool pin_pod_namespaces = true;
   // Keeps LXD's bridge in bridge mode (Status reads its last check for NetworkReady); null otherwise.
   const reconcile::BridgeKeeper* bridge = nullptr;
   // Hands out the URLs of Exec, Attach and PortForward; null where no server runs (some tests).

@@ -12,6 +12,8 @@
 #include "common/time.h"
 #include "cri/errors.h"
 #include "cri/runtime_service.h"
+#include "reconcile/host_files.h"
+#include "reconcile/pinned_namespaces.h"
 #include "reconcile/pod_network.h"
 #include "stats/stats_sources.h"
 
@@ -130,11 +132,12 @@ void add_cgroup_samples(Samples& samples, const stats::CgroupSample& s) {
       auto* pod = response->add_pod_metrics();
       pod->set_pod_sandbox_id(s.id);
       Samples pod_samples(*pod->mutable_metrics(), {s.id, s.lxd_name, ""}, now);
-      // The pod's network: its namespace's interfaces, read through the holder's PID. Host network
-      // pods have none of their own, and a pod whose holder does not run has nothing to read.
-      const stats::CgroupSample holder = ctx_.stats->cgroups.read(s.lxd_name);
-      if (!reconcile::in_host_network(s) && holder.present) {
-        for (const auto& i : stats::read_net_dev(s.infra_pid)) {
+      // The pod's network: its namespace's interfaces, read through the holder's PID or the pin.
+      // Host network pods have none of their own, and a pod whose namespace is gone has nothing to
+      // read.
+      const std::string netns = reconcile::pod_netns(s, ctx_.files.pod_namespaces_dir(s.id));
+      if (!reconcile::in_host_network(s) && !netns.empty()) {
+        for (const auto& i : stats::parse_net_dev(reconcile::read_proc_net(netns, "dev").value_or(""))) {
           if (i.name == "lo") continue;
           pod_samples.add("container_network_receive_bytes_total", i.rx_bytes, {i.name});
           pod_samples.add("container_network_receive_packets_total", i.rx_packets, {i.name});

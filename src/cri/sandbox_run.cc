@@ -118,6 +118,8 @@ std::string host_port_taken(const v1::PodSandboxConfig& config, const std::map<s
       created.config_json = model::to_json(config);
       created.created_at = now_ns();
       created.desired_state = store::SandboxState::Ready;
+      created.pod_namespaces = reconcile::pod_namespace_keeper(
+          config, ctx_.network.plugin == reconcile::NetworkPlugin::Bridge, ctx_.pin_pod_namespaces);
       // The pod's address, taken in the same transaction as the pod: never handed out twice.
       created.pod_network = host_network ? std::string(reconcile::kHostNetwork) : ctx_.network.pod_network();
       if (cni_network) {

@@ -1,12 +1,15 @@
 // PodSandboxStats and ListPodSandboxStats: a pod's numbers are its containers' (stats/ reads each
-// one's cgroup) plus its namespace holder's, and its network is the counters of the pod's own
-// network namespace, read through the holder's PID on the host. Host network pods report no
+// one's cgroup) plus its namespace holder's (a pod whose namespaces lxe pinned has none), and its
+// network is the counters of the pod's own network namespace: read through the holder's PID on the
+// host, or from within the pinned namespace. Host network pods report no
 // network: their namespace is the node's, whose traffic is not the pod's.
 #include "common/time.h"
 #include "cri/errors.h"
 #include "cri/runtime_service.h"
 #include "cri/stats_of.h"
 #include "cri/translate.h"
+#include "reconcile/host_files.h"
+#include "reconcile/pinned_namespaces.h"
 #include "reconcile/pod_network.h"
 #include "stats/stats_sources.h"
 
@@ -14,8 +17,9 @@ namespace lxe::cri {
 
 namespace {
 
+// `netns`: the pod's network namespace file (reconcile::pod_netns), "" when it is gone.
 v1::PodSandboxStats pod_stats_of(const store::SandboxRecord& s, const std::vector<store::ContainerRecord>& containers,
-                                 stats::StatsSources& sources) {
+                                 stats::StatsSources& sources, const std::string& netns) {
   v1::PodSandboxStats out;
   auto* attributes = out.mutable_attributes();
   attributes->set_id(s.id);
@@ -62,10 +66,10 @@ v1::PodSandboxStats pod_stats_of(const store::SandboxRecord& s, const std::vecto
   process->set_timestamp(now);
   process->mutable_process_count()->set_value(pids);
 
-  if (!reconcile::in_host_network(s) && holder.present) {
+  if (!reconcile::in_host_network(s) && !netns.empty()) {
     auto* network = linux->mutable_network();
     network->set_timestamp(now);
-    for (const auto& i : stats::read_net_dev(s.infra_pid)) {
+    for (const auto& i : stats::parse_net_dev(reconcile::read_proc_net(netns, "dev").value_or(""))) {
       if (i.name == "lo") continue;
       v1::NetworkInterfaceUsage usage_of;
       usage_of.set_name(i.name);
@@ -88,7 +92,8 @@ v1::PodSandboxStats pod_stats_of(const store::SandboxRecord& s, const std::vecto
     std::optional<store::SandboxRecord> s;
     if (auto status = find_sandbox(request->pod_sandbox_id(), s); !status.ok()) return status;
     if (!ctx_.stats) return failed_precondition("PodSandboxStats: this lxe reads no stats");
-    *response->mutable_stats() = pod_stats_of(*s, ctx_.registry.containers_of(s->id), *ctx_.stats);
+    *response->mutable_stats() = pod_stats_of(*s, ctx_.registry.containers_of(s->id), *ctx_.stats,
+                                              reconcile::pod_netns(*s, ctx_.files.pod_namespaces_dir(s->id)));
     return ::grpc::Status::OK;
   });
 }
@@ -111,7 +116,7 @@ v1::PodSandboxStats pod_stats_of(const store::SandboxRecord& s, const std::vecto
     ctx_.registry.for_each_container([&](const store::ContainerRecord& c) {
       if (!store::removed_for_cri(c)) containers.push_back(c);
     });
-    for (const auto& s : chosen) *response->add_stats() = pod_stats_of(s, containers, *ctx_.stats);
+    for (const auto& s : chosen) *response->add_stats() = pod_stats_of(s, containers, *ctx_.stats, reconcile::pod_netns(s, ctx_.files.pod_namespaces_dir(s.id)));
     return ::grpc::Status::OK;
   });
 }

@@ -22,6 +22,8 @@ namespace lxe::cri {
           {"generation", s->generation},
           {"observedGeneration", s->observed_generation},
           {"infraPid", s->infra_pid},
+          {"podNamespaces", store::to_string(s->pod_namespaces)},
+          {"pinnedNetns", s->pinned_netns},
           {"lastError", s->last_error},
           {"lastErrorKind", store::to_string(s->last_error_kind)},
           {"config", nlohmann::json::parse(s->config_json, nullptr, false)},

@@ -141,10 +141,13 @@ streaming::SessionOutcome StreamingRuntime::attach(const streaming::AttachReques
 std::variant<UniqueFd, std::string> StreamingRuntime::connect(const std::string& pod_id, int32_t port) {
   const auto sandbox = registry_.sandbox(pod_id);
   if (!sandbox) return "pod sandbox " + pod_id + " no longer exists";
-  if (sandbox->observed_state != store::SandboxObserved::Ready || sandbox->infra_pid <= 0)
+  if (sandbox->observed_state != store::SandboxObserved::Ready || !store::pod_namespaces_made(*sandbox))
     return std::string("the pod sandbox is not ready");
-  const std::string netns = reconcile::holder_netns(sandbox->infra_pid);
-  if (netns.empty()) return std::string("the pod's network namespace is gone (its holder does not run)");
+  const std::string netns = reconcile::pod_netns(*sandbox, files_.pod_namespaces_dir(sandbox->id));
+  if (netns.empty())
+    return std::string(sandbox->pod_namespaces == store::PodNamespaces::Pinned
+                           ? "the pod's network namespace is gone (its pin under lxe's state folder is gone)"
+                           : "the pod's network namespace is gone (its holder does not run)");
   return connect_in_netns(netns, port);
 }
 

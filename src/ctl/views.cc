@@ -222,6 +222,8 @@ nlohmann::json sandbox_json(const SandboxRecord& s, size_t container_count) {
       {"lastError", s.last_error},
       {"lastErrorKind", to_string(s.last_error_kind)},
       {"infraPid", s.infra_pid},
+      {"podNamespaces", to_string(s.pod_namespaces)},
+      {"pinnedNetns", s.pinned_netns},
       {"network", {{"mode", network_mode(s)}, {"ip", pod_ip_shown(s)}, {"address", s.pod_ip}}},
       {"lxdName", s.lxd_name},
       {"containerCount", container_count},
@@ -408,11 +410,15 @@ std::string sandbox_detail_text(const SandboxRecord& s, const std::vector<Contai
       {"Created", {when(s.created_at, now_ns)}},
       {"Updated", {when(s.updated_at, now_ns)}},
       {"Runtime handler", {s.runtime_handler}},
+      {"Namespaces", {s.pod_namespaces == store::PodNamespaces::Pinned
+                          ? "pinned by lxe" + (s.pinned_netns == 0 ? std::string(" (not yet)")
+                                                                   : ", network namespace inode " + std::to_string(s.pinned_netns))
+                          : "namespace holder"}},
       {"Infra PID", {s.infra_pid == 0 ? "" : std::to_string(s.infra_pid)}},
       {"Network", {network_mode(s) + (s.pod_ip.empty() ? "" : ", address " + s.pod_ip +
                                                                (pod_ip_shown(s).empty() ? " (released)" : ""))}},
       {"LXD profile", {s.lxd_name}},
-      {"LXD instance", {s.lxd_name + " (namespace holder)"}},
+      {"LXD instance", {s.pod_namespaces == store::PodNamespaces::Pinned ? "" : s.lxd_name + " (namespace holder)"}},
       {"Containers", {members}},
       {"Labels", {joined_map(s.labels)}},
       {"Annotations", {joined_map(s.annotations)}},

@@ -54,6 +54,12 @@ std::string network_plugin(const std::string& value) {
          "' is not a network plugin lxe has: bridge (lxe's own LXD bridge), cni (CNI plugins) or none (loopback only)";
 }
 
+std::string pod_namespaces(const std::string& value) {
+  if (value == "pinned" || value == "holder") return "";
+  return "'" + value + "' is not a way lxe keeps pod namespaces: pinned (by lxe, where a pod can do without a "
+         "holder container) or holder (a holder container for every pod)";
+}
+
 // A Linux interface name (at most 15 characters) that LXD takes for a network.
 std::string bridge_name(const std::string& value) {
   auto letter = [](char c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z'); };
@@ -136,6 +142,15 @@ void declare(CLI::App& app, Options& o) {
        "or none (loopback only)")
       ->check(network_plugin, "", "plugin")
       ->default_str(o.network_plugin);
+  text("--pod-namespaces", o.pod_namespaces, "KEEPER",
+       "who keeps a pod's network and IPC namespaces: pinned (lxe\n"
+       "makes them and keeps them by bind mounts under its state\n"
+       "folder: no LXD container per pod) or holder (an LXD container\n"
+       "per pod). Pods that share a PID namespace, use a namespace of\n"
+       "the host's or are on the bridge plugin's network always get a\n"
+       "holder")
+      ->check(pod_namespaces, "", "keeper")
+      ->default_str(o.pod_namespaces);
   text("--bridge-name", o.bridge_name, "NAME", "the LXD bridge lxe makes and owns (bridge plugin)")
       ->check(bridge_name, "", "name")
       ->default_str(o.bridge_name);

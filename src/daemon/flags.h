@@ -19,6 +19,9 @@ struct Options {
   std::string storage_pool;  // the LXD storage pool of lxe's instances; "": the default profile's
   // Pod networking (reconcile/pod_network.h).
   std::string network_plugin = "bridge";    // bridge, cni or none
+  // Who keeps a pod's namespaces: pinned (lxe, by bind mounts, where the pod can do without a
+  // holder container) or holder (always a holder container). reconcile/pinned_namespaces.h.
+  std::string pod_namespaces = "pinned";
   std::string bridge_name = "lxebr0";       // the LXD bridge lxe makes and owns in bridge mode
   std::string bridge_subnet = "10.233.0.0/16";  // pod addresses; the bridge takes the first
   bool bridge_nat = true;                   // masquerade pod traffic leaving the host

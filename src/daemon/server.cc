@@ -278,6 +278,7 @@ int serve(const Options& options, const sigset_t& shutdown_signals) {
   context.network = network;
   context.host_pidns = options.host_pidns;
   context.host_ipcns = options.host_ipcns;
+  context.pin_pod_namespaces = options.pod_namespaces == "pinned";
   std::unique_ptr<reconcile::Bridge> bridge;
   std::unique_ptr<reconcile::BridgeKeeper> bridge_keeper;
   if (network.plugin == reconcile::NetworkPlugin::Bridge) {

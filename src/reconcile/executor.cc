@@ -18,6 +18,7 @@
 #include "model/ipv4.h"
 #include "model/sysctls.h"
 #include "reconcile/pause_image.h"
+#include "reconcile/pinned_namespaces.h"
 #include "reconcile/pod_network.h"
 #include "reconcile/workload_stop.h"
 
@@ -42,6 +43,19 @@ void kill_leftovers(const ContainerRecord& container, const std::string& cgroup_
 void kill_instance(const lxd::Api& lxd, const std::string& name, const std::string& cgroup_root) {
   if (kill_cgroup_processes(name, 0, cgroup_root)) return;
   lxd.stop_instance(name, lxd::StopMode::Force);
+}
+
+// A container of a pod whose namespaces lxe pinned joins the pinned user namespace, so LXD must
+// have given it the same ID map, or LXC cannot even open its rootfs. LXD gives every container
+// that is not isolated its default map (pinned_namespaces.h reads it the way LXD does); a host
+// that differs is told precisely instead.
+void check_pinned_idmap(const lxd::Instance& instance, const std::vector<IdRange>& pinned) {
+  const auto it = instance.config.find("volatile.idmap.next");
+  if (it == instance.config.end() || it->second.empty()) return;  // LXD did not say: the start will tell
+  if (parse_lxd_idmap(it->second) == pinned) return;
+  throw std::runtime_error("LXD gave instance " + instance.name + " the ID map " + it->second +
+                           ", not the one lxe pinned the pod's user namespace with (" + id_map_file(pinned, true) +
+                           "): run lxe with --pod-namespaces holder on this host");
 }
 
 // How long a delete waits for LXD to finish tearing down an instance whose processes are gone.
@@ -222,6 +236,15 @@ SandboxObservation Executor::observe_sandbox(const SandboxRecord& sandbox) const
   } catch (const lxd::Error& e) {
     if (e.kind() != lxd::ErrorKind::NotFound) throw;
   }
+  if (sandbox.pod_namespaces == store::PodNamespaces::Pinned) {
+    // No holder to ask LXD about: the pins are looked at on the host.
+    const std::string dir = files_.pod_namespaces_dir(sandbox.id);
+    o.pinned_netns = pinned_netns_inode(dir);
+    if (o.pinned_netns && *o.pinned_netns == sandbox.pinned_netns && has_pod_interface(sandbox))
+      if (const auto seen = look_at_pod_interface(sandbox, pinned_namespace_files(dir).network))
+        o.pod_interface_present = seen->present;
+    return o;
+  }
   lxd::Devices holder_devices;
   o.infra = instance_facts(sandbox.lxd_name, sandbox.id, &holder_devices);
   if (o.infra && sandbox.desired_state == store::SandboxState::Ready) {
@@ -231,7 +254,7 @@ SandboxObservation Executor::observe_sandbox(const SandboxRecord& sandbox) const
     o.drifted_holder_devices = drifted_devices(wanted, holder_devices);
     remember_device_names(sandbox.lxd_name, wanted);
     if (o.infra->running && has_pod_interface(sandbox)) {
-      if (const auto seen = look_at_pod_interface(sandbox)) {
+      if (const auto seen = look_at_pod_interface(sandbox, holder_netns(sandbox.infra_pid))) {
         o.pod_interface_present = seen->present;
         if (!set_up_by_cni(sandbox)) o.pod_address_present = seen->has_address;
       }
@@ -247,6 +270,8 @@ ContainerObservation Executor::observe_container(const ContainerRecord& containe
   o.instance = instance_facts(container.lxd_name, container.id, &devices);
   const auto config = model::parse_container_config(container.config_json);
   o.mounts = config.mounts_size();
+  if (sandbox.pod_namespaces == store::PodNamespaces::Pinned)
+    o.pod_refs = pod_namespace_refs(sandbox, files_.pod_namespaces_dir(sandbox.id));
   if (o.instance) {
     const auto wanted = container_instance(container, config, sandbox, model::parse_sandbox_config(sandbox.config_json),
                                            files_, options_, volumes_.layout(container.id, config))
@@ -370,7 +395,14 @@ void Executor::do_sandbox_action(const Action& action, const SandboxRecord& sand
         if (e.kind() != lxd::ErrorKind::NotFound) throw;
       }
       break;
+    case ActionKind::PinNamespaces:
+      result.pinned_netns = pin_pod_namespaces(files_.pod_namespaces_dir(sandbox.id), options_.pod_idmap);
+      break;
+    case ActionKind::UnpinNamespaces:
+      unpin_pod_namespaces(files_.pod_namespaces_dir(sandbox.id));
+      break;
     case ActionKind::EraseRecord:
+      unpin_pod_namespaces(files_.pod_namespaces_dir(sandbox.id));  // (gone by now, but never left mounted)
       files_.remove_sandbox_dir(sandbox.id);
       break;
     case ActionKind::NetworkAdd:
@@ -424,10 +456,13 @@ std::vector<cni::PortMapping> cni_ports(const runtime::v1::PodSandboxConfig& con
 
 void Executor::network_add(const SandboxRecord& planned, const runtime::v1::PodSandboxConfig& config,
                            SandboxActionResult& result) {
-  // The holder's PID as recorded by now (this plan may have started the holder).
+  // The holder's PID or the pins as recorded by now (this plan may have made them).
   const auto current = registry_.sandbox(planned.id);
-  const std::string netns = holder_netns(current ? current->infra_pid : 0);
-  if (netns.empty()) throw std::runtime_error("CNI ADD: the pod's namespace holder is not running");
+  const std::string netns = current ? pod_netns(*current, files_.pod_namespaces_dir(planned.id)) : "";
+  if (netns.empty())
+    throw std::runtime_error(planned.pod_namespaces == store::PodNamespaces::Pinned
+                                 ? "CNI ADD: the pod's network namespace is not pinned"
+                                 : "CNI ADD: the pod's namespace holder is not running");
   const auto network = cni::Network::from_json(nlohmann::json::parse(planned.cni_network));
   if (planned.cni_state == "adding") {
     // An ADD that lxe started and never saw finish (a crash, or a failure): the plugins may hold
@@ -455,7 +490,7 @@ void Executor::network_del(const SandboxRecord& planned, const runtime::v1::PodS
   const auto current = registry_.sandbox(planned.id);
   const auto network = cni::Network::from_json(nlohmann::json::parse(planned.cni_network));
   const auto prev = planned.cni_result.empty() ? nlohmann::json() : nlohmann::json::parse(planned.cni_result, nullptr, false);
-  cni::del(options_.cni, network, cni_pod(planned), holder_netns(current ? current->infra_pid : 0),
+  cni::del(options_.cni, network, cni_pod(planned), current ? pod_netns(*current, files_.pod_namespaces_dir(planned.id)) : "",
            prev.is_discarded() ? nlohmann::json() : prev, cni_ports(config));
 }
 
@@ -481,14 +516,16 @@ std::string Executor::do_container_action(const Action& action, const ContainerR
         if (e.kind() != lxd::ErrorKind::Conflict || !instance_facts(container.lxd_name, container.id)) throw;
       }
       // The container's root writes its state and log files: give them to its host UID.
-      const auto [uid, gid] = root_host_ids(lxd_.get_instance(container.lxd_name));
+      const auto instance = lxd_.get_instance(container.lxd_name);
+      if (sandbox.pod_namespaces == store::PodNamespaces::Pinned) check_pinned_idmap(instance, options_.pod_idmap);
+      const auto [uid, gid] = root_host_ids(instance);
       change_owner(dir, uid, gid);
       if (!container.log_path.empty()) change_owner(container.log_path, uid, gid);
       break;
     }
     case ActionKind::SyncNamespaces:
       lxd_.patch_instance(container.lxd_name,
-                          {{"config", {{"raw.lxc", container_raw_lxc(container, config, sandbox, sandbox_config, options_)}}}});
+                          {{"config", {{"raw.lxc", container_raw_lxc(container, config, sandbox, sandbox_config, files_, options_)}}}});
       break;
     case ActionKind::RestoreDevices: {
       // Only what differs: LXD re-plugs each device it is sent, and an unchanged one needs nothing.
@@ -615,6 +652,7 @@ Outcome Executor::run(const SandboxRecord& planned, const std::vector<Action>& p
     }
     switch (action.kind) {
       case ActionKind::RecordInfraPid: current->infra_pid = result.infra_pid; break;
+      case ActionKind::PinNamespaces: current->pinned_netns = result.pinned_netns; break;
       case ActionKind::RecordNetworkAdding: current->cni_state = "adding"; break;
       case ActionKind::NetworkAdd:
         current->cni_state = "added";
@@ -640,7 +678,8 @@ Outcome Executor::run(const SandboxRecord& planned, const std::vector<Action>& p
     }
     change.log(event_for(store::ObjectKind::Sandbox, planned.id, planned.generation, action,
                          store::EventOutcome::Ok,
-                         action.kind == ActionKind::RecordInfraPid ? "pid " + std::to_string(result.infra_pid)
+                         action.kind == ActionKind::RecordInfraPid  ? "pid " + std::to_string(result.infra_pid)
+                         : action.kind == ActionKind::PinNamespaces ? "netns " + std::to_string(result.pinned_netns)
                          : action.kind == ActionKind::NetworkAdd   ? "address " + result.pod_ip
                                                                    : ""));
     change.commit();

@@ -82,6 +82,7 @@ class Executor {
   // What a sandbox action learned, for the record.
   struct SandboxActionResult {
     int64_t infra_pid = 0;   // RecordInfraPid
+    int64_t pinned_netns = 0;  // PinNamespaces
     std::string cni_result;  // NetworkAdd: ADD's result (JSON)
     std::string pod_ip;      // NetworkAdd: its first address
   };

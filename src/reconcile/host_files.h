@@ -6,6 +6,8 @@
 //       spec.json                    what lxe-init runs (written by lxe)
 //       started.json, exit.json      when the command started and how it ended (by lxe-init)
 //       attach.sock                  where lxe-init takes CRI Attach sessions (common/attach_protocol.h)
+//   <root>/namespaces/<id>/          a pod's pinned namespaces (pinned_namespaces.h): the bind
+//       user, net, ipc               mounts that keep them; never removed while mounted
 //   <root>/volumes/<id>/             the container's volumes (volumes.h), root's alone (0700), never
 //                                    shown to the container:
 //       mount<N>                     the staged (idmapped) mount of CRI mount N, LXD's disk source
@@ -34,6 +36,8 @@ class HostFiles {
   std::string init_binary() const { return root_ + "/lxe-init"; }
   std::string sandbox_dir(const std::string& id) const { return root_ + "/sandboxes/" + id; }
   std::string container_dir(const std::string& id) const { return root_ + "/containers/" + id; }
+  // Not under sandbox_dir, which is removed with remove_all: that must never meet a pin.
+  std::string pod_namespaces_dir(const std::string& id) const { return root_ + "/namespaces/" + id; }
   // The container's lxe-init listens here while it runs (an lxe-init from before attach: not).
   std::string attach_socket(const std::string& id) const;
   // Not under container_dir: that one is the container's own (/.lxe/state) and is removed with

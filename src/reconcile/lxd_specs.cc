@@ -309,14 +309,14 @@ HostNamespaceFiles host_namespace_files(const MappingOptions& options) {
 
 std::string container_raw_lxc(const store::ContainerRecord& container, const runtime::v1::ContainerConfig& config,
                               const store::SandboxRecord& sandbox, const runtime::v1::PodSandboxConfig& sandbox_config,
-                              const MappingOptions& options) {
+                              const HostFiles& files, const MappingOptions& options) {
   std::string raw;
   if (!runs_image_init(container, config))
     raw += std::string("lxc.init.cmd = ") + kInitPathInContainer + " run " + kStateDirInContainer + "/spec.json\n";
   raw += "lxc.uts.name = " + hostname_of(sandbox, sandbox_config) + "\n";
   const auto namespaces = container_namespaces(sandbox_config, config, runs_image_init(container, config));
-  raw += container_namespace_raw_lxc(namespaces, sandbox.infra_pid, host_namespace_files(options), container.lxd_name,
-                                     options.lxd_dir);
+  raw += container_namespace_raw_lxc(namespaces, pod_namespace_refs(sandbox, files.pod_namespaces_dir(sandbox.id)),
+                                     host_namespace_files(options), container.lxd_name, options.lxd_dir);
   // The pod's sysctls, again (the same values) in the network and IPC namespaces it shares with the
   // holder, and in an IPC namespace of its own. From a user namespace of its own the container may
   // not write the holder's (the holder set them).
@@ -410,7 +410,7 @@ lxd::InstanceSpec container_instance(const store::ContainerRecord& container,
   spec.profiles = {"default", sandbox.lxd_name};
   spec.config = ownership_marks("container", container.id, sandbox.id, options);
   never_autostart(spec.config);
-  spec.config["raw.lxc"] = container_raw_lxc(container, config, sandbox, sandbox_config, options);
+  spec.config["raw.lxc"] = container_raw_lxc(container, config, sandbox, sandbox_config, files, options);
   // Unconfined means no filter at all, LXD's default denylist included (docs/security.md). The key
   // matters only when the instance starts, so containers created before keep what they have.
   if (model::runs_unconfined(config)) spec.config["security.syscalls.deny_default"] = "false";

@@ -17,6 +17,7 @@
 #include "reconcile/host_files.h"
 #include "reconcile/idmap.h"
 #include "reconcile/pod_namespaces.h"
+#include "reconcile/pinned_namespaces.h"
 #include "runtime/v1/api.pb.h"
 #include "store/records.h"
 
@@ -50,6 +51,9 @@ struct MappingOptions {
   // Where the host's cgroup hierarchies are mounted: lxe stops instances by killing the processes
   // of their cgroups (cgroup_cleanup.h). Tests point it at a tree of their own.
   std::string cgroup_root = "/sys/fs/cgroup";
+  // The ID map of the user namespace lxe pins for a pod without a holder: LXD's default map for
+  // containers (pinned_namespaces.h: lxd_default_idmap), which every container of lxe's gets.
+  std::vector<IdRange> pod_idmap = lxd_default_idmap();
 };
 
 // How a container's CRI mounts become its disk devices mount<N> (volumes.h decides).
@@ -132,10 +136,10 @@ lxd::InstanceSpec container_instance(const store::ContainerRecord& container,
                                      const MappingOptions& options, const VolumeLayout& volumes = {});
 
 // raw.lxc of a container: its init command, the pod's hostname and sysctls, and the namespaces
-// it joins (the holder's or the host's; pod_namespaces.h).
+// it joins (the holder's, the pod's pins under `files`, or the host's; pod_namespaces.h).
 std::string container_raw_lxc(const store::ContainerRecord& container, const runtime::v1::ContainerConfig& config,
                               const store::SandboxRecord& sandbox, const runtime::v1::PodSandboxConfig& sandbox_config,
-                              const MappingOptions& options);
+                              const HostFiles& files, const MappingOptions& options);
 
 // The masked and read-only paths of a container whose security context names none (and is not
 // privileged): Kubernetes' defaults.

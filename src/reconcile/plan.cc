@@ -25,6 +25,8 @@ std::string_view to_string(ActionKind kind) {
     case ActionKind::DeleteInfra: return "delete-infra";
     case ActionKind::DeleteProfile: return "delete-profile";
     case ActionKind::RestoreHolderNetwork: return "restore-holder-network";
+    case ActionKind::PinNamespaces: return "pin-namespaces";
+    case ActionKind::UnpinNamespaces: return "unpin-namespaces";
     case ActionKind::RecordNetworkAdding: return "record-network-adding";
     case ActionKind::NetworkAdd: return "network-add";
     case ActionKind::NetworkDel: return "network-del";
@@ -74,7 +76,56 @@ void finish(std::vector<Action>& plan, int64_t generation, int64_t observed_gene
     plan.push_back({ActionKind::MarkReconciled, "LXD matches generation " + std::to_string(generation)});
 }
 
+// The LXD side a pod has either way: its profile, as lxe made it.
+void ensure_profile(std::vector<Action>& plan, const SandboxObservation& o) {
+  if (!o.profile_exists) plan.push_back({ActionKind::CreateProfile, "profile missing"});
+  else if (!o.drifted_profile_devices.empty())
+    plan.push_back({ActionKind::RestoreDevices, "profile devices removed or changed outside lxe: " +
+                                                    join_names(o.drifted_profile_devices)});
+}
+
+// CNI: ADD once the pod's namespace exists, and never again once its result is stored.
+void add_network(std::vector<Action>& plan, const SandboxRecord& s) {
+  if (set_up_by_cni(s) && s.cni_state != "added") {
+    if (s.cni_state.empty()) plan.push_back({ActionKind::RecordNetworkAdding, "CNI ADD is about to run"});
+    plan.push_back({ActionKind::NetworkAdd, s.cni_state.empty()
+                                                ? "the pod's network (CNI ADD)"
+                                                : "an earlier CNI ADD did not finish: DEL, then ADD again"});
+  }
+}
+
+// A pod without a holder: lxe pins its namespaces (pinned_namespaces.h). Made once; pins that are
+// gone (a host reboot) or hold other namespaces mean the pod's namespaces are lost, and the pod is
+// NotReady for good, as when a holder dies: kubelet makes a new sandbox.
+std::vector<Action> plan_pinned_sandbox_ready(const SandboxRecord& s, const SandboxObservation& o) {
+  std::vector<Action> plan;
+  const bool pins_held = s.pinned_netns != 0 && o.pinned_netns == s.pinned_netns;
+  if (s.pinned_netns != 0 && (!pins_held || s.observed_state == store::SandboxObserved::NotReady)) {
+    if (s.observed_state != store::SandboxObserved::NotReady)
+      plan.push_back({ActionKind::RecordNotReady,
+                      !o.pinned_netns ? "the pod's pinned namespaces are gone (the host rebooted, or they were "
+                                        "unmounted outside lxe)"
+                                      : "the pod's namespace pins hold other namespaces (replaced outside lxe)"});
+    finish(plan, s.generation, s.observed_generation);
+    return plan;
+  }
+  if (pins_held && set_up_by_cni(s) && o.pod_interface_present == false) {
+    plan.push_back({ActionKind::RecordNotReady,
+                    "the pod's interface eth0 is gone from its network namespace (removed outside lxe)"});
+    finish(plan, s.generation, s.observed_generation);
+    return plan;
+  }
+  ensure_profile(plan, o);
+  if (s.pinned_netns == 0) plan.push_back({ActionKind::PinNamespaces, "containers join the namespaces lxe pins"});
+  add_network(plan, s);
+  if (s.observed_state != store::SandboxObserved::Ready || !plan.empty())
+    plan.push_back({ActionKind::RecordReady, "the pod's namespaces are pinned"});
+  finish(plan, s.generation, s.observed_generation);
+  return plan;
+}
+
 std::vector<Action> plan_sandbox_ready(const SandboxRecord& s, const SandboxObservation& o) {
+  if (s.pod_namespaces == store::PodNamespaces::Pinned) return plan_pinned_sandbox_ready(s, o);
   std::vector<Action> plan;
   const bool infra_running = o.infra && o.infra->running;
   // Running, but not the process whose namespaces the pod's containers share: restarted outside
@@ -124,21 +175,12 @@ std::vector<Action> plan_sandbox_ready(const SandboxRecord& s, const SandboxObse
       plan.push_back({ActionKind::RestoreHolderNetwork,
                       "holder devices removed or changed outside lxe: " + join_names(o.drifted_holder_devices)});
   }
-  if (!o.profile_exists) plan.push_back({ActionKind::CreateProfile, "profile missing"});
-  else if (!o.drifted_profile_devices.empty())
-    plan.push_back({ActionKind::RestoreDevices, "profile devices removed or changed outside lxe: " +
-                                                    join_names(o.drifted_profile_devices)});
+  ensure_profile(plan, o);
   if (!o.infra) plan.push_back({ActionKind::CreateInfra, "namespace holder missing"});
   if (!infra_running) plan.push_back({ActionKind::StartInfra, "namespace holder not running"});
   if (!infra_running || s.infra_pid == 0)
     plan.push_back({ActionKind::RecordInfraPid, "containers join the holder's namespaces by PID"});
-  // CNI: ADD once the holder's namespace exists, and never again once its result is stored.
-  if (set_up_by_cni(s) && s.cni_state != "added") {
-    if (s.cni_state.empty()) plan.push_back({ActionKind::RecordNetworkAdding, "CNI ADD is about to run"});
-    plan.push_back({ActionKind::NetworkAdd, s.cni_state.empty()
-                                                ? "the pod's network (CNI ADD)"
-                                                : "an earlier CNI ADD did not finish: DEL, then ADD again"});
-  }
+  add_network(plan, s);
   if (s.observed_state != store::SandboxObserved::Ready || !plan.empty())
     plan.push_back({ActionKind::RecordReady, "namespace holder running"});
   finish(plan, s.generation, s.observed_generation);
@@ -155,8 +197,10 @@ std::vector<Action> plan_sandbox_not_ready(const SandboxRecord& s, const std::ve
                                            const SandboxObservation& o) {
   // The holder goes after the pod's containers have stopped: its end takes the pod's PID
   // namespace with it, and with it the processes of containers that share it, before their
-  // lxe-init could record how they ended.
-  if (o.infra && o.infra->running) {
+  // lxe-init could record how they ended. Pins go after them too, as containerd removes a pod's
+  // network only once its containers are stopped.
+  const bool pinned = s.pod_namespaces == store::PodNamespaces::Pinned;
+  if ((o.infra && o.infra->running) || (pinned && o.pinned_netns)) {
     const auto stopping = std::count_if(containers.begin(), containers.end(), [](const ContainerRecord& c) {
       return c.desired_state == ContainerState::Exited && c.observed_state == store::ContainerObserved::Running &&
              c.observed_generation < c.generation;
@@ -166,6 +210,7 @@ std::vector<Action> plan_sandbox_not_ready(const SandboxRecord& s, const std::ve
   std::vector<Action> plan;
   tear_down_network(plan, s, "sandbox stopped");
   if (o.infra && o.infra->running) plan.push_back({ActionKind::StopInfra, "sandbox stopped"});
+  if (pinned && o.pinned_netns) plan.push_back({ActionKind::UnpinNamespaces, "sandbox stopped"});
   if (s.observed_state != store::SandboxObserved::NotReady || !plan.empty())
     plan.push_back({ActionKind::RecordNotReady, "sandbox stopped"});
   finish(plan, s.generation, s.observed_generation);
@@ -186,6 +231,8 @@ std::vector<Action> plan_sandbox_removed(const SandboxRecord& s, const std::vect
   std::vector<Action> plan;
   tear_down_network(plan, s, "sandbox removed");
   if (o.infra && o.infra->running) plan.push_back({ActionKind::StopInfra, "sandbox removed"});
+  if (s.pod_namespaces == store::PodNamespaces::Pinned && o.pinned_netns)
+    plan.push_back({ActionKind::UnpinNamespaces, "sandbox removed"});
   if (needs_mark(s.generation, s.observed_generation)) {
     plan.push_back({ActionKind::MarkReconciled,
                     "the pod's containers and holder are stopped and its network is gone: removed for CRI; "
@@ -220,7 +267,7 @@ std::vector<Action> plan_sandbox(const SandboxRecord& sandbox, const std::vector
 namespace {
 
 bool sandbox_usable(const SandboxRecord& sandbox) {
-  return sandbox.desired_state == SandboxState::Ready && sandbox.infra_pid != 0 &&
+  return sandbox.desired_state == SandboxState::Ready && store::pod_namespaces_made(sandbox) &&
          sandbox.observed_state == store::SandboxObserved::Ready;
 }
 
@@ -305,11 +352,15 @@ std::vector<Action> plan_container_running(const ContainerRecord& c, const Sandb
     // when it starts the instance, and an empty staging folder would be a silently empty volume.
     if (o.mounts > 0)
       plan.push_back({ActionKind::StageVolumes, "volumes are staged and their container paths resolved before a start"});
-    // (The host's namespaces are named the same for good; the holder's change with its PID.)
-    if (!o.instance || names_other_holder(o.instance->raw_lxc, sandbox.infra_pid) ||
-        (!in_host_network(sandbox) && !joins_holder_network(o.instance->raw_lxc, sandbox.infra_pid)))
-      plan.push_back({ActionKind::SyncNamespaces, "join the pod's namespaces (holder PID " +
-                                                      std::to_string(sandbox.infra_pid) + ")"});
+    // (The host's namespaces are named the same for good, and so are a pinned pod's; a holder's
+    // change with its PID.)
+    const PodNamespaceRefs refs = o.pod_refs ? *o.pod_refs : holder_refs(sandbox.infra_pid);
+    if (!o.instance || names_other_holder(o.instance->raw_lxc, refs) ||
+        (!in_host_network(sandbox) && !joins_pod_network(o.instance->raw_lxc, refs)))
+      plan.push_back({ActionKind::SyncNamespaces,
+                      sandbox.pod_namespaces == store::PodNamespaces::Pinned
+                          ? "join the pod's namespaces (pinned by lxe)"
+                          : "join the pod's namespaces (holder PID " + std::to_string(sandbox.infra_pid) + ")"});
     plan.push_back({ActionKind::StartInstance, "start requested"});
     plan.push_back({ActionKind::RecordStarted, "instance started"});
   }

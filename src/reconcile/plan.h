@@ -14,6 +14,7 @@
 #include <string_view>
 #include <vector>
 
+#include "reconcile/pod_namespaces.h"
 #include "store/records.h"
 
 namespace lxe::reconcile {
@@ -42,6 +43,9 @@ struct SandboxObservation {
   // carries the pod's address.
   std::optional<bool> pod_interface_present;
   std::optional<bool> pod_address_present;
+  // A pod whose namespaces lxe pins: the inode of the network namespace its pins hold now, nullopt
+  // when they are not all there (never made, unpinned, lost with a host reboot).
+  std::optional<int64_t> pinned_netns;
 };
 
 // What the container's init (lxe-init) recorded in its state directory on the host.
@@ -58,6 +62,9 @@ struct ContainerObservation {
   std::optional<ExitRecord> exit;     // exit.json, written by lxe-init when the command ended
   std::vector<std::string> drifted_devices;  // lxe's devices the instance lacks or has changed
   int mounts = 0;                            // the container's CRI mounts (volumes.h)
+  // What the container must name to join its pod's namespaces; nullopt: its pod's holder, by the
+  // record's infra_pid. (The executor fills it from the pod's record and lxe's state folder.)
+  std::optional<PodNamespaceRefs> pod_refs;
   // Mount devices of a running instance whose staged mount lxe made is gone: the container keeps
   // its own copy, but LXD needs the staged one to plug the device in again.
   std::vector<std::string> unstaged_volumes;
@@ -78,6 +85,9 @@ enum class ActionKind {
   RecordNetworkAdding,  // CNI: cni_state 'adding', committed before ADD runs (a crash leaves it)
   NetworkAdd,           // CNI ADD in the holder's namespace (DEL first after an unfinished ADD)
   NetworkDel,           // CNI DEL (with the holder's namespace while it runs)
+  // A pod whose namespaces lxe pins (store::PodNamespaces::Pinned) instead of a holder.
+  PinNamespaces,    // makes and pins the pod's user, network and IPC namespaces; records pinned_netns
+  UnpinNamespaces,  // detaches the pins (the namespaces end with their last process)
   // Container.
   CreateInstance,    // prepares the state directory and spec, then creates the LXD instance
   RecordCreated,     // observed state: created

@@ -10,6 +10,9 @@
 
 #include <cerrno>
 #include <cstring>
+#include <stdexcept>
+
+#include "reconcile/pinned_namespaces.h"
 
 namespace lxe::reconcile {
 namespace {
@@ -118,6 +121,20 @@ std::string container_namespace_problem(const runtime::v1::PodSandboxConfig& san
   return "";
 }
 
+std::string container_namespace_problem(const store::SandboxRecord& sandbox,
+                                        const runtime::v1::PodSandboxConfig& sandbox_config,
+                                        const runtime::v1::ContainerConfig& config, bool runs_image_init) {
+  if (auto problem = container_namespace_problem(sandbox_config, config, runs_image_init); !problem.empty())
+    return problem;
+  if (sandbox.pod_namespaces == store::PodNamespaces::Pinned &&
+      container_namespaces(sandbox_config, config, runs_image_init).pid == NamespaceSource::Holder)
+    return "namespace_options.pid is POD, but pod " + sandbox.id.substr(0, 12) +
+           " was made without a PID namespace to share (its namespace_options.pid is " +
+           namespace_mode_name(pod_namespace_modes(sandbox_config).pid()) +
+           "): set the container's namespace_options.pid to CONTAINER, or run the pod with pid POD";
+  return "";
+}
+
 std::string holder_namespace_raw_lxc(const runtime::v1::NamespaceOption& pod, const HostNamespaceFiles& host,
                                      const std::string& instance_name, const std::string& lxd_dir) {
   std::string raw;
@@ -129,37 +146,74 @@ std::string holder_namespace_raw_lxc(const runtime::v1::NamespaceOption& pod, co
   return raw + mount_lines(host_pid ? "/proc" : "", host_net ? "/sys" : "", instance_name, lxd_dir);
 }
 
+PodNamespaceRefs holder_refs(int64_t infra_pid) {
+  if (infra_pid == 0) return {};
+  const std::string pid = std::to_string(infra_pid);
+  return {pid, pid, pid, pid};
+}
+
+PodNamespaceRefs pinned_refs(const std::string& dir) {
+  const auto files = pinned_namespace_files(dir);
+  return {files.user, files.network, "", files.ipc};
+}
+
+PodNamespaceRefs pod_namespace_refs(const store::SandboxRecord& sandbox, const std::string& namespaces_dir) {
+  if (sandbox.pod_namespaces == store::PodNamespaces::Pinned)
+    return sandbox.pinned_netns != 0 ? pinned_refs(namespaces_dir) : PodNamespaceRefs{};
+  return holder_refs(sandbox.infra_pid);
+}
+
+store::PodNamespaces pod_namespace_keeper(const runtime::v1::PodSandboxConfig& config, bool bridge_network, bool pin) {
+  const auto modes = pod_namespace_modes(config);
+  const bool needs_holder = bridge_network || modes.pid() != runtime::v1::CONTAINER ||
+                            modes.network() == runtime::v1::NODE || modes.ipc() == runtime::v1::NODE;
+  return pin && !needs_holder ? store::PodNamespaces::Pinned : store::PodNamespaces::Holder;
+}
+
 std::string container_namespace_raw_lxc(const ContainerNamespaces& ns, int64_t infra_pid,
                                         const HostNamespaceFiles& host, const std::string& instance_name,
                                         const std::string& lxd_dir) {
-  const std::string holder = std::to_string(infra_pid);
-  const bool joins_holder = ns.network == NamespaceSource::Holder || ns.pid == NamespaceSource::Holder ||
-                            ns.ipc == NamespaceSource::Holder;
-  // Without the holder's PID there is nothing of the pod's to join yet (SyncNamespaces adds it
-  // before the start); the host's namespaces are named for good.
-  if (infra_pid == 0 && joins_holder) return "";
-  auto source = [&](NamespaceSource s, const std::string& host_file) {
-    return s == NamespaceSource::Host ? host_file : holder;
+  return container_namespace_raw_lxc(ns, holder_refs(infra_pid), host, instance_name, lxd_dir);
+}
+
+std::string container_namespace_raw_lxc(const ContainerNamespaces& ns, const PodNamespaceRefs& pod,
+                                        const HostNamespaceFiles& host, const std::string& instance_name,
+                                        const std::string& lxd_dir) {
+  const bool joins_pod = ns.network == NamespaceSource::Holder || ns.pid == NamespaceSource::Holder ||
+                         ns.ipc == NamespaceSource::Holder;
+  // With the pod's namespaces not made yet there is nothing of the pod's to join (SyncNamespaces
+  // adds it before the start); the host's namespaces are named for good.
+  if (pod.network.empty() && joins_pod) return "";
+  if (ns.pid == NamespaceSource::Holder && pod.pid.empty())
+    throw std::invalid_argument("the pod has no PID namespace of its own to share (its namespaces are pinned by lxe)");
+  auto source = [&](NamespaceSource s, const std::string& pods, const std::string& host_file) {
+    return s == NamespaceSource::Host ? host_file : pods;
   };
   std::string raw;
-  if (ns.network != NamespaceSource::Own) raw += "lxc.namespace.share.net = " + source(ns.network, host.network) + "\n";
+  if (ns.network != NamespaceSource::Own)
+    raw += "lxc.namespace.share.net = " + source(ns.network, pod.network, host.network) + "\n";
   if (ns.shares_holder_user()) {
     // LXC mounts proc and sysfs itself: it is in the user namespace that owns them.
-    raw += "lxc.namespace.share.user = " + holder + "\n";
-    if (ns.pid == NamespaceSource::Holder) raw += "lxc.namespace.share.pid = " + holder + "\n";
-    if (ns.ipc == NamespaceSource::Holder) raw += "lxc.namespace.share.ipc = " + holder + "\n";
+    raw += "lxc.namespace.share.user = " + pod.user + "\n";
+    if (ns.pid == NamespaceSource::Holder) raw += "lxc.namespace.share.pid = " + pod.pid + "\n";
+    if (ns.ipc == NamespaceSource::Holder) raw += "lxc.namespace.share.ipc = " + pod.ipc + "\n";
     return raw;
   }
   // (A PID namespace of the holder's cannot be joined from here: container_namespaces never asks.)
   if (ns.pid == NamespaceSource::Host) raw += "lxc.namespace.share.pid = " + host.pid + "\n";
-  if (ns.ipc != NamespaceSource::Own) raw += "lxc.namespace.share.ipc = " + source(ns.ipc, host.ipc) + "\n";
+  if (ns.ipc != NamespaceSource::Own) raw += "lxc.namespace.share.ipc = " + source(ns.ipc, pod.ipc, host.ipc) + "\n";
   // The host's sysfs (the network namespace is not this user namespace's), and its proc when the
   // PID namespace is the host's.
   return raw + mount_lines(ns.pid == NamespaceSource::Host ? "/proc" : "", "/sys", instance_name, lxd_dir);
 }
 
 bool names_other_holder(const std::string& raw_lxc, int64_t infra_pid) {
-  const std::string current = std::to_string(infra_pid);
+  return names_other_holder(raw_lxc, holder_refs(infra_pid));
+}
+
+bool names_other_holder(const std::string& raw_lxc, const PodNamespaceRefs& pod) {
+  // A holder's refs are its PID; a pinned pod's are paths, and none of its lines names a PID.
+  const std::string& current = pod.network;
   size_t line = 0;
   while (line < raw_lxc.size()) {
     size_t next = raw_lxc.find('\n', line);
@@ -177,10 +231,14 @@ bool names_other_holder(const std::string& raw_lxc, int64_t infra_pid) {
 }
 
 bool joins_holder_network(const std::string& raw_lxc, int64_t infra_pid) {
-  const std::string pid = std::to_string(infra_pid);
+  return joins_pod_network(raw_lxc, holder_refs(infra_pid));
+}
+
+bool joins_pod_network(const std::string& raw_lxc, const PodNamespaceRefs& pod) {
+  if (pod.network.empty()) return false;
   auto has = [&](const std::string& line) { return raw_lxc.find(line + "\n") != std::string::npos; };
-  return has("lxc.namespace.share.net = " + pid) &&
-         (has("lxc.namespace.share.user = " + pid) || has("lxc.mount.entry = /sys sys none rbind,create=dir 0 0"));
+  return has("lxc.namespace.share.net = " + pod.network) &&
+         (has("lxc.namespace.share.user = " + pod.user) || has("lxc.mount.entry = /sys sys none rbind,create=dir 0 0"));
 }
 
 std::string namespace_file_problem(const std::string& path, int kind) {

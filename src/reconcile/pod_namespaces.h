@@ -74,15 +74,47 @@ ContainerNamespaces container_namespaces(const runtime::v1::PodSandboxConfig& sa
 std::string pod_namespace_problem(const runtime::v1::NamespaceOption& pod);
 std::string container_namespace_problem(const runtime::v1::PodSandboxConfig& sandbox_config,
                                         const runtime::v1::ContainerConfig& config, bool runs_image_init);
+// The same for a container of a pod whose namespaces lxe pinned: it cannot share a PID namespace
+// of the pod's (there is none).
+std::string container_namespace_problem(const store::SandboxRecord& sandbox,
+                                        const runtime::v1::PodSandboxConfig& sandbox_config,
+                                        const runtime::v1::ContainerConfig& config, bool runs_image_init);
+
+// What a container names to join its pod's namespaces (lxc.namespace.share.<kind> = <ref>): the
+// holder's PID for each, or the pin files of a pod whose namespaces lxe pinned
+// (pinned_namespaces.h), which has no PID namespace of the pod's. "" where there is nothing to join
+// (yet): a holder that has not run, a kind a pinned pod does not have.
+struct PodNamespaceRefs {
+  std::string user;
+  std::string network;
+  std::string pid;
+  std::string ipc;
+};
+PodNamespaceRefs holder_refs(int64_t infra_pid);  // all "" for 0
+PodNamespaceRefs pinned_refs(const std::string& dir);
+// The record's refs: its holder's PID, or its pins under `namespaces_dir` once they are made.
+PodNamespaceRefs pod_namespace_refs(const store::SandboxRecord& sandbox, const std::string& namespaces_dir);
+
+// Who keeps a new pod's namespaces. lxe pins them (`pin`: --pod-namespaces pinned) unless the pod
+// needs a holder: its containers share a PID namespace (POD: it needs a process to live), it uses
+// a namespace of the host's (its containers then have user namespaces of their own, and the holder
+// carries the mounts and the port sysctl that needs), or its network is lxe's bridge
+// (`bridge_network`: the pod's NIC and host-port proxies are LXD devices of the holder).
+store::PodNamespaces pod_namespace_keeper(const runtime::v1::PodSandboxConfig& config, bool bridge_network, bool pin);
 
 // The holder's raw.lxc namespace lines: the host's namespaces a NODE pod asks for (network, PID,
 // IPC), with the mounts LXC cannot make itself then. `instance_name` names LXD's shmounts folder.
 std::string holder_namespace_raw_lxc(const runtime::v1::NamespaceOption& pod, const HostNamespaceFiles& host,
                                      const std::string& instance_name, const std::string& lxd_dir);
 
-// A container's raw.lxc namespace lines, joining the holder (PID `infra_pid`) or the host as
-// `namespaces` says. Empty for a pod whose holder has not run yet (infra_pid 0) and that joins
-// nothing of the host's.
+// A container's raw.lxc namespace lines, joining the pod's (`pod`) or the host's as `namespaces`
+// says. Empty for a pod whose namespaces are not made yet and that joins nothing of the host's.
+// Throws std::invalid_argument when the container asks for a namespace of the pod's that the pod
+// does not have (container_namespace_problem refuses that at CreateContainer).
+std::string container_namespace_raw_lxc(const ContainerNamespaces& namespaces, const PodNamespaceRefs& pod,
+                                        const HostNamespaceFiles& host, const std::string& instance_name,
+                                        const std::string& lxd_dir);
+// The same for a pod with a holder of PID `infra_pid` (0: not run yet).
 std::string container_namespace_raw_lxc(const ContainerNamespaces& namespaces, int64_t infra_pid,
                                         const HostNamespaceFiles& host, const std::string& instance_name,
                                         const std::string& lxd_dir);
@@ -91,11 +123,15 @@ std::string container_namespace_raw_lxc(const ContainerNamespaces& namespaces, i
 // lxc.namespace.share.* line. Such an instance must be pointed at the current holder before it
 // starts again.
 bool names_other_holder(const std::string& raw_lxc, int64_t infra_pid);
+// The same for any pod: a PID other than the holder's (a pinned pod's containers name none).
+bool names_other_holder(const std::string& raw_lxc, const PodNamespaceRefs& pod);
 
 // Whether `raw_lxc` joins the network namespace of holder `infra_pid` as LXC can start it: with
 // the holder's user namespace too, or from a user namespace of its own with the host's /sys bound
 // (LXC cannot mount a sysfs there).
 bool joins_holder_network(const std::string& raw_lxc, int64_t infra_pid);
+// The same for any pod: its holder's or its pinned network namespace.
+bool joins_pod_network(const std::string& raw_lxc, const PodNamespaceRefs& pod);
 
 // Why `path` cannot be joined as a namespace of `kind` (CLONE_NEWNET, CLONE_NEWPID, CLONE_NEWIPC),
 // or "" when it can: it must open, be a namespace file, and be of that kind.

@@ -17,11 +17,13 @@
 
 #include <fstream>
 #include <iterator>
+#include <sstream>
 #include <memory>
 #include <stdexcept>
 
 #include "model/naming.h"
 #include "reconcile/lxd_specs.h"
+#include "reconcile/pinned_namespaces.h"
 #include "reconcile/pod_namespaces.h"
 
 namespace lxe::reconcile {
@@ -60,19 +62,25 @@ bool has_pod_interface(const store::SandboxRecord& sandbox) {
          (set_up_by_cni(sandbox) && sandbox.cni_state == "added");
 }
 
-std::optional<PodInterface> look_at_pod_interface(const store::SandboxRecord& sandbox) {
-  if (holder_netns(sandbox.infra_pid).empty()) return std::nullopt;
-  const std::string proc = "/proc/" + std::to_string(sandbox.infra_pid) + "/net/";
+std::string pod_netns(const store::SandboxRecord& sandbox, const std::string& namespaces_dir) {
+  if (sandbox.pod_namespaces != store::PodNamespaces::Pinned) return holder_netns(sandbox.infra_pid);
+  if (sandbox.pinned_netns == 0 || pinned_netns_inode(namespaces_dir) != sandbox.pinned_netns) return "";
+  return pinned_namespace_files(namespaces_dir).network;
+}
+
+std::optional<PodInterface> look_at_pod_interface(const store::SandboxRecord& sandbox, const std::string& netns) {
+  if (netns.empty()) return std::nullopt;
+  const auto dev = read_proc_net(netns, "dev");
+  if (!dev) return std::nullopt;
   PodInterface seen;
-  std::ifstream dev(proc + "dev");
-  for (std::string line; std::getline(dev, line);) {
+  std::istringstream lines(*dev);
+  for (std::string line; std::getline(lines, line);) {
     const size_t start = line.find_first_not_of(' ');
     if (start != std::string::npos && line.compare(start, 5, "eth0:") == 0) seen.present = true;
   }
   const std::string address = model::address_part(sandbox.pod_ip);
   if (address.empty()) return seen;
-  std::ifstream fib(proc + "fib_trie");
-  const std::string trie((std::istreambuf_iterator<char>(fib)), std::istreambuf_iterator<char>());
+  const std::string trie = read_proc_net(netns, "fib_trie").value_or("");
   // "|-- 10.233.0.2" followed by a line "/32 host LOCAL": an address of this namespace.
   const std::string entry = "|-- " + address + "\n";
   for (size_t at = trie.find(entry); at != std::string::npos && !seen.has_address; at = trie.find(entry, at + 1)) {

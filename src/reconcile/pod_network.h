@@ -59,18 +59,23 @@ bool in_host_network(const store::SandboxRecord& sandbox);
 // holder's command line is lxe-init's "pause").
 std::string holder_netns(int64_t infra_pid);
 
+// The pod's network namespace file while it exists: its holder's (holder_netns) or, for a pod
+// whose namespaces lxe pinned, the pin under `namespaces_dir` while it holds the recorded
+// namespace; "" once it is gone.
+std::string pod_netns(const store::SandboxRecord& sandbox, const std::string& namespaces_dir);
+
 // Whether the pod has an interface of its own to look after: an address on lxe's bridge, or a
 // finished CNI ADD.
 bool has_pod_interface(const store::SandboxRecord& sandbox);
 
-// What the holder's namespace shows of the pod's interface: eth0 in /proc/<pid>/net/dev, and the
-// pod's stored address among the namespace's local ones (/proc/<pid>/net/fib_trie). nullopt when
-// the holder's PID is no holder (any more). Two small reads of /proc, no LXD call.
+// What the pod's network namespace (`netns`, from pod_netns) shows of the pod's interface: eth0 in
+// its /proc/net/dev, and the pod's stored address among the namespace's local ones
+// (/proc/net/fib_trie). nullopt when the namespace is gone. Two small reads of /proc, no LXD call.
 struct PodInterface {
   bool present = false;
   bool has_address = false;
 };
-std::optional<PodInterface> look_at_pod_interface(const store::SandboxRecord& sandbox);
+std::optional<PodInterface> look_at_pod_interface(const store::SandboxRecord& sandbox, const std::string& netns);
 
 // Why host network pods cannot join `path`: it does not open, or it is not a network namespace
 // file. "" when it can be joined.

@@ -15,7 +15,7 @@ namespace lxe::reconcile {
 
 Reconciler::Reconciler(store::Registry& registry, const lxd::Api& lxd, const HostFiles& files,
                        const Volumes& volumes, ReconcilerOptions options)
-    : registry_(registry), lxd_(lxd), options_(options), volumes_(volumes),
+    : registry_(registry), lxd_(lxd), options_(options), volumes_(volumes), files_(files),
       executor_(registry, lxd, files, volumes, options.mapping, options.crash_points, options.observer) {}
 
 Reconciler::~Reconciler() { stop(); }
@@ -211,10 +211,14 @@ void Reconciler::resync_pass() {
   registry_.for_each_sandbox([&](const store::SandboxRecord& s) {
     if (s.resources_json != "{}" && !s.resources_json.empty()) pod_resources[s.id].resources_json = s.resources_json;
     const bool ready = s.observed_state == store::SandboxObserved::Ready;
-    bool drifted = ready && (!running(s.lxd_name) || lacking_devices.count(s.lxd_name) != 0);
+    const bool pinned = s.pod_namespaces == store::PodNamespaces::Pinned;
+    // A holder that stopped or lost a device; pins that are gone (no LXD event tells of either
+    // for pins).
+    auto netns = [&] { return pod_netns(s, files_.pod_namespaces_dir(s.id)); };
+    bool drifted = ready && (pinned ? netns().empty() : !running(s.lxd_name) || lacking_devices.count(s.lxd_name) != 0);
     // The pod's interface, changed inside its namespace (no LXD event tells of that).
     if (ready && !drifted && has_pod_interface(s)) {
-      const auto seen = look_at_pod_interface(s);
+      const auto seen = look_at_pod_interface(s, netns());
       drifted = seen && (!seen->present || (!set_up_by_cni(s) && !seen->has_address));
     }
     // A record being removed is here only until its LXD objects are deleted.

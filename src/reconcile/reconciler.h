@@ -134,6 +134,7 @@ class Reconciler {
   const lxd::Api& lxd_;
   ReconcilerOptions options_;
   const Volumes& volumes_;
+  const HostFiles& files_;
   Executor executor_;
   WorkQueue queue_;
 

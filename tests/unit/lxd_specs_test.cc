@@ -216,7 +216,7 @@ TEST_CASE("raw.lxc never carries a hostname that could inject configuration", "[
   config.add_command("sh");
   SandboxRecord s = sandbox(77);
   s.name = "pod\nlxc.cap.drop =";
-  const auto raw = container_raw_lxc(container(), config, s, sandbox_config, {});
+  const auto raw = container_raw_lxc(container(), config, s, sandbox_config, kFiles, {});
   CHECK(raw.find("apparmor") == std::string::npos);
   CHECK(raw.find("cap.drop") == std::string::npos);
   CHECK(raw == "lxc.init.cmd = /.lxe/init run /.lxe/state/spec.json\nlxc.uts.name = pod-lxc-cap-drop\n" +
@@ -233,7 +233,7 @@ TEST_CASE("the pod's sysctls reach LXC in every container and in the holder", "[
   v1::ContainerConfig config;
   config.add_command("top");
   const std::string lines = "lxc.sysctl.kernel.shm_rmid_forced = 1\nlxc.sysctl.net.core.somaxconn = 1024\n";
-  const auto raw = container_raw_lxc(container(), config, sandbox(4321), sandbox_config, {});
+  const auto raw = container_raw_lxc(container(), config, sandbox(4321), sandbox_config, kFiles, {});
   CHECK(raw.size() >= lines.size());
   CHECK(raw.substr(raw.size() - lines.size()) == lines);
   CHECK(infra_instance(sandbox(0), sandbox_config, kFiles, {})
@@ -246,13 +246,13 @@ TEST_CASE("container_raw_lxc", "[lxd_specs]") {
   v1::ContainerConfig config;
   SECTION("the image's init: no lxc.init.cmd, and no namespaces before the holder has a PID") {
     REQUIRE(runs_image_init(container(), config));
-    CHECK(container_raw_lxc(container(), config, sandbox(0), sandbox_config, {}) == "lxc.uts.name = web\n");
+    CHECK(container_raw_lxc(container(), config, sandbox(0), sandbox_config, kFiles, {}) == "lxc.uts.name = web\n");
   }
   SECTION("an OCI image's container runs its entrypoint under lxe-init, also without a command") {
     auto c = container();
     c.image_defaults = R"({"entrypoint": ["/bin/httpd"], "cmd": ["-f"], "stop_signal": "SIGQUIT"})";
     REQUIRE_FALSE(runs_image_init(c, config));
-    CHECK(container_raw_lxc(c, config, sandbox(0), sandbox_config, {}) ==
+    CHECK(container_raw_lxc(c, config, sandbox(0), sandbox_config, kFiles, {}) ==
           "lxc.init.cmd = /.lxe/init run /.lxe/state/spec.json\nlxc.uts.name = web\n");
     const auto spec = init_spec(c, config, sandbox(0), sandbox_config);
     CHECK(spec.at("args") == nlohmann::json({"/bin/httpd", "-f"}));
@@ -261,28 +261,28 @@ TEST_CASE("container_raw_lxc", "[lxd_specs]") {
   SECTION("a command: lxe-init runs it") {
     config.add_command("/bin/sh");
     REQUIRE_FALSE(runs_image_init(container(), config));
-    CHECK(container_raw_lxc(container(), config, sandbox(0), sandbox_config, {}) ==
+    CHECK(container_raw_lxc(container(), config, sandbox(0), sandbox_config, kFiles, {}) ==
           "lxc.init.cmd = /.lxe/init run /.lxe/state/spec.json\nlxc.uts.name = web\n");
   }
   SECTION("args alone are a command too") {
     config.add_args("sleep");
     REQUIRE_FALSE(runs_image_init(container(), config));
-    CHECK(container_raw_lxc(container(), config, sandbox(0), sandbox_config, {}).rfind("lxc.init.cmd = /.lxe/init run ", 0) == 0);
+    CHECK(container_raw_lxc(container(), config, sandbox(0), sandbox_config, kFiles, {}).rfind("lxc.init.cmd = /.lxe/init run ", 0) == 0);
   }
   SECTION("the pod's hostname and namespaces") {
     sandbox_config.set_hostname("web-host");
     config.add_command("top");
-    CHECK(container_raw_lxc(container(), config, sandbox(4321), sandbox_config, {}) ==
+    CHECK(container_raw_lxc(container(), config, sandbox(4321), sandbox_config, kFiles, {}) ==
           "lxc.init.cmd = /.lxe/init run /.lxe/state/spec.json\nlxc.uts.name = web-host\n"
           "lxc.namespace.share.net = 4321\nlxc.namespace.share.user = 4321\n"
           "lxc.namespace.share.pid = 4321\nlxc.namespace.share.ipc = 4321\n");
-    CHECK(container_raw_lxc(container(), config, sandbox(4321), sandbox_config, {}).find(namespace_share_lines(4321)) !=
+    CHECK(container_raw_lxc(container(), config, sandbox(4321), sandbox_config, kFiles, {}).find(namespace_share_lines(4321)) !=
           std::string::npos);
   }
   SECTION("cpu shares are not a raw.lxc key") {
     config.mutable_linux()->mutable_resources()->set_cpu_shares(512);
     // (A system container: the pod's IPC namespace, a PID namespace of its own.)
-    CHECK(container_raw_lxc(container(), config, sandbox(7), sandbox_config, {}) ==
+    CHECK(container_raw_lxc(container(), config, sandbox(7), sandbox_config, kFiles, {}) ==
           "lxc.uts.name = web\n" + namespace_share_lines(7) + "lxc.namespace.share.ipc = 7\n");
   }
 }
@@ -317,7 +317,7 @@ TEST_CASE("a host network pod: its holder joins --host-netns, no NIC, no proxies
   config.mutable_linux()->mutable_security_context()->mutable_namespace_options()->set_pid(v1::CONTAINER);
   config.mutable_linux()->mutable_security_context()->mutable_namespace_options()->set_ipc(v1::CONTAINER);
   s.infra_pid = 99;
-  const auto raw = container_raw_lxc(container(), config, s, sandbox_config, options);
+  const auto raw = container_raw_lxc(container(), config, s, sandbox_config, kFiles, options);
   // The host's namespace, not the holder's PID (LXC could not enter it from the holder's user
   // namespace), and a user namespace of its own.
   CHECK(raw == "lxc.init.cmd = /.lxe/init run /.lxe/state/spec.json\nlxc.uts.name = web\n"
@@ -331,7 +331,7 @@ TEST_CASE("a host network pod: its holder joins --host-netns, no NIC, no proxies
   // A pod in its own namespace gets none of it.
   s.pod_network = "";
   sandbox_config.mutable_linux()->mutable_security_context()->mutable_namespace_options()->set_network(v1::POD);
-  CHECK(container_raw_lxc(container(), config, s, sandbox_config, options).find("lxc.mount") == std::string::npos);
+  CHECK(container_raw_lxc(container(), config, s, sandbox_config, kFiles, options).find("lxc.mount") == std::string::npos);
 }
 
 TEST_CASE("container_instance", "[lxd_specs]") {
@@ -788,12 +788,12 @@ TEST_CASE("a host PID pod on its own network: the holder lets its containers bin
   auto* ns = config.mutable_linux()->mutable_security_context()->mutable_namespace_options();
   ns->set_pid(v1::NODE);
   ns->set_ipc(v1::POD);
-  const auto raw = container_raw_lxc(container(), config, sandbox(5), sandbox_config, {});
+  const auto raw = container_raw_lxc(container(), config, sandbox(5), sandbox_config, kFiles, {});
   // Its own user namespace may write neither the holder's network nor its IPC namespace.
   CHECK(raw.find("lxc.sysctl.") == std::string::npos);
   // With an IPC namespace of its own, the IPC sysctls are set there.
   ns->set_ipc(v1::CONTAINER);
-  CHECK_THAT(container_raw_lxc(container(), config, sandbox(5), sandbox_config, {}),
+  CHECK_THAT(container_raw_lxc(container(), config, sandbox(5), sandbox_config, kFiles, {}),
              Catch::Contains("lxc.sysctl.kernel.shm_rmid_forced = 1\n") && !Catch::Contains("lxc.sysctl.net."));
   // The pod's own value wins; a pod without host namespaces gets nothing extra.
   (*sandbox_config.mutable_linux()->mutable_sysctls())["net.ipv4.ip_unprivileged_port_start"] = "1024";

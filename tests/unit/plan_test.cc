@@ -1431,3 +1431,104 @@ TEST_CASE("plan_container: the stop's in-between state (workload dead, instance 
   observed.instance->running = false;
   CHECK(plan_container(record, pod, observed).empty());
 }
+
+TEST_CASE("plan_sandbox: a pod whose namespaces lxe pins: no holder, pins made once, lost pins are NotReady for good",
+          "[plan][sandbox][pinned]") {
+  constexpr int64_t kNetns = 4026532999;
+  constexpr std::optional<int64_t> kNone;
+  struct Row {
+    const char* name;
+    SandboxState desired;
+    bool profile;
+    int64_t recorded;              // pinned_netns in the record
+    std::optional<int64_t> pins;   // what the pins hold now
+    const char* cni_state;         // "-": no CNI network
+    int containers;
+    SandboxObserved observed;
+    bool gen_matches;
+    Kinds expected;
+  };
+  const std::vector<Row> rows = {
+      {"new pod", SandboxState::Ready, false, 0, kNone, "-", 0, SandboxObserved::Unknown, false,
+       {K::CreateProfile, K::PinNamespaces, K::RecordReady, K::MarkReconciled}},
+      {"new CNI pod", SandboxState::Ready, false, 0, kNone, "", 0, SandboxObserved::Unknown, false,
+       {K::CreateProfile, K::PinNamespaces, K::RecordNetworkAdding, K::NetworkAdd, K::RecordReady, K::MarkReconciled}},
+      {"crash after pinning, before recording it: pinned again", SandboxState::Ready, true, 0, kNetns + 1, "-", 0,
+       SandboxObserved::Unknown, false, {K::PinNamespaces, K::RecordReady, K::MarkReconciled}},
+      {"crash after recording the pins", SandboxState::Ready, true, kNetns, kNetns, "", 0, SandboxObserved::Unknown,
+       false, {K::RecordNetworkAdding, K::NetworkAdd, K::RecordReady, K::MarkReconciled}},
+      {"ready and reconciled", SandboxState::Ready, true, kNetns, kNetns, "added", 2, SandboxObserved::Ready, true, {}},
+      {"ready, profile deleted behind lxe's back", SandboxState::Ready, false, kNetns, kNetns, "-", 0,
+       SandboxObserved::Ready, true, {K::CreateProfile, K::RecordReady, K::MarkReconciled}},
+      {"pins gone (host reboot)", SandboxState::Ready, true, kNetns, kNone, "added", 1, SandboxObserved::Ready, true,
+       {K::RecordNotReady, K::MarkReconciled}},
+      {"pins hold another namespace", SandboxState::Ready, true, kNetns, kNetns + 1, "-", 1, SandboxObserved::Ready,
+       true, {K::RecordNotReady, K::MarkReconciled}},
+      {"pins lost, already reported: never pinned again", SandboxState::Ready, true, kNetns, kNone, "-", 1,
+       SandboxObserved::NotReady, true, {}},
+      {"stop", SandboxState::NotReady, true, kNetns, kNetns, "added", 0, SandboxObserved::Ready, false,
+       {K::NetworkDel, K::UnpinNamespaces, K::RecordNotReady, K::MarkReconciled}},
+      {"stop, pins already gone", SandboxState::NotReady, true, kNetns, kNone, "-", 0, SandboxObserved::Ready, false,
+       {K::RecordNotReady, K::MarkReconciled}},
+      {"stopped and reconciled", SandboxState::NotReady, true, kNetns, kNone, "-", 0, SandboxObserved::NotReady, true,
+       {}},
+      {"remove a ready pod", SandboxState::Removed, true, kNetns, kNetns, "added", 0, SandboxObserved::Ready, false,
+       {K::NetworkDel, K::UnpinNamespaces, K::MarkReconciled}},
+      {"remove, containers still there", SandboxState::Removed, true, kNetns, kNetns, "-", 2, SandboxObserved::Ready,
+       false, {K::Wait}},
+      {"removed for CRI: the profile goes, no holder to delete", SandboxState::Removed, true, kNetns, kNone, "-", 0,
+       SandboxObserved::NotReady, true, {K::DeleteProfile, K::EraseRecord}},
+      {"removed for CRI, pins back (crash in the unpin)", SandboxState::Removed, true, kNetns, kNetns, "-", 0,
+       SandboxObserved::NotReady, true, {K::UnpinNamespaces, K::DeleteProfile, K::EraseRecord}},
+  };
+  for (const auto& row : rows) {
+    INFO(row.name);
+    auto record = sandbox_record(row.desired, 0, row.observed, row.gen_matches);
+    record.pod_namespaces = lxe::store::PodNamespaces::Pinned;
+    record.pinned_netns = row.recorded;
+    if (std::string(row.cni_state) != "-") {
+      record.pod_network = "cni:podnet";
+      record.cni_network = R"({"name":"podnet","cniVersion":"1.0.0","plugins":[{"type":"bridge"}]})";
+      record.cni_state = row.cni_state;
+    }
+    auto observed = sandbox_observation(row.profile, Infra::Absent);
+    observed.pinned_netns = row.pins;
+    const auto plan = plan_sandbox(record, some_containers(row.containers, record.id), observed);
+    check_shape(plan);
+    CHECK(kinds(plan) == row.expected);
+    // Never a holder.
+    for (const auto k : {K::CreateInfra, K::StartInfra, K::RecordInfraPid, K::StopInfra, K::DeleteInfra})
+      CHECK_FALSE(contains(kinds(plan), k));
+  }
+}
+
+TEST_CASE("plan_container: a pinned pod's containers join its pins by path, and only a PID line means a resync",
+          "[plan][container][pinned]") {
+  SandboxRecord pod = sandbox_record(SandboxState::Ready, 0, SandboxObserved::Ready, true);
+  pod.pod_namespaces = lxe::store::PodNamespaces::Pinned;
+  pod.pinned_netns = 4026532999;
+  ContainerRecord c;
+  c.id = std::string(64, 'b');
+  c.sandbox_id = pod.id;
+  c.lxd_name = "lxe-web-app-bbbbbbbbbbbb";
+  c.desired_state = ContainerState::Running;
+  const auto refs = lxe::reconcile::pinned_refs("/var/lib/lxe/namespaces/" + pod.id);
+  const std::string joined = "lxc.namespace.share.net = " + refs.network + "\nlxc.namespace.share.user = " + refs.user +
+                             "\nlxc.namespace.share.ipc = " + refs.ipc + "\n";
+  auto plan_with_raw = [&](const std::string& raw) {
+    ContainerObservation o;
+    o.instance = InstanceFacts{false, raw};
+    o.pod_refs = refs;
+    return kinds(plan_container(c, pod, o));
+  };
+  const Kinds start{K::StartInstance, K::RecordStarted, K::MarkReconciled};
+  const Kinds sync_start{K::SyncNamespaces, K::StartInstance, K::RecordStarted, K::MarkReconciled};
+  CHECK(plan_with_raw(joined) == start);
+  CHECK(plan_with_raw("lxc.uts.name = web\n" + joined) == start);
+  CHECK(plan_with_raw("") == sync_start);                        // created before the pins were made
+  CHECK(plan_with_raw(namespace_share_lines(kInfraPid)) == sync_start);  // names a holder
+  CHECK(plan_with_raw(joined + "lxc.namespace.share.pid = 77\n") == sync_start);
+  // Not made yet: the container waits (the pod is not usable).
+  pod.pinned_netns = 0;
+  CHECK(plan_with_raw(joined) == Kinds{K::Wait});
+}
