@@ -4,6 +4,8 @@
 
 #include "model/naming.h"
 #include "reconcile/cgroup_cleanup.h"
+#include "reconcile/pinned_namespaces.h"
+#include "reconcile/pod_namespaces.h"
 #include "model/stored_config.h"
 
 namespace lxe::bench {
@@ -36,6 +38,8 @@ RawPod RawLxd::pod(const cri::PodSandboxConfig& config) const {
   s.annotations = {config.annotations().begin(), config.annotations().end()};
   s.config_json = model::to_json(config);
   s.desired_state = store::SandboxState::Ready;
+  // The measured lxe runs with --network-plugin none and pins what it can.
+  s.pod_namespaces = reconcile::pod_namespace_keeper(config, false, true);
   return p;
 }
 
@@ -75,7 +79,9 @@ lxd::InstanceSpec RawLxd::container_spec(const RawContainer& container, const Ra
 
 const std::map<std::string, std::string>& RawLxd::steps() {
   static const std::map<std::string, std::string> steps = {
-      {"RunPodSandbox", "create profile, GET pause alias, create holder, start, init PID (its cgroup)"},
+      {"RunPodSandbox",
+       "create profile; then, pinned: make and pin the user, network and IPC namespaces (no LXD call); with a holder: "
+       "GET pause alias, create holder, start, init PID (its cgroup)"},
       {"CreateContainer",
        "GET image alias, spec.json + log file, volumes' mount points, create instance, GET instance (idmap), chown"},
       {"StartContainer",
@@ -83,19 +89,24 @@ const std::map<std::string, std::string>& RawLxd::steps() {
        "mount devices, start"},
       {"StopContainer", "stop (force)"},
       {"RemoveContainer", "delete instance, unmount the staged volumes"},
-      {"RemovePodSandbox", "stop holder (force), delete holder, delete profile"},
+      {"RemovePodSandbox", "pinned: unpin, delete profile; with a holder: stop holder (force), delete holder, delete profile"},
   };
   return steps;
 }
 
-// The executor's CreateProfile, CreateInfra (its pause image is there: lxe imported it), StartInfra
-// and RecordInfraPid.
+// The executor's CreateProfile, then PinNamespaces for a pod without a holder, or CreateInfra (its
+// pause image is there: lxe imported it), StartInfra and RecordInfraPid.
 void RawLxd::run_pod(RawPod& pod) const {
   if (const std::string dns = reconcile::resolv_conf(pod.config); !dns.empty()) {
     reconcile::make_dirs(files_.sandbox_dir(pod.record.id));
     reconcile::write_file_atomic(files_.sandbox_dir(pod.record.id) + "/resolv.conf", dns, 0644);
   }
   lxd_.create_profile(profile_spec(pod));
+  if (pod.record.pod_namespaces == store::PodNamespaces::Pinned) {
+    pod.record.pinned_netns =
+        reconcile::pin_pod_namespaces(files_.pod_namespaces_dir(pod.record.id), mapping_.pod_idmap);
+    return;
+  }
   lxd_.get_image_alias(mapping_.pause_image_alias);
   lxd_.create_instance(holder_spec(pod));
   lxd_.start_instance(pod.record.lxd_name);
@@ -145,8 +156,12 @@ void RawLxd::remove(const RawContainer& container) const {
 }
 
 void RawLxd::remove_pod(const RawPod& pod) const {
-  lxd_.stop_instance(pod.record.lxd_name, lxd::StopMode::Force);
-  lxd_.delete_instance(pod.record.lxd_name);
+  if (pod.record.pod_namespaces == store::PodNamespaces::Pinned) {
+    reconcile::unpin_pod_namespaces(files_.pod_namespaces_dir(pod.record.id));
+  } else {
+    lxd_.stop_instance(pod.record.lxd_name, lxd::StopMode::Force);
+    lxd_.delete_instance(pod.record.lxd_name);
+  }
   lxd_.delete_profile(pod.record.lxd_name);
   files_.remove_sandbox_dir(pod.record.id);
 }

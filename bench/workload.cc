@@ -26,6 +26,12 @@ cri::PodSandboxConfig Workload::pod(const std::string& name) const {
   auto& annotations = *c.mutable_annotations();
   annotations["kubernetes.io/config.seen"] = "2026-01-01T00:00:00.000000000Z";
   annotations["kubernetes.io/config.source"] = "api";
+  // kubelet's namespace modes for a pod without shareProcessNamespace: the pod's network and IPC,
+  // a PID namespace per container.
+  auto* modes = c.mutable_linux()->mutable_security_context()->mutable_namespace_options();
+  modes->set_network(cri::POD);
+  modes->set_pid(cri::CONTAINER);
+  modes->set_ipc(cri::POD);
   return c;
 }
 
@@ -49,6 +55,8 @@ cri::ContainerConfig Workload::container(const std::string& name, const cri::Pod
   annotations["io.kubernetes.container.terminationMessagePolicy"] = "File";
   annotations["io.kubernetes.pod.terminationGracePeriod"] = "30";
   // The resources kubelet sets for a container without requests or limits (BestEffort).
+  *c.mutable_linux()->mutable_security_context()->mutable_namespace_options() =
+      pod.linux().security_context().namespace_options();
   auto* resources = c.mutable_linux()->mutable_resources();
   resources->set_cpu_period(100000);
   resources->set_cpu_shares(2);

@@ -91,6 +91,9 @@ void compare_sandbox(const SandboxRecord& s, const std::map<std::string, const l
                      "profile " + s.lxd_name + " carries " + model::kIdKey + "=" +
                          (their_id.empty() ? "(none)" : their_id.substr(0, 12)) + ", not this sandbox's"});
   }
+  // A pod whose namespaces lxe pins has no holder instance (its pins are host mounts, which the
+  // reconciler watches).
+  if (s.pod_namespaces == store::PodNamespaces::Pinned) return;
   const auto found = instances.find(s.lxd_name);
   const bool ready = s.observed_state == SandboxObserved::Ready;
   if (found == instances.end()) {

@@ -67,17 +67,18 @@ TEST_CASE("bench: the raw-LXD side of the lifecycle section builds the LXD objec
   const auto status = fx.pod_status(pod_id, true);
   REQUIRE(status.ok());
   const auto pod_info = nlohmann::json::parse(status.value.info().at("info"));
-  const std::string holder_name = pod_info.at("lxdInstance");
-  std::string ctr_name;
-  for (const auto& name : fx.lxd_instances())
-    if (name != holder_name) ctr_name = name;
-  REQUIRE(fx.lxd_instances().size() == 2);
+  // kubelet's namespace modes on the none plugin: lxe pins the pod's namespaces, no holder.
+  REQUIRE(pod_info.at("podNamespaces") == "pinned");
+  const std::string holder_name = pod_info.at("lxdProfile");  // the pod's LXD name
+  REQUIRE(fx.lxd_instances().size() == 1);
+  const std::string ctr_name = *fx.lxd_instances().begin();
 
   const std::string lxe_init = (std::filesystem::path(LXE_BINARY).parent_path() / "lxe-init").string();
   const bench::RawLxd raw(fx.lxd(), "rawbench", raw_root.path(), lxe_init,
                           {{bench::kMarkKey, lxe::test::test_pid_value()}});
   auto raw_pod = raw.pod(pod);
-  raw_pod.record.infra_pid = pod_info.at("infraPid").get<int64_t>();  // the holder lxe started
+  raw_pod.record.pinned_netns = pod_info.at("pinnedNetns").get<int64_t>();  // the pins lxe made
+  REQUIRE(raw_pod.record.pod_namespaces == lxe::store::PodNamespaces::Pinned);
   auto raw_ctr = raw.container(raw_pod, ctr);
   raw_ctr.record.image_ref = fx.lxd().get_image_alias("busybox").target;  // as raw.create() sets it
 
@@ -102,14 +103,28 @@ TEST_CASE("bench: the raw-LXD side of the lifecycle section builds the LXD objec
     CHECK(normal(spec.devices, raw_names) == normal(made.devices, lxe_names));
   }
   {
-    INFO("the pod's namespace holder");
-    const auto made = fx.lxd().get_instance(holder_name);
-    const auto spec = raw.holder_spec(raw_pod);
-    CHECK(normal(spec.description, raw_names) == normal(made.raw.value("description", ""), lxe_names));
-    CHECK(normal(spec.profiles, raw_names) == normal(made.profiles, lxe_names));
-    CHECK(normal(spec.config, raw_names) == normal(made.config, lxe_names));
-    CHECK(normal(spec.devices, raw_names) == normal(made.devices, lxe_names));
+    INFO("the namespace holder of a pod that needs one (its containers share a PID namespace)");
+    auto shared = workload.pod(fx.pod_name("h"));
+    shared.mutable_linux()->mutable_security_context()->mutable_namespace_options()->set_pid(::runtime::v1::POD);
+    const std::string shared_id = fx.must_run_pod(shared);
+    const auto shared_info = nlohmann::json::parse(fx.pod_status(shared_id, true).value.info().at("info"));
+    REQUIRE(shared_info.at("podNamespaces") == "holder");
+    const std::string shared_holder = shared_info.at("lxdInstance");
+    auto raw_shared = raw.pod(shared);
+    REQUIRE(raw_shared.record.pod_namespaces == lxe::store::PodNamespaces::Holder);
+    raw_shared.record.infra_pid = shared_info.at("infraPid").get<int64_t>();  // the holder lxe started
+    const Names lxe_shared = {{fx.dir().path(), "<root>"}, {shared_id, "<sandbox id>"}, {shared_holder, "<sandbox name>"}};
+    const Names raw_shared_names = {{raw_root.path(), "<root>"},
+                                    {raw_shared.record.id, "<sandbox id>"},
+                                    {raw_shared.record.lxd_name, "<sandbox name>"}};
+    const auto made = fx.lxd().get_instance(shared_holder);
+    const auto spec = raw.holder_spec(raw_shared);
+    CHECK(normal(spec.description, raw_shared_names) == normal(made.raw.value("description", ""), lxe_shared));
+    CHECK(normal(spec.profiles, raw_shared_names) == normal(made.profiles, lxe_shared));
+    CHECK(normal(spec.config, raw_shared_names) == normal(made.config, lxe_shared));
+    CHECK(normal(spec.devices, raw_shared_names) == normal(made.devices, lxe_shared));
     CHECK(fx.lxd().get_image_alias(spec.source.alias).target == made.config.at("volatile.base_image"));
+    REQUIRE(fx.remove_pod(shared_id).ok());
   }
   {
     INFO("the container");
@@ -148,6 +163,7 @@ TEST_CASE("bench: the raw-LXD side of the lifecycle section builds the LXD objec
     raw.remove(own);
     raw.remove_pod(own_pod);
     CHECK_FALSE(std::filesystem::exists(raw.files().volume_dir(own.record.id)));
+    CHECK_FALSE(std::filesystem::exists(raw.files().pod_namespaces_dir(own_pod.record.id)));
   }
   fx.remove_all_pods_and_expect_clean();
 }

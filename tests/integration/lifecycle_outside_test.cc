@@ -92,7 +92,8 @@ TEST_CASE("lifecycle: instances stopped or deleted outside lxe show in CRI", "[l
 TEST_CASE("lifecycle: a pod whose namespace holder was restarted outside lxe is NOTREADY", "[lifecycle][lxd]") {
   // A restarted holder runs again, so only its PID tells that the pod's namespaces are new: the
   // running containers still share the old ones, and new containers would not.
-  CriFixture fx("holderpid");
+  // A holder for every pod, also for kubelet's PID mode, which lxe otherwise pins without one.
+  CriFixture fx("holderpid", {"--pod-namespaces", "holder"});
   const auto live_pod = fx.pod_config("live");
   const std::string live_id = fx.must_run_pod(live_pod);
   // kubelet's PID mode (CONTAINER): with the pod's PID namespace shared (POD), the holder is PID 1

@@ -172,6 +172,16 @@ TEST_CASE("ctl drift: a ready pod needs its profile and a running holder", "[ctl
   CHECK_THAT(r.items[0].detail, Catch::Contains("is Running in LXD; the store has the pod notready"));
 }
 
+TEST_CASE("ctl drift: a pod whose namespaces lxe pins needs its profile and no holder", "[ctl][pinned]") {
+  Node node;
+  node.pod().pod_namespaces = lxe::store::PodNamespaces::Pinned;
+  node.pod().pinned_netns = 4026532999;
+  node.lxd.instances.erase(node.lxd.instances.begin());  // no holder
+  CHECK(node.diff().items.empty());
+  node.lxd.profiles.erase(node.lxd.profiles.begin());
+  CHECK(kinds(node.diff()) == std::vector<std::string>{"missing sandbox profile"});
+}
+
 TEST_CASE("ctl drift: running state against the observed state of a container", "[ctl]") {
   Node node;
   stop(node.app_instance());
