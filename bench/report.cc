@@ -36,7 +36,7 @@ void hot_path(std::ostream& md, const Report& r) {
     md << (seen.empty() ? "" : "; ") << "**" << row.size << "** = " << row.population;
     seen.push_back(row.size);
   }
-  md << ". Every pod's namespace holder runs. PodSandboxStatus and ContainerStatus ask for one pod "
+  md << ". Every pod's namespaces are held (pinned by lxe). PodSandboxStatus and ContainerStatus ask for one pod "
         "and one container in the middle of the list; at 0 there is nothing to ask for.\n\n";
   md << "| RPC | containers | lxe p50 | lxe p99 | echo p50 | **lxe ÷ echo** (p50) | same-shape echo p50 / p99 | "
         "lxe ÷ same-shape | lxe CPU/call | same-shape CPU/call | calls |\n";

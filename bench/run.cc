@@ -156,7 +156,7 @@ void Run::sections() {
   report_.notes.push_back("containers: " + std::to_string(plan_.pods * plan_.running_per_pod) + " started (" +
                           std::to_string(plan_.running_per_pod) + " per pod, the recovery set) and " +
                           std::to_string(plan_.pods * plan_.created_per_pod) +
-                          " created but not started; every pod's namespace holder runs");
+                          " created but not started; every pod's namespaces are held (pinned by lxe: the pods have kubelet's namespace modes)");
 }
 
 // 6. Stats, with at least --stats-containers running containers: pods of one are added for it if

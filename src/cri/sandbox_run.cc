@@ -1,5 +1,6 @@
 #include <sched.h>
 
+#include <algorithm>
 #include <map>
 #include <optional>
 #include <string>
@@ -118,8 +119,14 @@ std::string host_port_taken(const v1::PodSandboxConfig& config, const std::map<s
       created.config_json = model::to_json(config);
       created.created_at = now_ns();
       created.desired_state = store::SandboxState::Ready;
+      // On lxe's bridge a pod without a holder is plugged in by CNI's bridge plugin
+      // (reconcile::bridge_attachment); host ports are proxies of a holder.
+      const bool on_bridge = ctx_.network.plugin == reconcile::NetworkPlugin::Bridge && !host_network;
+      const bool host_ports = std::any_of(config.port_mappings().begin(), config.port_mappings().end(),
+                                          [](const v1::PortMapping& p) { return p.host_port() > 0; });
       created.pod_namespaces = reconcile::pod_namespace_keeper(
-          config, ctx_.network.plugin == reconcile::NetworkPlugin::Bridge, ctx_.pin_pod_namespaces);
+          config, on_bridge && (host_ports || !reconcile::can_attach_to_bridge(ctx_.network.cni)),
+          ctx_.pin_pod_namespaces);
       // The pod's address, taken in the same transaction as the pod: never handed out twice.
       created.pod_network = host_network ? std::string(reconcile::kHostNetwork) : ctx_.network.pod_network();
       if (cni_network) {
@@ -134,6 +141,8 @@ std::string host_port_taken(const v1::PodSandboxConfig& config, const std::map<s
                       ctx_.network.bridge_name + ": every address is held by a ready pod (stop pods, or give lxe "
                       "a larger --bridge-subnet)"};
         created.pod_ip = *ip;
+        if (created.pod_namespaces == store::PodNamespaces::Pinned)
+          created.cni_network = reconcile::bridge_attachment(ctx_.network, *ip).to_json().dump();
       }
       change.put(created);
       waits.push_back({store::ObjectKind::Sandbox, created.id, created.generation});

@@ -163,9 +163,10 @@ PodNamespaceRefs pod_namespace_refs(const store::SandboxRecord& sandbox, const s
   return holder_refs(sandbox.infra_pid);
 }
 
-store::PodNamespaces pod_namespace_keeper(const runtime::v1::PodSandboxConfig& config, bool bridge_network, bool pin) {
+store::PodNamespaces pod_namespace_keeper(const runtime::v1::PodSandboxConfig& config, bool network_needs_holder,
+                                         bool pin) {
   const auto modes = pod_namespace_modes(config);
-  const bool needs_holder = bridge_network || modes.pid() != runtime::v1::CONTAINER ||
+  const bool needs_holder = network_needs_holder || modes.pid() != runtime::v1::CONTAINER ||
                             modes.network() == runtime::v1::NODE || modes.ipc() == runtime::v1::NODE;
   return pin && !needs_holder ? store::PodNamespaces::Pinned : store::PodNamespaces::Holder;
 }

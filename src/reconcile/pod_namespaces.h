@@ -98,9 +98,11 @@ PodNamespaceRefs pod_namespace_refs(const store::SandboxRecord& sandbox, const s
 // Who keeps a new pod's namespaces. lxe pins them (`pin`: --pod-namespaces pinned) unless the pod
 // needs a holder: its containers share a PID namespace (POD: it needs a process to live), it uses
 // a namespace of the host's (its containers then have user namespaces of their own, and the holder
-// carries the mounts and the port sysctl that needs), or its network is lxe's bridge
-// (`bridge_network`: the pod's NIC and host-port proxies are LXD devices of the holder).
-store::PodNamespaces pod_namespace_keeper(const runtime::v1::PodSandboxConfig& config, bool bridge_network, bool pin);
+// carries the mounts and the port sysctl that needs), or its network needs one
+// (`network_needs_holder`: on lxe's bridge, host ports, which are LXD proxy devices of the holder,
+// or no CNI plugins to plug a pinned namespace in: pod_network.h, bridge_attachment).
+store::PodNamespaces pod_namespace_keeper(const runtime::v1::PodSandboxConfig& config, bool network_needs_holder,
+                                         bool pin);
 
 // The holder's raw.lxc namespace lines: the host's namespaces a NODE pod asks for (network, PID,
 // IPC), with the mounts LXC cannot make itself then. `instance_name` names LXD's shmounts folder.

@@ -41,6 +41,32 @@ std::string NetworkOptions::pod_network() const {
   return plugin == NetworkPlugin::Bridge ? "bridge:" + bridge_name : "";
 }
 
+cni::Network bridge_attachment(const NetworkOptions& options, const std::string& pod_ip) {
+  const std::string gateway = model::ipv4_to_string(options.subnet.gateway());
+  cni::Network network;
+  network.name = "lxe-bridge-" + options.bridge_name;
+  network.cni_version = "1.0.0";
+  network.file = "(lxe's bridge " + options.bridge_name + ")";
+  // LXD owns the bridge and its address: the plugin only plugs the veth in (isGateway false, no
+  // masquerade of its own: LXD's ipv4.nat does that when --bridge-nat is on).
+  network.plugins = nlohmann::json::array({{
+      {"type", "bridge"},
+      {"bridge", options.bridge_name},
+      {"isGateway", false},
+      {"ipMasq", false},
+      {"hairpinMode", true},
+      {"ipam",
+       {{"type", "static"},
+        {"addresses", nlohmann::json::array({{{"address", pod_ip}, {"gateway", gateway}}})},
+        {"routes", nlohmann::json::array({{{"dst", "0.0.0.0/0"}, {"gw", gateway}}})}}},
+  }});
+  return network;
+}
+
+bool can_attach_to_bridge(const cni::Options& options) {
+  return !cni::find_plugin(options, "bridge").empty() && !cni::find_plugin(options, "static").empty();
+}
+
 std::string bridge_of(std::string_view pod_network) {
   constexpr std::string_view kPrefix = "bridge:";
   return pod_network.substr(0, kPrefix.size()) == kPrefix ? std::string(pod_network.substr(kPrefix.size())) : "";

@@ -43,6 +43,16 @@ struct NetworkOptions {
   std::string pod_network() const;
 };
 
+// A pod without a holder on lxe's bridge (pinned_namespaces.h) is plugged in by CNI, as a CNI
+// pod is: Debian's `bridge` plugin puts a veth pair between the pod's pinned network namespace
+// and the LXD bridge, and the `static` IPAM plugin gives eth0 the address lxe allocated
+// (`pod_ip`, "10.233.0.5/16") and a default route via the bridge's address. Stored as the pod's
+// cni_network, so ADD, DEL and the record's CNI state work as for any CNI pod.
+cni::Network bridge_attachment(const NetworkOptions& options, const std::string& pod_ip);
+// Whether the plugins bridge_attachment names are in the CNI bin dirs (else such a pod keeps a
+// holder, whose NIC LXD plugs).
+bool can_attach_to_bridge(const cni::Options& options);
+
 // "bridge:<name>" → "<name>"; "" for anything else.
 std::string bridge_of(std::string_view pod_network);
 // "cni:<network name>" for a pod set up by CNI; whether a pod was.

@@ -163,7 +163,7 @@ TEST_CASE("pinned pods: StopPodSandbox unpins, and RemovePodSandbox leaves nothi
   fx.remove_all_pods_and_expect_clean();
 }
 
-TEST_CASE("pinned pods: --pod-namespaces holder, a shared PID namespace and the bridge plugin keep a holder",
+TEST_CASE("pinned pods: --pod-namespaces holder, a shared PID namespace and host ports on the bridge keep a holder",
           "[lxd][pinned][namespaces]") {
   SECTION("--pod-namespaces holder") {
     CriFixture fx("pinhold", {"--network-plugin", "none", "--pod-namespaces", "holder"});
@@ -178,12 +178,16 @@ TEST_CASE("pinned pods: --pod-namespaces holder, a shared PID namespace and the 
     CHECK(pod_info(fx, pod_id).at("podNamespaces") == "holder");
     fx.remove_all_pods_and_expect_clean();
   }
-  SECTION("the bridge plugin") {
+  SECTION("host ports on the bridge plugin's network (LXD proxy devices of the holder)") {
     const std::string bridge = lxe::test::run_prefix() + "pb";
     lxe::test::BridgeCleanup cleanup{bridge};
     CriFixture fx("pinbr", {"--network-plugin", "bridge", "--bridge-name", bridge, "--bridge-subnet",
                             lxe::test::free_test_subnet(), "--bridge-nat=false"});
-    const std::string pod_id = fx.must_run_pod(kubelet_pod(fx, "p"));
+    auto config = kubelet_pod(fx, "p");
+    auto* mapping = config.add_port_mappings();
+    mapping->set_host_port(lxe::test::free_host_port());
+    mapping->set_container_port(8080);
+    const std::string pod_id = fx.must_run_pod(config);
     CHECK(pod_info(fx, pod_id).at("podNamespaces") == "holder");
     fx.remove_all_pods_and_expect_clean();
   }
@@ -220,5 +224,42 @@ TEST_CASE("pinned pods: CNI sets up the pinned network namespace; the address is
   CHECK(stats.stats().linux().network().default_interface().rx_bytes().value() > 0);
   REQUIRE(fx.stop_pod(pod_id).ok());
   CHECK_FALSE(fx.pod_status(pod_id).value.status().has_network());
+  fx.remove_all_pods_and_expect_clean();
+}
+
+TEST_CASE("pinned pods: on lxe's bridge, CNI's bridge plugin plugs the pinned namespace in with lxe's address",
+          "[lxd][pinned][network]") {
+  REQUIRE(fs::exists("/usr/lib/cni/bridge"));
+  const std::string bridge = lxe::test::run_prefix() + "pn";
+  lxe::test::BridgeCleanup cleanup{bridge};
+  CriFixture fx("pinnet", {"--network-plugin", "bridge", "--bridge-name", bridge, "--bridge-subnet",
+                           lxe::test::free_test_subnet(), "--bridge-nat=false"});
+  const auto a_pod = kubelet_pod(fx, "a");
+  const std::string a = fx.must_run_pod(a_pod);
+  const auto b_pod = kubelet_pod(fx, "b");
+  const std::string b = fx.must_run_pod(b_pod);
+  CHECK(pod_info(fx, a).at("podNamespaces") == "pinned");
+  CHECK(fx.lxd_instances().empty());
+  const std::string ip_a = lxe::test::pod_ip(fx, a), ip_b = lxe::test::pod_ip(fx, b);
+  CHECK(ip_a != ip_b);
+  auto web = lxe::test::web_server("from-pinned-bridge");
+  kubelet_modes(web.mutable_linux()->mutable_security_context()->mutable_namespace_options());
+  fx.must_run_container(a, web, a_pod);
+  const std::string client = fx.must_run_container(b, kubelet_container("client", {"sleep", "3600"}), b_pod);
+  CHECK(lxe::test::fetch_from_host(ip_a) == "from-pinned-bridge\n");
+  const auto from_b = fx.exec(client, {"wget", "-q", "-O", "-", "http://" + ip_a + ":8080/"}, 10);
+  REQUIRE(from_b.ok());
+  CHECK(from_b.value.stdout() == "from-pinned-bridge\n");
+
+  // kill -9 of lxe: the address is kept and still answers.
+  fx.daemon().stop(SIGKILL);
+  fx.restart_daemon();
+  CHECK(lxe::test::pod_ip(fx, a) == ip_a);
+  CHECK(lxe::test::fetch_from_host(ip_a) == "from-pinned-bridge\n");
+
+  // StopPodSandbox takes the pod off the bridge: its address no longer answers.
+  REQUIRE(fx.stop_pod(a).ok());
+  CHECK_FALSE(fx.pod_status(a).value.status().has_network());
+  CHECK(lxe::test::fetch_from_host(ip_a, std::chrono::seconds(2)).empty());
   fx.remove_all_pods_and_expect_clean();
 }

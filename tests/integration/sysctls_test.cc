@@ -62,11 +62,14 @@ TEST_CASE("sysctls: a value the kernel refuses fails RunPodSandbox with a messag
   CHECK_FALSE(reply.status.ok());
   CHECK_THAT(reply.status.error_message(),
              Catch::Contains("net.ipv4.ping_group_range=0 2147483647") && Catch::Contains("lxc.log"));
-  // The pod is stored (kubelet removes a pod whose start failed): RemovePodSandbox takes it and
-  // its LXD objects away, once LXD has finished cleaning up after the failed start.
+  // RunPodSandbox rolled the pod back (desired removed): until its removal has gone far enough to
+  // hide it (removed for CRI), it lists as NOTREADY and RemovePodSandbox takes it; either way lxe
+  // takes its LXD objects away, once LXD has finished cleaning up after the failed start.
   const auto pods = fx.list_pods();
-  REQUIRE(pods.size() == 1);
-  CHECK(pods[0].state() == cri::SANDBOX_NOTREADY);
-  CHECK(fx.remove_pod(pods[0].id()).ok());
+  REQUIRE(pods.size() <= 1);
+  if (!pods.empty()) {
+    CHECK(pods[0].state() == cri::SANDBOX_NOTREADY);
+    CHECK(fx.remove_pod(pods[0].id()).ok());
+  }
   fx.remove_all_pods_and_expect_clean();
 }

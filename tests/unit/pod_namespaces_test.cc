@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include <catch2/catch.hpp>
+#include <stdexcept>
 #include <string>
 
 #include "reconcile/pod_namespaces.h"
@@ -183,4 +184,54 @@ TEST_CASE("namespace files are checked for their kind", "[pod_namespaces]") {
   CHECK_THAT(namespace_file_problem("/proc/self/ns/pid", CLONE_NEWIPC), Contains("is not an IPC namespace"));
   CHECK_THAT(namespace_file_problem("/etc/hostname", CLONE_NEWNET), Contains("not a namespace file"));
   CHECK_THAT(namespace_file_problem("/nonexistent/ns", CLONE_NEWNET), Contains("cannot open"));
+}
+
+TEST_CASE("who keeps a pod's namespaces: lxe's pins unless the pod needs a holder", "[pod_namespaces][pinned]") {
+  using lxe::reconcile::pod_namespace_keeper;
+  using lxe::store::PodNamespaces;
+  const auto kubelet = pod(v1::POD, v1::CONTAINER, v1::POD);
+  CHECK(pod_namespace_keeper(kubelet, false, true) == PodNamespaces::Pinned);
+  CHECK(pod_namespace_keeper(pod(v1::POD, v1::CONTAINER, v1::CONTAINER), false, true) == PodNamespaces::Pinned);
+  // --pod-namespaces holder.
+  CHECK(pod_namespace_keeper(kubelet, false, false) == PodNamespaces::Holder);
+  // The network needs one (host ports on lxe's bridge, no CNI plugins to plug pins in).
+  CHECK(pod_namespace_keeper(kubelet, true, true) == PodNamespaces::Holder);
+  // A shared PID namespace (CRI's zero value too), and the host's namespaces.
+  CHECK(pod_namespace_keeper(v1::PodSandboxConfig{}, false, true) == PodNamespaces::Holder);
+  CHECK(pod_namespace_keeper(pod(v1::POD, v1::POD, v1::POD), false, true) == PodNamespaces::Holder);
+  CHECK(pod_namespace_keeper(pod(v1::NODE, v1::CONTAINER, v1::POD), false, true) == PodNamespaces::Holder);
+  CHECK(pod_namespace_keeper(pod(v1::POD, v1::NODE, v1::POD), false, true) == PodNamespaces::Holder);
+  CHECK(pod_namespace_keeper(pod(v1::POD, v1::CONTAINER, v1::NODE), false, true) == PodNamespaces::Holder);
+}
+
+TEST_CASE("a pinned pod's containers name its pin files, and never a PID namespace it has not got",
+          "[pod_namespaces][pinned]") {
+  const auto refs = lxe::reconcile::pinned_refs("/var/lib/lxe/namespaces/abc");
+  CHECK(refs.user == "/var/lib/lxe/namespaces/abc/user");
+  CHECK(refs.network == "/var/lib/lxe/namespaces/abc/net");
+  CHECK(refs.ipc == "/var/lib/lxe/namespaces/abc/ipc");
+  CHECK(refs.pid.empty());
+  const auto kubelet = pod(v1::POD, v1::CONTAINER, v1::POD);
+  const auto raw = container_namespace_raw_lxc(container_namespaces(kubelet, container_with(v1::CONTAINER), false),
+                                               refs, kHost, "lxe-c", kLxdDir);
+  CHECK(raw == "lxc.namespace.share.net = /var/lib/lxe/namespaces/abc/net\n"
+               "lxc.namespace.share.user = /var/lib/lxe/namespaces/abc/user\n"
+               "lxc.namespace.share.ipc = /var/lib/lxe/namespaces/abc/ipc\n");
+  CHECK(lxe::reconcile::joins_pod_network(raw, refs));
+  CHECK_FALSE(names_other_holder(raw, refs));
+  CHECK(names_other_holder(raw + "lxc.namespace.share.pid = 42\n", refs));
+  CHECK_FALSE(joins_holder_network(raw, 42));
+  // A container asking for the pod's PID namespace is refused at CreateContainer; the mapping
+  // throws rather than name nothing.
+  CHECK_THROWS_AS(container_namespace_raw_lxc(container_namespaces(kubelet, container_with(v1::POD), false), refs,
+                                              kHost, "lxe-c", kLxdDir),
+                  std::invalid_argument);
+  lxe::store::SandboxRecord record;
+  record.id = std::string(64, 'a');
+  record.pod_namespaces = lxe::store::PodNamespaces::Pinned;
+  CHECK_THAT(container_namespace_problem(record, kubelet, container_with(v1::POD), false),
+             Contains("without a PID namespace to share"));
+  CHECK(container_namespace_problem(record, kubelet, container_with(v1::CONTAINER), false).empty());
+  record.pod_namespaces = lxe::store::PodNamespaces::Holder;
+  CHECK(container_namespace_problem(record, kubelet, container_with(v1::POD), false).empty());
 }

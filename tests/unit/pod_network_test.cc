@@ -7,7 +7,9 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <filesystem>
 #include <functional>
+#include <nlohmann/json.hpp>
 
 #include "cri/validation.h"
 #include "daemon/flags.h"
@@ -490,4 +492,37 @@ TEST_CASE("CNI mode: NetworkReady follows the conf dir without a restart, and no
   const auto [host, host_id] = run_host_network_pod(rt, "host");
   CHECK(host.ok());
   CHECK(rt.registry.sandbox(host_id)->cni_network.empty());
+}
+
+TEST_CASE("a pod without a holder joins lxe's bridge through CNI's bridge plugin with its stored address",
+          "[network][pinned]") {
+  lxe::reconcile::NetworkOptions options;
+  options.plugin = lxe::reconcile::NetworkPlugin::Bridge;
+  options.bridge_name = "lxebr7";
+  options.subnet = *parse_pod_subnet("10.77.0.0/16").subnet;
+  const auto network = lxe::reconcile::bridge_attachment(options, "10.77.0.9/16");
+  CHECK(network.cni_version == "1.0.0");
+  REQUIRE(network.plugins.size() == 1);
+  const auto& plugin = network.plugins[0];
+  CHECK(plugin.at("type") == "bridge");
+  CHECK(plugin.at("bridge") == "lxebr7");
+  // LXD owns the bridge's address and NAT.
+  CHECK(plugin.at("isGateway") == false);
+  CHECK(plugin.at("ipMasq") == false);
+  CHECK(plugin.at("ipam").at("type") == "static");
+  CHECK(plugin.at("ipam").at("addresses") ==
+        nlohmann::json::parse(R"([{"address":"10.77.0.9/16","gateway":"10.77.0.1"}])"));
+  CHECK(plugin.at("ipam").at("routes") == nlohmann::json::parse(R"([{"dst":"0.0.0.0/0","gw":"10.77.0.1"}])"));
+  // Stored and read back as any CNI pod's network.
+  const auto back = lxe::reconcile::cni::Network::from_json(network.to_json());
+  CHECK(back.plugins == network.plugins);
+  CHECK(back.name == network.name);
+
+  lxe::reconcile::cni::Options none;
+  none.bin_dirs = {"/nonexistent"};
+  CHECK_FALSE(lxe::reconcile::can_attach_to_bridge(none));
+  lxe::reconcile::cni::Options debian;
+  debian.bin_dirs = {"/usr/lib/cni"};
+  CHECK(lxe::reconcile::can_attach_to_bridge(debian) ==
+        (std::filesystem::exists("/usr/lib/cni/bridge") && std::filesystem::exists("/usr/lib/cni/static")));
 }
