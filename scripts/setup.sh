@@ -51,7 +51,7 @@ PACKAGES=(
     # pod networking: LXD makes bridges only with a firewall tool and dnsmasq, and picks its
     # firewall driver when the daemon starts (so these come before LXD starts); curl for the tests
     iptables dnsmasq-base curl
-    containernetworking-plugins   # CNI mode (--network-plugin cni) and its tests: /usr/lib/cni
+    containernetworking-plugins   # CNI mode, and pinned pods on lxe's bridge (bridge, static): /usr/lib/cni
     btrfs-progs                   # lxe's copy-on-write storage pool (LXD's btrfs driver needs it)
     iproute2 util-linux           # the network tests: ip, ss, nsenter
     zlib1g-dev                    # the streaming server: SPDY/3.1 header compression

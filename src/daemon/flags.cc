@@ -147,8 +147,8 @@ void declare(CLI::App& app, Options& o) {
        "makes them and keeps them by bind mounts under its state\n"
        "folder: no LXD container per pod) or holder (an LXD container\n"
        "per pod). Pods that share a PID namespace, use a namespace of\n"
-       "the host's or are on the bridge plugin's network always get a\n"
-       "holder")
+       "the host's or publish host ports on the bridge plugin's network\n"
+       "always get a holder")
       ->check(pod_namespaces, "", "keeper")
       ->default_str(o.pod_namespaces);
   text("--bridge-name", o.bridge_name, "NAME", "the LXD bridge lxe makes and owns (bridge plugin)")
