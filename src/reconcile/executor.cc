@@ -52,7 +52,10 @@ void kill_instance(const lxd::Api& lxd, const std::string& name, const std::stri
 void check_pinned_idmap(const lxd::Instance& instance, const std::vector<IdRange>& pinned) {
   const auto it = instance.config.find("volatile.idmap.next");
   if (it == instance.config.end() || it->second.empty()) return;  // LXD did not say: the start will tell
-  if (parse_lxd_idmap(it->second) == pinned) return;
+  // Compared as the maps the kernel gets (LXD may list a range for uids and gids in one entry).
+  const auto given = parse_lxd_idmap(it->second);
+  if (id_map_file(given, true) == id_map_file(pinned, true) && id_map_file(given, false) == id_map_file(pinned, false))
+    return;
   throw std::runtime_error("LXD gave instance " + instance.name + " the ID map " + it->second +
                            ", not the one lxe pinned the pod's user namespace with (" + id_map_file(pinned, true) +
                            "): run lxe with --pod-namespaces holder on this host");
@@ -517,7 +520,21 @@ std::string Executor::do_container_action(const Action& action, const ContainerR
       }
       // The container's root writes its state and log files: give them to its host UID.
       const auto instance = lxd_.get_instance(container.lxd_name);
-      if (sandbox.pod_namespaces == store::PodNamespaces::Pinned) check_pinned_idmap(instance, options_.pod_idmap);
+      if (sandbox.pod_namespaces == store::PodNamespaces::Pinned) {
+        try {
+          check_pinned_idmap(instance, options_.pod_idmap);
+        } catch (const std::runtime_error&) {
+          // Deleted again, so that every retry meets the same refusal: an instance left behind
+          // would be taken as created, and fail only at its start.
+          try {
+            lxd_.delete_instance(container.lxd_name);
+          } catch (const lxd::Error& e) {
+            spdlog::warn("container {}: cannot delete instance {} with the wrong ID map: {}", container.id.substr(0, 12),
+                         container.lxd_name, e.what());
+          }
+          throw;
+        }
+      }
       const auto [uid, gid] = root_host_ids(instance);
       change_owner(dir, uid, gid);
       if (!container.log_path.empty()) change_owner(container.log_path, uid, gid);

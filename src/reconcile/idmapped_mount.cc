@@ -94,11 +94,21 @@ bool at_or_below(const std::string& path, const std::string& dir) {
 
 }  // namespace
 
+void require_id_maps(const std::vector<IdRange>& ranges, const std::string& what) {
+  const bool uid = !id_map_file(ranges, true).empty(), gid = !id_map_file(ranges, false).empty();
+  if (!uid || !gid)
+    throw std::runtime_error(what + " needs both a uid and a gid mapping; LXD's idmap has " +
+                             std::string(!uid ? "no uid" : "no gid") + " range");
+}
+
+void write_id_maps(long pid, const std::vector<IdRange>& ranges) {
+  const std::string proc = "/proc/" + std::to_string(pid);
+  write_proc_file(proc + "/uid_map", id_map_file(ranges, true));
+  write_proc_file(proc + "/gid_map", id_map_file(ranges, false));
+}
+
 UniqueFd make_user_namespace(const std::vector<IdRange>& ranges) {
-  const std::string uid_map = id_map_file(ranges, true), gid_map = id_map_file(ranges, false);
-  if (uid_map.empty() || gid_map.empty())
-    throw std::runtime_error("an idmapped mount needs both a uid and a gid mapping; LXD's idmap has " +
-                             std::string(uid_map.empty() ? "no uid" : "no gid") + " range");
+  require_id_maps(ranges, "an idmapped mount");
   int hold[2];
   if (::pipe2(hold, O_CLOEXEC) != 0) fail("cannot make a pipe", errno);
   UniqueFd hold_read(hold[0]), hold_write(hold[1]);
@@ -116,9 +126,8 @@ UniqueFd make_user_namespace(const std::vector<IdRange>& ranges) {
   }
   hold_read.reset();
   ThrowawayChild child(static_cast<pid_t>(pid), std::move(hold_write));
+  write_id_maps(pid, ranges);
   const std::string proc = "/proc/" + std::to_string(pid);
-  write_proc_file(proc + "/uid_map", uid_map);
-  write_proc_file(proc + "/gid_map", gid_map);
   UniqueFd ns(::open((proc + "/ns/user").c_str(), O_RDONLY | O_CLOEXEC));
   if (!ns.valid()) fail("cannot open " + proc + "/ns/user", errno);
   return ns;

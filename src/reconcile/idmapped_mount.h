@@ -32,6 +32,13 @@ namespace lxe::reconcile {
 // the fd keeps the namespace. Throws std::runtime_error.
 UniqueFd make_user_namespace(const std::vector<IdRange>& ranges);
 
+// Throws std::runtime_error unless `ranges` has both uid and gid ranges (`what` names the user
+// namespace they are for in the message): checked before anything is cloned.
+void require_id_maps(const std::vector<IdRange>& ranges, const std::string& what);
+// Writes /proc/<pid>/uid_map and gid_map of a process lxe just cloned into a new user namespace.
+// Throws std::runtime_error when the kernel refuses a map.
+void write_id_maps(long pid, const std::vector<IdRange>& ranges);
+
 struct StagedMount {
   bool idmapped = false;  // false: a plain bind (no user namespace given, or the filesystem refused)
   std::string note;       // why it is plain although a user namespace was given; "" otherwise

@@ -35,15 +35,6 @@ namespace {
   throw std::runtime_error(what + ": " + std::strerror(err));
 }
 
-void write_proc_file(const std::string& path, const std::string& text) {
-  UniqueFd fd(::open(path.c_str(), O_WRONLY | O_CLOEXEC));
-  if (!fd.valid()) fail("cannot open " + path, errno);
-  // The kernel takes a map in a single write.
-  const ssize_t n = ::write(fd.get(), text.data(), text.size());
-  if (n < 0) fail("cannot write " + path + " ('" + text + "')", errno);
-  if (static_cast<size_t>(n) != text.size()) throw std::runtime_error("short write to " + path);
-}
-
 ssize_t read_retrying(int fd, char* c) {
   ssize_t n;
   while ((n = ::read(fd, c, 1)) < 0 && errno == EINTR) {
@@ -147,9 +138,7 @@ PinnedNamespaceFiles pinned_namespace_files(const std::string& dir) {
 }
 
 int64_t pin_pod_namespaces(const std::string& dir, const std::vector<IdRange>& ranges) {
-  const std::string uid_map = id_map_file(ranges, true), gid_map = id_map_file(ranges, false);
-  if (uid_map.empty() || gid_map.empty())
-    throw std::runtime_error("the pod's user namespace needs both a uid and a gid mapping");
+  require_id_maps(ranges, "the pod's user namespace");
   // Whatever an unfinished call left: nothing has joined it (containers start once the pod is made).
   unpin_pod_namespaces(dir);
   std::error_code ec;
@@ -171,9 +160,8 @@ int64_t pin_pod_namespaces(const std::string& dir, const std::vector<IdRange>& r
   go_read.reset();
   done_write.reset();
   NamespaceChild child(static_cast<pid_t>(pid), std::move(go_write));
+  write_id_maps(pid, ranges);
   const std::string proc = "/proc/" + std::to_string(pid);
-  write_proc_file(proc + "/uid_map", uid_map);
-  write_proc_file(proc + "/gid_map", gid_map);
   char c = 'g';
   if (::write(child.go(), &c, 1) != 1) fail("cannot signal the namespace child", errno);
   char status = 0;

@@ -138,6 +138,7 @@ namespace {
 reconcile::ReconcilerOptions reconciler_options(const MemoryRuntime::Options& options) {
   reconcile::ReconcilerOptions out;
   out.initial_backoff = options.initial_backoff;
+  out.mapping.pod_idmap = options.pod_idmap;
   return out;
 }
 

@@ -81,6 +81,10 @@ class MemoryRuntime : public MemoryFixture {
     std::chrono::milliseconds initial_backoff{50};
     // The pod network the facade hands out addresses on (none: loopback only).
     reconcile::NetworkOptions network;
+    // The ID map lxe pins pods' user namespaces with: by default MemoryLxd's (root at
+    // MemoryLxd::Options::idmap_host_base, 10^9 IDs), as LXD's default map is the host's.
+    std::vector<reconcile::IdRange> pod_idmap{reconcile::IdRange{true, false, 0, 1000000, 1000000000},
+                                              reconcile::IdRange{false, true, 0, 1000000, 1000000000}};
   };
   MemoryRuntime();
   explicit MemoryRuntime(Options options);

@@ -4,10 +4,12 @@
 #include <catch2/catch.hpp>
 
 #include <algorithm>
+#include <filesystem>
 #include <string>
 #include <vector>
 
 #include "model/naming.h"
+#include "reconcile/pinned_namespaces.h"
 #include "support/memory_fixture.h"
 
 namespace v1 = runtime::v1;
@@ -229,4 +231,88 @@ TEST_CASE("PodSandboxStatus: the pod's holder stopped outside lxe shows as NOTRE
     return view.sandbox(pod.id)->observed_state == lxe::store::SandboxObserved::NotReady;
   }));
   CHECK(pod_status(rt, pod.id).status().state() == v1::SANDBOX_NOTREADY);
+}
+
+namespace {
+
+// kubelet's namespace modes on a pod and a container of it: lxe pins such a pod's namespaces.
+struct PinnedPod {
+  grpc::Status status;
+  std::string pod_id;
+  v1::PodSandboxConfig config;
+};
+
+void kubelet_modes(v1::NamespaceOption* ns) {
+  ns->set_network(v1::POD);
+  ns->set_pid(v1::CONTAINER);
+  ns->set_ipc(v1::POD);
+}
+
+PinnedPod run_kubelet_pod(MemoryRuntime& rt, const std::string& name) {
+  PinnedPod p;
+  p.config = rt.pod_config(name);
+  kubelet_modes(p.config.mutable_linux()->mutable_security_context()->mutable_namespace_options());
+  v1::RunPodSandboxRequest request;
+  *request.mutable_config() = p.config;
+  v1::RunPodSandboxResponse response;
+  p.status = rt.runtime.RunPodSandbox(nullptr, &request, &response);
+  p.pod_id = response.pod_sandbox_id();
+  return p;
+}
+
+MemoryRuntime::Created create_kubelet_container(MemoryRuntime& rt, const PinnedPod& pod) {
+  v1::CreateContainerRequest request;
+  request.set_pod_sandbox_id(pod.pod_id);
+  *request.mutable_config() = rt.container_config("app", {"sleep", "3600"});
+  kubelet_modes(request.mutable_config()->mutable_linux()->mutable_security_context()->mutable_namespace_options());
+  *request.mutable_sandbox_config() = pod.config;
+  v1::CreateContainerResponse response;
+  const auto status = rt.runtime.CreateContainer(nullptr, &request, &response);
+  return {status, response.container_id()};
+}
+
+}  // namespace
+
+TEST_CASE("pinned pods: no holder in LXD, the container names the pins, and everything goes with the pod",
+          "[cri][sandbox][pinned]") {
+  MemoryRuntime rt;
+  const auto pod = run_kubelet_pod(rt, "web");
+  REQUIRE(pod.status.ok());
+  const auto record = rt.sandbox(pod.pod_id);
+  CHECK(record.pod_namespaces == lxe::store::PodNamespaces::Pinned);
+  CHECK(record.pinned_netns != 0);
+  CHECK(rt.lxd.profile(record.lxd_name));
+  CHECK_FALSE(rt.lxd.instance(record.lxd_name));  // no holder
+  CHECK(pod_status(rt, pod.pod_id).status().state() == v1::SANDBOX_READY);
+  const std::string pins = rt.files.pod_namespaces_dir(pod.pod_id);
+  CHECK(lxe::reconcile::pinned_netns_inode(pins) == record.pinned_netns);
+
+  const auto app = create_kubelet_container(rt, pod);
+  REQUIRE(app.status.ok());
+  REQUIRE(rt.start_container(app.id).ok());
+  const auto instance = rt.lxd.instance(rt.container(app.id).lxd_name);
+  REQUIRE(instance);
+  CHECK_THAT(instance->config.at("raw.lxc"), Catch::Contains("lxc.namespace.share.net = " + pins + "/net\n") &&
+                                                 Catch::Contains("lxc.namespace.share.user = " + pins + "/user\n") &&
+                                                 Catch::Contains("lxc.namespace.share.ipc = " + pins + "/ipc\n"));
+
+  REQUIRE(rt.remove_pod(pod.pod_id).ok());
+  CHECK(rt.wait_until([&](const lxe::store::Registry::View& view) { return view.sandbox(pod.pod_id) == nullptr; }));
+  CHECK_FALSE(std::filesystem::exists(pins));
+  CHECK(rt.lxd.instance_names().empty());
+}
+
+TEST_CASE("pinned pods: LXD giving a container another ID map than the pins' fails its create, saying what to do",
+          "[cri][sandbox][pinned]") {
+  MemoryRuntime::Options options;
+  options.pod_idmap = {lxe::reconcile::IdRange{true, false, 0, 200000, 65536},
+                       lxe::reconcile::IdRange{false, true, 0, 200000, 65536}};
+  MemoryRuntime rt(options);
+  const auto pod = run_kubelet_pod(rt, "web");
+  REQUIRE(pod.status.ok());
+  const auto app = create_kubelet_container(rt, pod);
+  CHECK_FALSE(app.status.ok());
+  CHECK_THAT(app.status.error_message(), Catch::Contains("not the one lxe pinned the pod's user namespace with") &&
+                                             Catch::Contains("--pod-namespaces holder"));
+  REQUIRE(rt.remove_pod(pod.pod_id).ok());
 }

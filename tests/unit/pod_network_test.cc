@@ -225,6 +225,11 @@ TEST_CASE("flags: the network plugin and the bridge's name and subnet are checke
   CHECK_THAT(error({"--bridge-name", "br0\nx"}), Catch::Contains("not an interface name"));
   CHECK_THAT(error({"--bridge-subnet", "10.9.0.1/24"}), Catch::Contains("host bits set"));
   CHECK_THAT(error({"--bridge-nat", "maybe"}), Catch::Contains("--bridge-nat"));
+  // Who keeps pod namespaces.
+  CHECK(std::get<Options>(lxe::daemon::parse_flags({})).pod_namespaces == "pinned");
+  CHECK(std::get<Options>(lxe::daemon::parse_flags({"--pod-namespaces", "holder"})).pod_namespaces == "holder");
+  CHECK_THAT(error({"--pod-namespaces", "pause"}), Catch::Contains("'pause' is not a way lxe keeps pod namespaces"));
+  CHECK_THAT(error({"--pod-namespaces", ""}), Catch::Contains("--pod-namespaces"));
 }
 
 TEST_CASE("RunPodSandbox with the bridge: distinct addresses, reported by PodSandboxStatus, released by StopPodSandbox",
