@@ -3,7 +3,8 @@
 # LXD name prefix) and a standalone kubelet (no API server: static pods from a manifest folder; its
 # own root folder; healthz on 127.0.0.1 only, no other port), and checks, one PASS/FAIL line each:
 #
-#   - pods are on lxe's bridge (a bridge and a /24 of the run's own): the static pod has an address
+#   - pods are on lxe's bridge (a bridge and a /24 of the run's own): the static pod has an address,
+#     and lxe pinned its namespaces (no holder container)
 #   - a static pod reaches Running and stays on the same sandbox and container for STABLE_SECONDS
 #     (attempt 0, restart count 0), with its log where kubelet puts it (/var/log/pods/...)
 #   - an exec liveness probe and a readiness probe run in the container (through ExecSync)
@@ -336,6 +337,18 @@ elif [[ -n $web_ip && $web_ip == "${subnet%.0/24}."* ]]; then
   pass "the pod has $web_ip on lxe's bridge $bridge ($subnet)"
 else
   fail "the pod has no address of $subnet (got '$web_ip')"
+fi
+# kubelet's pods (a PID namespace per container, no host port) need no holder container: lxe pins
+# their namespaces and CNI's bridge plugin puts them on its bridge.
+read -r keeper web_lxd < <("$bin_dir/lxe-ctl" --db "$db" pods --json 2>/dev/null | python3 -c '
+import json, sys
+for s in json.load(sys.stdin)["sandboxes"]:
+    if s["metadata"]["name"] == sys.argv[1] and s["state"] == "SANDBOX_READY":
+        print(s.get("podNamespaces", "-"), s["lxdName"])' "web-$node" 2>/dev/null | head -n 1)
+if [[ $keeper == pinned ]] && ! lxc query "/1.0/instances/$web_lxd" >/dev/null 2>&1; then
+  pass "lxe pinned the pod's namespaces: no holder container in LXD"
+else
+  fail "the pod's namespaces are not pinned (keeper '$keeper', LXD instance $web_lxd: $(lxc query "/1.0/instances/$web_lxd" >/dev/null 2>&1 && echo present || echo absent))"
 fi
 snapshot() { pod_state "$1" | awk '{print $1, $2, $3, $4, $5, $6, $7, $8}'; }
 first=$(snapshot web)
