@@ -18,16 +18,6 @@ namespace cri = ::runtime::v1;
 
 namespace {
 
-// stdout of `cmd` in the container, which must exit 0.
-std::string run_in(CriFixture& fx, const std::string& id, std::vector<std::string> cmd) {
-  const auto reply = fx.exec(id, std::move(cmd));
-  INFO(describe(reply.status));
-  REQUIRE(reply.status.ok());
-  INFO("stdout: " << reply.value.stdout() << "\nstderr: " << reply.value.stderr());
-  REQUIRE(reply.value.exit_code() == 0);
-  return reply.value.stdout();
-}
-
 void set_modes(cri::NamespaceOption* ns, cri::NamespaceMode network, cri::NamespaceMode pid, cri::NamespaceMode ipc) {
   ns->set_network(network);
   ns->set_pid(pid);
@@ -60,10 +50,10 @@ TEST_CASE("namespaces: CRI's POD modes share the holder's PID and IPC namespaces
   const std::string a = fx.must_run_container(pod_id, CriFixture::container_config("a", {"sleep", "3601"}), pod);
   const std::string b = fx.must_run_container(pod_id, CriFixture::container_config("b", {"sleep", "3602"}), pod);
   // b sees a's process, and PID 1 is the holder's lxe-init.
-  CHECK_THAT(run_in(fx, b, {"ps"}), Catch::Contains("sleep 3601"));
-  CHECK_THAT(run_in(fx, b, {"cat", "/proc/1/cmdline"}), Catch::Contains("pause"));
-  CHECK(run_in(fx, a, {"readlink", "/proc/self/ns/ipc"}) == run_in(fx, b, {"readlink", "/proc/self/ns/ipc"}));
-  CHECK(run_in(fx, a, {"readlink", "/proc/self/ns/pid"}) == run_in(fx, b, {"readlink", "/proc/self/ns/pid"}));
+  CHECK_THAT(fx.must_exec(b, {"ps"}), Catch::Contains("sleep 3601"));
+  CHECK_THAT(fx.must_exec(b, {"cat", "/proc/1/cmdline"}), Catch::Contains("pause"));
+  CHECK(fx.must_exec(a, {"readlink", "/proc/self/ns/ipc"}) == fx.must_exec(b, {"readlink", "/proc/self/ns/ipc"}));
+  CHECK(fx.must_exec(a, {"readlink", "/proc/self/ns/pid"}) == fx.must_exec(b, {"readlink", "/proc/self/ns/pid"}));
   const auto status = fx.pod_status(pod_id);
   REQUIRE(status.ok());
   const auto& modes = status.value.status().linux().namespaces().options();
@@ -82,14 +72,14 @@ TEST_CASE("namespaces: in CONTAINER PID mode the workload is PID 1 of its own na
       fx.must_run_container(pod_id, container_with("a", {"sleep", "3601"}, cri::CONTAINER, cri::POD), pod);
   const std::string b =
       fx.must_run_container(pod_id, container_with("b", {"sleep", "3602"}, cri::CONTAINER, cri::POD), pod);
-  CHECK(run_in(fx, a, {"cat", "/proc/1/cmdline"}) == std::string("sleep\0" "3601\0", 11));
-  CHECK(run_in(fx, b, {"cat", "/proc/1/cmdline"}) == std::string("sleep\0" "3602\0", 11));
+  CHECK(fx.must_exec(a, {"cat", "/proc/1/cmdline"}) == std::string("sleep\0" "3601\0", 11));
+  CHECK(fx.must_exec(b, {"cat", "/proc/1/cmdline"}) == std::string("sleep\0" "3602\0", 11));
   // Only the workload and the exec itself: not the other container, not lxe-init.
-  const std::string ps = run_in(fx, a, {"ps", "-o", "pid,args"});
+  const std::string ps = fx.must_exec(a, {"ps", "-o", "pid,args"});
   CHECK_THAT(ps, !Catch::Contains("3602") && !Catch::Contains("/.lxe/init"));
-  CHECK(run_in(fx, a, {"readlink", "/proc/self/ns/pid"}) != run_in(fx, b, {"readlink", "/proc/self/ns/pid"}));
+  CHECK(fx.must_exec(a, {"readlink", "/proc/self/ns/pid"}) != fx.must_exec(b, {"readlink", "/proc/self/ns/pid"}));
   // The IPC namespace is still the pod's.
-  CHECK(run_in(fx, a, {"readlink", "/proc/self/ns/ipc"}) == run_in(fx, b, {"readlink", "/proc/self/ns/ipc"}));
+  CHECK(fx.must_exec(a, {"readlink", "/proc/self/ns/ipc"}) == fx.must_exec(b, {"readlink", "/proc/self/ns/ipc"}));
   const auto status = fx.pod_status(pod_id);
   REQUIRE(status.ok());
   CHECK(status.value.status().linux().namespaces().options().pid() == cri::CONTAINER);
@@ -115,8 +105,8 @@ TEST_CASE("namespaces: NODE PID and IPC join the host's, and the pod's status sa
   const std::string pod_id = fx.must_run_pod(pod);
   const std::string a = fx.must_run_container(pod_id, container_with("a", {"sleep", "3601"}, cri::NODE, cri::NODE), pod);
   // This test process is visible, and /proc is the host's.
-  CHECK_THAT(run_in(fx, a, {"cat", "/proc/" + std::to_string(::getpid()) + "/status"}), Catch::Contains("Pid:"));
-  CHECK_THAT(run_in(fx, a, {"cat", "/proc/sysvipc/shm"}), Catch::Contains(" " + std::to_string(segment) + " "));
+  CHECK_THAT(fx.must_exec(a, {"cat", "/proc/" + std::to_string(::getpid()) + "/status"}), Catch::Contains("Pid:"));
+  CHECK_THAT(fx.must_exec(a, {"cat", "/proc/sysvipc/shm"}), Catch::Contains(" " + std::to_string(segment) + " "));
   const auto status = fx.pod_status(pod_id);
   REQUIRE(status.ok());
   CHECK(status.value.status().linux().namespaces().options().pid() == cri::NODE);
@@ -125,8 +115,8 @@ TEST_CASE("namespaces: NODE PID and IPC join the host's, and the pod's status sa
   // user bind low ports, so a web server on port 80 runs (critest's host PID spec runs nginx).
   const std::string web =
       fx.must_run_container(pod_id, container_with("w", {"httpd", "-f", "-p", "80"}, cri::NODE, cri::NODE), pod);
-  CHECK(run_in(fx, web, {"cat", "/proc/sys/net/ipv4/ip_unprivileged_port_start"}) == "0\n");
-  CHECK_THAT(run_in(fx, web, {"netstat", "-ltn"}), Catch::Contains(":80 "));
+  CHECK(fx.must_exec(web, {"cat", "/proc/sys/net/ipv4/ip_unprivileged_port_start"}) == "0\n");
+  CHECK_THAT(fx.must_exec(web, {"netstat", "-ltn"}), Catch::Contains(":80 "));
   CHECK(fx.container_status(web).value.state() == cri::CONTAINER_RUNNING);
 
   // Host IPC with a pod PID namespace: the PID namespace cannot be the holder's, each container
@@ -135,8 +125,8 @@ TEST_CASE("namespaces: NODE PID and IPC join the host's, and the pod's status sa
   const std::string pod2_id = fx.must_run_pod(pod2);
   const std::string b =
       fx.must_run_container(pod2_id, container_with("b", {"sleep", "3602"}, cri::POD, cri::NODE), pod2);
-  CHECK_THAT(run_in(fx, b, {"cat", "/proc/sysvipc/shm"}), Catch::Contains(" " + std::to_string(segment) + " "));
-  CHECK(run_in(fx, b, {"cat", "/proc/1/cmdline"}) == std::string("sleep\0" "3602\0", 11));
+  CHECK_THAT(fx.must_exec(b, {"cat", "/proc/sysvipc/shm"}), Catch::Contains(" " + std::to_string(segment) + " "));
+  CHECK(fx.must_exec(b, {"cat", "/proc/1/cmdline"}) == std::string("sleep\0" "3602\0", 11));
   const auto status2 = fx.pod_status(pod2_id);
   REQUIRE(status2.ok());
   CHECK(status2.value.status().linux().namespaces().options().pid() == cri::CONTAINER);
@@ -186,7 +176,7 @@ TEST_CASE("security mounts: Kubernetes' default masks, masked and read-only path
   // Defaults: /proc/timer_list (host root's only, so unreadable for the container's root) reads
   // as /dev/null, /proc/sys is read-only.
   const std::string plain = fx.must_run_container(pod_id, CriFixture::container_config("d", {"sleep", "3600"}), pod);
-  CHECK(run_in(fx, plain, {"cat", "/proc/timer_list"}).empty());
+  CHECK(fx.must_exec(plain, {"cat", "/proc/timer_list"}).empty());
   const auto sys_write = fx.exec(plain, {"sh", "-c", "echo 1 > /proc/sys/kernel/shm_rmid_forced"});
   REQUIRE(sys_write.ok());
   CHECK(sys_write.value.exit_code() != 0);
@@ -205,7 +195,7 @@ TEST_CASE("security mounts: Kubernetes' default masks, masked and read-only path
   CHECK(ls.value.exit_code() != 0);
   CHECK(ls.value.stderr() == "/bin/sh: /bin/ls: Permission denied\n");
   // The name is masked, not busybox behind it: another applet's link still runs.
-  CHECK(run_in(fx, m, {"/bin/echo", "still"}) == "still\n");
+  CHECK(fx.must_exec(m, {"/bin/echo", "still"}) == "still\n");
   const auto touch = fx.exec(m, {"touch", "/tmp/test"});
   REQUIRE(touch.ok());
   CHECK(touch.value.stderr() == "touch: /tmp/test: Read-only file system\n");
@@ -214,7 +204,7 @@ TEST_CASE("security mounts: Kubernetes' default masks, masked and read-only path
   const auto timer_list = fx.exec(m, {"cat", "/proc/timer_list"});
   REQUIRE(timer_list.ok());
   CHECK(timer_list.value.exit_code() != 0);
-  CHECK(run_in(fx, m, {"sh", "-c", "echo 1 > /proc/sys/kernel/shm_rmid_forced && echo ok"}) == "ok\n");
+  CHECK(fx.must_exec(m, {"sh", "-c", "echo 1 > /proc/sys/kernel/shm_rmid_forced && echo ok"}) == "ok\n");
 
   // A read-only root; the container's volume stays writable.
   const std::filesystem::path volume = std::filesystem::path(fx.dir().path()) / "vol";
@@ -229,7 +219,7 @@ TEST_CASE("security mounts: Kubernetes' default masks, masked and read-only path
   const auto root_write = fx.exec(r, {"touch", "/x"});
   REQUIRE(root_write.ok());
   CHECK_THAT(root_write.value.stderr(), Catch::Contains("Read-only file system"));
-  CHECK(run_in(fx, r, {"sh", "-c", "echo hi > /data/f && cat /data/f"}) == "hi\n");
+  CHECK(fx.must_exec(r, {"sh", "-c", "echo hi > /data/f && cat /data/f"}) == "hi\n");
 
   // Refused: a relative path, and a read-only root for a system container (no lxe-init).
   auto relative = CriFixture::container_config("x", {"sleep", "1"});

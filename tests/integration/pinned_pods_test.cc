@@ -27,16 +27,6 @@ namespace fs = std::filesystem;
 
 namespace {
 
-// stdout of `cmd` in the container, which must exit 0.
-std::string run_in(CriFixture& fx, const std::string& id, std::vector<std::string> cmd) {
-  const auto reply = fx.exec(id, std::move(cmd));
-  INFO(describe(reply.status));
-  REQUIRE(reply.status.ok());
-  INFO("stdout: " << reply.value.stdout() << "\nstderr: " << reply.value.stderr());
-  REQUIRE(reply.value.exit_code() == 0);
-  return reply.value.stdout();
-}
-
 // What kubelet sends for a pod without shareProcessNamespace: the pod's network and IPC, a PID
 // namespace per container.
 void kubelet_modes(cri::NamespaceOption* ns) {
@@ -106,16 +96,16 @@ TEST_CASE("pinned pods: no holder, the containers share the pinned namespaces, s
   const std::string b = fx.must_run_container(pod_id, kubelet_container("b", {"sleep", "3600"}), pod);
   for (const char* kind : {"net", "ipc", "user"}) {
     INFO(kind);
-    const std::string ns_a = run_in(fx, a, {"readlink", std::string("/proc/self/ns/") + kind});
-    CHECK(ns_a == run_in(fx, b, {"readlink", std::string("/proc/self/ns/") + kind}));
+    const std::string ns_a = fx.must_exec(a, {"readlink", std::string("/proc/self/ns/") + kind});
+    CHECK(ns_a == fx.must_exec(b, {"readlink", std::string("/proc/self/ns/") + kind}));
     // ...and it is the pinned one.
     CHECK(ns_a == namespace_link(pins + "/" + kind, kind));
   }
-  CHECK(run_in(fx, a, {"readlink", "/proc/self/ns/pid"}) != run_in(fx, b, {"readlink", "/proc/self/ns/pid"}));
-  CHECK(CriFixture::settles([&] { return run_in(fx, b, {"cat", "/proc/net/tcp", "/proc/net/tcp6"}).find(":0050 ") != std::string::npos; }));
-  run_in(fx, b, {"sh", "-c", "echo hello-pinned | nc 127.0.0.1 80"});
-  CHECK(CriFixture::settles([&] { return run_in(fx, a, {"cat", "/tmp/got"}) == "hello-pinned\n"; }));
-  CHECK(run_in(fx, b, {"hostname"}) == "pinned-host\n");
+  CHECK(fx.must_exec(a, {"readlink", "/proc/self/ns/pid"}) != fx.must_exec(b, {"readlink", "/proc/self/ns/pid"}));
+  CHECK(CriFixture::settles([&] { return fx.must_exec(b, {"cat", "/proc/net/tcp", "/proc/net/tcp6"}).find(":0050 ") != std::string::npos; }));
+  fx.must_exec(b, {"sh", "-c", "echo hello-pinned | nc 127.0.0.1 80"});
+  CHECK(CriFixture::settles([&] { return fx.must_exec(a, {"cat", "/tmp/got"}) == "hello-pinned\n"; }));
+  CHECK(fx.must_exec(b, {"hostname"}) == "pinned-host\n");
 
   // A container of this pod cannot share a PID namespace the pod has not got.
   auto shared_pid = kubelet_container("c", {"sleep", "3600"});

@@ -371,6 +371,15 @@ Reply<cri::ExecSyncResponse> CriFixture::exec(const std::string& container_id, s
   return reply;
 }
 
+std::string CriFixture::must_exec(const std::string& container_id, std::vector<std::string> cmd) {
+  const auto reply = exec(container_id, std::move(cmd));
+  INFO(describe(reply.status));
+  REQUIRE(reply.status.ok());
+  INFO("stdout: " << reply.value.stdout() << "\nstderr: " << reply.value.stderr());
+  REQUIRE(reply.value.exit_code() == 0);
+  return reply.value.stdout();
+}
+
 Reply<cri::PullImageResponse> CriFixture::pull_image(const std::string& ref, const cri::AuthConfig* auth,
                                                      std::chrono::milliseconds deadline) {
   auto ctx = context_with_deadline(deadline);

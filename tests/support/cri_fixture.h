@@ -115,6 +115,8 @@ class CriFixture {
   Reply<cri::ExecSyncResponse> exec(const std::string& container_id, std::vector<std::string> cmd,
                                     int64_t timeout_s = 0,
                                     std::chrono::milliseconds deadline = std::chrono::seconds(30));
+  // stdout of `cmd` run in the container, which REQUIREs that the call succeeds and `cmd` exits 0.
+  std::string must_exec(const std::string& container_id, std::vector<std::string> cmd);
   grpc::Status reopen_log(const std::string& container_id);
 
   // ---- ImageService (a pull gets `deadline`, 120 s unless said otherwise)
