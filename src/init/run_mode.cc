@@ -206,7 +206,12 @@ class Supervisor final : private AttachHub::Workload {
       kill_when_grace_is_over();
     }
     // Stopped: nothing of the container outlives the exit record (and the pipes close at once).
-    if (stop_requested_) kill_container_processes();
+    // Not PID 1, what we kill is also reaped before the exit is told (the workload's own status
+    // is in by now): the Stop's answer means the processes are gone.
+    if (stop_requested_) {
+      if (::getpid() == 1) kill_container_processes();
+      else kill_descendants();
+    }
     drain_output();
     const ExitStatus status = decode_wait_status(*child_status_);
     // Killed by SIGKILL, or ended with a shell's 137 for a child killed so (`sh -c 'dd ...'`),

@@ -172,7 +172,9 @@ void kill_descendants() {
     for (const pid_t pid : pids) ::kill(pid, SIGKILL);
     const auto until = std::chrono::steady_clock::now() + std::chrono::milliseconds(100);
     while (std::chrono::steady_clock::now() < until) {
-      if (::waitpid(-1, nullptr, WNOHANG) <= 0) ::usleep(5000);
+      const pid_t reaped = ::waitpid(-1, nullptr, WNOHANG);
+      if (reaped < 0 && errno == ECHILD) break;  // no child left: look for descendants again at once
+      if (reaped <= 0) ::usleep(5000);
     }
   }
 }
