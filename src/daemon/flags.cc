@@ -136,6 +136,15 @@ void declare(CLI::App& app, Options& o) {
        "than dir; scripts/setup.sh makes one named lxe); default: the\n"
        "pool of the default profile's root disk")
       ->check(storage_pool, "", "pool");
+  app.add_option("--ready-instances", o.ready_instances,
+                 "stopped instances of each image in use that lxe keeps made\n"
+                 "ahead: CreateContainer claims one (a PATCH and a rename)\n"
+                 "instead of LXD's create; 0 turns this off. Each takes an\n"
+                 "instance's disk space (little on btrfs or zfs, a full copy\n"
+                 "of the image on dir)")
+      ->option_text("N")
+      ->check(CLI::Range(0, 16))
+      ->default_str("1");
   text("--network-plugin", o.network_plugin, "PLUGIN",
        "how pods are networked: bridge (lxe's own LXD bridge, an\n"
        "address per pod), cni (the CNI network of --cni-conf-dir)\n"

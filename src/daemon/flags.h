@@ -17,6 +17,9 @@ struct Options {
   std::string log_level = "info";    // trace, debug, info, warn, error, critical, off
   std::string lxd_name_prefix = "lxe";  // first part of every LXD object name lxe makes
   std::string storage_pool;  // the LXD storage pool of lxe's instances; "": the default profile's
+  // Stopped instances kept made per image in use, claimed by CreateContainer instead of a create
+  // (reconcile/ready_instances.h); 0: none.
+  int ready_instances = 1;
   // Pod networking (reconcile/pod_network.h).
   std::string network_plugin = "bridge";    // bridge, cni or none
   // Who keeps a pod's namespaces: pinned (lxe, by bind mounts, where the pod can do without a

@@ -215,6 +215,8 @@ int serve(const Options& options, const sigset_t& shutdown_signals) {
   reconciler_options.mapping.host_netns = network.host_netns;
   reconciler_options.mapping.host_pidns = options.host_pidns;
   reconciler_options.mapping.storage_pool = options.storage_pool;
+  reconciler_options.ready_instances_per_image = options.ready_instances;
+  reconciler_options.lxd_name_prefix = options.lxd_name_prefix;
   reconciler_options.mapping.host_ipcns = options.host_ipcns;
   reconciler_options.mapping.cni = network.cni;
   reconciler_options.mapping.started_record_wait = std::chrono::seconds(2);

@@ -76,6 +76,8 @@ class Api {
   virtual void patch_instance(const std::string& name, const nlohmann::json& patch,
                               const std::string& if_match = "") const = 0;
   virtual void delete_instance(const std::string& name) const = 0;  // BadRequest while it runs
+  // Gives a stopped instance another name (LXD refuses while it runs, or when the name is taken).
+  virtual void rename_instance(const std::string& name, const std::string& new_name) const = 0;
   virtual void start_instance(const std::string& name) const = 0;
   // Graceful: asks for a clean shutdown, waits up to `graceful_timeout`, then stops by force.
   // Stopping an instance that is already stopped succeeds.

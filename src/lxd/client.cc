@@ -474,6 +474,10 @@ void Client::delete_instance(const std::string& name) const {
   run_operation(request("DELETE", instance_path(name)));
 }
 
+void Client::rename_instance(const std::string& name, const std::string& new_name) const {
+  run_operation(request("POST", instance_path(name), json{{"name", new_name}}));
+}
+
 void Client::start_instance(const std::string& name) const {
   run_operation(request("PUT", instance_path(name) + "/state", json{{"action", "start"}}));
 }

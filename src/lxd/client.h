@@ -95,6 +95,7 @@ class Client final : public Api {
   void patch_instance(const std::string& name, const nlohmann::json& patch,
                       const std::string& if_match = "") const override;
   void delete_instance(const std::string& name) const override;  // waits; the instance must be stopped
+  void rename_instance(const std::string& name, const std::string& new_name) const override;  // waits
   void start_instance(const std::string& name) const override;
   // Graceful: asks for a clean shutdown, waits up to `graceful_timeout`, then stops by force.
   // Stopping an instance that is already stopped succeeds.

@@ -57,6 +57,15 @@ std::string container_lxd_name(std::string_view prefix, std::string_view pod_nam
                             std::string(container_id.substr(0, 12))});
 }
 
+std::string ready_instance_name(std::string_view prefix) {
+  return std::string(prefix) + "--ready-" + new_id().substr(0, 12);
+}
+
+bool is_ready_instance_name(std::string_view prefix, std::string_view name) {
+  const std::string head = std::string(prefix) + "--ready-";
+  return name.size() > head.size() && name.substr(0, head.size()) == head;
+}
+
 bool valid_lxd_name_prefix(std::string_view prefix) {
   if (prefix.empty() || prefix.size() > 20 || !(prefix.front() >= 'a' && prefix.front() <= 'z') || prefix.back() == '-')
     return false;

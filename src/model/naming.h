@@ -13,7 +13,7 @@
 namespace lxe::model {
 
 inline constexpr const char* kManagedKey = "user.lxe.managed";  // "true" on everything lxe made
-inline constexpr const char* kKindKey = "user.lxe.kind";        // "sandbox" or "container"
+inline constexpr const char* kKindKey = "user.lxe.kind";        // "sandbox", "container" or "ready"
 inline constexpr const char* kIdKey = "user.lxe.id";            // the CRI ID
 inline constexpr const char* kSandboxIdKey = "user.lxe.sandbox-id";
 
@@ -24,6 +24,12 @@ std::string sanitize_name_part(std::string_view text, size_t max);
 std::string sandbox_lxd_name(std::string_view prefix, std::string_view pod_name, std::string_view sandbox_id);
 std::string container_lxd_name(std::string_view prefix, std::string_view pod_name, std::string_view container_name,
                                std::string_view container_id);
+
+// A ready instance (reconcile/ready_instances.h), made before any container needs it:
+// "<prefix>--ready-<12 hex>". No sandbox or container name has "--" right after the prefix (a
+// sanitised part never starts with '-'), so no pod name can make one.
+std::string ready_instance_name(std::string_view prefix);
+bool is_ready_instance_name(std::string_view prefix, std::string_view name);
 
 // A prefix is valid when names made with it are: [a-z][a-z0-9-]*, at most 20 characters.
 bool valid_lxd_name_prefix(std::string_view prefix);

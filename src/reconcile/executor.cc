@@ -512,14 +512,27 @@ std::string Executor::do_container_action(const Action& action, const ContainerR
         if (!std::filesystem::exists(container.log_path)) write_file_atomic(container.log_path, "", 0640);
       }
       volumes_.make_mount_points(container.id, config);
-      try {
-        lxd_.create_instance(container_instance(container, config, sandbox, sandbox_config, files_, options_,
-                                                volumes_.layout(container.id, config)));
-      } catch (const lxd::Error& e) {
-        if (e.kind() != lxd::ErrorKind::Conflict || !instance_facts(container.lxd_name, container.id)) throw;
+      const auto spec = container_instance(container, config, sandbox, sandbox_config, files_, options_,
+                                           volumes_.layout(container.id, config));
+      std::string detail;
+      std::optional<lxd::Instance> claimed;  // what LXD has now, known without asking
+      const auto ready = ready_ && !container.image_ref.empty() ? ready_->take(container.image_ref) : std::nullopt;
+      if (ready && claim_ready_instance(ready->name, container.image_ref, spec)) {
+        detail = "made of ready instance " + ready->name;
+        claimed.emplace();
+        claimed->name = spec.name;
+        claimed->config = ready->config;
+        for (const auto& [key, value] : spec.config) claimed->config[key] = value;
+      } else {
+        try {
+          lxd_.create_instance(spec);
+        } catch (const lxd::Error& e) {
+          if (e.kind() != lxd::ErrorKind::Conflict || !instance_facts(container.lxd_name, container.id)) throw;
+        }
       }
+      if (ready_) ready_->used(container.image_ref);
       // The container's root writes its state and log files: give them to its host UID.
-      const auto instance = lxd_.get_instance(container.lxd_name);
+      const auto instance = claimed ? *claimed : lxd_.get_instance(container.lxd_name);
       if (sandbox.pod_namespaces == store::PodNamespaces::Pinned) {
         try {
           check_pinned_idmap(instance, options_.pod_idmap);
@@ -538,7 +551,7 @@ std::string Executor::do_container_action(const Action& action, const ContainerR
       const auto [uid, gid] = root_host_ids(instance);
       change_owner(dir, uid, gid);
       if (!container.log_path.empty()) change_owner(container.log_path, uid, gid);
-      break;
+      return detail;
     }
     case ActionKind::SyncNamespaces:
       lxd_.patch_instance(container.lxd_name,
@@ -598,6 +611,23 @@ std::string Executor::do_container_action(const Action& action, const ContainerR
       break;  // record-only actions
   }
   return "";
+}
+
+bool Executor::claim_ready_instance(const std::string& ready_name, const std::string& fingerprint,
+                                    const lxd::InstanceSpec& spec) const {
+  // The PATCH first, the rename last: until the rename the container's name is free, and a crash
+  // in between only leaves garbage under a ready name (ready_instances.h).
+  try {
+    lxd_.patch_instance(ready_name, claim_patch(spec, ready_instance(ready_name, fingerprint, options_).config));
+    crash_points_.hit("patched:claim-ready-instance");
+    lxd_.rename_instance(ready_name, spec.name);
+  } catch (const lxd::Error& e) {
+    spdlog::warn("{}: cannot claim ready instance {} ({}); creating one", spec.name, ready_name, e.what());
+    ready_->claimed(ready_name, false);
+    return false;
+  }
+  ready_->claimed(ready_name, true);
+  return true;
 }
 
 std::optional<std::string> Executor::stop_through_init(const ContainerRecord& container) const {

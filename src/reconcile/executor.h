@@ -18,6 +18,7 @@
 #include "reconcile/lxd_specs.h"
 #include "reconcile/observer.h"
 #include "reconcile/plan.h"
+#include "reconcile/ready_instances.h"
 #include "reconcile/volumes.h"
 #include "store/registry.h"
 
@@ -34,6 +35,10 @@ class Executor {
  public:
   Executor(store::Registry& registry, const lxd::Api& lxd, const HostFiles& files, const Volumes& volumes,
            MappingOptions options, CrashPoints crash_points = {}, ReconcileObserver* observer = nullptr);
+
+  // Where CreateInstance claims instances made ahead (ready_instances.h); null: it always creates.
+  // Not owned; must outlive the executor.
+  void use_ready_instances(ReadyInstances* ready) { ready_ = ready; }
 
   SandboxObservation observe_sandbox(const store::SandboxRecord& sandbox) const;
   ContainerObservation observe_container(const store::ContainerRecord& container,
@@ -100,6 +105,10 @@ class Executor {
   // the workload is dead and its exit recorded, nullopt when LXD has to stop it.
   std::optional<std::string> stop_through_init(const store::ContainerRecord& container) const;
 
+  // Makes a ready instance the container `spec` describes (ready_instances.h); whether it did.
+  bool claim_ready_instance(const std::string& ready_name, const std::string& fingerprint,
+                            const lxd::InstanceSpec& spec) const;
+
   std::optional<InstanceFacts> instance_facts(const std::string& name, const std::string& id,
                                               lxd::Devices* devices = nullptr) const;
   void remember_device_names(const std::string& lxd_name, const lxd::Devices& wanted) const;
@@ -112,6 +121,7 @@ class Executor {
   MappingOptions options_;
   CrashPoints crash_points_;
   ReconcileObserver* observer_;  // not owned; may be null
+  ReadyInstances* ready_ = nullptr;  // not owned; may be null
   // Tells the observer how one action went.
   void observed(const Action& action, bool ok, std::chrono::steady_clock::time_point started) const;
   lxd::Instance get_instance(const std::string& name) const;  // primed entry or GET

@@ -44,6 +44,8 @@ std::map<std::string, std::string> disk(const std::string& source, const std::st
 // while CRI containers run once and a pod whose holder died is NotReady.
 void never_autostart(lxd::Config& config) { config["boot.autostart"] = "false"; }
 
+constexpr const char* kReadyKind = "ready";
+
 }  // namespace
 
 bool valid_hostname(std::string_view name) {
@@ -436,6 +438,32 @@ lxd::InstanceSpec container_instance(const store::ContainerRecord& container,
         disk(std::filesystem::path(container.log_path).parent_path().string(), kLogDirInContainer, false);
   for (auto& [name, device] : mount_devices(container, config, files, volumes)) spec.devices[name] = std::move(device);
   return spec;
+}
+
+lxd::InstanceSpec ready_instance(const std::string& name, const std::string& fingerprint,
+                                 const MappingOptions& options) {
+  lxd::InstanceSpec spec;
+  spec.name = name;
+  spec.description = "lxe: ready for a container of image " + fingerprint.substr(0, 12);
+  spec.profiles = {"default"};
+  spec.config = ownership_marks(kReadyKind, "", "", options);
+  spec.config.erase(model::kIdKey);
+  spec.config.erase(model::kSandboxIdKey);
+  never_autostart(spec.config);
+  spec.source.fingerprint = fingerprint;
+  put_root_on_pool(spec, options);
+  return spec;
+}
+
+nlohmann::json claim_patch(const lxd::InstanceSpec& spec, const lxd::Config& ready_config) {
+  nlohmann::json config = nlohmann::json::object();
+  // LXD's own keys (volatile.*, image.*) stay: the idmap it chose and the image it came from.
+  for (const auto& [key, value] : ready_config)
+    if (key.rfind("volatile.", 0) != 0 && key.rfind("image.", 0) != 0 && !spec.config.count(key)) config[key] = "";
+  for (const auto& [key, value] : spec.config) config[key] = value;
+  nlohmann::json devices = nlohmann::json::object();
+  for (const auto& [name, device] : spec.devices) devices[name] = device;
+  return {{"description", spec.description}, {"profiles", spec.profiles}, {"config", config}, {"devices", devices}};
 }
 
 lxd::Config managed_limits(const runtime::v1::LinuxContainerResources& r) {

@@ -135,6 +135,18 @@ lxd::InstanceSpec container_instance(const store::ContainerRecord& container,
                                      const runtime::v1::PodSandboxConfig& sandbox_config, const HostFiles& files,
                                      const MappingOptions& options, const VolumeLayout& volumes = {});
 
+// A ready instance (ready_instances.h): a stopped instance of image `fingerprint` on lxe's pool,
+// made before a container needs it, with the default profile and lxe's marks (kind "ready", no
+// CRI ID) and nothing of any container.
+lxd::InstanceSpec ready_instance(const std::string& name, const std::string& fingerprint,
+                                 const MappingOptions& options);
+
+// The PATCH that turns a ready instance (whose own config is `ready_config`) into the container
+// `spec` describes (container_instance): its description, profiles, config and devices; keys of
+// the ready instance the container lacks are removed. Its name and image are not in it: the name
+// changes with a rename after the PATCH, and the image is the one the ready instance was made of.
+nlohmann::json claim_patch(const lxd::InstanceSpec& spec, const lxd::Config& ready_config);
+
 // raw.lxc of a container: its init command, the pod's hostname and sysctls, and the namespaces
 // it joins (the holder's, the pod's pins under `files`, or the host's; pod_namespaces.h).
 std::string container_raw_lxc(const store::ContainerRecord& container, const runtime::v1::ContainerConfig& config,

@@ -16,13 +16,24 @@ namespace lxe::reconcile {
 Reconciler::Reconciler(store::Registry& registry, const lxd::Api& lxd, const HostFiles& files,
                        const Volumes& volumes, ReconcilerOptions options)
     : registry_(registry), lxd_(lxd), options_(options), volumes_(volumes), files_(files),
-      executor_(registry, lxd, files, volumes, options.mapping, options.crash_points, options.observer) {}
+      ready_(lxd, {options.ready_instances_per_image, options.lxd_name_prefix, options.mapping},
+             [&registry] {
+               std::set<std::string> images;
+               registry.for_each_container([&](const store::ContainerRecord& c) {
+                 if (!c.image_ref.empty() && c.desired_state != store::ContainerState::Removed) images.insert(c.image_ref);
+               });
+               return images;
+             }),
+      executor_(registry, lxd, files, volumes, options.mapping, options.crash_points, options.observer) {
+  if (ready_.enabled()) executor_.use_ready_instances(&ready_);
+}
 
 Reconciler::~Reconciler() { stop(); }
 
 void Reconciler::start() {
   record_exits_from_files();
   for (int i = 0; i < options_.workers; ++i) threads_.emplace_back([this] { worker(); });
+  ready_.start();
   // Off the caller's thread: lxe serves from the store while LXD is asked (or while it hangs).
   threads_.emplace_back([this] {
     adopt();
@@ -134,6 +145,7 @@ void Reconciler::stop() {
   for (auto& t : threads_)
     if (t.joinable()) t.join();
   threads_.clear();
+  ready_.stop(true);
 }
 
 void Reconciler::worker() {

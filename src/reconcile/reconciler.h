@@ -19,6 +19,7 @@
 #include "lxd/events.h"
 #include "reconcile/executor.h"
 #include "reconcile/observer.h"
+#include "reconcile/ready_instances.h"
 #include "reconcile/host_files.h"
 #include "reconcile/work_queue.h"
 #include "store/registry.h"
@@ -41,6 +42,10 @@ struct ReconcilerOptions {
   CrashPoints crash_points;  // test hook (LXE_CRASH_AT); empty in production
   // Told of every action (lxe's /metrics); not owned, must outlive the reconciler; may be null.
   ReconcileObserver* observer = nullptr;
+  // Instances made ahead of CreateContainer (ready_instances.h): how many per image in use (0: none),
+  // and the LXD name prefix their names start with.
+  int ready_instances_per_image = 0;
+  std::string lxd_name_prefix = "lxe";
   // An object ready this long without a worker taking it means every worker is held up (a hung
   // LXD call, long graceful stops): the reconciler reports itself not ready (health()).
   std::chrono::milliseconds stuck_after{60000};
@@ -80,6 +85,7 @@ class Reconciler {
   // Before that, and before it returns, records the exits lxe-init wrote while lxe was down (host
   // files only, no LXD call), so that what lxe serves right after start is already correct.
   void start();
+  // Stops the workers and the resync loop, then deletes the ready instances (a clean shutdown).
   void stop();
 
   void enqueue_sandbox(const std::string& id) { queue_.add({store::ObjectKind::Sandbox, id}); }
@@ -135,6 +141,7 @@ class Reconciler {
   ReconcilerOptions options_;
   const Volumes& volumes_;
   const HostFiles& files_;
+  ReadyInstances ready_;
   Executor executor_;
   WorkQueue queue_;
 

@@ -124,6 +124,7 @@ std::string_view to_string(MemoryLxd::Op op) {
     case Op::CreateInstance: return "create_instance";
     case Op::PatchInstance: return "patch_instance";
     case Op::DeleteInstance: return "delete_instance";
+    case Op::RenameInstance: return "rename_instance";
     case Op::StartInstance: return "start_instance";
     case Op::StopInstance: return "stop_instance";
     case Op::Exec: return "exec";
@@ -614,6 +615,21 @@ void MemoryLxd::delete_instance(const std::string& name) const {
     if (instance_locked(name).pid > 0) throw Error(ErrorKind::BadRequest, "Instance is running", 400);
     instances_.erase(name);
     events.push_back(event("instance-deleted", "instances", name));
+  });
+}
+
+void MemoryLxd::rename_instance(const std::string& name, const std::string& new_name) const {
+  perform(Op::RenameInstance, name, json{{"name", new_name}}, [&](Events& events) {
+    StoredInstance& stored = instance_locked(name);
+    if (stored.pid > 0) throw Error(ErrorKind::BadRequest, "Renaming of running instance not allowed", 400);
+    if (instances_.count(new_name))
+      throw Error(ErrorKind::Conflict, "Name \"" + new_name + "\" already in use", 409);
+    StoredInstance moved = std::move(stored);
+    instances_.erase(name);
+    moved.instance.name = new_name;
+    touch_locked(moved);
+    instances_.emplace(new_name, std::move(moved));
+    events.push_back(event("instance-renamed", "instances", new_name));
   });
 }
 

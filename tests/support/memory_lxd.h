@@ -86,6 +86,7 @@ class MemoryLxd final : public lxd::Api {
     CreateInstance,
     PatchInstance,
     DeleteInstance,
+    RenameInstance,
     StartInstance,
     StopInstance,
     Exec,
@@ -162,6 +163,7 @@ class MemoryLxd final : public lxd::Api {
   void patch_instance(const std::string& name, const nlohmann::json& patch,
                       const std::string& if_match = "") const override;
   void delete_instance(const std::string& name) const override;
+  void rename_instance(const std::string& name, const std::string& new_name) const override;
   void start_instance(const std::string& name) const override;
   void stop_instance(const std::string& name, lxd::StopMode mode,
                      std::chrono::seconds graceful_timeout = std::chrono::seconds(30)) const override;
