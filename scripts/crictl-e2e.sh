@@ -577,14 +577,23 @@ fi
 # --- LXD is left with nothing lxe made ------------------------------------------------------------
 left=""
 for _ in $(seq 1 20); do
-  left=$(lxd_objects "$prefix-")
+  left=$(lxd_objects_but_ready "$prefix-")
   [[ -z $left ]] && break
   sleep 0.5
 done
 if [[ -z $left ]]; then
-  pass "LXD: no instance or profile named $prefix-* left"
+  pass "LXD: no instance or profile named $prefix-* left but the instances lxe keeps ready"
 else
   fail "LXD: lxe left objects behind" "$left"
+fi
+# A clean stop of lxe deletes its ready instances: then nothing at all is left.
+kill -TERM "$lxe_pid"
+wait "$lxe_pid" 2>/dev/null || true
+left=$(lxd_objects "$prefix-")
+if [[ -z $left ]]; then
+  pass "LXD: lxe's clean stop deleted its ready instances; nothing named $prefix-* is left"
+else
+  fail "LXD: lxe's clean stop left objects behind" "$left"
 fi
 
 finish

@@ -52,3 +52,9 @@ lxd_objects() {
   { lxc list --format csv -c n 2>/dev/null || true; } | awk -v p="$1" 'index($0, p) == 1 {print "instance " $0}'
   { lxc profile list --format csv 2>/dev/null || true; } | awk -F, -v p="$1" 'index($1, p) == 1 {print "profile " $1}'
 }
+
+# The same without the instances a running lxe keeps ready ("<prefix>--ready-<hex>",
+# --ready-instances): $1 is "<prefix>-". A clean stop of lxe deletes those too.
+lxd_objects_but_ready() {
+  lxd_objects "$1" | awk -v r="instance $1-ready-" 'index($0, r) != 1'
+}

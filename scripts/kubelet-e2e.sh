@@ -538,13 +538,14 @@ fi
 rm -f "$manifests/web.yaml"
 mark "manifests deleted"
 store_empty() { [[ -z $(pod_state web) && -z $(pod_state crash) ]]; }
-all_gone() { [[ -z $(lxd_objects "$prefix-") ]] && store_empty; }
+# (The instances lxe keeps ready for the next container, --ready-instances, stay while it runs.)
+all_gone() { [[ -z $(lxd_objects_but_ready "$prefix-") ]] && store_empty; }
 # kubelet stops a deleted pod at once and removes its sandboxes in its next garbage collection
 # (every minute).
 if wait_for 180 all_gone; then
   pass "deleting the manifests removed every pod, container and LXD object through lxe"
 else
-  fail "objects are left after the manifests were deleted" "$(lxd_objects "$prefix-"; pod_state web; pod_state crash)"
+  fail "objects are left after the manifests were deleted" "$(lxd_objects_but_ready "$prefix-"; pod_state web; pod_state crash)"
 fi
 removals=$(grep -cE '/runtime\.v1\.RuntimeService/RemovePodSandbox OK' "$lxe_log" || true)
 echo "      lxe served $(grep -cE '/runtime\.v1\.RuntimeService/StopPodSandbox OK' "$lxe_log" || true) StopPodSandbox and $removals RemovePodSandbox calls, all OK: $(! grep -qE '/runtime\.v1\.RuntimeService/(Stop|Remove)PodSandbox [0-9]' "$lxe_log" && echo yes || echo no)"

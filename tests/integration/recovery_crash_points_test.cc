@@ -174,6 +174,18 @@ class Node {
     return out;
   }
   int64_t init_pid(const std::string& instance) const { return lxd_.get_instance_state(instance).pid; }
+  // The instances lxe keeps ready (reconcile/ready_instances.h): the run's prefix, "-ready-".
+  std::set<std::string> ready_instances() const {
+    std::set<std::string> out;
+    for (const auto& i : lxd_.list_instances())
+      if (i.name.rfind(lxe::test::run_prefix() + "-ready-", 0) == 0) out.insert(i.name);
+    return out;
+  }
+  bool has_instance(const std::string& name) const {
+    for (const auto& i : lxd_.list_instances())
+      if (i.name == name) return true;
+    return false;
+  }
 
  private:
   std::string tag_;
@@ -335,6 +347,38 @@ TEST_CASE("crash points: CreateContainer and StartContainer", "[lxd][recovery]")
     REQUIRE(node.remove_pod(s.pod_id).ok());
     CHECK(node.eventually([&] { return node.instances("s" + suffix + "-").empty(); }));
   }
+  witness.check();
+}
+
+TEST_CASE("crash points: between a ready instance's PATCH and its rename", "[lxd][recovery][ready]") {
+  Node node("crq");
+  Witness witness(node);  // its image is in use: lxe keeps an instance of it ready
+  const Setup s = setup(node, "k0", false, false);
+  node.start("patched:claim-ready-instance");
+  REQUIRE(node.eventually([&] { return !node.ready_instances().empty(); }));
+  // LXD lists an instance while its create still runs; lxe holds it as ready once that is done.
+  std::this_thread::sleep_for(std::chrono::seconds(1));
+  const std::string half = *node.ready_instances().begin();
+  (void)node.create(s.pod_id, s.pod, Node::container("c"));
+  CHECK(node.recover());  // it died there
+  // kubelet: a created container of that name is used; a failed one is retried once it is gone.
+  std::string id;
+  REQUIRE(node.eventually([&] {
+    for (const auto& c : node.list_containers(s.pod_id))
+      if (c.state() == v1::CONTAINER_CREATED) id = c.id();
+    if (!id.empty()) return true;
+    if (!node.list_containers(s.pod_id).empty()) return false;
+    return node.create(s.pod_id, s.pod, Node::container("c"), &id).ok();
+  }));
+  CHECK(node.eventually([&] { return node.instances("k0-c-").size() == 1; }));
+  // The half-claimed instance carried the container's marks under a ready name: the next lxe
+  // deletes it and never takes it for the container.
+  CHECK(node.eventually([&] { return !node.has_instance(half); }));
+  REQUIRE(node.start_container(id).ok());
+  CHECK(node.eventually([&] { return state_of(node, s.pod_id, id) == v1::CONTAINER_RUNNING; }));
+  CHECK(node.instances("k0-c-").size() == 1);
+  REQUIRE(node.remove_pod(s.pod_id).ok());
+  CHECK(node.eventually([&] { return node.instances("k0-").empty(); }));
   witness.check();
 }
 

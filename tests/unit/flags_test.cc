@@ -189,3 +189,14 @@ TEST_CASE("flags: the writable layer's refresh interval and entry bound", "[flag
   CHECK_THAT(help, Catch::Contains("\n  --writable-layer-refresh SECONDS "));
   CHECK_THAT(help, Catch::Contains("\n  --writable-layer-max-entries N "));
 }
+
+TEST_CASE("flags: --ready-instances, a count per image from 0 (off) to 16", "[flags][ready]") {
+  CHECK(ok({}).ready_instances == 1);
+  CHECK(ok({"--ready-instances", "0"}).ready_instances == 0);
+  CHECK(ok({"--ready-instances=16"}).ready_instances == 16);
+  CHECK_THAT(error({"--ready-instances", "17"}), Catch::Contains("--ready-instances"));
+  CHECK_THAT(error({"--ready-instances", "-1"}), Catch::Contains("--ready-instances"));
+  CHECK_THAT(error({"--ready-instances", "two"}), Catch::Contains("--ready-instances"));
+  CHECK_THAT(error({"--ready-instances="}), Catch::Contains("--ready-instances"));
+  CHECK_THAT(lxe::daemon::usage(), Catch::Contains("\n  --ready-instances N ") && Catch::Contains("(default 1)"));
+}
