@@ -44,6 +44,7 @@ void client(Node& node, int lifecycles, std::atomic<int>& pod_counter, std::latc
       timed("StartContainer", [&] { c.start(id); });
       timed("StopContainer", [&] { c.stop(id, 0); });
       timed("RemoveContainer", [&] { c.remove(id); });
+      timed("StopPodSandbox", [&] { c.stop_pod(pod_id); });
       timed("RemovePodSandbox", [&] { c.remove_pod(pod_id); });
       const double life = ms_since(life_start);
       std::lock_guard lock(mutex);

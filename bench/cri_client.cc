@@ -66,6 +66,13 @@ void Cri::remove(const std::string& id) {
                                                                   kLifecycleDeadline);
 }
 
+void Cri::stop_pod(const std::string& id) {
+  cri::StopPodSandboxRequest r;
+  r.set_pod_sandbox_id(id);
+  call<cri::StopPodSandboxRequest, cri::StopPodSandboxResponse>("StopPodSandbox", &Stub::StopPodSandbox, r,
+                                                                kLifecycleDeadline);
+}
+
 void Cri::remove_pod(const std::string& id) {
   cri::RemovePodSandboxRequest r;
   r.set_pod_sandbox_id(id);

@@ -52,6 +52,7 @@ class Cri {
   void start(const std::string& id);
   void stop(const std::string& id, int64_t timeout);
   void remove(const std::string& id);
+  void stop_pod(const std::string& id);
   void remove_pod(const std::string& id);
   cri::ListPodSandboxResponse list_pods();
   cri::ListContainersResponse list_containers();

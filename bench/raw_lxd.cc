@@ -89,7 +89,8 @@ const std::map<std::string, std::string>& RawLxd::steps() {
        "mount devices, start"},
       {"StopContainer", "stop (force)"},
       {"RemoveContainer", "delete instance, unmount the staged volumes"},
-      {"RemovePodSandbox", "pinned: unpin, delete profile; with a holder: stop holder (force), delete holder, delete profile"},
+      {"StopPodSandbox", "pinned: unpin; with a holder: stop holder (force)"},
+      {"RemovePodSandbox", "delete profile; with a holder: delete holder first"},
   };
   return steps;
 }
@@ -155,13 +156,19 @@ void RawLxd::remove(const RawContainer& container) const {
   files_.remove_container_dir(container.record.id);
 }
 
-void RawLxd::remove_pod(const RawPod& pod) const {
-  if (pod.record.pod_namespaces == store::PodNamespaces::Pinned) {
+// The executor's UnpinNamespaces, or StopInfra (a forced stop of the holder).
+void RawLxd::stop_pod(const RawPod& pod) const {
+  if (pod.record.pod_namespaces == store::PodNamespaces::Pinned)
     reconcile::unpin_pod_namespaces(files_.pod_namespaces_dir(pod.record.id));
-  } else {
+  else
     lxd_.stop_instance(pod.record.lxd_name, lxd::StopMode::Force);
-    lxd_.delete_instance(pod.record.lxd_name);
-  }
+}
+
+// After stop_pod: DeleteInfra (with a holder), DeleteProfile, EraseRecord. (Unpinning again and
+// stopping a stopped holder are no-ops, as after a StopPodSandbox.)
+void RawLxd::remove_pod(const RawPod& pod) const {
+  stop_pod(pod);
+  if (pod.record.pod_namespaces != store::PodNamespaces::Pinned) lxd_.delete_instance(pod.record.lxd_name);
   lxd_.delete_profile(pod.record.lxd_name);
   files_.remove_sandbox_dir(pod.record.id);
 }

@@ -61,6 +61,7 @@ class RawLxd {
   void start(const RawContainer& container) const;
   void stop(const RawContainer& container) const;
   void remove(const RawContainer& container) const;
+  void stop_pod(const RawPod& pod) const;
   void remove_pod(const RawPod& pod) const;
 
   // The steps of each call, by the CRI call's name, for the report.

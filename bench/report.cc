@@ -67,7 +67,9 @@ void lifecycle(std::ostream& md, const Report& r) {
         "without the store, the queue or gRPC. Single calls are pipelined differently: lxe answers "
         "StopContainer once lxe-init has ended the workload, and LXD's teardown of the instance (which the raw "
         "forced stop waits for) then runs on, so the RemoveContainer that follows waits for it, and its "
-        "\"own time\" counts that waiting between refused deletes. Compare the whole lifecycle too.\n\n";
+        "\"own time\" counts that waiting between refused deletes. Compare the whole lifecycle too. lxe's "
+        "CreateContainer claims an instance its keeper made ahead (--ready-instances); the keeper's requests, "
+        "which run in the background, count in whichever call they overlap.\n\n";
   md << "| call | lxe | raw LXD | lxe ÷ raw | lxe − raw | lxe: in its LXD requests | lxe: own time (call − "
         "LXD requests) | own ÷ raw | lxe's LXD requests | raw LXD steps |\n"
         "|---|---:|---:|---:|---:|---:|---:|---:|---:|---|\n";
@@ -97,7 +99,7 @@ void lifecycle(std::ostream& md, const Report& r) {
 void concurrency(std::ostream& md, const Report& r) {
   if (r.concurrency.empty()) return;
   md << "### 3. Concurrency: N clients, each running whole pod lifecycles (RunPodSandbox, CreateContainer, "
-        "StartContainer, StopContainer, RemoveContainer, RemovePodSandbox)\n\n";
+        "StartContainer, StopContainer, RemoveContainer, StopPodSandbox, RemovePodSandbox)\n\n";
   md << "| clients | lifecycles | errors | wall (s) | lifecycles/s | lifecycle p50 (s) | lifecycle p99 (s) | "
         "slowest call p99 (ms) |\n|---:|---:|---:|---:|---:|---:|---:|---|\n";
   for (const auto& row : r.concurrency) {

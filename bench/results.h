@@ -101,10 +101,11 @@ struct PollInfo {
   Samples container_stats_ms, pod_stats_ms;  // each poll's ListContainerStats and ListPodSandboxStats
 };
 
-// The six calls of a pod lifecycle, in order.
+// The seven calls of a pod lifecycle, in order (kubelet stops a pod before it removes it).
 inline const std::vector<std::string>& lifecycle_calls() {
-  static const std::vector<std::string> calls = {"RunPodSandbox",  "CreateContainer", "StartContainer",
-                                                 "StopContainer",  "RemoveContainer", "RemovePodSandbox"};
+  static const std::vector<std::string> calls = {"RunPodSandbox",   "CreateContainer", "StartContainer",
+                                                 "StopContainer",   "RemoveContainer", "StopPodSandbox",
+                                                 "RemovePodSandbox"};
   return calls;
 }
 

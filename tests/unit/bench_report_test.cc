@@ -127,7 +127,7 @@ TEST_CASE("bench report: concurrency, recovery and footprint", "[bench]") {
   r.footprint.push_back(f);
   const std::string md = render_report(r);
   CHECK(has_line(md, "| 4 | 4 | 1 | 8.0 | 0.50 | 2.00 | 3.00 | RunPodSandbox 900 |"));
-  CHECK(has_line(md, "| 4 | 500 / 900 | – | – | 700 / 700 | – | – |"));
+  CHECK(has_line(md, "| 4 | 500 / 900 | – | – | 700 / 700 | – | – | – |"));
   CHECK(md.find("- error (4 clients): k1: RunPodSandbox: UNAVAILABLE") != std::string::npos);
   CHECK(has_line(md, "| 30 ms | 31 ms | 25 ms | 52 ms | 0 | 0 | 0 | 0 |"));
   CHECK(md.find("read from its debug log: lxe read each of its 15 objects one by one.") != std::string::npos);
