@@ -85,7 +85,8 @@ double raw_lifecycle(Node& node, const RawLxd& raw, const std::string& pod_name,
 
 // lxe answers RemoveContainer and RemovePodSandbox before LXD has deleted the objects (its
 // reconciler deletes them about a second later, once LXD's teardown is over). Waited for, untimed,
-// before the next runtime's lifecycle, so that those deletes do not land in its measurements.
+// before the next runtime's lifecycle, so that those deletes do not land in its measurements; so
+// is the ready instance lxe makes in the background.
 void wait_for_lxe_deletes(Node& node, const std::string& pod_name) {
   const std::string prefix = node.options.prefix + "-" + pod_name + "-";
   const auto left = [&] {
@@ -97,6 +98,19 @@ void wait_for_lxe_deletes(Node& node, const std::string& pod_name) {
   };
   const auto deadline = Clock::now() + std::chrono::seconds(30);
   while (left() && Clock::now() < deadline) std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  // And for the instance lxe's keeper makes ready in place of the one CreateContainer claimed
+  // (--ready-instances, default 1; the keeper waits 0.5 s after a claim): its create must not
+  // land in the next runtime's measurements either. The instance is listed while LXD still makes
+  // it, so a moment more once it shows.
+  const std::string ready = node.options.prefix + "--ready-";
+  const auto made = [&] {
+    for (const auto& instance : node.lxd.list_instances())
+      if (instance.name.rfind(ready, 0) == 0) return true;
+    return false;
+  };
+  const auto ready_deadline = Clock::now() + std::chrono::seconds(5);
+  while (!made() && Clock::now() < ready_deadline) std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  std::this_thread::sleep_for(std::chrono::milliseconds(200));
 }
 
 }  // namespace
