@@ -199,6 +199,11 @@ DriftReport find_drift(const StoreSnapshot& store, const LxdSnapshot& lxd, const
     if (known_instances.count(name)) continue;
     const std::string id = config_value(instance->config, model::kIdKey);
     const std::string kind = config_value(instance->config, model::kKindKey);
+    // lxe's ready instances (reconcile/ready_instances.h) are no store object's: not drift. One
+    // a claim's PATCH reached (a crash before its rename) is no longer marked ready, and shows.
+    const bool ready_name = lxd_name_prefix.empty() ? name.find("--ready-") != std::string::npos
+                                                    : model::is_ready_instance_name(lxd_name_prefix, name);
+    if (ready_name && kind == "ready" && id.empty()) continue;
     report.items.push_back({DriftKind::Unknown, "instance", id, "", name, "",
                             "instance " + name + " (" + instance->status + ") is marked as lxe's (" +
                                 (kind.empty() ? std::string("no kind") : kind) +

@@ -318,3 +318,22 @@ TEST_CASE("ctl drift: JSON report", "[ctl]") {
   CHECK(j["compared"]["containers"] == 1);
   CHECK(j["skipped"].empty());
 }
+
+TEST_CASE("ctl drift: lxe's ready instances are no drift; a half-claimed one is", "[ctl][ready]") {
+  for (const std::string prefix : {"", "lxe"}) {
+    Node node;
+    Instance ready;
+    ready.name = "lxe--ready-" + std::string(12, '7');
+    ready.status = "Stopped";
+    ready.config = {{lxe::model::kManagedKey, "true"}, {lxe::model::kKindKey, "ready"}};
+    node.lxd.instances.push_back(ready);
+    Instance half = ready;  // a crash between a claim's PATCH and its rename
+    half.name = "lxe--ready-" + std::string(12, '6');
+    half.config = marks("container", std::string(64, '9'), std::string(64, '8'));
+    node.lxd.instances.push_back(half);
+    auto r = node.diff(prefix);
+    INFO("prefix '" << prefix << "'");
+    REQUIRE(kinds(r) == std::vector<std::string>{"unknown instance "});
+    CHECK(r.items[0].lxd_name == half.name);
+  }
+}
