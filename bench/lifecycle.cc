@@ -99,18 +99,21 @@ void wait_for_lxe_deletes(Node& node, const std::string& pod_name) {
   const auto deadline = Clock::now() + std::chrono::seconds(30);
   while (left() && Clock::now() < deadline) std::this_thread::sleep_for(std::chrono::milliseconds(50));
   // And for the instance lxe's keeper makes ready in place of the one CreateContainer claimed
-  // (--ready-instances, default 1; the keeper waits 0.5 s after a claim): its create must not
-  // land in the next runtime's measurements either. The instance is listed while LXD still makes
-  // it, so a moment more once it shows.
+  // (--ready-instances, default 1; the keeper waits 0.5 s after a claim): its create, start and
+  // stop must not land in the next runtime's measurements either. Made: stopped after its one
+  // start (LXD recorded the shifted rootfs), then a moment for the keeper's last GET.
   const std::string ready = node.options.prefix + "--ready-";
   const auto made = [&] {
-    for (const auto& instance : node.lxd.list_instances())
-      if (instance.name.rfind(ready, 0) == 0) return true;
+    for (const auto& instance : node.lxd.list_instances()) {
+      if (instance.name.rfind(ready, 0) != 0 || instance.running()) continue;
+      const auto shifted = instance.config.find("volatile.last_state.idmap");
+      if (shifted != instance.config.end() && !shifted->second.empty() && shifted->second != "[]") return true;
+    }
     return false;
   };
-  const auto ready_deadline = Clock::now() + std::chrono::seconds(5);
+  const auto ready_deadline = Clock::now() + std::chrono::seconds(10);
   while (!made() && Clock::now() < ready_deadline) std::this_thread::sleep_for(std::chrono::milliseconds(50));
-  std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  std::this_thread::sleep_for(std::chrono::milliseconds(1000));  // LXD shows it stopped before its teardown ends
 }
 
 }  // namespace

@@ -517,7 +517,7 @@ std::string Executor::do_container_action(const Action& action, const ContainerR
       std::string detail;
       std::optional<lxd::Instance> claimed;  // what LXD has now, known without asking
       const auto ready = ready_ && !container.image_ref.empty() ? ready_->take(container.image_ref) : std::nullopt;
-      if (ready && claim_ready_instance(ready->name, container.image_ref, spec)) {
+      if (ready && claim_ready_instance(*ready, spec)) {
         detail = "made of ready instance " + ready->name;
         claimed.emplace();
         claimed->name = spec.name;
@@ -613,20 +613,19 @@ std::string Executor::do_container_action(const Action& action, const ContainerR
   return "";
 }
 
-bool Executor::claim_ready_instance(const std::string& ready_name, const std::string& fingerprint,
-                                    const lxd::InstanceSpec& spec) const {
+bool Executor::claim_ready_instance(const ReadyInstance& ready, const lxd::InstanceSpec& spec) const {
   // The PATCH first, the rename last: until the rename the container's name is free, and a crash
   // in between only leaves garbage under a ready name (ready_instances.h).
   try {
-    lxd_.patch_instance(ready_name, claim_patch(spec, ready_instance(ready_name, fingerprint, options_).config));
+    lxd_.patch_instance(ready.name, claim_patch(spec, ready.config));
     crash_points_.hit("patched:claim-ready-instance");
-    lxd_.rename_instance(ready_name, spec.name);
+    lxd_.rename_instance(ready.name, spec.name);
   } catch (const lxd::Error& e) {
-    spdlog::warn("{}: cannot claim ready instance {} ({}); creating one", spec.name, ready_name, e.what());
-    ready_->claimed(ready_name, false);
+    spdlog::warn("{}: cannot claim ready instance {} ({}); creating one", spec.name, ready.name, e.what());
+    ready_->claimed(ready.name, false);
     return false;
   }
-  ready_->claimed(ready_name, true);
+  ready_->claimed(ready.name, true);
   return true;
 }
 

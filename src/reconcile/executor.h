@@ -106,8 +106,7 @@ class Executor {
   std::optional<std::string> stop_through_init(const store::ContainerRecord& container) const;
 
   // Makes a ready instance the container `spec` describes (ready_instances.h); whether it did.
-  bool claim_ready_instance(const std::string& ready_name, const std::string& fingerprint,
-                            const lxd::InstanceSpec& spec) const;
+  bool claim_ready_instance(const ReadyInstance& ready, const lxd::InstanceSpec& spec) const;
 
   std::optional<InstanceFacts> instance_facts(const std::string& name, const std::string& id,
                                               lxd::Devices* devices = nullptr) const;

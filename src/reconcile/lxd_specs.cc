@@ -441,7 +441,7 @@ lxd::InstanceSpec container_instance(const store::ContainerRecord& container,
 }
 
 lxd::InstanceSpec ready_instance(const std::string& name, const std::string& fingerprint,
-                                 const MappingOptions& options) {
+                                 const std::string& init_binary, const MappingOptions& options) {
   lxd::InstanceSpec spec;
   spec.name = name;
   spec.description = "lxe: ready for a container of image " + fingerprint.substr(0, 12);
@@ -450,6 +450,8 @@ lxd::InstanceSpec ready_instance(const std::string& name, const std::string& fin
   spec.config.erase(model::kIdKey);
   spec.config.erase(model::kSandboxIdKey);
   never_autostart(spec.config);
+  spec.config["raw.lxc"] = std::string("lxc.init.cmd = ") + kInitPathInContainer + " pause\n";
+  spec.devices["lxe-init"] = disk(init_binary, kInitPathInContainer, true);
   spec.source.fingerprint = fingerprint;
   put_root_on_pool(spec, options);
   return spec;
@@ -461,6 +463,7 @@ nlohmann::json claim_patch(const lxd::InstanceSpec& spec, const lxd::Config& rea
   for (const auto& [key, value] : ready_config)
     if (key.rfind("volatile.", 0) != 0 && key.rfind("image.", 0) != 0 && !spec.config.count(key)) config[key] = "";
   for (const auto& [key, value] : spec.config) config[key] = value;
+  config["volatile.apply_template"] = "create";
   nlohmann::json devices = nlohmann::json::object();
   for (const auto& [name, device] : spec.devices) devices[name] = device;
   return {{"description", spec.description}, {"profiles", spec.profiles}, {"config", config}, {"devices", devices}};

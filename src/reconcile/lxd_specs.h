@@ -137,14 +137,17 @@ lxd::InstanceSpec container_instance(const store::ContainerRecord& container,
 
 // A ready instance (ready_instances.h): a stopped instance of image `fingerprint` on lxe's pool,
 // made before a container needs it, with the default profile and lxe's marks (kind "ready", no
-// CRI ID) and nothing of any container.
+// CRI ID) and nothing of any container but lxe-init (`init_binary`), which its one throwaway start
+// runs in pause mode (that start makes LXD shift its rootfs to the ID map ahead of the container).
 lxd::InstanceSpec ready_instance(const std::string& name, const std::string& fingerprint,
-                                 const MappingOptions& options);
+                                 const std::string& init_binary, const MappingOptions& options);
 
 // The PATCH that turns a ready instance (whose own config is `ready_config`) into the container
 // `spec` describes (container_instance): its description, profiles, config and devices; keys of
 // the ready instance the container lacks are removed. Its name and image are not in it: the name
 // changes with a rename after the PATCH, and the image is the one the ready instance was made of.
+// The image's create templates are armed again (volatile.apply_template): the throwaway start
+// applied them under the ready name, the container's first start applies them under its own.
 nlohmann::json claim_patch(const lxd::InstanceSpec& spec, const lxd::Config& ready_config);
 
 // raw.lxc of a container: its init command, the pod's hostname and sysctls, and the namespaces

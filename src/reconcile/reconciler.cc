@@ -16,7 +16,7 @@ namespace lxe::reconcile {
 Reconciler::Reconciler(store::Registry& registry, const lxd::Api& lxd, const HostFiles& files,
                        const Volumes& volumes, ReconcilerOptions options)
     : registry_(registry), lxd_(lxd), options_(options), volumes_(volumes), files_(files),
-      ready_(lxd, {options.ready_instances_per_image, options.lxd_name_prefix, options.mapping},
+      ready_(lxd, {options.ready_instances_per_image, options.lxd_name_prefix, options.mapping, files.init_binary()},
              [&registry] {
                std::set<std::string> images;
                registry.for_each_container([&](const store::ContainerRecord& c) {

@@ -1,5 +1,6 @@
-// Instances made ahead of CreateContainer (reconcile/ready_instances.h) on the real LXD: a
-// container made of a ready instance runs as a created one does, the keeper makes another, a clean
+// Instances made ahead of CreateContainer (reconcile/ready_instances.h) on the real LXD: a ready
+// instance's rootfs is shifted ahead (one throwaway start), a container made of one runs as a
+// created one does, the keeper makes another, a clean
 // stop of lxe deletes them and the next lxe makes them again. (A crash between a claim's PATCH
 // and its rename: recovery_crash_points_test.cc.)
 #include <catch2/catch.hpp>
@@ -60,10 +61,24 @@ TEST_CASE("ready instances: CreateContainer claims one, which runs as a created 
   const std::string created = instance_named("-first-");
   REQUIRE_FALSE(created.empty());
   // Its image is in use now: one instance of it is made ready.
-  REQUIRE(fx.settles([&] { return ready_instances(fx).size() == 1; }));
-  // LXD lists an instance while its create still runs; lxe holds it as ready once that is done.
-  std::this_thread::sleep_for(std::chrono::seconds(1));
+  // Made: created, started once, stopped. LXD shows it stopped before its teardown (~0.75 s) ends,
+  // and lxe holds it as ready once its stop returned.
+  REQUIRE(fx.settles([&] {
+    const auto names = ready_instances(fx);
+    if (names.size() != 1) return false;
+    const auto i = fx.lxd().get_instance(*names.begin());
+    const auto shifted = i.config.find("volatile.last_state.idmap");
+    return !i.running() && shifted != i.config.end() && shifted->second != "[]";
+  }));
+  std::this_thread::sleep_for(std::chrono::seconds(2));
   const std::string ready = *ready_instances(fx).begin();
+  {
+    // Started once and stopped: LXD shifted its rootfs (its first start's chown) ahead of the claim.
+    const auto made = fx.lxd().get_instance(ready);
+    CHECK_FALSE(made.running());
+    REQUIRE(made.config.count("volatile.last_state.idmap") == 1);
+    CHECK(made.config.at("volatile.last_state.idmap") == made.config.at("volatile.idmap.next"));
+  }
 
   const std::string id = fx.must_create_container(
       pod_id, fx.container_config("second", {"sh", "-c", "echo from-ready; id -u; sleep 3600"}, "second.log"), pod);
@@ -73,6 +88,9 @@ TEST_CASE("ready instances: CreateContainer claims one, which runs as a created 
   const auto claimed = fx.lxd().get_instance(mine);
   const auto original = fx.lxd().get_instance(created);
   CHECK(claimed.config.at(lxe::model::kIdKey) == id);
+  // The image's create templates are armed again for the container's own first start.
+  CHECK(claimed.config.at("volatile.apply_template") == "create");
+  CHECK(claimed.config.at("volatile.last_state.idmap") == claimed.config.at("volatile.idmap.next"));
   CHECK(claimed.profiles == original.profiles);
   CHECK(comparable(claimed.config) == comparable(original.config));
   CHECK(claimed.devices.size() == original.devices.size());

@@ -356,8 +356,9 @@ TEST_CASE("crash points: between a ready instance's PATCH and its rename", "[lxd
   const Setup s = setup(node, "k0", false, false);
   node.start("patched:claim-ready-instance");
   REQUIRE(node.eventually([&] { return !node.ready_instances().empty(); }));
-  // LXD lists an instance while its create still runs; lxe holds it as ready once that is done.
-  std::this_thread::sleep_for(std::chrono::seconds(1));
+  // lxe holds it as ready once it is made: created, started once and stopped (about 1.2 s, the
+  // stop's teardown included).
+  std::this_thread::sleep_for(std::chrono::seconds(3));
   const std::string half = *node.ready_instances().begin();
   (void)node.create(s.pod_id, s.pod, Node::container("c"));
   CHECK(node.recover());  // it died there

@@ -390,6 +390,8 @@ void MemoryLxd::start_locked(StoredInstance& stored, Events& events) const {
   stored.pid = next_pid_++;
   stored.instance.config["volatile.last_state.power"] = "RUNNING";
   stored.instance.config["volatile.idmap.current"] = stored.instance.config["volatile.idmap.next"];
+  // LXD shifts the rootfs at a start when it is not shifted to that map yet, and records it.
+  stored.instance.config["volatile.last_state.idmap"] = stored.instance.config["volatile.idmap.next"];
   touch_locked(stored);
   events.push_back(event("instance-started", "instances", stored.instance.name));
 }
@@ -446,6 +448,7 @@ void MemoryLxd::create_instance_locked(const lxd::InstanceSpec& spec, bool runni
   if (!base_image.empty()) i.config["volatile.base_image"] = base_image;
   i.config["volatile.idmap.base"] = "0";
   i.config["volatile.idmap.next"] = idmap_json(options_.idmap_host_base);
+  i.config["volatile.last_state.idmap"] = "[]";  // not shifted until its first start
   i.config["volatile.last_state.power"] = "STOPPED";
   touch_locked(stored);
   events.push_back(event("instance-created", "instances", spec.name));

@@ -26,7 +26,7 @@ using Op = MemoryLxd::Op;
 namespace {
 
 ReadyInstanceFacts ready(const std::string& name, const std::string& fingerprint, const std::string& pool = "lxe") {
-  return {name, fingerprint, pool, true, false};
+  return {name, fingerprint, pool, true, true, false};
 }
 
 std::vector<std::string> sorted(std::vector<std::string> v) {
@@ -51,11 +51,13 @@ TEST_CASE("ready instances: the plan removes surplus, unwanted, half-claimed, st
   half_claimed.ready = false;
   auto started = ready("r4", "aaa");
   started.running = true;
+  auto unshifted = ready("r7", "aaa");  // a crash before its throwaway start
+  unshifted.shifted = false;
   const auto plan = plan_ready_instances({{"aaa", 1}},
                                          {ready("r1", "aaa"), ready("r2", "aaa"), half_claimed, started,
-                                          ready("r5", "aaa", "default"), ready("r6", "ccc")},
+                                          ready("r5", "aaa", "default"), ready("r6", "ccc"), unshifted},
                                          "lxe");
-  CHECK(sorted(plan.remove) == std::vector<std::string>{"r2", "r3", "r4", "r5", "r6"});
+  CHECK(sorted(plan.remove) == std::vector<std::string>{"r2", "r3", "r4", "r5", "r6", "r7"});
   CHECK(plan.create.empty());
   // Nothing wanted: everything goes.
   CHECK(plan_ready_instances({}, {ready("r1", "aaa")}, "lxe").remove == std::vector<std::string>{"r1"});
@@ -69,14 +71,18 @@ TEST_CASE("ready instances: facts from what LXD shows", "[ready]") {
   lxe::lxd::Instance i;
   i.name = "lxe--ready-0123456789ab";
   i.status_code = 102;
-  i.config = {{"volatile.base_image", "fff"}, {lxe::model::kKindKey, "ready"}, {lxe::model::kManagedKey, "true"}};
+  i.config = {{"volatile.base_image", "fff"}, {lxe::model::kKindKey, "ready"}, {lxe::model::kManagedKey, "true"},
+              {"volatile.last_state.idmap", "[]"}};
   i.devices = {{"root", {{"type", "disk"}, {"path", "/"}, {"pool", "lxe"}}}};
   auto f = lxe::reconcile::ready_instance_facts(i);
   CHECK(f.name == i.name);
   CHECK(f.fingerprint == "fff");
   CHECK(f.pool == "lxe");
   CHECK(f.ready);
+  CHECK_FALSE(f.shifted);  // never started
   CHECK_FALSE(f.running);
+  i.config["volatile.last_state.idmap"] = R"([{"Isuid":true,"Hostid":100000,"Nsid":0,"Maprange":65536}])";
+  CHECK(lxe::reconcile::ready_instance_facts(i).shifted);
   // A claim's PATCH reached it: a container's marks.
   i.config[lxe::model::kKindKey] = "container";
   i.config[lxe::model::kIdKey] = "abc";
@@ -105,7 +111,7 @@ TEST_CASE("ready instances: a claim's PATCH carries the container's spec and dro
   lxe::reconcile::MappingOptions options;
   options.storage_pool = "lxe";
   options.extra_config = {{"user.lxe.test-pid", "42"}};
-  const auto ready_spec = lxe::reconcile::ready_instance("lxe--ready-0123456789ab", "fff", options);
+  const auto ready_spec = lxe::reconcile::ready_instance("lxe--ready-0123456789ab", "fff", "/var/lib/lxe/lxe-init", options);
   CHECK(ready_spec.config.at(lxe::model::kKindKey) == "ready");
   CHECK(ready_spec.config.count(lxe::model::kIdKey) == 0);
   CHECK(ready_spec.config.at("user.lxe.test-pid") == "42");
@@ -113,6 +119,9 @@ TEST_CASE("ready instances: a claim's PATCH carries the container's spec and dro
   CHECK(ready_spec.source.fingerprint == "fff");
   CHECK(ready_spec.devices.at("root").at("pool") == "lxe");
   CHECK(ready_spec.profiles == std::vector<std::string>{"default"});
+  // Its one throwaway start runs lxe-init's pause.
+  CHECK(ready_spec.config.at("raw.lxc") == "lxc.init.cmd = /.lxe/init pause\n");
+  CHECK(ready_spec.devices.at("lxe-init").at("source") == "/var/lib/lxe/lxe-init");
 
   lxe::lxd::InstanceSpec container;
   container.name = "lxe-web-app-0123456789ab";
@@ -130,6 +139,7 @@ TEST_CASE("ready instances: a claim's PATCH carries the container's spec and dro
   CHECK(patch.at("config").at(lxe::model::kKindKey) == "container");
   CHECK(patch.at("config").at(lxe::model::kIdKey) == "cid");
   CHECK(patch.at("config").at("raw.lxc") == "x");
+  CHECK(patch.at("config").at("volatile.apply_template") == "create");  // the image's templates, again
   CHECK(patch.at("config").at("user.other") == "");          // removed
   CHECK(patch.at("config").at("boot.autostart") == "");      // not in this spec: removed
   CHECK_FALSE(patch.at("config").contains("volatile.idmap.next"));  // LXD's, kept
@@ -145,6 +155,7 @@ struct ReadyBed : lxe::test::MemoryFixture {
     ReadyInstancesOptions o;
     o.per_image = 2;
     o.name_prefix = "lxe";
+    o.init_binary = files.init_binary();
     return o;
   }
   ReadyInstances ready{lxd, options(), [] { return std::set<std::string>{}; }};
@@ -171,6 +182,9 @@ TEST_CASE("ready instances: the keeper makes instances of images used, and delet
   const auto made = bed.lxd.instance(names[0]);
   REQUIRE(made);
   CHECK_FALSE(made->running());
+  // Started once and stopped: LXD shifted its rootfs.
+  CHECK(bed.lxd.count(Op::StartInstance, names[0]) == 1);
+  CHECK(made->config.at("volatile.last_state.idmap") == made->config.at("volatile.idmap.next"));
   CHECK(made->config.at("volatile.base_image") == bed.image_fingerprint);
   CHECK(made->config.at(lxe::model::kKindKey) == "ready");
   bed.ready.keep();  // level-triggered: enough is enough
@@ -203,14 +217,17 @@ TEST_CASE("ready instances: a new keeper adopts usable ones and deletes half-cla
   });
   // And one more than wanted, left by an lxe with a higher --ready-instances.
   auto o = bed.options();
-  lxe::lxd::InstanceSpec extra = lxe::reconcile::ready_instance("lxe--ready-00000000000e", bed.image_fingerprint, o.mapping);
+  lxe::lxd::InstanceSpec extra =
+      lxe::reconcile::ready_instance("lxe--ready-00000000000e", bed.image_fingerprint, "/init", o.mapping);
   bed.lxd.add_instance(extra);
+  bed.lxd.start_outside(extra.name);  // shifted, like the keeper's
+  bed.lxd.stop_outside(extra.name);
   // Someone else's instance, and another prefix's ready instance: never touched.
   lxe::lxd::InstanceSpec theirs;
   theirs.name = "theirs";
   theirs.source.type = "none";
   bed.lxd.add_instance(theirs);
-  bed.lxd.add_instance(lxe::reconcile::ready_instance("lxf--ready-00000000000f", bed.image_fingerprint, o.mapping));
+  bed.lxd.add_instance(lxe::reconcile::ready_instance("lxf--ready-00000000000f", bed.image_fingerprint, "/init", o.mapping));
 
   // The next lxe: its containers' image is in the store.
   const auto fingerprint = bed.image_fingerprint;
