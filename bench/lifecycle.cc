@@ -14,6 +14,7 @@
 #include "lxe_log.h"
 #include "progress.h"
 #include "raw_lxd.h"
+#include "reconcile/ready_instances.h"
 #include "sections.h"
 
 namespace lxe::bench {
@@ -105,9 +106,9 @@ void wait_for_lxe_deletes(Node& node, const std::string& pod_name) {
   const std::string ready = node.options.prefix + "--ready-";
   const auto made = [&] {
     for (const auto& instance : node.lxd.list_instances()) {
-      if (instance.name.rfind(ready, 0) != 0 || instance.running()) continue;
-      const auto shifted = instance.config.find("volatile.last_state.idmap");
-      if (shifted != instance.config.end() && !shifted->second.empty() && shifted->second != "[]") return true;
+      if (instance.name.rfind(ready, 0) != 0) continue;
+      const auto facts = reconcile::ready_instance_facts(instance);
+      if (facts.shifted && !facts.running) return true;
     }
     return false;
   };

@@ -10,6 +10,7 @@
 #include <thread>
 
 #include "model/naming.h"
+#include "reconcile/ready_instances.h"
 #include "support/cri_fixture.h"
 #include "support/test_lxd.h"
 
@@ -66,9 +67,8 @@ TEST_CASE("ready instances: CreateContainer claims one, which runs as a created 
   REQUIRE(fx.settles([&] {
     const auto names = ready_instances(fx);
     if (names.size() != 1) return false;
-    const auto i = fx.lxd().get_instance(*names.begin());
-    const auto shifted = i.config.find("volatile.last_state.idmap");
-    return !i.running() && shifted != i.config.end() && shifted->second != "[]";
+    const auto facts = lxe::reconcile::ready_instance_facts(fx.lxd().get_instance(*names.begin()));
+    return facts.shifted && !facts.running;
   }));
   std::this_thread::sleep_for(std::chrono::seconds(2));
   const std::string ready = *ready_instances(fx).begin();
